@@ -1,0 +1,41 @@
+// Configuration of one node. validate() is called by the Node constructor and throws
+// config_error naming the offending field; nothing else in the library re-checks these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "zpartisan/node_spec.hpp"
+
+namespace zpartisan {
+
+inline constexpr std::uint32_t protocol_version = 1;
+
+struct config {
+    std::string name;                  // unique in the cluster; also the ZeroMQ routing id
+    zpartisan::role role = role::server;
+    std::string cluster_name = "zpartisan";  // nodes of different clusters refuse each other
+
+    // Where to bind. "tcp://127.0.0.1:*" lets the OS choose a port (tests, demos).
+    std::string router_bind_endpoint = "tcp://127.0.0.1:*";
+    std::string pub_bind_endpoint = "tcp://127.0.0.1:*";  // servers only
+    // What peers should dial; empty means "the endpoint actually bound". Required when the
+    // bind address is a wildcard (tcp://*:7000, tcp://0.0.0.0:7000), e.g. in containers.
+    std::string advertised_router_endpoint;
+    std::string advertised_pub_endpoint;
+
+    std::uint32_t heartbeat_interval_ms = 1000;
+    std::uint32_t missed_heartbeats = 3;       // X: this many missed in a row means failed
+    std::uint32_t gossip_interval_ms = 1000;   // anti-entropy: one digest to one peer per interval
+    std::uint32_t handshake_retry_ms = 500;    // resend hello while a dial is unanswered
+    std::size_t max_message_bytes = 4u << 20;  // ZMQ_MAXMSGSIZE and the decoder's limit
+    int send_high_water_mark = 10000;          // per socket; reaching it means congested
+
+    std::string data_dir;          // empty: no persistence
+    std::uint64_t incarnation = 0;  // 0: chosen at start (persisted or time based)
+
+    void validate() const;
+};
+
+}  // namespace zpartisan

@@ -1,0 +1,42 @@
+// Error vocabulary of the public API: typed exceptions for misuse and bad configuration,
+// [[nodiscard]] results for the outcomes a caller must expect.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace zpartisan {
+
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A config value is out of range or malformed; the message names the field.
+class config_error : public error {
+public:
+    using error::error;
+};
+
+// The API was used in a way that can never work (e.g. a call on a stopped node).
+class usage_error : public error {
+public:
+    using error::error;
+};
+
+enum class join_status {
+    ok,
+    timeout,       // not fully joined before the deadline
+    refused,       // the peer refused: wrong cluster, unsupported version, missing role...
+    bad_endpoint,  // the endpoint could not be parsed
+    stopped,       // the node is not running
+};
+
+struct join_result {
+    join_status status = join_status::ok;
+    std::string reason;  // human-readable detail for anything but ok
+
+    [[nodiscard]] bool ok() const { return status == join_status::ok; }
+};
+
+}  // namespace zpartisan

@@ -1,0 +1,30 @@
+// What the cluster knows about one node: its identity and where to reach it.
+// Plain data, standard library only, shared by the public API and the pure core.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace zpartisan {
+
+enum class role : std::uint8_t { server = 1, client = 2 };
+
+[[nodiscard]] std::string_view to_string(role r);
+[[nodiscard]] std::optional<role> parse_role(std::string_view text);
+
+struct node_spec {
+    std::string name;
+    zpartisan::role role = role::server;
+    std::string router_endpoint;  // where peers dial this node's ROUTER
+    std::string pub_endpoint;     // where membership deltas are published (servers)
+    std::string home_server;      // clients: name of the server they are attached to
+    std::uint64_t incarnation = 0;  // grows at every restart; part of the identity
+
+    auto operator<=>(const node_spec&) const = default;
+    bool operator==(const node_spec&) const = default;
+};
+
+}  // namespace zpartisan

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zpartisan needs, and nothing when they are all present.
+# Idempotent: `make run` and `make test` call it first so a fresh Debian 12 machine just works.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libzmq3-dev cppzmq-dev libcereal-dev catch2
+          libcli11-dev libspdlog-dev nlohmann-json3-dev)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+        echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+        exit 1
+    fi
+    as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,94 @@
+#include "core/dot_context.hpp"
+
+#include <algorithm>
+
+namespace zpartisan::core {
+
+bool interval_set::contains(std::uint64_t value) const {
+    auto it = std::upper_bound(_ranges.begin(), _ranges.end(), value,
+                               [](std::uint64_t v, const interval& r) { return v < r.first; });
+    if (it == _ranges.begin()) return false;
+    --it;
+    return value <= it->second;
+}
+
+bool interval_set::includes(const interval_set& other) const {
+    auto mine = _ranges.begin();
+    for (const auto& [first, last] : other._ranges) {
+        while (mine != _ranges.end() && mine->second < first) ++mine;
+        if (mine == _ranges.end() || mine->first > first || mine->second < last) return false;
+    }
+    return true;
+}
+
+void interval_set::insert(interval range) {
+    if (range.first > range.second) return;
+    // Find the first range that could touch [first, second] (adjacent counts as touching).
+    auto it = std::lower_bound(_ranges.begin(), _ranges.end(), range, [](const interval& r, const interval& x) {
+        return r.second + 1 < x.first;
+    });
+    auto merged = range;
+    auto end = it;
+    while (end != _ranges.end() && end->first <= merged.second + 1) {
+        merged.first = std::min(merged.first, end->first);
+        merged.second = std::max(merged.second, end->second);
+        ++end;
+    }
+    it = _ranges.erase(it, end);
+    _ranges.insert(it, merged);
+}
+
+void interval_set::merge(const interval_set& other) {
+    for (const auto& r : other._ranges) insert(r);
+}
+
+void interval_set::erase(std::uint64_t value) {
+    auto it = std::upper_bound(_ranges.begin(), _ranges.end(), value,
+                               [](std::uint64_t v, const interval& r) { return v < r.first; });
+    if (it == _ranges.begin()) return;
+    --it;
+    if (value > it->second) return;
+    const auto [first, last] = *it;
+    it = _ranges.erase(it);
+    if (value < last) it = _ranges.insert(it, interval{value + 1, last});
+    if (first < value) _ranges.insert(it, interval{first, value - 1});
+}
+
+bool dot_context::contains(const dot& d) const {
+    auto it = _actors.find(d.actor);
+    return it != _actors.end() && it->second.contains(d.counter);
+}
+
+bool dot_context::includes(const dot_context& other) const {
+    for (const auto& [actor, set] : other._actors) {
+        auto it = _actors.find(actor);
+        if (it == _actors.end() || !it->second.includes(set)) return false;
+    }
+    return true;
+}
+
+void dot_context::insert(const dot& d) { _actors[d.actor].insert(d.counter); }
+
+void dot_context::merge(const dot_context& other) {
+    for (const auto& [actor, set] : other._actors) _actors[actor].merge(set);
+}
+
+void dot_context::erase(const dot& d) {
+    auto it = _actors.find(d.actor);
+    if (it == _actors.end()) return;
+    it->second.erase(d.counter);
+    if (it->second.empty()) _actors.erase(it);
+}
+
+dot dot_context::next_dot(const std::string& actor) const {
+    auto it = _actors.find(actor);
+    return dot{actor, (it == _actors.end() ? 0 : it->second.max()) + 1};
+}
+
+std::size_t dot_context::interval_count() const {
+    std::size_t count = 0;
+    for (const auto& [actor, set] : _actors) count += set.ranges().size();
+    return count;
+}
+
+}  // namespace zpartisan::core

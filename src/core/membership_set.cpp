@@ -1,0 +1,95 @@
+#include "core/membership_set.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace zpartisan::core {
+
+std::vector<node_spec> specs_of(const membership_state& state) {
+    std::map<std::string, const node_spec*> best;
+    for (const auto& [d, spec] : state.entries) {
+        auto [it, inserted] = best.try_emplace(spec.name, &spec);
+        if (!inserted && std::tie(it->second->incarnation, *it->second) < std::tie(spec.incarnation, spec))
+            it->second = &spec;
+    }
+    std::vector<node_spec> result;
+    result.reserve(best.size());
+    for (const auto& [name, spec] : best) result.push_back(*spec);
+    return result;
+}
+
+membership_state membership_set::add(const node_spec& spec) {
+    membership_state delta;
+    const dot fresh = _state.context.next_dot(_actor);
+    for (const auto& [d, existing] : _state.entries)
+        if (existing.name == spec.name) delta.context.insert(d);
+    delta.entries.emplace(fresh, spec);
+    delta.context.insert(fresh);
+    join(delta);
+    return delta;
+}
+
+membership_state membership_set::remove(const std::string& name) {
+    membership_state delta;
+    for (const auto& [d, existing] : _state.entries)
+        if (existing.name == name) delta.context.insert(d);
+    join(delta);
+    return delta;
+}
+
+bool membership_set::join(const membership_state& delta) {
+    bool changed = !_state.context.includes(delta.context);
+    // Our entries the delta has seen but no longer holds were removed there.
+    for (auto it = _state.entries.begin(); it != _state.entries.end();) {
+        if (delta.context.contains(it->first) && !delta.entries.contains(it->first)) {
+            it = _state.entries.erase(it);
+            changed = true;
+        } else {
+            ++it;
+        }
+    }
+    // Its entries we have never seen are new; ones we saw and dropped stay removed.
+    for (const auto& [d, spec] : delta.entries) {
+        if (!_state.context.contains(d)) {
+            _state.entries.emplace(d, spec);
+            changed = true;
+        }
+    }
+    _state.context.merge(delta.context);
+    return changed;
+}
+
+membership_state membership_set::delta_since(const dot_context& remote) const {
+    membership_state delta;
+    if (remote.includes(_state.context)) return delta;
+    delta.context = _state.context;
+    for (const auto& [d, spec] : _state.entries) {
+        if (remote.contains(d)) {
+            // The remote holds or removed it already. Leaving it out of the context keeps the
+            // remote's live copy alive through the join (see docs/protocol.md, anti-entropy).
+            delta.context.erase(d);
+        } else {
+            delta.entries.emplace(d, spec);
+        }
+    }
+    return delta;
+}
+
+std::vector<std::string> membership_set::members() const {
+    std::vector<std::string> names;
+    for (const auto& [d, spec] : _state.entries) names.push_back(spec.name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+}
+
+std::optional<node_spec> membership_set::find(const std::string& name) const {
+    std::optional<node_spec> best;
+    for (const auto& [d, spec] : _state.entries) {
+        if (spec.name != name) continue;
+        if (!best || std::tie(best->incarnation, *best) < std::tie(spec.incarnation, spec)) best = spec;
+    }
+    return best;
+}
+
+}  // namespace zpartisan::core

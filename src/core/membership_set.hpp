@@ -1,0 +1,59 @@
+// Cluster membership as a delta-state add-wins observed-remove set of node specs
+// (delta-CRDT paper, AWORSet). Mutators return deltas; join is the only merge and is
+// commutative, associative and idempotent. A removed spec leaves nothing behind but its dot
+// in the causal context, which compacts to intervals: no tombstone growth.
+// Pure: no I/O, no clock, no threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dot_context.hpp"
+#include "zpartisan/node_spec.hpp"
+
+namespace zpartisan::core {
+
+// A full state or a delta: the same shape (a delta is a small state).
+struct membership_state {
+    std::map<dot, node_spec> entries;  // invariant: every key is also in context
+    dot_context context;
+
+    [[nodiscard]] bool empty() const { return entries.empty() && context.empty(); }
+    bool operator==(const membership_state&) const = default;
+};
+
+// The specs of a state, one per name (the highest incarnation wins among concurrent adds),
+// sorted by name. This is what decode(state) returns.
+[[nodiscard]] std::vector<node_spec> specs_of(const membership_state& state);
+
+class membership_set {
+public:
+    explicit membership_set(std::string actor) : _actor(std::move(actor)) {}
+
+    // Adds spec, replacing every spec of the same name this replica has observed.
+    membership_state add(const node_spec& spec);
+    // Removes every observed spec of name; an empty delta when there is none.
+    membership_state remove(const std::string& name);
+    // Merges a delta or a full state. Returns whether anything (entries or context) changed.
+    bool join(const membership_state& delta);
+
+    // What this replica has seen; a peer answers it with delta_since.
+    [[nodiscard]] const dot_context& digest() const { return _state.context; }
+    // The smallest delta that brings a replica whose digest is remote up to this one.
+    [[nodiscard]] membership_state delta_since(const dot_context& remote) const;
+
+    [[nodiscard]] std::vector<std::string> members() const;
+    [[nodiscard]] std::vector<node_spec> specs() const { return specs_of(_state); }
+    [[nodiscard]] std::optional<node_spec> find(const std::string& name) const;
+    [[nodiscard]] bool contains(const std::string& name) const { return find(name).has_value(); }
+    [[nodiscard]] const membership_state& state() const { return _state; }
+    [[nodiscard]] const std::string& actor() const { return _actor; }
+
+private:
+    std::string _actor;  // "name/incarnation": unique per process lifetime, so dots never collide
+    membership_state _state;
+};
+
+}  // namespace zpartisan::core

@@ -1,0 +1,22 @@
+#include "core/messages.hpp"
+
+namespace zpartisan::core {
+
+const char* name_of(message_type type) {
+    switch (type) {
+        case message_type::hello: return "hello";
+        case message_type::welcome: return "welcome";
+        case message_type::referral: return "referral";
+        case message_type::refusal: return "refusal";
+        case message_type::delta: return "delta";
+        case message_type::digest: return "digest";
+        case message_type::sync_delta: return "sync_delta";
+    }
+    return "unknown";
+}
+
+message_type type_of(const message& m) {
+    return static_cast<message_type>(m.index() + 1);
+}
+
+}  // namespace zpartisan::core

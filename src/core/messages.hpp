@@ -1,0 +1,88 @@
+// The protocol's messages as plain structs, one per type id of docs/protocol.md.
+// Type ids are append-only: never renumber, never reuse. Pure data: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership_set.hpp"
+#include "zpartisan/node_spec.hpp"
+
+namespace zpartisan::core {
+
+enum class message_type : std::uint8_t {
+    hello = 1,
+    welcome = 2,
+    referral = 3,
+    refusal = 4,
+    delta = 5,
+    digest = 6,
+    sync_delta = 7,
+};
+
+// Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
+// the receiver refuses a missing or unknown role instead of trusting it.
+struct hello {
+    std::uint32_t protocol_version = 0;
+    std::string cluster_name;
+    node_spec spec;
+    membership_state state;  // the joiner's view: joining merges both sides
+};
+
+// A server accepted the hello: here is the whole membership and my publisher sequence, so
+// the next delta on my PUB tells you whether you missed any.
+struct welcome {
+    node_spec spec;
+    membership_state state;
+    std::uint64_t publisher_seq = 0;
+};
+
+// "Not me, go there": a client answering a client (or a server dialing it), or a full server.
+struct referral {
+    std::string reason;
+    std::string home_server;                    // the server to attach to
+    std::vector<std::string> server_endpoints;  // home first, then the other known servers
+};
+
+enum class refusal_reason : std::uint8_t {
+    wrong_cluster = 1,
+    unsupported_version = 2,
+    bad_role = 3,
+    bad_spec = 4,
+    not_a_member = 5,  // the node is stopping or was removed
+};
+
+struct refusal {
+    refusal_reason reason = refusal_reason::bad_spec;
+    std::string detail;
+};
+
+// A membership change. Published by servers on PUB with their own sequence number; sent by
+// clients to their home server on the DEALER (seq unused there).
+struct delta {
+    std::string origin;  // the publishing (or sending) node
+    std::uint64_t seq = 0;
+    membership_state state;
+};
+
+// Anti-entropy request: "this is what I have seen, send me what I miss".
+struct digest {
+    std::string origin;
+    dot_context context;
+};
+
+// Answer to a digest; publisher_seq resets the requester's gap tracking for the sender.
+struct sync_delta {
+    std::string origin;
+    std::uint64_t publisher_seq = 0;
+    membership_state state;
+};
+
+using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta>;
+
+[[nodiscard]] message_type type_of(const message& m);
+[[nodiscard]] const char* name_of(message_type type);
+
+}  // namespace zpartisan::core

@@ -1,0 +1,333 @@
+#include "wire/codec.hpp"
+
+#include <cereal/archives/portable_binary.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace zpartisan::wire {
+
+namespace {
+
+// Thrown inside decoding only; decode() turns it into an error value.
+struct malformed_input : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+using output_archive = cereal::PortableBinaryOutputArchive;
+using input_archive = cereal::PortableBinaryInputArchive;
+
+// Lengths and counts are checked against hard bounds before anything is allocated, so a
+// forged size can neither exhaust memory nor make the decoder slow.
+std::uint64_t load_count(input_archive& ar, std::size_t bound, const char* what) {
+    std::uint64_t count = 0;
+    ar(count);
+    if (count > bound) throw malformed_input(std::string(what) + " count over limit");
+    return count;
+}
+
+void save_string(output_archive& ar, const std::string& text) {
+    ar(static_cast<std::uint64_t>(text.size()));
+    ar(cereal::binary_data(text.data(), text.size()));
+}
+
+void load_string(input_archive& ar, std::string& text) {
+    const auto size = load_count(ar, max_string_bytes, "string");
+    text.resize(static_cast<std::size_t>(size));
+    ar(cereal::binary_data(text.data(), text.size()));
+}
+
+void save_spec(output_archive& ar, const node_spec& spec) {
+    save_string(ar, spec.name);
+    ar(static_cast<std::uint8_t>(spec.role));
+    save_string(ar, spec.router_endpoint);
+    save_string(ar, spec.pub_endpoint);
+    save_string(ar, spec.home_server);
+    ar(spec.incarnation);
+}
+
+void load_spec(input_archive& ar, node_spec& spec) {
+    load_string(ar, spec.name);
+    std::uint8_t role_byte = 0;
+    ar(role_byte);
+    spec.role = static_cast<role>(role_byte);  // validated by the core, not trusted here
+    load_string(ar, spec.router_endpoint);
+    load_string(ar, spec.pub_endpoint);
+    load_string(ar, spec.home_server);
+    ar(spec.incarnation);
+}
+
+void save_context(output_archive& ar, const core::dot_context& context) {
+    ar(static_cast<std::uint64_t>(context.actors().size()));
+    for (const auto& [actor, intervals] : context.actors()) {
+        save_string(ar, actor);
+        ar(static_cast<std::uint64_t>(intervals.ranges().size()));
+        for (const auto& [first, last] : intervals.ranges()) ar(first, last);
+    }
+}
+
+void load_context(input_archive& ar, core::dot_context& context) {
+    const auto actors = load_count(ar, max_collection_items, "actor");
+    for (std::uint64_t i = 0; i < actors; ++i) {
+        std::string actor;
+        load_string(ar, actor);
+        const auto ranges = load_count(ar, max_collection_items, "interval");
+        core::interval_set set;
+        for (std::uint64_t r = 0; r < ranges; ++r) {
+            std::uint64_t first = 0, last = 0;
+            ar(first, last);
+            if (first == 0 || first > last) throw malformed_input("bad interval");
+            set.insert({first, last});
+        }
+        if (!set.empty()) context.actors()[actor].merge(set);
+    }
+}
+
+void save_state(output_archive& ar, const core::membership_state& state) {
+    ar(static_cast<std::uint64_t>(state.entries.size()));
+    for (const auto& [d, spec] : state.entries) {
+        save_string(ar, d.actor);
+        ar(d.counter);
+        save_spec(ar, spec);
+    }
+    save_context(ar, state.context);
+}
+
+void load_state(input_archive& ar, core::membership_state& state) {
+    const auto entries = load_count(ar, max_collection_items, "entry");
+    for (std::uint64_t i = 0; i < entries; ++i) {
+        core::dot d;
+        load_string(ar, d.actor);
+        ar(d.counter);
+        node_spec spec;
+        load_spec(ar, spec);
+        state.entries.insert_or_assign(std::move(d), std::move(spec));
+    }
+    load_context(ar, state.context);
+    // The CRDT's invariant: every entry's dot is in the context. A state breaking it would
+    // make joins non-idempotent, so it is rejected rather than repaired.
+    for (const auto& [d, spec] : state.entries)
+        if (!state.context.contains(d)) throw malformed_input("entry dot outside its context");
+}
+
+void save_strings(output_archive& ar, const std::vector<std::string>& items) {
+    ar(static_cast<std::uint64_t>(items.size()));
+    for (const auto& item : items) save_string(ar, item);
+}
+
+void load_strings(input_archive& ar, std::vector<std::string>& items) {
+    const auto count = load_count(ar, max_collection_items, "string list");
+    for (std::uint64_t i = 0; i < count; ++i) load_string(ar, items.emplace_back());
+}
+
+struct body_saver {
+    output_archive& ar;
+    void operator()(const core::hello& m) const {
+        ar(m.protocol_version);
+        save_string(ar, m.cluster_name);
+        save_spec(ar, m.spec);
+        save_state(ar, m.state);
+    }
+    void operator()(const core::welcome& m) const {
+        save_spec(ar, m.spec);
+        save_state(ar, m.state);
+        ar(m.publisher_seq);
+    }
+    void operator()(const core::referral& m) const {
+        save_string(ar, m.reason);
+        save_string(ar, m.home_server);
+        save_strings(ar, m.server_endpoints);
+    }
+    void operator()(const core::refusal& m) const {
+        ar(static_cast<std::uint8_t>(m.reason));
+        save_string(ar, m.detail);
+    }
+    void operator()(const core::delta& m) const {
+        save_string(ar, m.origin);
+        ar(m.seq);
+        save_state(ar, m.state);
+    }
+    void operator()(const core::digest& m) const {
+        save_string(ar, m.origin);
+        save_context(ar, m.context);
+    }
+    void operator()(const core::sync_delta& m) const {
+        save_string(ar, m.origin);
+        ar(m.publisher_seq);
+        save_state(ar, m.state);
+    }
+};
+
+core::message load_body(input_archive& ar, core::message_type type) {
+    switch (type) {
+        case core::message_type::hello: {
+            core::hello m;
+            ar(m.protocol_version);
+            load_string(ar, m.cluster_name);
+            load_spec(ar, m.spec);
+            load_state(ar, m.state);
+            return m;
+        }
+        case core::message_type::welcome: {
+            core::welcome m;
+            load_spec(ar, m.spec);
+            load_state(ar, m.state);
+            ar(m.publisher_seq);
+            return m;
+        }
+        case core::message_type::referral: {
+            core::referral m;
+            load_string(ar, m.reason);
+            load_string(ar, m.home_server);
+            load_strings(ar, m.server_endpoints);
+            return m;
+        }
+        case core::message_type::refusal: {
+            core::refusal m;
+            std::uint8_t reason = 0;
+            ar(reason);
+            m.reason = static_cast<core::refusal_reason>(reason);
+            load_string(ar, m.detail);
+            return m;
+        }
+        case core::message_type::delta: {
+            core::delta m;
+            load_string(ar, m.origin);
+            ar(m.seq);
+            load_state(ar, m.state);
+            return m;
+        }
+        case core::message_type::digest: {
+            core::digest m;
+            load_string(ar, m.origin);
+            load_context(ar, m.context);
+            return m;
+        }
+        case core::message_type::sync_delta: {
+            core::sync_delta m;
+            load_string(ar, m.origin);
+            ar(m.publisher_seq);
+            load_state(ar, m.state);
+            return m;
+        }
+    }
+    throw malformed_input("unknown type");
+}
+
+bool known_type(std::uint8_t type) {
+    return type >= static_cast<std::uint8_t>(core::message_type::hello) &&
+           type <= static_cast<std::uint8_t>(core::message_type::sync_delta);
+}
+
+// A read-only streambuf over the frame, so decoding copies nothing up front.
+struct view_buffer : std::streambuf {
+    explicit view_buffer(std::string_view bytes) {
+        auto* begin = const_cast<char*>(bytes.data());
+        setg(begin, begin, begin + bytes.size());
+    }
+};
+
+constexpr char state_magic[2] = {'Z', 'S'};
+
+}  // namespace
+
+const char* describe(decode_error error) {
+    switch (error) {
+        case decode_error::none: return "none";
+        case decode_error::too_short: return "frame shorter than the header";
+        case decode_error::too_large: return "frame over the size limit";
+        case decode_error::bad_magic: return "not a zpartisan frame";
+        case decode_error::unsupported_envelope_version: return "unsupported envelope version";
+        case decode_error::unknown_type: return "unknown message type";
+        case decode_error::malformed: return "malformed body";
+    }
+    return "unknown error";
+}
+
+std::string encode(const core::message& message) {
+    std::ostringstream out;
+    out.put('Z');
+    out.put('P');
+    out.put(static_cast<char>(envelope_version));
+    out.put(static_cast<char>(core::type_of(message)));
+    {
+        output_archive ar(out);
+        std::visit(body_saver{ar}, message);
+    }
+    return std::move(out).str();
+}
+
+decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexcept {
+    decode_result result;
+    try {
+        if (frame.size() > max_frame_bytes) {
+            result.error = decode_error::too_large;
+            return result;
+        }
+        if (frame.size() < header_bytes) {
+            result.error = decode_error::too_short;
+            return result;
+        }
+        if (frame[0] != 'Z' || frame[1] != 'P') {
+            result.error = decode_error::bad_magic;
+            return result;
+        }
+        if (static_cast<std::uint8_t>(frame[2]) != envelope_version) {
+            result.error = decode_error::unsupported_envelope_version;
+            result.detail = "envelope version " + std::to_string(static_cast<std::uint8_t>(frame[2]));
+            return result;
+        }
+        result.type_byte = static_cast<std::uint8_t>(frame[3]);
+        if (!known_type(result.type_byte)) {
+            result.error = decode_error::unknown_type;
+            result.detail = "type " + std::to_string(result.type_byte);
+            return result;
+        }
+        view_buffer buffer(frame.substr(header_bytes));
+        std::istream in(&buffer);
+        input_archive ar(in);
+        auto message = load_body(ar, static_cast<core::message_type>(result.type_byte));
+        if (in.peek() != std::char_traits<char>::eof()) throw malformed_input("trailing bytes");
+        result.message = std::move(message);
+    } catch (const std::exception& e) {
+        result.message.reset();
+        result.error = decode_error::malformed;
+        try {
+            result.detail = e.what();
+        } catch (...) {
+        }
+    } catch (...) {
+        result.message.reset();
+        result.error = decode_error::malformed;
+    }
+    return result;
+}
+
+std::string encode_state(const core::membership_state& state) {
+    std::ostringstream out;
+    out.write(state_magic, 2);
+    out.put(static_cast<char>(envelope_version));
+    {
+        output_archive ar(out);
+        save_state(ar, state);
+    }
+    return std::move(out).str();
+}
+
+std::optional<core::membership_state> decode_state(std::string_view bytes, std::size_t max_bytes) noexcept {
+    try {
+        if (bytes.size() > max_bytes || bytes.size() < 3 || bytes[0] != state_magic[0] ||
+            bytes[1] != state_magic[1] || static_cast<std::uint8_t>(bytes[2]) != envelope_version)
+            return std::nullopt;
+        view_buffer buffer(bytes.substr(3));
+        std::istream in(&buffer);
+        input_archive ar(in);
+        core::membership_state state;
+        load_state(ar, state);
+        if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+        return state;
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace zpartisan::wire
