@@ -24,19 +24,22 @@ public:
     using error::error;
 };
 
-enum class join_status {
+enum class op_status {
     ok,
-    timeout,       // not fully joined before the deadline
+    timeout,       // not done before the deadline (e.g. sync_join not fully joined)
     refused,       // the peer refused: wrong cluster, unsupported version, missing role...
     bad_endpoint,  // the endpoint could not be parsed
-    stopped,       // the node is not running
+    unknown_node,  // no member has that name
+    stopped,       // the peer service is not running (left, removed or stopped)
 };
 
-struct join_result {
-    join_status status = join_status::ok;
+[[nodiscard]] const char* to_string(op_status status);
+
+struct op_result {
+    op_status status = op_status::ok;
     std::string reason;  // human-readable detail for anything but ok
 
-    [[nodiscard]] bool ok() const { return status == join_status::ok; }
+    [[nodiscard]] bool ok() const { return status == op_status::ok; }
 };
 
 }  // namespace zpartisan

@@ -37,12 +37,14 @@ membership_state membership_set::remove(const std::string& name) {
     return delta;
 }
 
-bool membership_set::join(const membership_state& delta) {
-    bool changed = !_state.context.includes(delta.context);
+bool membership_set::join(const membership_state& delta) { return join_states(_state, delta); }
+
+bool join_states(membership_state& into, const membership_state& delta) {
+    bool changed = !into.context.includes(delta.context);
     // Our entries the delta has seen but no longer holds were removed there.
-    for (auto it = _state.entries.begin(); it != _state.entries.end();) {
+    for (auto it = into.entries.begin(); it != into.entries.end();) {
         if (delta.context.contains(it->first) && !delta.entries.contains(it->first)) {
-            it = _state.entries.erase(it);
+            it = into.entries.erase(it);
             changed = true;
         } else {
             ++it;
@@ -50,12 +52,12 @@ bool membership_set::join(const membership_state& delta) {
     }
     // Its entries we have never seen are new; ones we saw and dropped stay removed.
     for (const auto& [d, spec] : delta.entries) {
-        if (!_state.context.contains(d)) {
-            _state.entries.emplace(d, spec);
+        if (!into.context.contains(d)) {
+            into.entries.emplace(d, spec);
             changed = true;
         }
     }
-    _state.context.merge(delta.context);
+    into.context.merge(delta.context);
     return changed;
 }
 

@@ -28,6 +28,9 @@ struct membership_state {
 // sorted by name. This is what decode(state) returns.
 [[nodiscard]] std::vector<node_spec> specs_of(const membership_state& state);
 
+// The CRDT join: into becomes into ⊔ delta. Returns whether into changed.
+bool join_states(membership_state& into, const membership_state& delta);
+
 class membership_set {
 public:
     explicit membership_set(std::string actor) : _actor(std::move(actor)) {}

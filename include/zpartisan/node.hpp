@@ -1,0 +1,81 @@
+// zpartisan::Node: one member of a zpartisan cluster, embedded in your process.
+// Thread-safe: every method may be called from any thread. Each call is carried to the
+// node's reactor thread through its command pipe; nothing here blocks on the network
+// except sync_join, which waits at most its timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zpartisan/config.hpp"
+#include "zpartisan/errors.hpp"
+#include "zpartisan/node_spec.hpp"
+
+namespace zpartisan {
+
+namespace runtime {
+class reactor;
+}
+
+struct dial_info {
+    std::string endpoint;  // the ROUTER endpoint our DEALER is connected to
+    std::string peer;      // the node behind it, once it welcomed us
+    bool welcomed = false;
+};
+
+struct node_status {
+    node_spec self;  // advertised endpoints, current home server for a client
+    bool running = false;  // false once the node left or was removed
+    bool settled = false;  // joined and connected to every peer it should be
+    std::size_t member_count = 0;
+    std::vector<dial_info> dials;               // one DEALER each
+    std::vector<std::string> attached_clients;  // servers: clients whose home is this node
+    std::map<std::string, std::uint64_t> counters;  // messages, drops by reason, refusals...
+};
+
+class Node {
+public:
+    // Validates cfg (throws config_error), binds its sockets (throws error when it cannot)
+    // and starts the reactor thread. The node starts as a cluster of one.
+    explicit Node(config cfg);
+    ~Node();  // stop(): does not leave; use leave() first to go cleanly
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // Asynchronous join through any member's ROUTER endpoint; returns at once.
+    op_result join(const std::string& endpoint);
+    // Returns ok when this node is a member, holds the full state and is connected to every
+    // peer it should be; refused with the peer's reason; timeout at the deadline.
+    op_result sync_join(const std::string& endpoint, std::chrono::milliseconds timeout);
+    // Removes this node cluster-wide, telling its peers first, and stops its peer service.
+    op_result leave();
+    // Removes another node cluster-wide; that node learns it and stops its peer service.
+    op_result leave(const std::string& name);
+    // Makes membership equal to specs: joins the new, removes the missing (self stays).
+    op_result update_members(const std::vector<node_spec>& specs);
+
+    [[nodiscard]] std::vector<std::string> members() const;           // sorted, self included
+    [[nodiscard]] std::vector<node_spec> members_for_orchestration() const;
+    [[nodiscard]] std::string get_local_state() const;  // the CRDT state, serialized
+    // The specs in a state from get_local_state(); nullopt when the bytes are not one.
+    [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
+
+    [[nodiscard]] node_status status() const;
+    [[nodiscard]] const std::string& name() const;
+    [[nodiscard]] std::string router_endpoint() const;  // advertised: what peers dial
+    [[nodiscard]] std::string pub_endpoint() const;
+
+    // Stops the reactor without leaving (as a crash would, minus the crash). Idempotent.
+    void stop();
+
+private:
+    std::unique_ptr<runtime::reactor> _reactor;
+};
+
+}  // namespace zpartisan

@@ -1,0 +1,457 @@
+#include "core/peer_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "core/topology.hpp"
+#include "zpartisan/config.hpp"
+
+namespace zpartisan::core {
+
+namespace {
+std::string actor_of(const node_spec& self) { return self.name + "/" + std::to_string(self.incarnation); }
+}  // namespace
+
+peer_service::peer_service(peer_service_options options)
+    : _options(std::move(options)),
+      _self(_options.self),
+      _membership(actor_of(_self)),
+      _rng(_options.rng_seed) {}
+
+void peer_service::start(std::uint64_t now_ms) {
+    _running = true;
+    _membership.add(_self);
+    _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+    _output.emplace_back(effect::membership_changed{});
+}
+
+std::vector<output_effect> peer_service::take_output() {
+    std::vector<output_effect> out;
+    out.swap(_output);
+    return out;
+}
+
+void peer_service::note(effect::notice::level severity, std::string text) {
+    _output.emplace_back(effect::notice{severity, std::move(text)});
+}
+
+// ---- API commands -------------------------------------------------------------------------
+
+void peer_service::join(const std::string& endpoint, std::uint64_t now_ms) {
+    if (!_running) {
+        _join_outcomes[endpoint] = {join_status::refused, "node is stopped"};
+        return;
+    }
+    if (endpoint == _self.router_endpoint) {
+        _join_outcomes[endpoint] = {join_status::joined, "joined itself"};
+        return;
+    }
+    _join_outcomes[endpoint] = {join_status::pending, ""};
+    _join_targets[endpoint] = join_target{endpoint, 0};
+    if (auto it = _dials.find(endpoint); it != _dials.end()) {
+        // Already dialed (e.g. a known server): say hello again so the outcome resolves.
+        it->second.refused = false;
+        send_hello(endpoint, now_ms);
+    }
+    reconcile_dials(now_ms);
+}
+
+void peer_service::leave(std::uint64_t now_ms) {
+    if (!_running) return;
+    const auto change = _membership.remove(_self.name);
+    // Tell every peer directly before closing: PUB/SUB alone may lose the last word.
+    propagate(change);
+    if (_self.role == role::server) {
+        for (const auto& [endpoint, dial] : _dials)
+            if (dial.welcomed) _output.emplace_back(effect::send{{link::kind::dialed, endpoint}, delta{_self.name, 0, change}});
+        for (const auto& [client, since] : _attached_clients)
+            _output.emplace_back(effect::send{{link::kind::accepted, client}, delta{_self.name, 0, change}});
+    }
+    (void)now_ms;
+    stop("left the cluster");
+}
+
+bool peer_service::remove_member(const std::string& name, std::uint64_t now_ms) {
+    if (!_running) return false;
+    if (name == _self.name) {
+        leave(now_ms);
+        return true;
+    }
+    if (!_membership.contains(name)) return false;
+    const auto change = _membership.remove(name);
+    propagate(change);
+    // The removed node must learn it even if it misses the broadcast: tell it directly too.
+    if (auto endpoint = dial_of_peer(name))
+        _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, delta{_self.name, 0, change}});
+    if (_attached_clients.erase(name) > 0)
+        _output.emplace_back(effect::send{{link::kind::accepted, name}, delta{_self.name, 0, change}});
+    reconcile_dials(now_ms);
+    return true;
+}
+
+void peer_service::update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms) {
+    if (!_running) return;
+    membership_state change;
+    std::set<std::string> wanted;
+    for (const auto& spec : specs) {
+        wanted.insert(spec.name);
+        if (spec.name == _self.name) continue;
+        const auto current = _membership.find(spec.name);
+        if (!current || *current != spec) join_states(change, _membership.add(spec));
+    }
+    for (const auto& name : _membership.members())
+        if (name != _self.name && !wanted.contains(name)) join_states(change, _membership.remove(name));
+    if (change.empty()) return;
+    propagate(change);
+    reconcile_dials(now_ms);
+}
+
+// ---- inputs -------------------------------------------------------------------------------
+
+void peer_service::on_message(const link& from, message msg, std::uint64_t now_ms) {
+    if (!_running) {
+        count("dropped_stopped");
+        return;
+    }
+    count(std::string("received_") + name_of(type_of(msg)));
+    std::visit([&](auto&& m) { handle(from, std::move(m), now_ms); }, std::move(msg));
+}
+
+void peer_service::tick(std::uint64_t now_ms) {
+    if (!_running) return;
+    for (auto& [endpoint, dial] : _dials)
+        if (!dial.welcomed && !dial.refused && now_ms >= dial.hello_sent_ms + _options.handshake_retry_ms)
+            send_hello(endpoint, now_ms);
+    if (now_ms >= _next_gossip_ms) {
+        _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+        std::vector<std::string> peers;
+        for (const auto& [endpoint, dial] : _dials)
+            if (dial.welcomed) peers.push_back(dial.peer);
+        if (!peers.empty()) {
+            std::uniform_int_distribution<std::size_t> pick(0, peers.size() - 1);
+            request_sync(peers[pick(_rng)]);
+            count("anti_entropy_rounds");
+        }
+    }
+}
+
+// ---- handshake (docs/protocol.md §3) ---------------------------------------------------------
+
+void peer_service::refuse(const link& to, refusal_reason reason, std::string detail) {
+    count("refused_hellos");
+    note(effect::notice::level::warn, "refusing hello from '" + to.id + "': " + detail);
+    _output.emplace_back(effect::send{to, refusal{reason, std::move(detail)}});
+}
+
+referral peer_service::make_referral(std::string reason) const {
+    referral out;
+    out.reason = std::move(reason);
+    out.home_server = _self.home_server;
+    std::vector<std::string> others;
+    for (const auto& spec : _membership.specs()) {
+        if (spec.role != role::server || spec.router_endpoint.empty()) continue;
+        if (spec.name == _self.home_server)
+            out.server_endpoints.insert(out.server_endpoints.begin(), spec.router_endpoint);
+        else
+            others.push_back(spec.router_endpoint);
+    }
+    out.server_endpoints.insert(out.server_endpoints.end(), others.begin(), others.end());
+    return out;
+}
+
+void peer_service::handle(const link& from, hello&& msg, std::uint64_t now_ms) {
+    if (from.via != link::kind::accepted) {
+        count("dropped_hello_wrong_link");
+        return;
+    }
+    if (msg.protocol_version != protocol_version) {
+        refuse(from, refusal_reason::unsupported_version,
+               "unsupported protocol version " + std::to_string(msg.protocol_version) + "; this node speaks " +
+                   std::to_string(protocol_version));
+        return;
+    }
+    if (msg.cluster_name != _options.cluster_name) {
+        refuse(from, refusal_reason::wrong_cluster,
+               "wrong cluster '" + msg.cluster_name + "'; this node belongs to '" + _options.cluster_name + "'");
+        return;
+    }
+    const auto their_role = valid_role(msg.spec.role);
+    if (!their_role) {
+        refuse(from, refusal_reason::bad_role, "missing or unknown role");
+        return;
+    }
+    if (msg.spec.name.empty() || msg.spec.name != from.id || msg.spec.router_endpoint.empty()) {
+        refuse(from, refusal_reason::bad_spec, "the spec must carry the sender's name (its routing id) and endpoint");
+        return;
+    }
+    if (msg.spec.name == _self.name) {
+        if (msg.spec.incarnation == _self.incarnation) {
+            _output.emplace_back(effect::send{from, welcome{_self, {}, _publisher_seq}});  // dialed ourselves
+        } else {
+            refuse(from, refusal_reason::bad_spec, "name '" + _self.name + "' is already taken by a running node");
+        }
+        return;
+    }
+    switch (decide_join(_self.role, their_role)) {
+        case join_decision::refuse:
+            refuse(from, refusal_reason::bad_role, "missing or unknown role");
+            return;
+        case join_decision::refer:
+            count("referrals_sent");
+            _output.emplace_back(
+                effect::send{from, make_referral("a client accepts no connections; attach to a server")});
+            return;
+        case join_decision::accept:
+            break;
+    }
+    merge(msg.state, now_ms);
+    if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
+    _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), _publisher_seq}});
+    reconcile_dials(now_ms);
+}
+
+void peer_service::handle(const link& from, welcome&& msg, std::uint64_t now_ms) {
+    auto it = _dials.find(from.id);
+    if (from.via != link::kind::dialed || it == _dials.end()) {
+        count("dropped_welcome_unexpected");
+        return;
+    }
+    if (msg.spec.name == _self.name) {  // the endpoint was our own under another name
+        resolve_join(from.id, join_status::joined, "joined itself");
+        reconcile_dials(now_ms);
+        return;
+    }
+    if (msg.spec.role != role::server) {
+        count("dropped_welcome_from_non_server");
+        return;
+    }
+    auto& dial = it->second;
+    const bool first_welcome = !dial.welcomed;
+    dial.welcomed = true;
+    dial.peer = msg.spec.name;
+    if (dial.pub_endpoint != msg.spec.pub_endpoint) {
+        if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{dial.pub_endpoint});
+        dial.pub_endpoint = msg.spec.pub_endpoint;
+        if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::subscribe{dial.pub_endpoint});
+    }
+    _seen_seq[msg.spec.name] = msg.publisher_seq;
+    if (first_welcome) note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
+    merge(msg.state, now_ms);
+    if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
+        // Attach here: our spec's home changes cluster-wide (the old home is hung up below).
+        _self.home_server = msg.spec.name;
+        propagate(_membership.add(_self));
+    } else if (_self.role == role::client && _self.home_server == msg.spec.name) {
+        // Re-welcomed by our home (reconnect): make sure it has our current spec.
+        _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(msg.state.context)}});
+    }
+    resolve_join(from.id, join_status::joined, "");
+    reconcile_dials(now_ms);
+}
+
+void peer_service::handle(const link& from, referral&& msg, std::uint64_t now_ms) {
+    if (from.via != link::kind::dialed || !_dials.contains(from.id)) {
+        count("dropped_referral_unexpected");
+        return;
+    }
+    count("referrals_received");
+    auto target = _join_targets.find(from.id);
+    if (target == _join_targets.end()) {
+        // A peer we dial because of membership is a client after all: stop dialing it.
+        _dials[from.id].refused = true;
+        return;
+    }
+    const auto origin = target->second.origin;
+    const int hops = target->second.referrals + 1;
+    _join_targets.erase(target);
+    std::string next;
+    for (const auto& endpoint : msg.server_endpoints)
+        if (endpoint != from.id && endpoint != _self.router_endpoint) {
+            next = endpoint;
+            break;
+        }
+    if (next.empty()) {
+        _join_outcomes[origin] = {join_status::refused, "referred without a server to go to: " + msg.reason};
+    } else if (hops > _options.referral_hops_max) {
+        _join_outcomes[origin] = {join_status::refused, "too many referrals"};
+    } else {
+        note(effect::notice::level::info, "referred from " + from.id + " to " + next + " (" + msg.reason + ")");
+        _join_targets[next] = join_target{origin, hops};
+        if (_dials.contains(next)) send_hello(next, now_ms);
+    }
+    reconcile_dials(now_ms);
+}
+
+void peer_service::handle(const link& from, refusal&& msg, std::uint64_t now_ms) {
+    auto it = _dials.find(from.id);
+    if (from.via != link::kind::dialed || it == _dials.end()) {
+        count("dropped_refusal_unexpected");
+        return;
+    }
+    note(effect::notice::level::warn, "refused by " + from.id + ": " + msg.detail);
+    it->second.refused = true;
+    resolve_join(from.id, join_status::refused, msg.detail);
+    reconcile_dials(now_ms);
+}
+
+void peer_service::resolve_join(const std::string& target, join_status status, std::string reason) {
+    auto it = _join_targets.find(target);
+    if (it == _join_targets.end()) return;
+    _join_outcomes[it->second.origin] = {status, std::move(reason)};
+    _join_targets.erase(it);
+}
+
+// ---- membership replication (docs/protocol.md §4) ------------------------------------------
+
+void peer_service::merge(const membership_state& state, std::uint64_t now_ms) {
+    if (!_membership.join(state)) return;
+    _output.emplace_back(effect::membership_changed{});
+    if (_self.role == role::server) _output.emplace_back(effect::publish{delta{_self.name, ++_publisher_seq, state}});
+    if (!_membership.contains(_self.name)) {
+        stop("removed from the cluster by another node");
+        return;
+    }
+    // A client's attachment follows the spec it publishes; drop ours if it moved away.
+    for (auto it = _attached_clients.begin(); it != _attached_clients.end();) {
+        const auto spec = _membership.find(it->first);
+        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name))
+            it = _attached_clients.erase(it);
+        else
+            ++it;
+    }
+    reconcile_dials(now_ms);
+}
+
+void peer_service::propagate(const membership_state& change) {
+    if (change.empty()) return;
+    _output.emplace_back(effect::membership_changed{});
+    if (_self.role == role::server) {
+        _output.emplace_back(effect::publish{delta{_self.name, ++_publisher_seq, change}});
+    } else if (auto home = dial_of_peer(_self.home_server)) {
+        _output.emplace_back(effect::send{{link::kind::dialed, *home}, delta{_self.name, 0, change}});
+    }
+    // A client without a home yet hands the change over in its next hello's state.
+}
+
+void peer_service::handle(const link& from, delta&& msg, std::uint64_t now_ms) {
+    if (from.via == link::kind::dialed) {
+        count("dropped_delta_wrong_link");
+        return;
+    }
+    merge(msg.state, now_ms);
+    if (from.via != link::kind::subscribed || !_running) return;
+    // Gap rule: a publisher's deltas come numbered; any jump means PUB/SUB lost something.
+    auto seen = _seen_seq.find(msg.origin);
+    const bool gap = seen == _seen_seq.end() || msg.seq != seen->second + 1;
+    if (seen == _seen_seq.end() || msg.seq > seen->second) _seen_seq[msg.origin] = msg.seq;
+    if (gap) {
+        count("delta_gaps");
+        request_sync(msg.origin);
+    }
+}
+
+void peer_service::request_sync(const std::string& peer_name) {
+    if (auto endpoint = dial_of_peer(peer_name))
+        _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, digest{_self.name, _membership.digest()}});
+}
+
+void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) {
+    (void)now_ms;
+    auto missing = _membership.delta_since(msg.context);
+    if (!missing.empty())
+        _output.emplace_back(effect::send{from, sync_delta{_self.name, _publisher_seq, std::move(missing)}});
+    // Push-pull: if the requester knows dots we lack, ask for them in turn.
+    if (!_membership.digest().includes(msg.context))
+        _output.emplace_back(effect::send{from, digest{_self.name, _membership.digest()}});
+}
+
+void peer_service::handle(const link& from, sync_delta&& msg, std::uint64_t now_ms) {
+    (void)from;
+    auto& seen = _seen_seq[msg.origin];
+    seen = std::max(seen, msg.publisher_seq);
+    merge(msg.state, now_ms);
+}
+
+// ---- connections --------------------------------------------------------------------------
+
+void peer_service::send_hello(const std::string& endpoint, std::uint64_t now_ms) {
+    auto& dial = _dials[endpoint];
+    dial.hello_sent_ms = now_ms;
+    _output.emplace_back(effect::send{{link::kind::dialed, endpoint},
+                                      hello{protocol_version, _options.cluster_name, _self, _membership.state()}});
+}
+
+void peer_service::reconcile_dials(std::uint64_t now_ms) {
+    if (!_running) return;
+    auto wanted_list = desired_dials(_self, _membership.specs());
+    std::set<std::string> wanted(wanted_list.begin(), wanted_list.end());
+    for (const auto& [endpoint, target] : _join_targets) wanted.insert(endpoint);
+    wanted.erase(_self.router_endpoint);
+    for (auto it = _dials.begin(); it != _dials.end();) {
+        if (wanted.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        if (!it->second.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{it->second.pub_endpoint});
+        _output.emplace_back(effect::hang_up{it->first});
+        it = _dials.erase(it);
+    }
+    for (const auto& endpoint : wanted) {
+        if (_dials.contains(endpoint)) continue;
+        _output.emplace_back(effect::dial{endpoint});
+        send_hello(endpoint, now_ms);
+    }
+}
+
+std::optional<std::string> peer_service::dial_of_peer(const std::string& name) const {
+    if (name.empty()) return std::nullopt;
+    for (const auto& [endpoint, dial] : _dials)
+        if (dial.welcomed && dial.peer == name) return endpoint;
+    return std::nullopt;
+}
+
+void peer_service::stop(std::string reason) {
+    if (!_running) return;
+    _running = false;
+    for (const auto& [endpoint, dial] : _dials) {
+        if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{dial.pub_endpoint});
+        _output.emplace_back(effect::hang_up{endpoint});
+    }
+    _dials.clear();
+    _join_targets.clear();
+    _attached_clients.clear();
+    note(effect::notice::level::info, "peer service stopped: " + reason);
+    _output.emplace_back(effect::stopped{std::move(reason)});
+}
+
+// ---- queries ------------------------------------------------------------------------------
+
+bool peer_service::settled() const {
+    if (!_running || !_join_targets.empty()) return false;
+    const auto wanted = desired_dials(_self, _membership.specs());
+    if (_self.role == role::client && wanted.empty()) return false;
+    return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& endpoint) {
+        auto it = _dials.find(endpoint);
+        return it != _dials.end() && it->second.welcomed;
+    });
+}
+
+std::optional<join_outcome> peer_service::outcome_of_join(const std::string& endpoint) const {
+    auto it = _join_outcomes.find(endpoint);
+    if (it == _join_outcomes.end()) return std::nullopt;
+    return it->second;
+}
+
+std::vector<dial_view> peer_service::dials() const {
+    std::vector<dial_view> views;
+    for (const auto& [endpoint, dial] : _dials) views.push_back({endpoint, dial.peer, dial.welcomed});
+    return views;
+}
+
+std::vector<std::string> peer_service::attached_clients() const {
+    std::vector<std::string> names;
+    for (const auto& [name, since] : _attached_clients) names.push_back(name);
+    return names;
+}
+
+}  // namespace zpartisan::core

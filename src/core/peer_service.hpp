@@ -1,0 +1,159 @@
+// The node's protocol as a pure state machine (after etcd-io/raft): the runtime feeds it
+// decoded messages (on_message), time (tick) and API commands, and applies the effects it
+// takes out (take_output) in order. It owns membership, handshakes, dial intents and
+// anti-entropy. Never: sockets, clocks, threads, files or exceptions on network input.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership_set.hpp"
+#include "core/messages.hpp"
+#include "zpartisan/node_spec.hpp"
+
+namespace zpartisan::core {
+
+// Where a message came from or goes to, in transport terms the core can name.
+struct link {
+    enum class kind : std::uint8_t {
+        dialed,      // our DEALER; id = the router endpoint we dialed
+        accepted,    // our ROUTER; id = the peer's routing id (its node name)
+        subscribed,  // our SUB; id = the pub endpoint (inbound only)
+    };
+    kind via = kind::dialed;
+    std::string id;
+
+    auto operator<=>(const link&) const = default;
+};
+
+namespace effect {
+struct send { link to; message msg; };
+struct publish { message msg; };  // servers only: on our PUB socket
+struct dial { std::string router_endpoint; };
+struct hang_up { std::string router_endpoint; };
+struct subscribe { std::string pub_endpoint; };
+struct unsubscribe { std::string pub_endpoint; };
+struct membership_changed {};  // persist, wake waiters
+struct stopped { std::string reason; };  // left or removed: close the peer service
+struct notice {
+    enum class level : std::uint8_t { debug, info, warn };
+    level severity = level::info;
+    std::string text;
+};
+}  // namespace effect
+
+using output_effect = std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe,
+                                   effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice>;
+
+struct peer_service_options {
+    node_spec self;  // router/pub endpoints are the advertised ones
+    std::string cluster_name;
+    std::uint64_t handshake_retry_ms = 500;
+    std::uint64_t gossip_interval_ms = 1000;
+    std::uint64_t rng_seed = 1;
+    int referral_hops_max = 3;  // bounds client->client->... referral chains
+};
+
+enum class join_status { pending, joined, refused };
+
+struct join_outcome {
+    join_status status = join_status::pending;
+    std::string reason;
+};
+
+struct dial_view {
+    std::string endpoint;
+    std::string peer;  // empty until welcomed
+    bool welcomed = false;
+};
+
+class peer_service {
+public:
+    explicit peer_service(peer_service_options options);
+
+    // --- API commands -------------------------------------------------------------------
+    void start(std::uint64_t now_ms);
+    void join(const std::string& endpoint, std::uint64_t now_ms);
+    void leave(std::uint64_t now_ms);
+    // Removes another node cluster-wide; false when it is not a member.
+    bool remove_member(const std::string& name, std::uint64_t now_ms);
+    // Makes membership equal to specs (self is always kept: use leave() to go).
+    void update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms);
+
+    // --- inputs --------------------------------------------------------------------------
+    void on_message(const link& from, message msg, std::uint64_t now_ms);
+    void tick(std::uint64_t now_ms);
+
+    // --- outputs -------------------------------------------------------------------------
+    [[nodiscard]] bool has_output() const { return !_output.empty(); }
+    [[nodiscard]] std::vector<output_effect> take_output();
+
+    // --- queries -------------------------------------------------------------------------
+    [[nodiscard]] bool running() const { return _running; }
+    [[nodiscard]] const node_spec& self() const { return _self; }
+    [[nodiscard]] const membership_set& membership() const { return _membership; }
+    // Joined, holding a full state, and connected to every peer it should be (spec.md §2).
+    [[nodiscard]] bool settled() const;
+    [[nodiscard]] std::optional<join_outcome> outcome_of_join(const std::string& endpoint) const;
+    [[nodiscard]] std::vector<dial_view> dials() const;
+    [[nodiscard]] std::vector<std::string> attached_clients() const;
+    [[nodiscard]] const std::map<std::string, std::uint64_t>& counters() const { return _counters; }
+
+private:
+    struct dial_state {
+        std::string peer;          // the name the welcome gave; empty before
+        std::string pub_endpoint;  // subscribed after the welcome
+        bool welcomed = false;
+        bool refused = false;      // stop re-sending hello to a peer that refused us
+        std::uint64_t hello_sent_ms = 0;
+    };
+    struct join_target {
+        std::string origin;  // the endpoint the application asked for (referrals keep it)
+        int referrals = 0;
+    };
+
+    void handle(const link& from, hello&& msg, std::uint64_t now_ms);
+    void handle(const link& from, welcome&& msg, std::uint64_t now_ms);
+    void handle(const link& from, referral&& msg, std::uint64_t now_ms);
+    void handle(const link& from, refusal&& msg, std::uint64_t now_ms);
+    void handle(const link& from, delta&& msg, std::uint64_t now_ms);
+    void handle(const link& from, digest&& msg, std::uint64_t now_ms);
+    void handle(const link& from, sync_delta&& msg, std::uint64_t now_ms);
+
+    void refuse(const link& to, refusal_reason reason, std::string detail);
+    [[nodiscard]] referral make_referral(std::string reason) const;
+    // Merges remote state; servers re-publish what changed them (so clients converge).
+    void merge(const membership_state& state, std::uint64_t now_ms);
+    // Sends our own mutation where it has to go: PUB for servers, the home server for clients.
+    void propagate(const membership_state& change);
+    void reconcile_dials(std::uint64_t now_ms);
+    void send_hello(const std::string& endpoint, std::uint64_t now_ms);
+    void resolve_join(const std::string& target, join_status status, std::string reason);
+    void request_sync(const std::string& peer_name);
+    void stop(std::string reason);
+    void count(const std::string& what) { ++_counters[what]; }
+    void note(effect::notice::level severity, std::string text);
+    [[nodiscard]] std::optional<std::string> dial_of_peer(const std::string& name) const;
+
+    peer_service_options _options;
+    node_spec _self;  // home_server tracks the client's current home
+    membership_set _membership;
+    std::mt19937_64 _rng;
+    bool _running = false;
+    std::uint64_t _publisher_seq = 0;            // our PUB sequence; +1 per published delta
+    std::map<std::string, std::uint64_t> _seen_seq;  // per publisher: last seq received
+    std::map<std::string, dial_state> _dials;        // by router endpoint
+    std::map<std::string, join_target> _join_targets;  // endpoints dialed because of join()
+    std::map<std::string, join_outcome> _join_outcomes;  // by the endpoint join() was given
+    std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
+    std::uint64_t _next_gossip_ms = 0;
+    std::map<std::string, std::uint64_t> _counters;
+    std::vector<output_effect> _output;
+};
+
+}  // namespace zpartisan::core

@@ -1,0 +1,112 @@
+#include "zpartisan/node.hpp"
+
+#include "core/endpoint.hpp"
+#include "runtime/reactor.hpp"
+#include "wire/codec.hpp"
+
+namespace zpartisan {
+
+namespace {
+std::optional<op_result> check_endpoint(const std::string& endpoint) {
+    std::string why;
+    if (!core::parse_endpoint(endpoint, &why)) return op_result{op_status::bad_endpoint, why};
+    return std::nullopt;
+}
+}  // namespace
+
+Node::Node(config cfg) {
+    cfg.validate();
+    _reactor = std::make_unique<runtime::reactor>(std::move(cfg));
+}
+
+Node::~Node() = default;
+
+void Node::stop() { _reactor->stop(); }
+
+op_result Node::join(const std::string& endpoint) {
+    if (auto bad = check_endpoint(endpoint)) return *bad;
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return op_result{op_status::stopped, "the peer service stopped"};
+        core.join(endpoint, now);
+        return op_result{};
+    });
+}
+
+op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds timeout) {
+    if (auto bad = check_endpoint(endpoint)) return *bad;
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    auto done = _reactor->join_and_wait(endpoint, timeout);
+    // The reactor resolves the future at the deadline; the extra margin only covers a
+    // reactor that died, so the caller is never blocked forever.
+    if (done.wait_for(timeout + std::chrono::seconds(1)) != std::future_status::ready)
+        return {op_status::timeout, "no answer from the reactor"};
+    return done.get();
+}
+
+op_result Node::leave() {
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return op_result{op_status::stopped, "the peer service already stopped"};
+        core.leave(now);
+        return op_result{};
+    });
+}
+
+op_result Node::leave(const std::string& name) {
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return op_result{op_status::stopped, "the peer service stopped"};
+        if (!core.remove_member(name, now)) return op_result{op_status::unknown_node, "no member named " + name};
+        return op_result{};
+    });
+}
+
+op_result Node::update_members(const std::vector<node_spec>& specs) {
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return op_result{op_status::stopped, "the peer service stopped"};
+        core.update_members(specs, now);
+        return op_result{};
+    });
+}
+
+std::vector<std::string> Node::members() const {
+    return _reactor->call([](core::peer_service& core, std::uint64_t) { return core.membership().members(); });
+}
+
+std::vector<node_spec> Node::members_for_orchestration() const {
+    return _reactor->call([](core::peer_service& core, std::uint64_t) { return core.membership().specs(); });
+}
+
+std::string Node::get_local_state() const {
+    return _reactor->call(
+        [](core::peer_service& core, std::uint64_t) { return wire::encode_state(core.membership().state()); });
+}
+
+std::optional<std::vector<node_spec>> Node::decode(std::string_view state) {
+    auto decoded = wire::decode_state(state, state.size());
+    if (!decoded) return std::nullopt;
+    return core::specs_of(*decoded);
+}
+
+node_status Node::status() const {
+    auto status = _reactor->call([](core::peer_service& core, std::uint64_t) {
+        node_status s;
+        s.self = core.self();
+        s.running = core.running();
+        s.settled = core.settled();
+        s.member_count = core.membership().members().size();
+        for (const auto& dial : core.dials()) s.dials.push_back({dial.endpoint, dial.peer, dial.welcomed});
+        s.attached_clients = core.attached_clients();
+        return s;
+    });
+    status.counters = _reactor->counters();
+    return status;
+}
+
+const std::string& Node::name() const { return _reactor->cfg().name; }
+std::string Node::router_endpoint() const { return _reactor->advertised_self().router_endpoint; }
+std::string Node::pub_endpoint() const { return _reactor->advertised_self().pub_endpoint; }
+
+}  // namespace zpartisan

@@ -1,0 +1,238 @@
+#include "runtime/reactor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "wire/codec.hpp"
+
+namespace zpartisan::runtime {
+
+namespace {
+
+std::uint64_t choose_incarnation(const config& cfg) {
+    if (cfg.incarnation != 0) return cfg.incarnation;
+    // Microseconds since the epoch grow across restarts without any stored state.
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
+transport::transport_options transport_options_from(const config& cfg) {
+    transport::transport_options options;
+    options.name = cfg.name;
+    options.node_role = cfg.role;
+    options.router_bind_endpoint = cfg.router_bind_endpoint;
+    options.pub_bind_endpoint = cfg.pub_bind_endpoint;
+    options.max_message_bytes = cfg.max_message_bytes;
+    options.send_high_water_mark = cfg.send_high_water_mark;
+    // ZMTP heartbeats recycle dead TCP connections; the protocol's own detector is separate.
+    options.zmtp_heartbeat_interval_ms = static_cast<int>(cfg.heartbeat_interval_ms);
+    options.zmtp_heartbeat_timeout_ms = static_cast<int>(cfg.heartbeat_interval_ms * cfg.missed_heartbeats);
+    return options;
+}
+
+const char* describe(transport::send_status status) {
+    switch (status) {
+        case transport::send_status::ok: return "ok";
+        case transport::send_status::congested: return "congested";
+        case transport::send_status::unreachable: return "unreachable";
+        case transport::send_status::not_connected: return "not_connected";
+        case transport::send_status::too_large: return "too_large";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono::steady_clock::now()) {
+    try {
+        _transport = std::make_unique<transport::zmq_transport>(transport_options_from(_config));
+    } catch (const transport::transport_error& e) {
+        throw error("node '" + _config.name + "': " + e.what());
+    }
+    _advertised_self.name = _config.name;
+    _advertised_self.role = _config.role;
+    _advertised_self.router_endpoint = _config.advertised_router_endpoint.empty()
+                                           ? _transport->bound_router_endpoint()
+                                           : _config.advertised_router_endpoint;
+    if (_config.role == role::server)
+        _advertised_self.pub_endpoint = _config.advertised_pub_endpoint.empty() ? _transport->bound_pub_endpoint()
+                                                                                : _config.advertised_pub_endpoint;
+    _advertised_self.incarnation = choose_incarnation(_config);
+
+    core::peer_service_options options;
+    options.self = _advertised_self;
+    options.cluster_name = _config.cluster_name;
+    options.handshake_retry_ms = _config.handshake_retry_ms;
+    options.gossip_interval_ms = _config.gossip_interval_ms;
+    options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
+    _core = std::make_unique<core::peer_service>(options);
+    _tick_ms = std::clamp<std::uint64_t>(
+        std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
+
+    _core->start(now_ms());
+    apply_output();
+    spdlog::info("[{}] {} started: router {} pub {}", _config.name, to_string(_config.role),
+                 _advertised_self.router_endpoint,
+                 _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
+    _thread = std::thread([this] { run(); });
+}
+
+reactor::~reactor() { stop(); }
+
+void reactor::stop() {
+    _stop_requested = true;
+    if (_thread.joinable()) {
+        _transport->wakeup().notify();
+        _thread.join();
+    }
+}
+
+std::uint64_t reactor::now_ms() const {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - _started_at).count());
+}
+
+void reactor::run() {
+    std::vector<transport::inbound> inbound;
+    std::uint64_t next_tick_ms = now_ms();
+    while (!_stop_requested) {
+        const auto now = now_ms();
+        const auto wait_ms = next_tick_ms > now ? next_tick_ms - now : 0;
+        inbound.clear();
+        try {
+            _transport->poll(std::chrono::milliseconds(wait_ms), inbound);
+        } catch (const transport::transport_error& e) {
+            spdlog::error("[{}] {}", _config.name, e.what());
+            break;
+        }
+        run_commands();
+        for (auto& message : inbound) handle_inbound(message);
+        if (now_ms() >= next_tick_ms) {
+            _core->tick(now_ms());
+            apply_output();
+            next_tick_ms = now_ms() + _tick_ms;
+        }
+        check_waiters();
+    }
+    {
+        std::lock_guard lock(_mutex);
+        _accepting = false;
+    }
+    run_commands();  // commands queued before _accepting flipped still get their answer
+    for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
+    _waiters.clear();
+    _thread_exited = true;
+}
+
+void reactor::run_commands() {
+    std::deque<std::function<void()>> commands;
+    {
+        std::lock_guard lock(_mutex);
+        commands.swap(_commands);
+    }
+    for (auto& command : commands) command();
+}
+
+void reactor::handle_inbound(transport::inbound& message) {
+    auto decoded = wire::decode(message.frame, _config.max_message_bytes);
+    if (!decoded.message) {
+        count(std::string("dropped_decode_") + wire::describe(decoded.error));
+        spdlog::warn("[{}] dropped a frame from '{}' ({} bytes): {}{}{}", _config.name, message.from.id,
+                     message.frame.size(), wire::describe(decoded.error), decoded.detail.empty() ? "" : ": ",
+                     decoded.detail);
+        return;
+    }
+    _core->on_message(message.from, std::move(*decoded.message), now_ms());
+    apply_output();
+}
+
+void reactor::apply_output() {
+    for (auto& out : _core->take_output()) {
+        std::visit(
+            [&](auto& e) {
+                using T = std::decay_t<decltype(e)>;
+                if constexpr (std::is_same_v<T, core::effect::send>) {
+                    const auto status = _transport->send(e.to, wire::encode(e.msg));
+                    if (status != transport::send_status::ok) {
+                        count(std::string("send_") + describe(status));
+                        spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name,
+                                      core::name_of(core::type_of(e.msg)), e.to.id, describe(status));
+                    }
+                } else if constexpr (std::is_same_v<T, core::effect::publish>) {
+                    const auto status = _transport->publish(wire::encode(e.msg));
+                    if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
+                } else if constexpr (std::is_same_v<T, core::effect::dial>) {
+                    _transport->dial(e.router_endpoint);
+                } else if constexpr (std::is_same_v<T, core::effect::hang_up>) {
+                    _transport->hang_up(e.router_endpoint);
+                } else if constexpr (std::is_same_v<T, core::effect::subscribe>) {
+                    _transport->subscribe(e.pub_endpoint);
+                } else if constexpr (std::is_same_v<T, core::effect::unsubscribe>) {
+                    _transport->unsubscribe(e.pub_endpoint);
+                } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
+                    count("membership_changes");
+                } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
+                    spdlog::info("[{}] {}", _config.name, e.reason);
+                } else if constexpr (std::is_same_v<T, core::effect::notice>) {
+                    switch (e.severity) {
+                        case core::effect::notice::level::debug: spdlog::debug("[{}] {}", _config.name, e.text); break;
+                        case core::effect::notice::level::info: spdlog::info("[{}] {}", _config.name, e.text); break;
+                        case core::effect::notice::level::warn: spdlog::warn("[{}] {}", _config.name, e.text); break;
+                    }
+                }
+            },
+            out);
+    }
+}
+
+std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout) {
+    return call([this, endpoint, timeout](core::peer_service& core, std::uint64_t now) {
+        core.join(endpoint, now);
+        join_waiter waiter{endpoint, now + static_cast<std::uint64_t>(timeout.count()), {}};
+        auto future = waiter.done.get_future();
+        if (stopped()) {
+            waiter.done.set_value({op_status::stopped, "node stopped"});
+        } else {
+            _waiters.push_back(std::move(waiter));
+        }
+        return future;
+    });
+}
+
+void reactor::check_waiters() {
+    if (_waiters.empty()) return;
+    const auto now = now_ms();
+    for (auto it = _waiters.begin(); it != _waiters.end();) {
+        std::optional<op_result> result;
+        const auto outcome = _core->outcome_of_join(it->endpoint);
+        if (!_core->running()) {
+            result = op_result{op_status::stopped, "the peer service stopped"};
+        } else if (outcome && outcome->status == core::join_status::refused) {
+            result = op_result{op_status::refused, outcome->reason};
+        } else if (outcome && outcome->status == core::join_status::joined && _core->settled()) {
+            result = op_result{op_status::ok, ""};
+        } else if (now >= it->deadline_ms) {
+            result = op_result{op_status::timeout, outcome && outcome->status == core::join_status::joined
+                                                       ? "joined, but not yet connected to every peer"
+                                                       : "no answer from " + it->endpoint};
+        }
+        if (result) {
+            it->done.set_value(*result);
+            it = _waiters.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+std::map<std::string, std::uint64_t> reactor::counters() {
+    return call([this](core::peer_service& core, std::uint64_t) {
+        auto all = core.counters();
+        for (const auto& [name, value] : _counters) all[name] += value;
+        all["dropped_malformed_multipart"] += _transport->malformed_frames();
+        all["dealers"] = _transport->dealer_count();
+        return all;
+    });
+}
+
+}  // namespace zpartisan::runtime

@@ -1,0 +1,225 @@
+#include "transport/zmq_transport.hpp"
+
+#include <atomic>
+#include <zmq.hpp>
+
+namespace zpartisan::transport {
+
+namespace {
+std::string unique_inproc_address() {
+    static std::atomic<std::uint64_t> counter{0};
+    return "inproc://zpartisan-wakeup-" + std::to_string(counter.fetch_add(1));
+}
+}  // namespace
+
+wakeup_pipe::wakeup_pipe(zmq::context_t& context, const std::string& address)
+    : _sender(std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair)) {
+    _sender->set(zmq::sockopt::linger, 0);
+    _sender->set(zmq::sockopt::sndhwm, 1);
+    _sender->connect(address);
+}
+
+wakeup_pipe::~wakeup_pipe() = default;
+
+void wakeup_pipe::notify() {
+    std::lock_guard lock(_mutex);
+    // One pending byte is enough to wake the reactor; a full pipe means it is already awake.
+    try {
+        (void)_sender->send(zmq::const_buffer("", 0), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+    }
+}
+
+zmq_transport::zmq_transport(transport_options options)
+    : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
+    try {
+        const auto wakeup_address = unique_inproc_address();
+        _wakeup_receiver = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
+        _wakeup_receiver->set(zmq::sockopt::linger, 0);
+        _wakeup_receiver->bind(wakeup_address);
+        _wakeup = std::make_unique<wakeup_pipe>(*_context, wakeup_address);
+
+        _router = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::router);
+        apply_common_options(*_router);
+        _router->set(zmq::sockopt::router_handover, 1);  // a restarted peer takes over its name
+        _router->set(zmq::sockopt::router_mandatory, 1);  // unknown routing id: an error, not a silent drop
+        _router->bind(_options.router_bind_endpoint);
+        _router_endpoint = _router->get(zmq::sockopt::last_endpoint);
+
+        if (_options.node_role == role::server) {
+            _pub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pub);
+            apply_common_options(*_pub);
+            _pub->bind(_options.pub_bind_endpoint);
+            _pub_endpoint = _pub->get(zmq::sockopt::last_endpoint);
+        }
+        _sub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::sub);
+        apply_common_options(*_sub);
+        _sub->set(zmq::sockopt::subscribe, "");
+    } catch (const zmq::error_t& e) {
+        throw transport_error(std::string("cannot set up sockets: ") + e.what());
+    }
+}
+
+zmq_transport::~zmq_transport() {
+    // Sockets close (lingering up to linger_ms to flush goodbyes) before the context ends.
+    _dealers.clear();
+    _sub.reset();
+    _pub.reset();
+    _router.reset();
+    _wakeup.reset();
+    _wakeup_receiver.reset();
+    _context.reset();
+}
+
+void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
+    socket.set(zmq::sockopt::linger, _options.linger_ms);
+    socket.set(zmq::sockopt::sndhwm, _options.send_high_water_mark);
+    socket.set(zmq::sockopt::rcvhwm, _options.send_high_water_mark);
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(_options.max_message_bytes));
+    socket.set(zmq::sockopt::heartbeat_ivl, _options.zmtp_heartbeat_interval_ms);
+    socket.set(zmq::sockopt::heartbeat_timeout, _options.zmtp_heartbeat_timeout_ms);
+    socket.set(zmq::sockopt::heartbeat_ttl, _options.zmtp_heartbeat_timeout_ms);
+    socket.set(zmq::sockopt::reconnect_ivl, _options.reconnect_interval_ms);
+    socket.set(zmq::sockopt::reconnect_ivl_max, _options.reconnect_interval_max_ms);
+}
+
+void zmq_transport::dial(const std::string& endpoint) {
+    if (_dealers.contains(endpoint)) return;
+    auto dealer = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
+    apply_common_options(*dealer);
+    dealer->set(zmq::sockopt::routing_id, _options.name);
+    try {
+        dealer->connect(endpoint);
+    } catch (const zmq::error_t&) {
+        // An endpoint we cannot even connect to (e.g. an unresolvable name) stays in the map
+        // so sends report not_connected and the core's retries stay harmless.
+    }
+    _dealers.emplace(endpoint, std::move(dealer));
+}
+
+void zmq_transport::hang_up(const std::string& endpoint) { _dealers.erase(endpoint); }
+
+void zmq_transport::subscribe(const std::string& pub_endpoint) {
+    if (_subscriptions[pub_endpoint]++ > 0) return;
+    try {
+        _sub->connect(pub_endpoint);
+    } catch (const zmq::error_t&) {
+    }
+}
+
+void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
+    auto it = _subscriptions.find(pub_endpoint);
+    if (it == _subscriptions.end()) return;
+    if (--it->second > 0) return;
+    _subscriptions.erase(it);
+    try {
+        _sub->disconnect(pub_endpoint);
+    } catch (const zmq::error_t&) {
+    }
+}
+
+send_status zmq_transport::send(const core::link& to, std::string_view frame) {
+    if (frame.size() > _options.max_message_bytes) return send_status::too_large;
+    try {
+        if (to.via == core::link::kind::accepted) {
+            if (!_router->send(zmq::buffer(to.id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+                return send_status::congested;
+            (void)_router->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+            return send_status::ok;
+        }
+        auto it = _dealers.find(to.id);
+        if (it == _dealers.end()) return send_status::not_connected;
+        return it->second->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok
+                                                                                : send_status::congested;
+    } catch (const zmq::error_t& e) {
+        return e.num() == EHOSTUNREACH ? send_status::unreachable : send_status::not_connected;
+    }
+}
+
+send_status zmq_transport::publish(std::string_view frame) {
+    if (!_pub) return send_status::not_connected;
+    if (frame.size() > _options.max_message_bytes) return send_status::too_large;
+    try {
+        return _pub->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok : send_status::congested;
+    } catch (const zmq::error_t&) {
+        return send_status::not_connected;
+    }
+}
+
+namespace {
+// Receives one multipart message without blocking; false when nothing is waiting.
+bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
+    parts.clear();
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
+    bool more = part.more();
+    parts.push_back(std::move(part));
+    while (more) {
+        zmq::message_t next;
+        if (!socket.recv(next, zmq::recv_flags::dontwait)) break;
+        more = next.more();
+        parts.push_back(std::move(next));
+    }
+    return true;
+}
+}  // namespace
+
+bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
+    std::vector<zmq::pollitem_t> items;
+    std::vector<const std::string*> dealer_endpoints;
+    items.reserve(3 + _dealers.size());
+    items.push_back({_wakeup_receiver->handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({_router->handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({_sub->handle(), 0, ZMQ_POLLIN, 0});
+    for (auto& [endpoint, dealer] : _dealers) {
+        items.push_back({dealer->handle(), 0, ZMQ_POLLIN, 0});
+        dealer_endpoints.push_back(&endpoint);
+    }
+    try {
+        zmq::poll(items.data(), items.size(), timeout);
+    } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return false;
+        throw transport_error(std::string("poll failed: ") + e.what());
+    }
+
+    bool woken = false;
+    std::vector<zmq::message_t> parts;
+    if (items[0].revents & ZMQ_POLLIN) {
+        woken = true;
+        zmq::message_t drained;
+        while (_wakeup_receiver->recv(drained, zmq::recv_flags::dontwait)) {
+        }
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+        for (std::size_t n = 0; n < batch_max && receive_parts(*_router, parts); ++n) {
+            if (parts.size() != 2) {
+                ++_malformed_frames;
+                continue;
+            }
+            out.push_back({{core::link::kind::accepted, parts[0].to_string()}, parts[1].to_string()});
+        }
+    }
+    if (items[2].revents & ZMQ_POLLIN) {
+        for (std::size_t n = 0; n < batch_max && receive_parts(*_sub, parts); ++n) {
+            if (parts.size() != 1) {
+                ++_malformed_frames;
+                continue;
+            }
+            out.push_back({{core::link::kind::subscribed, ""}, parts[0].to_string()});
+        }
+    }
+    for (std::size_t i = 0; i < dealer_endpoints.size(); ++i) {
+        if (!(items[3 + i].revents & ZMQ_POLLIN)) continue;
+        auto& dealer = *_dealers.at(*dealer_endpoints[i]);
+        for (std::size_t n = 0; n < batch_max && receive_parts(dealer, parts); ++n) {
+            if (parts.size() != 1) {
+                ++_malformed_frames;
+                continue;
+            }
+            out.push_back({{core::link::kind::dialed, *dealer_endpoints[i]}, parts[0].to_string()});
+        }
+    }
+    return woken;
+}
+
+}  // namespace zpartisan::transport

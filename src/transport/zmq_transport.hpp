@@ -1,0 +1,107 @@
+// The ZeroMQ edge: owns the context and every socket of one node (ROUTER inbox, PUB,
+// one DEALER per dialed peer, one SUB, and the wake-up pipe), applies socket options, and
+// polls them. The only code that includes zmq.hpp; zmq::error_t never leaves this layer.
+// Not thread-safe: used by the reactor thread only, except wakeup_pipe::notify.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/peer_service.hpp"
+
+namespace zmq {
+class context_t;
+class socket_t;
+}  // namespace zmq
+
+namespace zpartisan::transport {
+
+struct transport_options {
+    std::string name;  // our routing id on every DEALER
+    role node_role = role::server;
+    std::string router_bind_endpoint;
+    std::string pub_bind_endpoint;  // servers only
+    std::size_t max_message_bytes = 4u << 20;
+    int send_high_water_mark = 10000;
+    int linger_ms = 500;  // closing flushes goodbyes for at most this long
+    int zmtp_heartbeat_interval_ms = 1000;
+    int zmtp_heartbeat_timeout_ms = 3000;
+    int reconnect_interval_ms = 100;
+    int reconnect_interval_max_ms = 2000;
+};
+
+enum class send_status { ok, congested, unreachable, not_connected, too_large };
+
+struct inbound {
+    core::link from;
+    std::string frame;
+};
+
+// Wakes the reactor from other threads. notify() may be called from any thread.
+class wakeup_pipe {
+public:
+    explicit wakeup_pipe(zmq::context_t& context, const std::string& address);
+    ~wakeup_pipe();
+    void notify();
+
+private:
+    std::mutex _mutex;  // zmq sockets are not thread-safe; callers come from any thread
+    std::unique_ptr<zmq::socket_t> _sender;
+};
+
+class zmq_transport {
+public:
+    // Binds the ROUTER (and PUB for servers). Throws transport_error when binding fails.
+    explicit zmq_transport(transport_options options);
+    ~zmq_transport();
+    zmq_transport(const zmq_transport&) = delete;
+    zmq_transport& operator=(const zmq_transport&) = delete;
+
+    [[nodiscard]] const std::string& bound_router_endpoint() const { return _router_endpoint; }
+    [[nodiscard]] const std::string& bound_pub_endpoint() const { return _pub_endpoint; }
+    [[nodiscard]] wakeup_pipe& wakeup() { return *_wakeup; }
+
+    void dial(const std::string& endpoint);
+    void hang_up(const std::string& endpoint);
+    void subscribe(const std::string& pub_endpoint);
+    void unsubscribe(const std::string& pub_endpoint);
+
+    [[nodiscard]] send_status send(const core::link& to, std::string_view frame);
+    [[nodiscard]] send_status publish(std::string_view frame);
+
+    // Waits up to timeout for input, then drains what is ready (at most batch_max messages
+    // per socket). Appends to out; returns true when the wake-up pipe fired.
+    bool poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max = 256);
+
+    [[nodiscard]] std::size_t dealer_count() const { return _dealers.size(); }
+    [[nodiscard]] std::uint64_t malformed_frames() const { return _malformed_frames; }
+
+private:
+    void apply_common_options(zmq::socket_t& socket) const;
+
+    transport_options _options;
+    std::unique_ptr<zmq::context_t> _context;
+    std::unique_ptr<zmq::socket_t> _router;
+    std::unique_ptr<zmq::socket_t> _pub;
+    std::unique_ptr<zmq::socket_t> _sub;
+    std::unique_ptr<zmq::socket_t> _wakeup_receiver;
+    std::unique_ptr<wakeup_pipe> _wakeup;
+    std::map<std::string, std::unique_ptr<zmq::socket_t>> _dealers;  // by router endpoint
+    std::map<std::string, int> _subscriptions;  // pub endpoint -> references (connect once)
+    std::string _router_endpoint;
+    std::string _pub_endpoint;
+    std::uint64_t _malformed_frames = 0;  // multipart shapes we do not speak
+};
+
+class transport_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace zpartisan::transport

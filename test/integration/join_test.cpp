@@ -1,0 +1,222 @@
+// Foundation: the topology forms and membership converges over real sockets.
+#include <zmq.hpp>
+
+#include "cluster_fixture.hpp"
+#include "core/messages.hpp"
+#include "wire/codec.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct three_by_three {
+    std::vector<std::unique_ptr<Node>> servers;
+    std::vector<std::unique_ptr<Node>> clients;
+    std::vector<std::string> all_names{"c1", "c2", "c3", "s1", "s2", "s3"};
+
+    three_by_three() {
+        for (int i = 1; i <= 3; ++i) servers.push_back(make_node("s" + std::to_string(i), role::server));
+        for (int i = 1; i <= 3; ++i) clients.push_back(make_node("c" + std::to_string(i), role::client));
+        REQUIRE(servers[1]->sync_join(servers[0]->router_endpoint(), 10s).ok());
+        REQUIRE(servers[2]->sync_join(servers[0]->router_endpoint(), 10s).ok());
+        for (int i = 0; i < 3; ++i) {
+            const auto result = clients[i]->sync_join(servers[i]->router_endpoint(), 10s);
+            INFO(result.reason);
+            REQUIRE(result.ok());
+        }
+    }
+
+    std::vector<Node*> all() {
+        std::vector<Node*> nodes;
+        for (auto& n : servers) nodes.push_back(n.get());
+        for (auto& n : clients) nodes.push_back(n.get());
+        return nodes;
+    }
+
+    bool everyone_sees(const std::vector<std::string>& expected) {
+        return std::all_of(servers.begin(), servers.end(), [&](auto& n) { return n->members() == expected; }) &&
+               std::all_of(clients.begin(), clients.end(), [&](auto& n) { return n->members() == expected; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("3 servers and 3 clients form the topology and all see all 6 members", "[join]") {
+    three_by_three cluster;
+    WAIT_FOR("every node lists all 6 members", cluster.everyone_sees(cluster.all_names));
+
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto& server = *cluster.servers[i];
+        std::vector<std::string> others;
+        for (std::size_t j = 0; j < 3; ++j)
+            if (j != i) others.push_back(cluster.servers[j]->name());
+        WAIT_FOR(server.name() + " holds DEALERs to exactly the other servers",
+                 welcomed_peers(server) == others && server.status().dials.size() == 2);
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto& client = *cluster.clients[i];
+        const auto status = client.status();
+        CHECK(status.dials.size() == 1);
+        CHECK(status.self.home_server == cluster.servers[i]->name());
+        CHECK(welcomed_peers(client) == std::vector<std::string>{cluster.servers[i]->name()});
+    }
+    // The home server lists its client as attached; every node agrees on each client's home.
+    WAIT_FOR("s1 lists c1 attached", cluster.servers[0]->status().attached_clients == std::vector<std::string>{"c1"});
+    for (auto* node : cluster.all()) {
+        for (const auto& spec : node->members_for_orchestration()) {
+            if (spec.role != role::client) continue;
+            INFO(node->name() << " sees " << spec.name << " homed at " << spec.home_server);
+            WAIT_FOR("client homes agree", [&] {
+                for (const auto& s : node->members_for_orchestration())
+                    if (s.name == spec.name) return s.home_server == "s" + spec.name.substr(1);
+                return false;
+            }());
+        }
+    }
+}
+
+TEST_CASE("a server learned from gossip is dialed without anyone joining it", "[join]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    auto s3 = make_node("s3", role::server);
+    REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+    REQUIRE(s3->sync_join(s2->router_endpoint(), 10s).ok());  // s3 never names s1
+    WAIT_FOR("s3 dials s1 by itself", welcomed_peers(*s3) == (std::vector<std::string>{"s1", "s2"}));
+    WAIT_FOR("s1 dials s3 by itself", welcomed_peers(*s1) == (std::vector<std::string>{"s2", "s3"}));
+}
+
+TEST_CASE("a client joining another client is referred to that client's server", "[join][referral]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    auto c1 = make_node("c1", role::client);
+    auto c2 = make_node("c2", role::client);
+    REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+    REQUIRE(c1->sync_join(s2->router_endpoint(), 10s).ok());
+
+    const auto result = c2->sync_join(c1->router_endpoint(), 10s);
+    INFO(result.reason);
+    REQUIRE(result.ok());
+    CHECK(c2->status().self.home_server == "s2");
+    CHECK(c2->status().dials.size() == 1);
+    CHECK(c1->status().counters["referrals_sent"] >= 1);
+    const std::vector<std::string> all{"c1", "c2", "s1", "s2"};
+    WAIT_FOR("all four converge", s1->members() == all && s2->members() == all && c1->members() == all &&
+                                      c2->members() == all);
+}
+
+TEST_CASE("a node of another cluster is refused and nothing else changes", "[join][refusal]") {
+    auto s1 = make_node("s1", role::server, "blue");
+    auto intruder = make_node("x1", role::server, "green");
+    const auto result = intruder->sync_join(s1->router_endpoint(), 10s);
+    CHECK(result.status == op_status::refused);
+    CHECK_THAT(result.reason, Catch::Contains("wrong cluster"));
+    CHECK(s1->members() == std::vector<std::string>{"s1"});
+    CHECK(intruder->members() == std::vector<std::string>{"x1"});
+    CHECK(s1->status().counters["refused_hellos"] >= 1);
+}
+
+TEST_CASE("a hello with an unknown protocol version, or garbage, is refused or dropped", "[join][refusal]") {
+    auto s1 = make_node("s1", role::server);
+    zmq::context_t context;
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::routing_id, "rogue");
+    dealer.set(zmq::sockopt::rcvtimeo, 5000);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(s1->router_endpoint());
+
+    // Garbage first: it must be dropped and counted, not crash the node.
+    for (std::string garbage : {std::string(), std::string("\x00\x01\x02", 3), std::string("ZP\x01\x63junk"),
+                                std::string("ZP\x09\x01"), std::string(100, '\xff')})
+        (void)dealer.send(zmq::buffer(garbage), zmq::send_flags::none);
+
+    core::hello hello;
+    hello.protocol_version = 99;
+    hello.cluster_name = "test";
+    hello.spec = node_spec{"rogue", role::server, "tcp://127.0.0.1:1", "", "", 1};
+    (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
+
+    zmq::message_t reply;
+    REQUIRE(dealer.recv(reply));
+    const auto decoded = wire::decode(reply.to_string_view(), 1 << 20);
+    REQUIRE(decoded.message);
+    const auto* refusal = std::get_if<core::refusal>(&*decoded.message);
+    REQUIRE(refusal);
+    CHECK(refusal->reason == core::refusal_reason::unsupported_version);
+    CHECK_THAT(refusal->detail, Catch::Contains("99"));
+    CHECK(s1->members() == std::vector<std::string>{"s1"});
+    const auto counters = s1->status().counters;
+    CHECK(counters.at("dropped_decode_frame shorter than the header") >= 1);
+    CHECK(counters.at("dropped_decode_unknown message type") >= 1);
+}
+
+TEST_CASE("a hello without a valid role is refused", "[join][refusal]") {
+    auto s1 = make_node("s1", role::server);
+    zmq::context_t context;
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::routing_id, "norole");
+    dealer.set(zmq::sockopt::rcvtimeo, 5000);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(s1->router_endpoint());
+    core::hello hello;
+    hello.protocol_version = protocol_version;
+    hello.cluster_name = "test";
+    hello.spec = node_spec{"norole", static_cast<role>(0), "tcp://127.0.0.1:1", "", "", 1};
+    (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
+    zmq::message_t reply;
+    REQUIRE(dealer.recv(reply));
+    const auto decoded = wire::decode(reply.to_string_view(), 1 << 20);
+    REQUIRE(decoded.message);
+    const auto* refusal = std::get_if<core::refusal>(&*decoded.message);
+    REQUIRE(refusal);
+    CHECK(refusal->reason == core::refusal_reason::bad_role);
+    CHECK(s1->members() == std::vector<std::string>{"s1"});
+}
+
+TEST_CASE("get_local_state decodes to the members, and garbage decodes to nothing", "[state]") {
+    auto s1 = make_node("s1", role::server);
+    auto c1 = make_node("c1", role::client);
+    REQUIRE(c1->sync_join(s1->router_endpoint(), 10s).ok());
+    WAIT_FOR("s1 knows c1's home", [&] {
+        for (const auto& spec : s1->members_for_orchestration())
+            if (spec.name == "c1") return spec.home_server == "s1";
+        return false;
+    }());
+    const auto specs = Node::decode(s1->get_local_state());
+    REQUIRE(specs);
+    std::vector<std::string> names;
+    for (const auto& spec : *specs) names.push_back(spec.name);
+    CHECK(names == s1->members());
+    CHECK(*specs == s1->members_for_orchestration());
+    CHECK_FALSE(Node::decode("not a state"));
+    CHECK_FALSE(Node::decode(""));
+}
+
+TEST_CASE("leave and leave(name) spread everywhere and stop the removed node", "[leave]") {
+    three_by_three cluster;
+    WAIT_FOR("all 6 converge", cluster.everyone_sees(cluster.all_names));
+
+    REQUIRE(cluster.clients[2]->leave().ok());
+    CHECK_FALSE(cluster.clients[2]->status().running);
+    CHECK(cluster.clients[2]->leave().status == op_status::stopped);
+    const std::vector<std::string> without_c3{"c1", "c2", "s1", "s2", "s3"};
+    WAIT_FOR("c3's leave reaches everyone", [&] {
+        for (int i = 0; i < 3; ++i)
+            if (cluster.servers[i]->members() != without_c3) return false;
+        return cluster.clients[0]->members() == without_c3 && cluster.clients[1]->members() == without_c3;
+    }());
+
+    REQUIRE(cluster.servers[0]->leave("c2").ok());
+    WAIT_FOR("c2 learns it was removed and stops", !cluster.clients[1]->status().running);
+    CHECK(cluster.servers[0]->leave("nobody").status == op_status::unknown_node);
+}
+
+TEST_CASE("sync_join to nowhere times out instead of blocking", "[join]") {
+    auto c1 = make_node("c1", role::client);
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = c1->sync_join("tcp://127.0.0.1:9", 300ms);
+    CHECK(result.status == op_status::timeout);
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    CHECK(c1->join("not an endpoint").status == op_status::bad_endpoint);
+}

@@ -1,0 +1,83 @@
+// The protocol state machine driven through the deterministic simulated network.
+#include <catch2/catch.hpp>
+
+#include "sim_network.hpp"
+
+using namespace zpartisan;
+
+TEST_CASE("servers mesh and clients attach through the pure core", "[peer_service]") {
+    sim::sim_network net(42);
+    net.add("s1", role::server);
+    net.add("s2", role::server);
+    net.add("s3", role::server);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.node("s3").join(net.router_of("s2"), 0);
+    net.node("c1").join(net.router_of("s3"), 0);
+    net.run_rounds(20);
+    net.node("c2").join(net.router_of("c1"), 0);  // referred to s3
+    net.run_rounds(50);
+
+    const std::vector<std::string> all{"c1", "c2", "s1", "s2", "s3"};
+    CHECK(net.converged(all));
+    for (const auto* name : {"s1", "s2", "s3", "c1", "c2"}) {
+        INFO(name);
+        CHECK(net.node(name).settled());
+    }
+    CHECK(net.node("s1").dials().size() == 2);
+    CHECK(net.node("c2").dials().size() == 1);
+    CHECK(net.node("c2").self().home_server == "s3");
+    CHECK(net.node("c2").outcome_of_join(net.router_of("c1"))->status == core::join_status::joined);
+}
+
+TEST_CASE("a client with no server yet cannot refer, and the joiner is told so", "[peer_service]") {
+    sim::sim_network net(3);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.node("c2").join(net.router_of("c1"), 0);
+    net.run_rounds(10);
+    const auto outcome = net.node("c2").outcome_of_join(net.router_of("c1"));
+    REQUIRE(outcome);
+    CHECK(outcome->status == core::join_status::refused);
+    CHECK_THAT(outcome->reason, Catch::Contains("without a server"));
+    CHECK(net.node("c1").membership().members() == std::vector<std::string>{"c1"});
+}
+
+TEST_CASE("membership converges under 20% loss once faults stop", "[peer_service]") {
+    const std::uint64_t seed = GENERATE(1u, 2u, 3u);
+    CAPTURE(seed);
+    sim::sim_network net(seed, 0.2);
+    std::vector<std::string> all;
+    for (int i = 1; i <= 3; ++i) {
+        net.add("s" + std::to_string(i), role::server);
+        all.push_back("s" + std::to_string(i));
+    }
+    for (int i = 1; i <= 9; ++i) {
+        net.add("c" + std::to_string(i), role::client);
+        all.push_back("c" + std::to_string(i));
+    }
+    std::sort(all.begin(), all.end());
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.node("s3").join(net.router_of("s1"), 0);
+    for (int i = 1; i <= 9; ++i) net.node("c" + std::to_string(i)).join(net.router_of("s" + std::to_string(1 + i % 3)), 0);
+    net.run_rounds(200);
+    net.set_loss(0.0);
+    net.run_rounds(200);
+    CHECK(net.converged(all));
+}
+
+TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer_service]") {
+    sim::sim_network net(7);
+    net.add("s1", role::server);
+    net.add("s2", role::server);
+    net.add("c1", role::client);
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.node("c1").join(net.router_of("s2"), 0);
+    net.run_rounds(30);
+    REQUIRE(net.converged({"c1", "s1", "s2"}));
+    CHECK(net.node("s1").remove_member("c1", 0));
+    net.run_rounds(30);
+    CHECK_FALSE(net.node("c1").running());
+    CHECK(net.converged({"s1", "s2"}));
+}
