@@ -186,7 +186,7 @@ void peer_service::handle(const link& from, hello&& msg, std::uint64_t now_ms) {
     }
     if (msg.spec.name == _self.name) {
         if (msg.spec.incarnation == _self.incarnation) {
-            _output.emplace_back(effect::send{from, welcome{_self, {}, _publisher_seq}});  // dialed ourselves
+            _output.emplace_back(effect::send{from, welcome{_self, {}, 0}});  // dialed ourselves
         } else {
             refuse(from, refusal_reason::bad_spec, "name '" + _self.name + "' is already taken by a running node");
         }
@@ -204,9 +204,10 @@ void peer_service::handle(const link& from, hello&& msg, std::uint64_t now_ms) {
         case join_decision::accept:
             break;
     }
-    merge(msg.state, now_ms);
+    merge(msg.state, provenance::first_hand, now_ms);
     if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
-    _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), _publisher_seq}});
+    const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
+    _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq}});
     reconcile_dials(now_ms);
 }
 
@@ -236,7 +237,7 @@ void peer_service::handle(const link& from, welcome&& msg, std::uint64_t now_ms)
     }
     _seen_seq[msg.spec.name] = msg.publisher_seq;
     if (first_welcome) note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
-    merge(msg.state, now_ms);
+    merge(msg.state, provenance::from_server, now_ms);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
         // Attach here: our spec's home changes cluster-wide (the old home is hung up below).
         _self.home_server = msg.spec.name;
@@ -303,10 +304,29 @@ void peer_service::resolve_join(const std::string& target, join_status status, s
 
 // ---- membership replication (docs/protocol.md §4) ------------------------------------------
 
-void peer_service::merge(const membership_state& state, std::uint64_t now_ms) {
+void peer_service::publish(effect::stream to, const membership_state& change) {
+    auto& seq = to == effect::stream::mesh ? _mesh_seq : _clients_seq;
+    _output.emplace_back(effect::publish{to, delta{_self.name, ++seq, change}});
+}
+
+peer_service::provenance peer_service::provenance_of(const std::string& sender) const {
+    const auto spec = _membership.find(sender);
+    return spec && spec->role == role::server ? provenance::from_server : provenance::first_hand;
+}
+
+std::uint64_t peer_service::stream_seq_for(const std::string& subscriber) const {
+    const auto spec = _membership.find(subscriber);
+    return spec && spec->role == role::client ? _clients_seq : _mesh_seq;
+}
+
+void peer_service::merge(const membership_state& state, provenance source, std::uint64_t now_ms) {
     if (!_membership.join(state)) return;
     _output.emplace_back(effect::membership_changed{});
-    if (_self.role == role::server) _output.emplace_back(effect::publish{delta{_self.name, ++_publisher_seq, state}});
+    if (_self.role == role::server) {
+        // Re-publishing only what changed us is what makes the flood terminate.
+        if (source == provenance::first_hand) publish(effect::stream::mesh, state);
+        publish(effect::stream::clients, state);
+    }
     if (!_membership.contains(_self.name)) {
         stop("removed from the cluster by another node");
         return;
@@ -326,7 +346,8 @@ void peer_service::propagate(const membership_state& change) {
     if (change.empty()) return;
     _output.emplace_back(effect::membership_changed{});
     if (_self.role == role::server) {
-        _output.emplace_back(effect::publish{delta{_self.name, ++_publisher_seq, change}});
+        publish(effect::stream::mesh, change);
+        publish(effect::stream::clients, change);
     } else if (auto home = dial_of_peer(_self.home_server)) {
         _output.emplace_back(effect::send{{link::kind::dialed, *home}, delta{_self.name, 0, change}});
     }
@@ -338,7 +359,7 @@ void peer_service::handle(const link& from, delta&& msg, std::uint64_t now_ms) {
         count("dropped_delta_wrong_link");
         return;
     }
-    merge(msg.state, now_ms);
+    merge(msg.state, from.via == link::kind::subscribed ? provenance::from_server : provenance_of(msg.origin), now_ms);
     if (from.via != link::kind::subscribed || !_running) return;
     // Gap rule: a publisher's deltas come numbered; any jump means PUB/SUB lost something.
     auto seen = _seen_seq.find(msg.origin);
@@ -359,7 +380,7 @@ void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) 
     (void)now_ms;
     auto missing = _membership.delta_since(msg.context);
     if (!missing.empty())
-        _output.emplace_back(effect::send{from, sync_delta{_self.name, _publisher_seq, std::move(missing)}});
+        _output.emplace_back(effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});
     // Push-pull: if the requester knows dots we lack, ask for them in turn.
     if (!_membership.digest().includes(msg.context))
         _output.emplace_back(effect::send{from, digest{_self.name, _membership.digest()}});
@@ -369,7 +390,7 @@ void peer_service::handle(const link& from, sync_delta&& msg, std::uint64_t now_
     (void)from;
     auto& seen = _seen_seq[msg.origin];
     seen = std::max(seen, msg.publisher_seq);
-    merge(msg.state, now_ms);
+    merge(msg.state, provenance_of(msg.origin), now_ms);
 }
 
 // ---- connections --------------------------------------------------------------------------

@@ -33,7 +33,11 @@ struct link {
 
 namespace effect {
 struct send { link to; message msg; };
-struct publish { message msg; };  // servers only: on our PUB socket
+// Servers publish two streams on their PUB (docs/protocol.md §4): `mesh`, which other
+// servers subscribe to, carries first-hand changes; `clients`, which clients subscribe to,
+// carries every change of the server's state. So each change costs S + N messages, not S².
+enum class stream : std::uint8_t { mesh = 'm', clients = 'c' };
+struct publish { stream to; message msg; };  // servers only: on our PUB socket
 struct dial { std::string router_endpoint; };
 struct hang_up { std::string router_endpoint; };
 struct subscribe { std::string pub_endpoint; };
@@ -127,8 +131,14 @@ private:
 
     void refuse(const link& to, refusal_reason reason, std::string detail);
     [[nodiscard]] referral make_referral(std::string reason) const;
-    // Merges remote state; servers re-publish what changed them (so clients converge).
-    void merge(const membership_state& state, std::uint64_t now_ms);
+    // Merges remote state. Servers publish what changed them to their clients, and first-hand
+    // changes (from a client, a hello or the API) to the other servers too.
+    enum class provenance { first_hand, from_server };
+    void merge(const membership_state& state, provenance source, std::uint64_t now_ms);
+    void publish(effect::stream to, const membership_state& change);
+    // Servers' deltas already reached every server; a client's (or unknown) sender's did not.
+    [[nodiscard]] provenance provenance_of(const std::string& sender) const;
+    [[nodiscard]] std::uint64_t stream_seq_for(const std::string& subscriber) const;
     // Sends our own mutation where it has to go: PUB for servers, the home server for clients.
     void propagate(const membership_state& change);
     void reconcile_dials(std::uint64_t now_ms);
@@ -145,7 +155,8 @@ private:
     membership_set _membership;
     std::mt19937_64 _rng;
     bool _running = false;
-    std::uint64_t _publisher_seq = 0;            // our PUB sequence; +1 per published delta
+    std::uint64_t _mesh_seq = 0;     // our PUB sequence on the mesh stream; +1 per delta
+    std::uint64_t _clients_seq = 0;  // the same on the clients stream
     std::map<std::string, std::uint64_t> _seen_seq;  // per publisher: last seq received
     std::map<std::string, dial_state> _dials;        // by router endpoint
     std::map<std::string, join_target> _join_targets;  // endpoints dialed because of join()

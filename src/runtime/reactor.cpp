@@ -159,7 +159,7 @@ void reactor::apply_output() {
                                       core::name_of(core::type_of(e.msg)), e.to.id, describe(status));
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::publish>) {
-                    const auto status = _transport->publish(wire::encode(e.msg));
+                    const auto status = _transport->publish(e.to, wire::encode(e.msg));
                     if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
                 } else if constexpr (std::is_same_v<T, core::effect::dial>) {
                     _transport->dial(e.router_endpoint);

@@ -54,7 +54,9 @@ zmq_transport::zmq_transport(transport_options options)
         }
         _sub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::sub);
         apply_common_options(*_sub);
-        _sub->set(zmq::sockopt::subscribe, "");
+        const char topic = static_cast<char>(_options.node_role == role::server ? core::effect::stream::mesh
+                                                                                 : core::effect::stream::clients);
+        _sub->set(zmq::sockopt::subscribe, std::string(1, topic));
     } catch (const zmq::error_t& e) {
         throw transport_error(std::string("cannot set up sockets: ") + e.what());
     }
@@ -136,11 +138,15 @@ send_status zmq_transport::send(const core::link& to, std::string_view frame) {
     }
 }
 
-send_status zmq_transport::publish(std::string_view frame) {
+send_status zmq_transport::publish(core::effect::stream stream, std::string_view frame) {
     if (!_pub) return send_status::not_connected;
     if (frame.size() > _options.max_message_bytes) return send_status::too_large;
     try {
-        return _pub->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok : send_status::congested;
+        const char topic = static_cast<char>(stream);
+        if (!_pub->send(zmq::buffer(&topic, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+            return send_status::congested;
+        (void)_pub->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+        return send_status::ok;
     } catch (const zmq::error_t&) {
         return send_status::not_connected;
     }
@@ -201,11 +207,11 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
     }
     if (items[2].revents & ZMQ_POLLIN) {
         for (std::size_t n = 0; n < batch_max && receive_parts(*_sub, parts); ++n) {
-            if (parts.size() != 1) {
+            if (parts.size() != 2) {
                 ++_malformed_frames;
                 continue;
             }
-            out.push_back({{core::link::kind::subscribed, ""}, parts[0].to_string()});
+            out.push_back({{core::link::kind::subscribed, ""}, parts[1].to_string()});
         }
     }
     for (std::size_t i = 0; i < dealer_endpoints.size(); ++i) {

@@ -73,7 +73,9 @@ public:
     void unsubscribe(const std::string& pub_endpoint);
 
     [[nodiscard]] send_status send(const core::link& to, std::string_view frame);
-    [[nodiscard]] send_status publish(std::string_view frame);
+    // Two-part message [stream topic][frame]; subscribers filter by topic (servers: mesh,
+    // clients: clients), see docs/protocol.md §4.
+    [[nodiscard]] send_status publish(core::effect::stream stream, std::string_view frame);
 
     // Waits up to timeout for input, then drains what is ready (at most batch_max messages
     // per socket). Appends to out; returns true when the wake-up pipe fired.

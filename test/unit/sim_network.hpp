@@ -103,8 +103,9 @@ private:
                     _queue.push_back({send->to.id, {core::link::kind::dialed, self.router_endpoint}, send->msg});
                 }
             } else if (auto* publish = std::get_if<core::effect::publish>(&out)) {
+                const auto audience = publish->to == core::effect::stream::mesh ? role::server : role::client;
                 for (auto& [other, on] : _nodes) {
-                    if (!on.subscribed.contains(name)) continue;
+                    if (!on.subscribed.contains(name) || on.service->self().role != audience) continue;
                     ++_messages_sent;
                     _queue.push_back({other, {core::link::kind::subscribed, ""}, publish->msg});
                 }
