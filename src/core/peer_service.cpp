@@ -18,11 +18,17 @@ peer_service::peer_service(peer_service_options options)
       _membership(actor_of(_self)),
       _rng(_options.rng_seed) {}
 
-void peer_service::start(std::uint64_t now_ms) {
+void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     _running = true;
-    _membership.add(_self);
+    if (restored) {
+        _membership.join(*restored);
+        if (const auto previous = _membership.find(_self.name); previous && _self.role == role::client)
+            _self.home_server = previous->home_server;
+    }
+    _membership.add(_self);  // replaces every spec of ours from an earlier incarnation
     _next_gossip_ms = now_ms + _options.gossip_interval_ms;
     _output.emplace_back(effect::membership_changed{});
+    reconcile_dials(now_ms);
 }
 
 std::vector<output_effect> peer_service::take_output() {

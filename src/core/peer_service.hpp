@@ -81,7 +81,9 @@ public:
     explicit peer_service(peer_service_options options);
 
     // --- API commands -------------------------------------------------------------------
-    void start(std::uint64_t now_ms);
+    // Starts as a cluster of one, or from a persisted state: then it rejoins by itself the
+    // servers it knew (a client: its last home) with its new incarnation.
+    void start(std::uint64_t now_ms, const membership_state* restored = nullptr);
     void join(const std::string& endpoint, std::uint64_t now_ms);
     void leave(std::uint64_t now_ms);
     // Removes another node cluster-wide; false when it is not a member.

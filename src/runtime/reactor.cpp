@@ -57,7 +57,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     if (_config.role == role::server)
         _advertised_self.pub_endpoint = _config.advertised_pub_endpoint.empty() ? _transport->bound_pub_endpoint()
                                                                                 : _config.advertised_pub_endpoint;
-    _advertised_self.incarnation = choose_incarnation(_config);
+    auto restored = restore_and_choose_incarnation();
 
     core::peer_service_options options;
     options.self = _advertised_self;
@@ -69,8 +69,9 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _tick_ms = std::clamp<std::uint64_t>(
         std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
 
-    _core->start(now_ms());
+    _core->start(now_ms(), restored ? &*restored : nullptr);
     apply_output();
+    persist_if_due(true);  // the new incarnation is durable before anyone hears of it
     spdlog::info("[{}] {} started: router {} pub {}", _config.name, to_string(_config.role),
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
@@ -113,7 +114,9 @@ void reactor::run() {
             next_tick_ms = now_ms() + _tick_ms;
         }
         check_waiters();
+        persist_if_due(false);
     }
+    persist_if_due(true);
     {
         std::lock_guard lock(_mutex);
         _accepting = false;
@@ -171,8 +174,12 @@ void reactor::apply_output() {
                     _transport->unsubscribe(e.pub_endpoint);
                 } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
                     count("membership_changes");
+                    _persist_dirty = true;
                 } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
                     spdlog::info("[{}] {}", _config.name, e.reason);
+                    // Gone from the cluster: a restart must not bring it back by itself.
+                    if (_store) _store->erase();
+                    _persist_dirty = false;
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
                     switch (e.severity) {
                         case core::effect::notice::level::debug: spdlog::debug("[{}] {}", _config.name, e.text); break;
@@ -182,6 +189,42 @@ void reactor::apply_output() {
                 }
             },
             out);
+    }
+}
+
+std::optional<core::membership_state> reactor::restore_and_choose_incarnation() {
+    std::optional<core::membership_state> restored;
+    std::uint64_t incarnation = choose_incarnation(_config);
+    if (!_config.data_dir.empty()) {
+        _store.emplace(_config.data_dir);
+        auto loaded = _store->load();
+        if (auto* node = std::get_if<persisted_node>(&loaded)) {
+            if (_config.incarnation == 0) incarnation = std::max(incarnation, node->incarnation + 1);
+            restored = std::move(node->state);
+            spdlog::info("[{}] restored membership from {}", _config.name, _store->path());
+        } else if (auto* corrupt = std::get_if<corrupt_state>(&loaded)) {
+            spdlog::warn("[{}] state file {} is unusable ({}); moved aside, starting fresh", _config.name,
+                         _store->path(), corrupt->reason);
+            _store->quarantine();
+        }
+    }
+    _advertised_self.incarnation = incarnation;
+    return restored;
+}
+
+void reactor::persist_if_due(bool force) {
+    if (!_store || !_persist_dirty || !_core->running()) return;
+    const auto now = now_ms();
+    if (!force && now < _last_persist_ms + persist_coalesce_ms) return;
+    std::string why;
+    _last_persist_ms = now;
+    if (_store->save({_core->self().incarnation, _core->membership().state()}, &why)) {
+        count("state_writes");
+        _persist_dirty = false;
+    } else {
+        // Stays dirty: retried after the coalescing interval (e.g. once the disk has room).
+        count("state_write_failures");
+        spdlog::error("[{}] cannot persist membership: {}", _config.name, why);
     }
 }
 

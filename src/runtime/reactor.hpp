@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/peer_service.hpp"
+#include "runtime/state_store.hpp"
 #include "transport/zmq_transport.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/errors.hpp"
@@ -44,25 +45,31 @@ public:
     template <class F>
     auto call(F fn) -> std::invoke_result_t<F, core::peer_service&, std::uint64_t> {
         using result_t = std::invoke_result_t<F, core::peer_service&, std::uint64_t>;
-        auto task = std::make_shared<std::packaged_task<result_t()>>(
-            [this, fn = std::move(fn)]() mutable { return fn(*_core, now_ms()); });
-        auto result = task->get_future();
+        static_assert(!std::is_void_v<result_t>, "reactor::call needs a result to hand back");
+        auto promise = std::make_shared<std::promise<result_t>>();
+        auto result = promise->get_future();
+        // The caller hears back only after the command's effects went out (a returned
+        // leave() has told its peers and deleted its state file).
+        auto job = [this, fn = std::move(fn), promise](bool apply_effects) mutable {
+            try {
+                auto value = fn(*_core, now_ms());
+                if (apply_effects) apply_output(); else (void)_core->take_output();
+                promise->set_value(std::move(value));
+            } catch (...) {
+                promise->set_exception(std::current_exception());
+            }
+        };
         if (std::this_thread::get_id() == _thread.get_id()) {
-            (*task)();
-            apply_output();
+            job(true);
             return result.get();
         }
         {
             std::unique_lock lock(_mutex);
             if (!_accepting) {
-                (*task)();
-                (void)_core->take_output();
+                job(false);  // no thread and no transport left: nothing to apply effects to
                 return result.get();
             }
-            _commands.emplace_back([this, task] {
-                (*task)();
-                apply_output();
-            });
+            _commands.emplace_back([job = std::move(job)]() mutable { job(true); });
         }
         _transport->wakeup().notify();
         return result.get();
@@ -85,6 +92,9 @@ private:
     void handle_inbound(transport::inbound& message);
     void apply_output();
     void check_waiters();
+    void persist_if_due(bool force);
+    // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
+    std::optional<core::membership_state> restore_and_choose_incarnation();
     void count(const std::string& what) { ++_counters[what]; }
     [[nodiscard]] std::uint64_t now_ms() const;
 
@@ -94,6 +104,10 @@ private:
     node_spec _advertised_self;
     std::unique_ptr<core::peer_service> _core;
     std::uint64_t _tick_ms = 10;
+    std::optional<state_store> _store;  // present when data_dir is set
+    bool _persist_dirty = false;        // membership changed since the last write
+    std::uint64_t _last_persist_ms = 0;
+    static constexpr std::uint64_t persist_coalesce_ms = 50;  // bursts become one write
 
     std::mutex _mutex;  // guards _commands and _accepting
     std::deque<std::function<void()>> _commands;
