@@ -71,6 +71,11 @@ public:
     [[nodiscard]] std::string router_endpoint() const;  // advertised: what peers dial
     [[nodiscard]] std::string pub_endpoint() const;
 
+    // Fault injection for drills and tests: drop this share (0..1) of the membership deltas
+    // this node publishes on PUB, as a lossy network or a slow joiner would. Gap repair and
+    // anti-entropy must make up for it. Throws usage_error outside [0, 1].
+    void inject_publish_loss(double ratio);
+
     // Stops the reactor without leaving (as a crash would, minus the crash). Idempotent.
     void stop();
 

@@ -42,6 +42,19 @@ void interval_set::merge(const interval_set& other) {
     for (const auto& r : other._ranges) insert(r);
 }
 
+std::uint64_t interval_set::overlap_count(const interval_set& other) const {
+    std::uint64_t count = 0;
+    auto a = _ranges.begin();
+    auto b = other._ranges.begin();
+    while (a != _ranges.end() && b != other._ranges.end()) {
+        const auto first = std::max(a->first, b->first);
+        const auto last = std::min(a->second, b->second);
+        if (first <= last) count += last - first + 1;
+        if (a->second < b->second) ++a; else ++b;
+    }
+    return count;
+}
+
 void interval_set::erase(std::uint64_t value) {
     auto it = std::upper_bound(_ranges.begin(), _ranges.end(), value,
                                [](std::uint64_t v, const interval& r) { return v < r.first; });

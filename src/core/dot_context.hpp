@@ -30,6 +30,8 @@ public:
     void insert(std::uint64_t value) { insert(interval{value, value}); }
     void insert(interval range);
     void merge(const interval_set& other);
+    // How many values both sets hold; O(ranges), whatever the ranges' lengths.
+    [[nodiscard]] std::uint64_t overlap_count(const interval_set& other) const;
     void erase(std::uint64_t value);
     [[nodiscard]] std::uint64_t max() const { return _ranges.empty() ? 0 : _ranges.back().second; }
     [[nodiscard]] bool empty() const { return _ranges.empty(); }

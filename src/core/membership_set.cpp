@@ -61,12 +61,28 @@ bool join_states(membership_state& into, const membership_state& delta) {
     return changed;
 }
 
-membership_state membership_set::delta_since(const dot_context& remote) const {
+membership_digest digest_of(const membership_state& state) {
+    membership_digest out;
+    out.context = state.context;
+    for (const auto& [d, spec] : state.entries) out.live.insert(d);
+    return out;
+}
+
+membership_state membership_set::delta_since(const membership_digest& remote) const {
     membership_state delta;
-    if (remote.includes(_state.context)) return delta;
+    // The remote lacks one of our removals when it holds live a dot we saw but no longer
+    // hold: count the remote's live dots we saw, and those we still hold.
+    std::uint64_t remote_live_seen_here = 0;
+    for (const auto& [actor, intervals] : remote.live.actors())
+        if (auto mine = _state.context.actors().find(actor); mine != _state.context.actors().end())
+            remote_live_seen_here += mine->second.overlap_count(intervals);
+    std::uint64_t remote_live_held_here = 0;
+    for (const auto& [d, spec] : _state.entries) remote_live_held_here += remote.live.contains(d) ? 1 : 0;
+    const bool remote_lacks_removal = remote_live_seen_here > remote_live_held_here;
+    if (!remote_lacks_removal && remote.context.includes(_state.context)) return delta;
     delta.context = _state.context;
     for (const auto& [d, spec] : _state.entries) {
-        if (remote.contains(d)) {
+        if (remote.context.contains(d)) {
             // The remote holds or removed it already. Leaving it out of the context keeps the
             // remote's live copy alive through the join (see docs/protocol.md, anti-entropy).
             delta.context.erase(d);
@@ -75,6 +91,14 @@ membership_state membership_set::delta_since(const dot_context& remote) const {
         }
     }
     return delta;
+}
+
+bool membership_set::lacks_something_of(const membership_digest& remote) const {
+    if (!_state.context.includes(remote.context)) return true;
+    // A dot we hold live that the remote saw but no longer holds: it removed it.
+    for (const auto& [d, spec] : _state.entries)
+        if (remote.context.contains(d) && !remote.live.contains(d)) return true;
+    return false;
 }
 
 std::vector<std::string> membership_set::members() const {

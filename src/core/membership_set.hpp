@@ -28,6 +28,17 @@ struct membership_state {
 // sorted by name. This is what decode(state) returns.
 [[nodiscard]] std::vector<node_spec> specs_of(const membership_state& state);
 
+// What a replica has seen (context) and what it holds live. Contexts alone cannot show a
+// removal (it adds no dot), so the live dots travel too; they compact like a context.
+struct membership_digest {
+    dot_context context;
+    dot_context live;
+
+    bool operator==(const membership_digest&) const = default;
+};
+
+[[nodiscard]] membership_digest digest_of(const membership_state& state);
+
 // The CRDT join: into becomes into ⊔ delta. Returns whether into changed.
 bool join_states(membership_state& into, const membership_state& delta);
 
@@ -42,10 +53,13 @@ public:
     // Merges a delta or a full state. Returns whether anything (entries or context) changed.
     bool join(const membership_state& delta);
 
-    // What this replica has seen; a peer answers it with delta_since.
-    [[nodiscard]] const dot_context& digest() const { return _state.context; }
-    // The smallest delta that brings a replica whose digest is remote up to this one.
-    [[nodiscard]] membership_state delta_since(const dot_context& remote) const;
+    // What this replica has seen and holds; a peer answers it with delta_since.
+    [[nodiscard]] membership_digest digest() const { return digest_of(_state); }
+    // The smallest delta that brings a replica whose digest is remote up to this one
+    // (empty when it has nothing the remote lacks, additions and removals alike).
+    [[nodiscard]] membership_state delta_since(const membership_digest& remote) const;
+    // True when the remote has seen an addition or a removal this replica has not.
+    [[nodiscard]] bool lacks_something_of(const membership_digest& remote) const;
 
     [[nodiscard]] std::vector<std::string> members() const;
     [[nodiscard]] std::vector<node_spec> specs() const { return specs_of(_state); }

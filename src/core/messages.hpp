@@ -70,7 +70,7 @@ struct delta {
 // Anti-entropy request: "this is what I have seen, send me what I miss".
 struct digest {
     std::string origin;
-    dot_context context;
+    membership_digest seen;
 };
 
 // Answer to a digest; publisher_seq resets the requester's gap tracking for the sender.

@@ -250,7 +250,7 @@ void peer_service::handle(const link& from, welcome&& msg, std::uint64_t now_ms)
         propagate(_membership.add(_self));
     } else if (_self.role == role::client && _self.home_server == msg.spec.name) {
         // Re-welcomed by our home (reconnect): make sure it has our current spec.
-        _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(msg.state.context)}});
+        _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(digest_of(msg.state))}});
     }
     resolve_join(from.id, join_status::joined, "");
     reconcile_dials(now_ms);
@@ -384,11 +384,11 @@ void peer_service::request_sync(const std::string& peer_name) {
 
 void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) {
     (void)now_ms;
-    auto missing = _membership.delta_since(msg.context);
+    auto missing = _membership.delta_since(msg.seen);
     if (!missing.empty())
         _output.emplace_back(effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});
     // Push-pull: if the requester knows dots we lack, ask for them in turn.
-    if (!_membership.digest().includes(msg.context))
+    if (_membership.lacks_something_of(msg.seen))
         _output.emplace_back(effect::send{from, digest{_self.name, _membership.digest()}});
 }
 

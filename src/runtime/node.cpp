@@ -105,6 +105,14 @@ node_status Node::status() const {
     return status;
 }
 
+void Node::inject_publish_loss(double ratio) {
+    if (!(ratio >= 0.0 && ratio <= 1.0)) throw usage_error("inject_publish_loss: ratio must be within [0, 1]");
+    (void)_reactor->call([this, ratio](core::peer_service&, std::uint64_t) {
+        _reactor->set_publish_loss(ratio);
+        return true;
+    });
+}
+
 const std::string& Node::name() const { return _reactor->cfg().name; }
 std::string Node::router_endpoint() const { return _reactor->advertised_self().router_endpoint; }
 std::string Node::pub_endpoint() const { return _reactor->advertised_self().pub_endpoint; }

@@ -162,6 +162,11 @@ void reactor::apply_output() {
                                       core::name_of(core::type_of(e.msg)), e.to.id, describe(status));
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::publish>) {
+                    if (_publish_loss_ratio > 0 &&
+                        std::uniform_real_distribution<>(0, 1)(_fault_rng) < _publish_loss_ratio) {
+                        count("publish_dropped_by_fault_injection");
+                        return;
+                    }
                     const auto status = _transport->publish(e.to, wire::encode(e.msg));
                     if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
                 } else if constexpr (std::is_same_v<T, core::effect::dial>) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -79,6 +80,7 @@ public:
     std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout);
 
     [[nodiscard]] std::map<std::string, std::uint64_t> counters();
+    void set_publish_loss(double ratio) { _publish_loss_ratio = ratio; }  // reactor thread only
 
 private:
     struct join_waiter {
@@ -115,6 +117,8 @@ private:
 
     std::vector<join_waiter> _waiters;             // reactor thread only
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
+    double _publish_loss_ratio = 0.0;  // fault injection: share of publishes dropped
+    std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};
     std::atomic<bool> _thread_exited{false};
     std::thread _thread;

@@ -148,7 +148,8 @@ struct body_saver {
     }
     void operator()(const core::digest& m) const {
         save_string(ar, m.origin);
-        save_context(ar, m.context);
+        save_context(ar, m.seen.context);
+        save_context(ar, m.seen.live);
     }
     void operator()(const core::sync_delta& m) const {
         save_string(ar, m.origin);
@@ -199,7 +200,8 @@ core::message load_body(input_archive& ar, core::message_type type) {
         case core::message_type::digest: {
             core::digest m;
             load_string(ar, m.origin);
-            load_context(ar, m.context);
+            load_context(ar, m.seen.context);
+            load_context(ar, m.seen.live);
             return m;
         }
         case core::message_type::sync_delta: {
