@@ -98,6 +98,18 @@ dot dot_context::next_dot(const std::string& actor) const {
     return dot{actor, (it == _actors.end() ? 0 : it->second.max()) + 1};
 }
 
+std::uint64_t interval_set::size() const {
+    std::uint64_t count = 0;
+    for (const auto& [first, last] : _ranges) count += last - first + 1;
+    return count;
+}
+
+std::uint64_t dot_context::dot_count() const {
+    std::uint64_t count = 0;
+    for (const auto& [actor, set] : _actors) count += set.size();
+    return count;
+}
+
 std::size_t dot_context::interval_count() const {
     std::size_t count = 0;
     for (const auto& [actor, set] : _actors) count += set.ranges().size();

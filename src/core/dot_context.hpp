@@ -35,6 +35,7 @@ public:
     void erase(std::uint64_t value);
     [[nodiscard]] std::uint64_t max() const { return _ranges.empty() ? 0 : _ranges.back().second; }
     [[nodiscard]] bool empty() const { return _ranges.empty(); }
+    [[nodiscard]] std::uint64_t size() const;
     [[nodiscard]] const std::vector<interval>& ranges() const { return _ranges; }
 
     bool operator==(const interval_set&) const = default;
@@ -55,6 +56,7 @@ public:
     [[nodiscard]] dot next_dot(const std::string& actor) const;
     [[nodiscard]] bool empty() const { return _actors.empty(); }
     [[nodiscard]] std::size_t interval_count() const;
+    [[nodiscard]] std::uint64_t dot_count() const;
 
     [[nodiscard]] const std::map<std::string, interval_set>& actors() const { return _actors; }
     std::map<std::string, interval_set>& actors() { return _actors; }

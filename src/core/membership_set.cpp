@@ -18,11 +18,61 @@ std::vector<node_spec> specs_of(const membership_state& state) {
     return result;
 }
 
+namespace {
+
+// The CRDT join, reporting each entry it inserts or erases so callers can keep indexes.
+// Only the delta's actors are visited for removals: a small delta costs little however
+// large the state is.
+template <class OnInsert, class OnErase>
+bool join_into(membership_state& into, const membership_state& delta, OnInsert on_insert, OnErase on_erase) {
+    bool changed = !into.context.includes(delta.context);
+    // Our entries the delta has seen but no longer holds were removed there.
+    for (const auto& [actor, intervals] : delta.context.actors()) {
+        auto it = into.entries.lower_bound(dot{actor, 0});
+        while (it != into.entries.end() && it->first.actor == actor) {
+            if (intervals.contains(it->first.counter) && !delta.entries.contains(it->first)) {
+                on_erase(it->first, it->second);
+                it = into.entries.erase(it);
+                changed = true;
+            } else {
+                ++it;
+            }
+        }
+    }
+    // Its entries we have never seen are new; ones we saw and dropped stay removed.
+    for (const auto& [d, spec] : delta.entries) {
+        if (!into.context.contains(d)) {
+            auto [it, inserted] = into.entries.emplace(d, spec);
+            if (inserted) on_insert(it->first, it->second);
+            changed = changed || inserted;
+        }
+    }
+    into.context.merge(delta.context);
+    return changed;
+}
+
+}  // namespace
+
+bool join_states(membership_state& into, const membership_state& delta) {
+    return join_into(into, delta, [](const dot&, const node_spec&) {}, [](const dot&, const node_spec&) {});
+}
+
+bool membership_set::join(const membership_state& delta) {
+    return join_into(
+        _state, delta, [this](const dot& d, const node_spec& spec) { _dots_by_name[spec.name].push_back(d); },
+        [this](const dot& d, const node_spec& spec) {
+            auto it = _dots_by_name.find(spec.name);
+            if (it == _dots_by_name.end()) return;
+            std::erase(it->second, d);
+            if (it->second.empty()) _dots_by_name.erase(it);
+        });
+}
+
 membership_state membership_set::add(const node_spec& spec) {
     membership_state delta;
     const dot fresh = _state.context.next_dot(_actor);
-    for (const auto& [d, existing] : _state.entries)
-        if (existing.name == spec.name) delta.context.insert(d);
+    if (auto it = _dots_by_name.find(spec.name); it != _dots_by_name.end())
+        for (const auto& d : it->second) delta.context.insert(d);
     delta.entries.emplace(fresh, spec);
     delta.context.insert(fresh);
     join(delta);
@@ -31,34 +81,10 @@ membership_state membership_set::add(const node_spec& spec) {
 
 membership_state membership_set::remove(const std::string& name) {
     membership_state delta;
-    for (const auto& [d, existing] : _state.entries)
-        if (existing.name == name) delta.context.insert(d);
+    if (auto it = _dots_by_name.find(name); it != _dots_by_name.end())
+        for (const auto& d : it->second) delta.context.insert(d);
     join(delta);
     return delta;
-}
-
-bool membership_set::join(const membership_state& delta) { return join_states(_state, delta); }
-
-bool join_states(membership_state& into, const membership_state& delta) {
-    bool changed = !into.context.includes(delta.context);
-    // Our entries the delta has seen but no longer holds were removed there.
-    for (auto it = into.entries.begin(); it != into.entries.end();) {
-        if (delta.context.contains(it->first) && !delta.entries.contains(it->first)) {
-            it = into.entries.erase(it);
-            changed = true;
-        } else {
-            ++it;
-        }
-    }
-    // Its entries we have never seen are new; ones we saw and dropped stay removed.
-    for (const auto& [d, spec] : delta.entries) {
-        if (!into.context.contains(d)) {
-            into.entries.emplace(d, spec);
-            changed = true;
-        }
-    }
-    into.context.merge(delta.context);
-    return changed;
 }
 
 membership_digest digest_of(const membership_state& state) {
@@ -103,19 +129,20 @@ bool membership_set::lacks_something_of(const membership_digest& remote) const {
 
 std::vector<std::string> membership_set::members() const {
     std::vector<std::string> names;
-    for (const auto& [d, spec] : _state.entries) names.push_back(spec.name);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
+    names.reserve(_dots_by_name.size());
+    for (const auto& [name, dots] : _dots_by_name) names.push_back(name);
     return names;
 }
 
 std::optional<node_spec> membership_set::find(const std::string& name) const {
-    std::optional<node_spec> best;
-    for (const auto& [d, spec] : _state.entries) {
-        if (spec.name != name) continue;
-        if (!best || std::tie(best->incarnation, *best) < std::tie(spec.incarnation, spec)) best = spec;
+    auto it = _dots_by_name.find(name);
+    if (it == _dots_by_name.end()) return std::nullopt;
+    const node_spec* best = nullptr;
+    for (const auto& d : it->second) {
+        const auto& spec = _state.entries.at(d);
+        if (!best || std::tie(best->incarnation, *best) < std::tie(spec.incarnation, spec)) best = &spec;
     }
-    return best;
+    return *best;
 }
 
 }  // namespace zpartisan::core

@@ -71,6 +71,9 @@ public:
 private:
     std::string _actor;  // "name/incarnation": unique per process lifetime, so dots never collide
     membership_state _state;
+    // Index: name -> the dots of its live specs. Invariant: exactly the entries of _state,
+    // no empty vectors. Makes find/add/remove/members independent of the cluster's size.
+    std::map<std::string, std::vector<dot>> _dots_by_name;
 };
 
 }  // namespace zpartisan::core

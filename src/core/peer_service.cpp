@@ -325,7 +325,20 @@ std::uint64_t peer_service::stream_seq_for(const std::string& subscriber) const 
     return spec && spec->role == role::client ? _clients_seq : _mesh_seq;
 }
 
+bool peer_service::touches_topology(const membership_state& delta) const {
+    for (const auto& [d, spec] : delta.entries)
+        if (spec.role == role::server) return true;
+    // A removal of a server spec shows only as its dot in the delta's context.
+    for (const auto& [actor, intervals] : delta.context.actors()) {
+        const auto& entries = _membership.state().entries;
+        for (auto it = entries.lower_bound(dot{actor, 0}); it != entries.end() && it->first.actor == actor; ++it)
+            if (it->second.role == role::server && intervals.contains(it->first.counter)) return true;
+    }
+    return false;
+}
+
 void peer_service::merge(const membership_state& state, provenance source, std::uint64_t now_ms) {
+    const bool topology_may_change = touches_topology(state);
     if (!_membership.join(state)) return;
     _output.emplace_back(effect::membership_changed{});
     if (_self.role == role::server) {
@@ -337,15 +350,19 @@ void peer_service::merge(const membership_state& state, provenance source, std::
         stop("removed from the cluster by another node");
         return;
     }
-    // A client's attachment follows the spec it publishes; drop ours if it moved away.
-    for (auto it = _attached_clients.begin(); it != _attached_clients.end();) {
-        const auto spec = _membership.find(it->first);
-        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name))
-            it = _attached_clients.erase(it);
-        else
-            ++it;
+    // A client's attachment follows the spec it publishes; drop ours if it moved or went.
+    std::set<std::string> affected;
+    if (state.context.dot_count() > state.entries.size()) {  // the delta removes something
+        for (const auto& [name, since] : _attached_clients) affected.insert(name);
+    } else {
+        for (const auto& [d, spec] : state.entries)
+            if (_attached_clients.contains(spec.name)) affected.insert(spec.name);
     }
-    reconcile_dials(now_ms);
+    for (const auto& name : affected) {
+        const auto spec = _membership.find(name);
+        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name)) _attached_clients.erase(name);
+    }
+    if (topology_may_change) reconcile_dials(now_ms);
 }
 
 void peer_service::propagate(const membership_state& change) {

@@ -138,6 +138,8 @@ private:
     enum class provenance { first_hand, from_server };
     void merge(const membership_state& state, provenance source, std::uint64_t now_ms);
     void publish(effect::stream to, const membership_state& change);
+    // Whether merging delta may change whom we dial: it adds, changes or removes a server.
+    [[nodiscard]] bool touches_topology(const membership_state& delta) const;
     // Servers' deltas already reached every server; a client's (or unknown) sender's did not.
     [[nodiscard]] provenance provenance_of(const std::string& sender) const;
     [[nodiscard]] std::uint64_t stream_seq_for(const std::string& subscriber) const;
