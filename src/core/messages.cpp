@@ -11,6 +11,7 @@ const char* name_of(message_type type) {
         case message_type::delta: return "delta";
         case message_type::digest: return "digest";
         case message_type::sync_delta: return "sync_delta";
+        case message_type::beacon: return "beacon";
     }
     return "unknown";
 }

@@ -20,6 +20,7 @@ enum class message_type : std::uint8_t {
     delta = 5,
     digest = 6,
     sync_delta = 7,
+    beacon = 8,
 };
 
 // Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
@@ -80,7 +81,14 @@ struct sync_delta {
     membership_state state;
 };
 
-using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta>;
+// Published by servers every heartbeat interval on each stream: the stream's current
+// sequence number, so a subscriber notices a lost *last* delta (zguide Clone's HUGZ).
+struct beacon {
+    std::string origin;
+    std::uint64_t seq = 0;
+};
+
+using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

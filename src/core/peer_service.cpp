@@ -128,6 +128,11 @@ void peer_service::tick(std::uint64_t now_ms) {
     for (auto& [endpoint, dial] : _dials)
         if (!dial.welcomed && !dial.refused && now_ms >= dial.hello_sent_ms + _options.handshake_retry_ms)
             send_hello(endpoint, now_ms);
+    if (_self.role == role::server && now_ms >= _next_beacon_ms) {
+        _next_beacon_ms = now_ms + _options.beacon_interval_ms;
+        _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq}});
+        _output.emplace_back(effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq}});
+    }
     if (now_ms >= _next_gossip_ms) {
         _next_gossip_ms = now_ms + _options.gossip_interval_ms;
         std::vector<std::string> peers;
@@ -162,6 +167,9 @@ referral peer_service::make_referral(std::string reason) const {
             others.push_back(spec.router_endpoint);
     }
     out.server_endpoints.insert(out.server_endpoints.end(), others.begin(), others.end());
+    // Still joining ourselves: point at where we are going, it is the best we know.
+    if (out.server_endpoints.empty())
+        for (const auto& [endpoint, target] : _join_targets) out.server_endpoints.push_back(endpoint);
     return out;
 }
 
@@ -384,14 +392,29 @@ void peer_service::handle(const link& from, delta&& msg, std::uint64_t now_ms) {
     }
     merge(msg.state, from.via == link::kind::subscribed ? provenance::from_server : provenance_of(msg.origin), now_ms);
     if (from.via != link::kind::subscribed || !_running) return;
-    // Gap rule: a publisher's deltas come numbered; any jump means PUB/SUB lost something.
-    auto seen = _seen_seq.find(msg.origin);
-    const bool gap = seen == _seen_seq.end() || msg.seq != seen->second + 1;
-    if (seen == _seen_seq.end() || msg.seq > seen->second) _seen_seq[msg.origin] = msg.seq;
+    observe_publisher_seq(msg.origin, msg.seq, true);
+}
+
+void peer_service::observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta) {
+    auto seen = _seen_seq.find(publisher);
+    // A delta should be the next number; a beacon should repeat the last one we got.
+    const bool gap = seen == _seen_seq.end() || (is_delta ? seq != seen->second + 1 : seq != seen->second);
+    // Always follow the publisher: one TCP stream keeps its order, so a smaller number means
+    // it restarted (a new incarnation counts from zero again).
+    _seen_seq[publisher] = seq;
     if (gap) {
         count("delta_gaps");
-        request_sync(msg.origin);
+        request_sync(publisher);
     }
+}
+
+void peer_service::handle(const link& from, beacon&& msg, std::uint64_t now_ms) {
+    (void)now_ms;
+    if (from.via != link::kind::subscribed) {
+        count("dropped_beacon_wrong_link");
+        return;
+    }
+    observe_publisher_seq(msg.origin, msg.seq, false);
 }
 
 void peer_service::request_sync(const std::string& peer_name) {
@@ -411,8 +434,8 @@ void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) 
 
 void peer_service::handle(const link& from, sync_delta&& msg, std::uint64_t now_ms) {
     (void)from;
-    auto& seen = _seen_seq[msg.origin];
-    seen = std::max(seen, msg.publisher_seq);
+    // At worst a delta overtook this answer and the next one looks like a gap: one extra sync.
+    _seen_seq[msg.origin] = msg.publisher_seq;
     merge(msg.state, provenance_of(msg.origin), now_ms);
 }
 

@@ -59,6 +59,7 @@ struct peer_service_options {
     std::string cluster_name;
     std::uint64_t handshake_retry_ms = 500;
     std::uint64_t gossip_interval_ms = 1000;
+    std::uint64_t beacon_interval_ms = 1000;  // servers: PUB beacons (the heartbeat interval)
     std::uint64_t rng_seed = 1;
     int referral_hops_max = 3;  // bounds client->client->... referral chains
 };
@@ -130,6 +131,9 @@ private:
     void handle(const link& from, delta&& msg, std::uint64_t now_ms);
     void handle(const link& from, digest&& msg, std::uint64_t now_ms);
     void handle(const link& from, sync_delta&& msg, std::uint64_t now_ms);
+    void handle(const link& from, beacon&& msg, std::uint64_t now_ms);
+    // Gap rule: a publisher's stream is numbered; a jump means PUB/SUB lost something.
+    void observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta);
 
     void refuse(const link& to, refusal_reason reason, std::string detail);
     [[nodiscard]] referral make_referral(std::string reason) const;
@@ -167,6 +171,7 @@ private:
     std::map<std::string, join_outcome> _join_outcomes;  // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     std::uint64_t _next_gossip_ms = 0;
+    std::uint64_t _next_beacon_ms = 0;
     std::map<std::string, std::uint64_t> _counters;
     std::vector<output_effect> _output;
 };

@@ -64,6 +64,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.cluster_name = _config.cluster_name;
     options.handshake_retry_ms = _config.handshake_retry_ms;
     options.gossip_interval_ms = _config.gossip_interval_ms;
+    options.beacon_interval_ms = _config.heartbeat_interval_ms;
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
     _tick_ms = std::clamp<std::uint64_t>(

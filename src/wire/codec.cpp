@@ -151,6 +151,10 @@ struct body_saver {
         save_context(ar, m.seen.context);
         save_context(ar, m.seen.live);
     }
+    void operator()(const core::beacon& m) const {
+        save_string(ar, m.origin);
+        ar(m.seq);
+    }
     void operator()(const core::sync_delta& m) const {
         save_string(ar, m.origin);
         ar(m.publisher_seq);
@@ -211,13 +215,19 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_state(ar, m.state);
             return m;
         }
+        case core::message_type::beacon: {
+            core::beacon m;
+            load_string(ar, m.origin);
+            ar(m.seq);
+            return m;
+        }
     }
     throw malformed_input("unknown type");
 }
 
 bool known_type(std::uint8_t type) {
     return type >= static_cast<std::uint8_t>(core::message_type::hello) &&
-           type <= static_cast<std::uint8_t>(core::message_type::sync_delta);
+           type <= static_cast<std::uint8_t>(core::message_type::beacon);
 }
 
 // A read-only streambuf over the frame, so decoding copies nothing up front.

@@ -1,7 +1,7 @@
 // The protocol state machine driven through the deterministic simulated network.
 #include <catch2/catch.hpp>
 
-#include "sim_network.hpp"
+#include "sim/sim_network.hpp"
 
 using namespace zpartisan;
 
@@ -47,7 +47,7 @@ TEST_CASE("a client with no server yet cannot refer, and the joiner is told so",
 TEST_CASE("membership converges under 20% loss once faults stop", "[peer_service]") {
     const std::uint64_t seed = GENERATE(1u, 2u, 3u);
     CAPTURE(seed);
-    sim::sim_network net(seed, 0.2);
+    sim::sim_network net(seed, sim::faults{0.2, 0.0, 0, 0});
     std::vector<std::string> all;
     for (int i = 1; i <= 3; ++i) {
         net.add("s" + std::to_string(i), role::server);
@@ -62,7 +62,7 @@ TEST_CASE("membership converges under 20% loss once faults stop", "[peer_service
     net.node("s3").join(net.router_of("s1"), 0);
     for (int i = 1; i <= 9; ++i) net.node("c" + std::to_string(i)).join(net.router_of("s" + std::to_string(1 + i % 3)), 0);
     net.run_rounds(200);
-    net.set_loss(0.0);
+    net.set_faults({});
     net.run_rounds(200);
     CHECK(net.converged(all));
 }
