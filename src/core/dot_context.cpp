@@ -42,6 +42,26 @@ void interval_set::merge(const interval_set& other) {
     for (const auto& r : other._ranges) insert(r);
 }
 
+interval_set interval_set::minus(const interval_set& other) const {
+    interval_set out;
+    auto b = other._ranges.begin();
+    for (auto [first, last] : _ranges) {
+        while (b != other._ranges.end() && b->second < first) ++b;
+        auto cut = b;
+        while (first <= last) {
+            if (cut == other._ranges.end() || cut->first > last) {
+                out._ranges.emplace_back(first, last);
+                break;
+            }
+            if (cut->first > first) out._ranges.emplace_back(first, cut->first - 1);
+            if (cut->second >= last) break;
+            first = cut->second + 1;
+            ++cut;
+        }
+    }
+    return out;
+}
+
 std::uint64_t interval_set::overlap_count(const interval_set& other) const {
     std::uint64_t count = 0;
     auto a = _ranges.begin();
@@ -84,6 +104,16 @@ void dot_context::insert(const dot& d) { _actors[d.actor].insert(d.counter); }
 
 void dot_context::merge(const dot_context& other) {
     for (const auto& [actor, set] : other._actors) _actors[actor].merge(set);
+}
+
+dot_context dot_context::minus(const dot_context& other) const {
+    dot_context out;
+    for (const auto& [actor, set] : _actors) {
+        auto theirs = other._actors.find(actor);
+        auto rest = theirs == other._actors.end() ? set : set.minus(theirs->second);
+        if (!rest.empty()) out._actors.emplace(actor, std::move(rest));
+    }
+    return out;
 }
 
 void dot_context::erase(const dot& d) {

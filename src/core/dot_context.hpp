@@ -30,6 +30,8 @@ public:
     void insert(std::uint64_t value) { insert(interval{value, value}); }
     void insert(interval range);
     void merge(const interval_set& other);
+    // The values of this set that other lacks.
+    [[nodiscard]] interval_set minus(const interval_set& other) const;
     // How many values both sets hold; O(ranges), whatever the ranges' lengths.
     [[nodiscard]] std::uint64_t overlap_count(const interval_set& other) const;
     void erase(std::uint64_t value);
@@ -51,6 +53,8 @@ public:
     [[nodiscard]] bool includes(const dot_context& other) const;
     void insert(const dot& d);
     void merge(const dot_context& other);
+    // The dots of this context that other lacks.
+    [[nodiscard]] dot_context minus(const dot_context& other) const;
     void erase(const dot& d);
     // Next dot of actor: one past the highest counter seen for it.
     [[nodiscard]] dot next_dot(const std::string& actor) const;

@@ -57,10 +57,19 @@ bool join_states(membership_state& into, const membership_state& delta) {
     return join_into(into, delta, [](const dot&, const node_spec&) {}, [](const dot&, const node_spec&) {});
 }
 
-bool membership_set::join(const membership_state& delta) {
+bool membership_set::join(const membership_state& delta, membership_state* effect) {
+    if (effect) {
+        *effect = membership_state{};
+        effect->context = delta.context.minus(_state.context);
+    }
     return join_into(
-        _state, delta, [this](const dot& d, const node_spec& spec) { _dots_by_name[spec.name].push_back(d); },
-        [this](const dot& d, const node_spec& spec) {
+        _state, delta,
+        [this, effect](const dot& d, const node_spec& spec) {
+            _dots_by_name[spec.name].push_back(d);
+            if (effect) effect->entries.emplace(d, spec);
+        },
+        [this, effect](const dot& d, const node_spec& spec) {
+            if (effect) effect->context.insert(d);
             auto it = _dots_by_name.find(spec.name);
             if (it == _dots_by_name.end()) return;
             std::erase(it->second, d);

@@ -51,7 +51,9 @@ public:
     // Removes every observed spec of name; an empty delta when there is none.
     membership_state remove(const std::string& name);
     // Merges a delta or a full state. Returns whether anything (entries or context) changed.
-    bool join(const membership_state& delta);
+    // With `effect`, also yields the smallest delta that has the same effect on a replica
+    // that held our previous state: what to pass on, instead of a whole received state.
+    bool join(const membership_state& delta, membership_state* effect = nullptr);
 
     // What this replica has seen and holds; a peer answers it with delta_since.
     [[nodiscard]] membership_digest digest() const { return digest_of(_state); }

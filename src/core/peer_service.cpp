@@ -347,12 +347,14 @@ bool peer_service::touches_topology(const membership_state& delta) const {
 
 void peer_service::merge(const membership_state& state, provenance source, std::uint64_t now_ms) {
     const bool topology_may_change = touches_topology(state);
-    if (!_membership.join(state)) return;
+    membership_state change;
+    if (!_membership.join(state, &change)) return;
     _output.emplace_back(effect::membership_changed{});
     if (_self.role == role::server) {
-        // Re-publishing only what changed us is what makes the flood terminate.
-        if (source == provenance::first_hand) publish(effect::stream::mesh, state);
-        publish(effect::stream::clients, state);
+        // Re-publishing only what changed us is what makes the flood terminate, and passing
+        // on the effective change (not a whole received state) keeps each message small.
+        if (source == provenance::first_hand) publish(effect::stream::mesh, change);
+        publish(effect::stream::clients, change);
     }
     if (!_membership.contains(_self.name)) {
         stop("removed from the cluster by another node");

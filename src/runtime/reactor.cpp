@@ -138,6 +138,7 @@ void reactor::run_commands() {
 }
 
 void reactor::handle_inbound(transport::inbound& message) {
+    _counters["bytes_received"] += message.frame.size();
     auto decoded = wire::decode(message.frame, _config.max_message_bytes);
     if (!decoded.message) {
         count(std::string("dropped_decode_") + wire::describe(decoded.error));
@@ -156,7 +157,9 @@ void reactor::apply_output() {
             [&](auto& e) {
                 using T = std::decay_t<decltype(e)>;
                 if constexpr (std::is_same_v<T, core::effect::send>) {
-                    const auto status = _transport->send(e.to, wire::encode(e.msg));
+                    const auto frame = wire::encode(e.msg);
+                    const auto status = _transport->send(e.to, frame);
+                    if (status == transport::send_status::ok) _counters["bytes_sent"] += frame.size();
                     if (status != transport::send_status::ok) {
                         count(std::string("send_") + describe(status));
                         spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name,
@@ -168,7 +171,9 @@ void reactor::apply_output() {
                         count("publish_dropped_by_fault_injection");
                         return;
                     }
-                    const auto status = _transport->publish(e.to, wire::encode(e.msg));
+                    const auto frame = wire::encode(e.msg);
+                    const auto status = _transport->publish(e.to, frame);
+                    if (status == transport::send_status::ok) _counters["bytes_published"] += frame.size() + 1;
                     if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
                 } else if constexpr (std::is_same_v<T, core::effect::dial>) {
                     _transport->dial(e.router_endpoint);

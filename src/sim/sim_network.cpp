@@ -71,10 +71,11 @@ void sim_network::collect(const std::string& name) {
             }
         } else if (auto* publish = std::get_if<core::effect::publish>(&out)) {
             const auto audience = publish->to == core::effect::stream::mesh ? role::server : role::client;
-            for (auto& [other, on] : _nodes) {
-                auto sub = on.subscribed.find(name);
-                if (sub == on.subscribed.end() || on.service->self().role != audience) continue;
-                if (sub->second > _round) continue;  // slow joiner: not connected yet
+            auto subscribers = _subscribers.find(name);
+            if (subscribers == _subscribers.end()) continue;
+            for (const auto& [other, connects_at] : subscribers->second) {
+                if (connects_at > _round) continue;  // slow joiner: not connected yet
+                if (_nodes.at(other).service->self().role != audience) continue;
                 enqueue(other, {core::link::kind::subscribed, ""}, publish->msg, name);
             }
         } else if (auto* dial = std::get_if<core::effect::dial>(&out)) {
@@ -82,9 +83,9 @@ void sim_network::collect(const std::string& name) {
         } else if (auto* hang_up = std::get_if<core::effect::hang_up>(&out)) {
             n.dialed.erase(hang_up->router_endpoint);
         } else if (auto* sub = std::get_if<core::effect::subscribe>(&out)) {
-            n.subscribed[name_of_endpoint(sub->pub_endpoint)] = _round + _faults.slow_joiner_rounds;
+            _subscribers[name_of_endpoint(sub->pub_endpoint)][name] = _round + _faults.slow_joiner_rounds;
         } else if (auto* unsub = std::get_if<core::effect::unsubscribe>(&out)) {
-            n.subscribed.erase(name_of_endpoint(unsub->pub_endpoint));
+            _subscribers[name_of_endpoint(unsub->pub_endpoint)].erase(name);
         }
     }
 }

@@ -68,8 +68,7 @@ private:
     };
     struct sim_node {
         std::unique_ptr<core::peer_service> service;
-        std::set<std::string> dialed;                    // router endpoints
-        std::map<std::string, std::uint64_t> subscribed;  // publisher name -> round it connects
+        std::set<std::string> dialed;  // router endpoints
     };
 
     static std::string name_of_endpoint(const std::string& endpoint);
@@ -84,6 +83,8 @@ private:
     std::uint64_t _now_ms = 0;
     std::map<std::string, sim_node> _nodes;
     std::set<std::string> _crashed;
+    // publisher -> subscriber -> the round its SUB connects (earlier publishes are lost)
+    std::map<std::string, std::map<std::string, std::uint64_t>> _subscribers;
     std::set<std::pair<std::string, std::string>> _cut;
     std::multimap<std::uint64_t, delivery> _queue;  // by due round
     traffic _traffic;

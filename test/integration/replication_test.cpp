@@ -76,6 +76,12 @@ TEST_CASE("a dropped delta is repaired by the gap rule alone", "[replication]") 
     c["s1"].inject_publish_loss(1.0);
     c.add("c7", role::client, no_anti_entropy_ms);
     REQUIRE(c["c7"].sync_join(c["s2"].router_endpoint(), 10s).ok());  // s1 re-publishes to c1, c2: lost
+    WAIT_FOR("s1 lost c7's arrival on its PUB", [&] {
+        for (const auto& spec : c["s1"].members_for_orchestration())
+            if (spec.name == "c7" && spec.home_server == "s2")
+                return c["s1"].status().counters["publish_dropped_by_fault_injection"] >= 2;
+        return false;
+    }());
     c["s1"].inject_publish_loss(0.0);
     c.add("c8", role::client, no_anti_entropy_ms);
     REQUIRE(c["c8"].sync_join(c["s2"].router_endpoint(), 10s).ok());  // the next delta reveals the gap

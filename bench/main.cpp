@@ -1,0 +1,29 @@
+// zpartisan-bench: measured figures for membership (and, as they land, messaging).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "membership_bench.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"zpartisan-bench: membership convergence on real sockets and in simulation"};
+    bool json = false;
+    app.add_flag("--json", json, "print one JSON object per figure");
+    app.require_subcommand(1);
+
+    std::vector<int> real_nodes{50, 100, 200};
+    auto* membership = app.add_subcommand("membership", "real Node objects on 127.0.0.1 in this process");
+    membership->add_option("--nodes", real_nodes, "cluster sizes (servers = max(3, nodes/20))")->delimiter(',');
+
+    std::vector<int> sim_nodes{200, 1000, 5000};
+    bool sim_bytes = false;
+    auto* sim = app.add_subcommand("sim", "the deterministic simulation of the protocol");
+    sim->add_option("--nodes", sim_nodes, "cluster sizes (servers = max(3, nodes/20))")->delimiter(',');
+    sim->add_flag("--bytes", sim_bytes, "also encode every message to count bytes (slower)");
+
+    CLI11_PARSE(app, argc, argv);
+    spdlog::set_level(spdlog::level::err);
+    zpartisan::bench::reporter out{json};
+    if (*membership) zpartisan::bench::run_real_membership(real_nodes, out);
+    if (*sim) zpartisan::bench::run_simulated_membership(sim_nodes, sim_bytes, out);
+    return 0;
+}

@@ -1,0 +1,118 @@
+#include "membership_bench.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "sim/sim_network.hpp"
+#include "wire/codec.hpp"
+#include "zpartisan/node.hpp"
+
+namespace zpartisan::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int servers_for(int nodes) { return std::max(3, nodes / 20); }  // 200 nodes: 10 servers
+
+double elapsed_ms(clock_type::time_point since) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - since).count();
+}
+
+std::uint64_t counter(const node_status& status, const std::string& name) {
+    auto it = status.counters.find(name);
+    return it == status.counters.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+void run_real_membership(const std::vector<int>& node_counts, const reporter& out) {
+    using namespace std::chrono_literals;
+    for (const int total : node_counts) {
+        const int servers = servers_for(total);
+        std::vector<std::unique_ptr<Node>> nodes;
+        std::vector<std::string> names;
+        auto make = [&](const std::string& name, role r) {
+            config cfg;
+            cfg.name = name;
+            cfg.role = r;
+            cfg.cluster_name = "bench";
+            cfg.gossip_interval_ms = 500;
+            nodes.push_back(std::make_unique<Node>(cfg));
+            names.push_back(name);
+        };
+        for (int i = 1; i <= servers; ++i) make("s" + std::to_string(i), role::server);
+        for (int i = 1; i <= total - servers; ++i) make("c" + std::to_string(i), role::client);
+        std::sort(names.begin(), names.end());
+
+        for (int i = 1; i < servers; ++i) (void)nodes[i]->sync_join(nodes[0]->router_endpoint(), 30s);
+        std::mt19937 pick(7);
+        for (int i = servers; i < total; ++i) (void)nodes[i]->join(nodes[pick() % servers]->router_endpoint());
+        const auto last_join = clock_type::now();
+
+        bool converged = false;
+        const auto deadline = last_join + 120s;
+        while (!converged && clock_type::now() < deadline) {
+            converged = std::all_of(nodes.begin(), nodes.end(), [&](auto& n) { return n->members() == names; });
+            if (!converged) std::this_thread::sleep_for(5ms);
+        }
+        const double converge_ms = elapsed_ms(last_join);
+        std::uint64_t bytes = 0;
+        for (auto& n : nodes) {
+            const auto status = n->status();
+            bytes += counter(status, "bytes_sent") + counter(status, "bytes_published");
+        }
+        // Each join is a membership change seen by every node.
+        out.figure({{"bench", "membership_real"},
+                    {"nodes", total},
+                    {"servers", servers},
+                    {"converged", converged},
+                    {"ms_from_last_join_to_convergence", std::round(converge_ms * 10) / 10},
+                    {"bytes_sent_total", bytes},
+                    {"bytes_per_node_per_change", bytes / static_cast<std::uint64_t>(total) / static_cast<std::uint64_t>(total)}});
+        for (auto& n : nodes) n->stop();
+    }
+}
+
+void run_simulated_membership(const std::vector<int>& node_counts, bool measure_bytes, const reporter& out) {
+    for (const int total : node_counts) {
+        const int servers = servers_for(total);
+        sim::sim_network net(1);
+        if (measure_bytes) net.set_sizer([](const core::message& m) { return wire::encode(m).size(); });
+        std::vector<std::string> names;
+        for (int i = 1; i <= servers; ++i) {
+            names.push_back("s" + std::to_string(i));
+            net.add(names.back(), role::server);
+        }
+        for (int i = 1; i < servers; ++i) net.node(names[static_cast<std::size_t>(i)]).join(net.router_of("s1"), 0);
+        net.run_rounds(10);
+        const auto mesh_messages = net.stats().messages;
+        std::mt19937 pick(7);
+        for (int i = 1; i <= total - servers; ++i) {
+            names.push_back("c" + std::to_string(i));
+            net.add(names.back(), role::client).join(net.router_of("s" + std::to_string(1 + pick() % servers)),
+                                                     net.now_ms());
+        }
+        std::sort(names.begin(), names.end());
+        const auto started = clock_type::now();
+        const int rounds = net.run_until_converged(names, 2000);
+        nlohmann::json row{{"bench", "membership_sim"},
+                           {"nodes", total},
+                           {"servers", servers},
+                           {"rounds_to_converge", rounds},
+                           {"logical_ms", rounds * static_cast<int>(sim::sim_network::round_ms)},
+                           {"messages", net.stats().messages - mesh_messages},
+                           {"messages_per_node_per_join",
+                            static_cast<double>(net.stats().messages - mesh_messages) / total / (total - servers)},
+                           {"wall_ms", std::round(elapsed_ms(started))}};
+        if (measure_bytes) row["bytes"] = net.stats().bytes;
+        out.figure(row);
+    }
+}
+
+}  // namespace zpartisan::bench
