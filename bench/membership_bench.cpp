@@ -111,6 +111,7 @@ void run_simulated_membership(const std::vector<int>& node_counts, bool measure_
                             static_cast<double>(net.stats().messages - mesh_messages) / total / (total - servers)},
                            {"wall_ms", std::round(elapsed_ms(started))}};
         if (measure_bytes) row["bytes"] = net.stats().bytes;
+        for (const auto& [type, count] : net.stats().by_type) row[std::string("messages_") + core::name_of(type)] = count;
         out.figure(row);
     }
 }

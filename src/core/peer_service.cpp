@@ -114,13 +114,13 @@ void peer_service::update_members(const std::vector<node_spec>& specs, std::uint
 
 // ---- inputs -------------------------------------------------------------------------------
 
-void peer_service::on_message(const link& from, message msg, std::uint64_t now_ms) {
+void peer_service::on_message(const link& from, const message& msg, std::uint64_t now_ms) {
     if (!_running) {
         count("dropped_stopped");
         return;
     }
-    count(std::string("received_") + name_of(type_of(msg)));
-    std::visit([&](auto&& m) { handle(from, std::move(m), now_ms); }, std::move(msg));
+    ++_received_by_type[msg.index()];
+    std::visit([&](const auto& m) { handle(from, m, now_ms); }, msg);
 }
 
 void peer_service::tick(std::uint64_t now_ms) {
@@ -173,7 +173,7 @@ referral peer_service::make_referral(std::string reason) const {
     return out;
 }
 
-void peer_service::handle(const link& from, hello&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_ms) {
     if (from.via != link::kind::accepted) {
         count("dropped_hello_wrong_link");
         return;
@@ -225,7 +225,7 @@ void peer_service::handle(const link& from, hello&& msg, std::uint64_t now_ms) {
     reconcile_dials(now_ms);
 }
 
-void peer_service::handle(const link& from, welcome&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const welcome& msg, std::uint64_t now_ms) {
     auto it = _dials.find(from.id);
     if (from.via != link::kind::dialed || it == _dials.end()) {
         count("dropped_welcome_unexpected");
@@ -264,7 +264,7 @@ void peer_service::handle(const link& from, welcome&& msg, std::uint64_t now_ms)
     reconcile_dials(now_ms);
 }
 
-void peer_service::handle(const link& from, referral&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const referral& msg, std::uint64_t now_ms) {
     if (from.via != link::kind::dialed || !_dials.contains(from.id)) {
         count("dropped_referral_unexpected");
         return;
@@ -297,7 +297,7 @@ void peer_service::handle(const link& from, referral&& msg, std::uint64_t now_ms
     reconcile_dials(now_ms);
 }
 
-void peer_service::handle(const link& from, refusal&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const refusal& msg, std::uint64_t now_ms) {
     auto it = _dials.find(from.id);
     if (from.via != link::kind::dialed || it == _dials.end()) {
         count("dropped_refusal_unexpected");
@@ -387,7 +387,7 @@ void peer_service::propagate(const membership_state& change) {
     // A client without a home yet hands the change over in its next hello's state.
 }
 
-void peer_service::handle(const link& from, delta&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const delta& msg, std::uint64_t now_ms) {
     if (from.via == link::kind::dialed) {
         count("dropped_delta_wrong_link");
         return;
@@ -410,7 +410,7 @@ void peer_service::observe_publisher_seq(const std::string& publisher, std::uint
     }
 }
 
-void peer_service::handle(const link& from, beacon&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const beacon& msg, std::uint64_t now_ms) {
     (void)now_ms;
     if (from.via != link::kind::subscribed) {
         count("dropped_beacon_wrong_link");
@@ -424,7 +424,7 @@ void peer_service::request_sync(const std::string& peer_name) {
         _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, digest{_self.name, _membership.digest()}});
 }
 
-void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const digest& msg, std::uint64_t now_ms) {
     (void)now_ms;
     auto missing = _membership.delta_since(msg.seen);
     if (!missing.empty())
@@ -434,7 +434,7 @@ void peer_service::handle(const link& from, digest&& msg, std::uint64_t now_ms) 
         _output.emplace_back(effect::send{from, digest{_self.name, _membership.digest()}});
 }
 
-void peer_service::handle(const link& from, sync_delta&& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, const sync_delta& msg, std::uint64_t now_ms) {
     (void)from;
     // At worst a delta overtook this answer and the next one looks like a gap: one extra sync.
     _seen_seq[msg.origin] = msg.publisher_seq;
@@ -482,6 +482,8 @@ std::optional<std::string> peer_service::dial_of_peer(const std::string& name) c
 void peer_service::stop(std::string reason) {
     if (!_running) return;
     _running = false;
+    // First, so the runtime knows the hang-ups below must still flush the goodbyes.
+    _output.emplace_back(effect::stopped{reason});
     for (const auto& [endpoint, dial] : _dials) {
         if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{dial.pub_endpoint});
         _output.emplace_back(effect::hang_up{endpoint});
@@ -490,7 +492,6 @@ void peer_service::stop(std::string reason) {
     _join_targets.clear();
     _attached_clients.clear();
     note(effect::notice::level::info, "peer service stopped: " + reason);
-    _output.emplace_back(effect::stopped{std::move(reason)});
 }
 
 // ---- queries ------------------------------------------------------------------------------
@@ -515,6 +516,14 @@ std::vector<dial_view> peer_service::dials() const {
     std::vector<dial_view> views;
     for (const auto& [endpoint, dial] : _dials) views.push_back({endpoint, dial.peer, dial.welcomed});
     return views;
+}
+
+std::map<std::string, std::uint64_t> peer_service::counters() const {
+    auto all = _counters;
+    for (std::size_t i = 0; i < _received_by_type.size(); ++i)
+        if (_received_by_type[i] > 0)
+            all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
+    return all;
 }
 
 std::vector<std::string> peer_service::attached_clients() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <optional>
 #include <random>
@@ -93,7 +94,7 @@ public:
     void update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms);
 
     // --- inputs --------------------------------------------------------------------------
-    void on_message(const link& from, message msg, std::uint64_t now_ms);
+    void on_message(const link& from, const message& msg, std::uint64_t now_ms);
     void tick(std::uint64_t now_ms);
 
     // --- outputs -------------------------------------------------------------------------
@@ -109,7 +110,7 @@ public:
     [[nodiscard]] std::optional<join_outcome> outcome_of_join(const std::string& endpoint) const;
     [[nodiscard]] std::vector<dial_view> dials() const;
     [[nodiscard]] std::vector<std::string> attached_clients() const;
-    [[nodiscard]] const std::map<std::string, std::uint64_t>& counters() const { return _counters; }
+    [[nodiscard]] std::map<std::string, std::uint64_t> counters() const;
 
 private:
     struct dial_state {
@@ -124,14 +125,14 @@ private:
         int referrals = 0;
     };
 
-    void handle(const link& from, hello&& msg, std::uint64_t now_ms);
-    void handle(const link& from, welcome&& msg, std::uint64_t now_ms);
-    void handle(const link& from, referral&& msg, std::uint64_t now_ms);
-    void handle(const link& from, refusal&& msg, std::uint64_t now_ms);
-    void handle(const link& from, delta&& msg, std::uint64_t now_ms);
-    void handle(const link& from, digest&& msg, std::uint64_t now_ms);
-    void handle(const link& from, sync_delta&& msg, std::uint64_t now_ms);
-    void handle(const link& from, beacon&& msg, std::uint64_t now_ms);
+    void handle(const link& from, const hello& msg, std::uint64_t now_ms);
+    void handle(const link& from, const welcome& msg, std::uint64_t now_ms);
+    void handle(const link& from, const referral& msg, std::uint64_t now_ms);
+    void handle(const link& from, const refusal& msg, std::uint64_t now_ms);
+    void handle(const link& from, const delta& msg, std::uint64_t now_ms);
+    void handle(const link& from, const digest& msg, std::uint64_t now_ms);
+    void handle(const link& from, const sync_delta& msg, std::uint64_t now_ms);
+    void handle(const link& from, const beacon& msg, std::uint64_t now_ms);
     // Gap rule: a publisher's stream is numbered; a jump means PUB/SUB lost something.
     void observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta);
 
@@ -172,7 +173,8 @@ private:
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     std::uint64_t _next_gossip_ms = 0;
     std::uint64_t _next_beacon_ms = 0;
-    std::map<std::string, std::uint64_t> _counters;
+    std::map<std::string, std::uint64_t> _counters;  // rare events, by name
+    std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
     std::vector<output_effect> _output;
 };
 

@@ -147,7 +147,7 @@ void reactor::handle_inbound(transport::inbound& message) {
                      decoded.detail);
         return;
     }
-    _core->on_message(message.from, std::move(*decoded.message), now_ms());
+    _core->on_message(message.from, *decoded.message, now_ms());
     apply_output();
 }
 
@@ -187,9 +187,9 @@ void reactor::apply_output() {
                     count("membership_changes");
                     _persist_dirty = true;
                 } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
-                    spdlog::info("[{}] {}", _config.name, e.reason);
                     // Gone from the cluster: a restart must not bring it back by itself.
                     if (_store) _store->erase();
+                    _transport->flush_on_close(true);  // the goodbyes just queued must go out
                     _persist_dirty = false;
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
                     switch (e.severity) {

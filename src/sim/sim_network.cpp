@@ -36,10 +36,11 @@ void sim_network::partition(const std::set<std::string>& side_a, const std::set<
 
 bool sim_network::cut(const std::string& a, const std::string& b) const { return _cut.contains({a, b}); }
 
-void sim_network::enqueue(std::string to, core::link from, const core::message& msg, const std::string& sender) {
+void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
+                          const std::string& sender) {
     ++_traffic.messages;
-    ++_traffic.by_type[core::type_of(msg)];
-    if (_sizer) _traffic.bytes += _sizer(msg);
+    ++_traffic.by_type[core::type_of(*msg)];
+    if (_sizer) _traffic.bytes += _sizer(*msg);
     if (cut(sender, to)) return;
     std::uniform_real_distribution<> chance(0, 1);
     if (_faults.loss > 0 && chance(_rng) < _faults.loss) return;
@@ -62,21 +63,23 @@ void sim_network::collect(const std::string& name) {
                 if (!n.dialed.contains(send->to.id)) continue;
                 const auto to = name_of_endpoint(send->to.id);
                 if (!_nodes.contains(to)) continue;
-                enqueue(to, {core::link::kind::accepted, name}, send->msg, name);
+                enqueue(to, {core::link::kind::accepted, name}, std::make_shared<const core::message>(std::move(send->msg)), name);
             } else {
                 // A ROUTER reply reaches the peer's DEALER that is dialed to us.
                 auto peer = _nodes.find(send->to.id);
                 if (peer == _nodes.end() || !peer->second.dialed.contains(self.router_endpoint)) continue;
-                enqueue(send->to.id, {core::link::kind::dialed, self.router_endpoint}, send->msg, name);
+                enqueue(send->to.id, {core::link::kind::dialed, self.router_endpoint},
+                        std::make_shared<const core::message>(std::move(send->msg)), name);
             }
         } else if (auto* publish = std::get_if<core::effect::publish>(&out)) {
             const auto audience = publish->to == core::effect::stream::mesh ? role::server : role::client;
             auto subscribers = _subscribers.find(name);
             if (subscribers == _subscribers.end()) continue;
+            const auto shared = std::make_shared<const core::message>(std::move(publish->msg));
             for (const auto& [other, connects_at] : subscribers->second) {
                 if (connects_at > _round) continue;  // slow joiner: not connected yet
                 if (_nodes.at(other).service->self().role != audience) continue;
-                enqueue(other, {core::link::kind::subscribed, ""}, publish->msg, name);
+                enqueue(other, {core::link::kind::subscribed, ""}, shared, name);
             }
         } else if (auto* dial = std::get_if<core::effect::dial>(&out)) {
             n.dialed.insert(dial->router_endpoint);
@@ -102,7 +105,7 @@ void sim_network::run_rounds(int rounds) {
             if (_crashed.contains(d.to)) continue;
             auto it = _nodes.find(d.to);
             if (it == _nodes.end()) continue;
-            it->second.service->on_message(d.from, std::move(d.msg), _now_ms);
+            it->second.service->on_message(d.from, *d.msg, _now_ms);
             collect(d.to);
         }
         for (auto& [name, n] : _nodes) {

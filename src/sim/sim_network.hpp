@@ -64,7 +64,7 @@ private:
         std::uint64_t due_round = 0;
         std::string to;
         core::link from;
-        core::message msg;
+        std::shared_ptr<const core::message> msg;  // one copy, however many subscribers
     };
     struct sim_node {
         std::unique_ptr<core::peer_service> service;
@@ -73,7 +73,8 @@ private:
 
     static std::string name_of_endpoint(const std::string& endpoint);
     void collect(const std::string& name);
-    void enqueue(std::string to, core::link from, const core::message& msg, const std::string& sender);
+    void enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
+                 const std::string& sender);
     [[nodiscard]] bool cut(const std::string& a, const std::string& b) const;
 
     std::uint64_t _seed;

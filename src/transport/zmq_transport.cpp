@@ -63,7 +63,11 @@ zmq_transport::zmq_transport(transport_options options)
 }
 
 zmq_transport::~zmq_transport() {
-    // Sockets close (lingering up to linger_ms to flush goodbyes) before the context ends.
+    // Sockets close before the context ends; the context waits for their linger.
+    const int linger = _flush_on_close ? _options.linger_ms : 0;
+    for (auto* socket : {_router.get(), _pub.get(), _sub.get()})
+        if (socket) socket->set(zmq::sockopt::linger, linger);
+    for (auto& [endpoint, dealer] : _dealers) dealer->set(zmq::sockopt::linger, linger);
     _dealers.clear();
     _sub.reset();
     _pub.reset();
@@ -99,7 +103,13 @@ void zmq_transport::dial(const std::string& endpoint) {
     _dealers.emplace(endpoint, std::move(dealer));
 }
 
-void zmq_transport::hang_up(const std::string& endpoint) { _dealers.erase(endpoint); }
+void zmq_transport::hang_up(const std::string& endpoint) {
+    auto it = _dealers.find(endpoint);
+    if (it == _dealers.end()) return;
+    // A hung-up peer may be gone for good: do not let its queue hold up the context's end.
+    if (!_flush_on_close) it->second->set(zmq::sockopt::linger, 0);
+    _dealers.erase(it);
+}
 
 void zmq_transport::subscribe(const std::string& pub_endpoint) {
     if (_subscriptions[pub_endpoint]++ > 0) return;

@@ -29,7 +29,7 @@ struct transport_options {
     std::string pub_bind_endpoint;  // servers only
     std::size_t max_message_bytes = 4u << 20;
     int send_high_water_mark = 10000;
-    int linger_ms = 500;  // closing flushes goodbyes for at most this long
+    int linger_ms = 500;  // closing after a leave flushes goodbyes for at most this long
     int zmtp_heartbeat_interval_ms = 1000;
     int zmtp_heartbeat_timeout_ms = 3000;
     int reconnect_interval_ms = 100;
@@ -82,6 +82,9 @@ public:
     bool poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max = 256);
 
     [[nodiscard]] std::size_t dealer_count() const { return _dealers.size(); }
+    // By default closing drops whatever is still queued (a stop is as abrupt as a crash);
+    // after a leave the goodbyes get up to linger_ms to go out.
+    void flush_on_close(bool flush) { _flush_on_close = flush; }
     [[nodiscard]] std::uint64_t malformed_frames() const { return _malformed_frames; }
 
 private:
@@ -98,7 +101,8 @@ private:
     std::map<std::string, int> _subscriptions;  // pub endpoint -> references (connect once)
     std::string _router_endpoint;
     std::string _pub_endpoint;
-    std::uint64_t _malformed_frames = 0;  // multipart shapes we do not speak
+    std::uint64_t _malformed_frames = 0;
+    bool _flush_on_close = false;  // multipart shapes we do not speak
 };
 
 class transport_error : public std::runtime_error {
