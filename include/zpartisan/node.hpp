@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +29,19 @@ struct dial_info {
     std::string peer;      // the node behind it, once it welcomed us
     bool welcomed = false;
 };
+
+// How this node sees a member's liveness, and the evidence when it is unreachable.
+struct liveness_info {
+    std::string node;
+    bool reachable = true;
+    bool direct = false;              // watched by our heartbeats (else a server told us)
+    std::string detected_by;          // who saw it fail
+    std::uint64_t silent_ms = 0;      // how long it had been silent when seen failing
+    std::uint32_t missed_heartbeats = 0;
+    bool connection_lost = false;     // the TCP connection closed (a crash, not a hang)
+};
+
+using callback_handle = std::uint64_t;
 
 struct node_status {
     node_spec self;  // advertised endpoints, current home server for a client
@@ -66,6 +80,20 @@ public:
     // The specs in a state from get_local_state(); nullopt when the bytes are not one.
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
 
+    // on_up / on_down (spec.md §3): node is a member's name or "*" for every member. fn takes
+    // no argument or the node's name. Several callbacks per key; each fires once per
+    // transition, on a thread of the node's own (never the I/O thread; a throwing callback
+    // is logged and counted). For direct peers by heartbeats, for others through their
+    // server's announcements. The handle unregisters.
+    callback_handle on_up(const std::string& node, std::function<void()> fn);
+    callback_handle on_up(const std::string& node, std::function<void(const std::string&)> fn);
+    callback_handle on_down(const std::string& node, std::function<void()> fn);
+    callback_handle on_down(const std::string& node, std::function<void(const std::string&)> fn);
+    bool remove_callback(callback_handle handle);
+
+    // Every member as this node sees it: reachable or not, and why.
+    [[nodiscard]] std::vector<liveness_info> liveness() const;
+
     [[nodiscard]] node_status status() const;
     [[nodiscard]] const std::string& name() const;
     [[nodiscard]] std::string router_endpoint() const;  // advertised: what peers dial
@@ -76,7 +104,9 @@ public:
     // anti-entropy must make up for it. Throws usage_error outside [0, 1].
     void inject_publish_loss(double ratio);
 
-    // Stops the reactor without leaving (as a crash would, minus the crash). Idempotent.
+    // Stops the reactor without leaving: the node goes silent while its sockets stay open
+    // until destruction, as a hung (SIGSTOPped) process would. Destroying the Node closes
+    // them, as a crash would. Idempotent.
     void stop();
 
 private:

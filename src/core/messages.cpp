@@ -12,6 +12,8 @@ const char* name_of(message_type type) {
         case message_type::digest: return "digest";
         case message_type::sync_delta: return "sync_delta";
         case message_type::beacon: return "beacon";
+        case message_type::heartbeat: return "heartbeat";
+        case message_type::liveness: return "liveness";
     }
     return "unknown";
 }

@@ -21,6 +21,8 @@ enum class message_type : std::uint8_t {
     digest = 6,
     sync_delta = 7,
     beacon = 8,
+    heartbeat = 9,
+    liveness = 10,
 };
 
 // Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
@@ -88,7 +90,24 @@ struct beacon {
     std::uint64_t seq = 0;
 };
 
-using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon>;
+// Sent every heartbeat interval to each direct peer (server<->server, client<->home).
+// Any message counts as a heartbeat; this one exists for idle links.
+struct heartbeat {
+    std::string origin;
+};
+
+// A server's word on a node it watches directly (its clients, the other servers): reached
+// or lost, with the evidence. Published on both streams and sent to each new joiner.
+struct liveness {
+    std::string origin;   // the announcing server, the one that detected it
+    std::string subject;
+    bool reachable = true;
+    std::uint64_t silent_ms = 0;  // how long the subject had been silent when lost
+    std::uint32_t missed_heartbeats = 0;
+    bool connection_lost = false;
+};
+
+using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

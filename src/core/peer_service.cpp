@@ -16,7 +16,8 @@ peer_service::peer_service(peer_service_options options)
     : _options(std::move(options)),
       _self(_options.self),
       _membership(actor_of(_self)),
-      _rng(_options.rng_seed) {}
+      _rng(_options.rng_seed),
+      _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     _running = true;
@@ -120,14 +121,25 @@ void peer_service::on_message(const link& from, const message& msg, std::uint64_
         return;
     }
     ++_received_by_type[msg.index()];
+    // Any message is a heartbeat (spec.md §3).
+    if (auto sender = sender_of(from, msg)) heard_from(*sender, now_ms);
     std::visit([&](const auto& m) { handle(from, m, now_ms); }, msg);
 }
 
 void peer_service::tick(std::uint64_t now_ms) {
     if (!_running) return;
-    for (auto& [endpoint, dial] : _dials)
-        if (!dial.welcomed && !dial.refused && now_ms >= dial.hello_sent_ms + _options.handshake_retry_ms)
+    for (auto& [endpoint, dial] : _dials) {
+        // Unanswered dials, and peers we saw fail (a restarted one must hear us again).
+        const bool peer_down = dial.welcomed && !_detector.is_up(dial.peer);
+        if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + _options.handshake_retry_ms)
             send_hello(endpoint, now_ms);
+    }
+    if (now_ms >= _next_heartbeat_ms) {
+        _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
+        send_heartbeats();
+    }
+    for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
+    maybe_rehome(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq}});
@@ -219,9 +231,16 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
             break;
     }
     merge(msg.state, provenance::first_hand, now_ms);
-    if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
+    if (*their_role == role::client) {
+        _attached_clients[msg.spec.name] = now_ms;
+        watch(msg.spec.name, now_ms);
+    }
     const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
     _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq}});
+    // What we know is down, so the joiner does not take it for alive.
+    for (const auto& [peer, lost] : _lost)
+        _output.emplace_back(effect::send{from, liveness{_self.name, peer, false, now_ms - lost.last_heard_ms,
+                                                          lost.missed, lost.connection_lost}});
     reconcile_dials(now_ms);
 }
 
@@ -250,6 +269,10 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::subscribe{dial.pub_endpoint});
     }
     _seen_seq[msg.spec.name] = msg.publisher_seq;
+    if (from.id == _rehome_target) {
+        _rehome_target.clear();
+        _rehome_backoff_ms = 0;
+    }
     if (first_welcome) note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
     merge(msg.state, provenance::from_server, now_ms);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
@@ -262,6 +285,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
     }
     resolve_join(from.id, join_status::joined, "");
     reconcile_dials(now_ms);
+    if (_dials.contains(from.id)) watch(msg.spec.name, now_ms);
 }
 
 void peer_service::handle(const link& from, const referral& msg, std::uint64_t now_ms) {
@@ -370,9 +394,19 @@ void peer_service::merge(const membership_state& state, provenance source, std::
     }
     for (const auto& name : affected) {
         const auto spec = _membership.find(name);
-        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name)) _attached_clients.erase(name);
+        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name)) {
+            _attached_clients.erase(name);
+            if (!dial_of_peer(name)) unwatch(name);
+        }
     }
     if (topology_may_change) reconcile_dials(now_ms);
+    if (topology_may_change) {
+        refresh_reachability({});
+    } else {
+        std::vector<std::string> names;
+        for (const auto& [d, spec] : change.entries) names.push_back(spec.name);
+        refresh_reachability(names);
+    }
 }
 
 void peer_service::propagate(const membership_state& change) {
@@ -463,7 +497,9 @@ void peer_service::reconcile_dials(std::uint64_t now_ms) {
         }
         if (!it->second.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{it->second.pub_endpoint});
         _output.emplace_back(effect::hang_up{it->first});
+        const auto peer = it->second.peer;
         it = _dials.erase(it);
+        if (!peer.empty() && !dial_of_peer(peer) && !_attached_clients.contains(peer)) unwatch(peer);
     }
     for (const auto& endpoint : wanted) {
         if (_dials.contains(endpoint)) continue;

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/failure_detector.hpp"
 #include "core/membership_set.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
@@ -45,6 +46,11 @@ struct subscribe { std::string pub_endpoint; };
 struct unsubscribe { std::string pub_endpoint; };
 struct membership_changed {};  // persist, wake waiters
 struct stopped { std::string reason; };  // left or removed: close the peer service
+// A member became reachable or unreachable as this node sees it (on_up / on_down).
+struct reachability_changed {
+    std::string node;
+    bool up = true;
+};
 struct notice {
     enum class level : std::uint8_t { debug, info, warn };
     level severity = level::info;
@@ -53,7 +59,8 @@ struct notice {
 }  // namespace effect
 
 using output_effect = std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe,
-                                   effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice>;
+                                   effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice,
+                                   effect::reachability_changed>;
 
 struct peer_service_options {
     node_spec self;  // router/pub endpoints are the advertised ones
@@ -61,8 +68,23 @@ struct peer_service_options {
     std::uint64_t handshake_retry_ms = 500;
     std::uint64_t gossip_interval_ms = 1000;
     std::uint64_t beacon_interval_ms = 1000;  // servers: PUB beacons (the heartbeat interval)
+    std::uint64_t heartbeat_interval_ms = 1000;
+    std::uint32_t missed_heartbeats = 3;
+    std::uint64_t rehome_backoff_max_ms = 5000;  // clients: bound on re-homing retries
     std::uint64_t rng_seed = 1;
     int referral_hops_max = 3;  // bounds client->client->... referral chains
+};
+
+// How this node sees another member's liveness, with the evidence (spec.md §3).
+struct member_liveness {
+    std::string node;
+    bool reachable = true;
+    bool direct = false;          // watched by our own heartbeats, else told by a server
+    std::string detected_by;      // who saw it go (us, or the announcing server)
+    std::uint64_t last_heard_ms = 0;  // our clock; direct peers only
+    std::uint64_t silent_ms = 0;
+    std::uint32_t missed_heartbeats = 0;
+    bool connection_lost = false;
 };
 
 enum class join_status { pending, joined, refused };
@@ -96,6 +118,11 @@ public:
     // --- inputs --------------------------------------------------------------------------
     void on_message(const link& from, const message& msg, std::uint64_t now_ms);
     void tick(std::uint64_t now_ms);
+    // The transport saw a connection close. A dialed link names its peer; on the ROUTER side
+    // ZeroMQ cannot say which peer went, so every attached client is probed at once.
+    void on_connection_lost(const link& which, std::uint64_t now_ms);
+    // A send to an accepted peer failed because ZeroMQ no longer has that routing id.
+    void on_peer_gone(const link& which, std::uint64_t now_ms);
 
     // --- outputs -------------------------------------------------------------------------
     [[nodiscard]] bool has_output() const { return !_output.empty(); }
@@ -111,6 +138,8 @@ public:
     [[nodiscard]] std::vector<dial_view> dials() const;
     [[nodiscard]] std::vector<std::string> attached_clients() const;
     [[nodiscard]] std::map<std::string, std::uint64_t> counters() const;
+    [[nodiscard]] std::vector<member_liveness> liveness_view() const;
+    [[nodiscard]] bool reachable(const std::string& name) const;
 
 private:
     struct dial_state {
@@ -133,6 +162,21 @@ private:
     void handle(const link& from, const digest& msg, std::uint64_t now_ms);
     void handle(const link& from, const sync_delta& msg, std::uint64_t now_ms);
     void handle(const link& from, const beacon& msg, std::uint64_t now_ms);
+    void handle(const link& from, const heartbeat& msg, std::uint64_t now_ms);
+    void handle(const link& from, const liveness& msg, std::uint64_t now_ms);
+
+    // --- liveness (peer_service_liveness.cpp) ---
+    [[nodiscard]] std::optional<std::string> sender_of(const link& from, const message& msg) const;
+    void heard_from(const std::string& peer, std::uint64_t now_ms);
+    void watch(const std::string& peer, std::uint64_t now_ms);
+    void unwatch(const std::string& peer);
+    void send_heartbeats();
+    void apply_transition(const liveness_transition& transition, std::uint64_t now_ms);
+    [[nodiscard]] bool compute_reachable(const std::string& name) const;
+    // Recomputes the view of the named members (all when names is empty) and emits the
+    // transitions: on_up/on_down fire from here only.
+    void refresh_reachability(const std::vector<std::string>& names);
+    void maybe_rehome(std::uint64_t now_ms);
     // Gap rule: a publisher's stream is numbered; a jump means PUB/SUB lost something.
     void observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta);
 
@@ -173,6 +217,14 @@ private:
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     std::uint64_t _next_gossip_ms = 0;
     std::uint64_t _next_beacon_ms = 0;
+    std::uint64_t _next_heartbeat_ms = 0;
+    failure_detector _detector;
+    std::map<std::string, liveness> _announced;        // subject -> latest word from a server
+    std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
+    std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
+    std::string _rehome_target;                        // clients: the server we are moving to
+    std::uint64_t _rehome_deadline_ms = 0;
+    std::uint64_t _rehome_backoff_ms = 0;
     std::map<std::string, std::uint64_t> _counters;  // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
     std::vector<output_effect> _output;

@@ -105,6 +105,39 @@ node_status Node::status() const {
     return status;
 }
 
+callback_handle Node::on_up(const std::string& node, std::function<void()> fn) {
+    return on_up(node, [fn = std::move(fn)](const std::string&) { fn(); });
+}
+
+callback_handle Node::on_up(const std::string& node, std::function<void(const std::string&)> fn) {
+    if (!fn) throw usage_error("on_up: empty callback");
+    return _reactor->events().subscribe(true, node, std::move(fn));
+}
+
+callback_handle Node::on_down(const std::string& node, std::function<void()> fn) {
+    return on_down(node, [fn = std::move(fn)](const std::string&) { fn(); });
+}
+
+callback_handle Node::on_down(const std::string& node, std::function<void(const std::string&)> fn) {
+    if (!fn) throw usage_error("on_down: empty callback");
+    return _reactor->events().subscribe(false, node, std::move(fn));
+}
+
+bool Node::remove_callback(callback_handle handle) { return _reactor->events().unsubscribe(handle); }
+
+std::vector<liveness_info> Node::liveness() const {
+    return _reactor->call([](core::peer_service& core, std::uint64_t now) {
+        std::vector<liveness_info> out;
+        for (const auto& entry : core.liveness_view()) {
+            liveness_info info{entry.node, entry.reachable, entry.direct, entry.detected_by, entry.silent_ms,
+                               entry.missed_heartbeats, entry.connection_lost};
+            if (entry.direct && !entry.reachable) info.silent_ms = now - entry.last_heard_ms;
+            out.push_back(std::move(info));
+        }
+        return out;
+    });
+}
+
 void Node::inject_publish_loss(double ratio) {
     if (!(ratio >= 0.0 && ratio <= 1.0)) throw usage_error("inject_publish_loss: ratio must be within [0, 1]");
     (void)_reactor->call([this, ratio](core::peer_service&, std::uint64_t) {

@@ -65,8 +65,11 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.handshake_retry_ms = _config.handshake_retry_ms;
     options.gossip_interval_ms = _config.gossip_interval_ms;
     options.beacon_interval_ms = _config.heartbeat_interval_ms;
+    options.heartbeat_interval_ms = _config.heartbeat_interval_ms;
+    options.missed_heartbeats = _config.missed_heartbeats;
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
+    _events = std::make_unique<event_dispatcher>(_config.name);
     _tick_ms = std::clamp<std::uint64_t>(
         std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
 
@@ -138,6 +141,11 @@ void reactor::run_commands() {
 }
 
 void reactor::handle_inbound(transport::inbound& message) {
+    if (message.connection_lost) {
+        _core->on_connection_lost(message.from, now_ms());
+        apply_output();
+        return;
+    }
     _counters["bytes_received"] += message.frame.size();
     auto decoded = wire::decode(message.frame, _config.max_message_bytes);
     if (!decoded.message) {
@@ -152,7 +160,12 @@ void reactor::handle_inbound(transport::inbound& message) {
 }
 
 void reactor::apply_output() {
-    for (auto& out : _core->take_output()) {
+    // Applying effects can feed the core again (a vanished peer), hence the outer loop.
+    while (_core->has_output()) apply_effects(_core->take_output());
+}
+
+void reactor::apply_effects(std::vector<core::output_effect> effects) {
+    for (auto& out : effects) {
         std::visit(
             [&](auto& e) {
                 using T = std::decay_t<decltype(e)>;
@@ -160,6 +173,7 @@ void reactor::apply_output() {
                     const auto frame = wire::encode(e.msg);
                     const auto status = _transport->send(e.to, frame);
                     if (status == transport::send_status::ok) _counters["bytes_sent"] += frame.size();
+                    if (status == transport::send_status::unreachable) _core->on_peer_gone(e.to, now_ms());
                     if (status != transport::send_status::ok) {
                         count(std::string("send_") + describe(status));
                         spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name,
@@ -191,6 +205,9 @@ void reactor::apply_output() {
                     if (_store) _store->erase();
                     _transport->flush_on_close(true);  // the goodbyes just queued must go out
                     _persist_dirty = false;
+                } else if constexpr (std::is_same_v<T, core::effect::reachability_changed>) {
+                    count(e.up ? "events_up" : "events_down");
+                    _events->post(e.node, e.up);
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
                     switch (e.severity) {
                         case core::effect::notice::level::debug: spdlog::debug("[{}] {}", _config.name, e.text); break;
@@ -285,6 +302,8 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         for (const auto& [name, value] : _counters) all[name] += value;
         all["dropped_malformed_multipart"] += _transport->malformed_frames();
         all["dealers"] = _transport->dealer_count();
+        all["callback_failures"] = _events->callback_failures();
+        all["events_dropped"] = _events->events_dropped();
         return all;
     });
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/peer_service.hpp"
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/state_store.hpp"
 #include "transport/zmq_transport.hpp"
 #include "zpartisan/config.hpp"
@@ -81,6 +82,7 @@ public:
 
     [[nodiscard]] std::map<std::string, std::uint64_t> counters();
     void set_publish_loss(double ratio) { _publish_loss_ratio = ratio; }  // reactor thread only
+    [[nodiscard]] event_dispatcher& events() { return *_events; }
 
 private:
     struct join_waiter {
@@ -93,6 +95,7 @@ private:
     void run_commands();
     void handle_inbound(transport::inbound& message);
     void apply_output();
+    void apply_effects(std::vector<core::output_effect> effects);
     void check_waiters();
     void persist_if_due(bool force);
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
@@ -105,6 +108,7 @@ private:
     std::unique_ptr<transport::zmq_transport> _transport;
     node_spec _advertised_self;
     std::unique_ptr<core::peer_service> _core;
+    std::unique_ptr<event_dispatcher> _events;  // on_up/on_down, off this thread
     std::uint64_t _tick_ms = 10;
     std::optional<state_store> _store;  // present when data_dir is set
     bool _persist_dirty = false;        // membership changed since the last write

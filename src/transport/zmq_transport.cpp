@@ -1,14 +1,34 @@
 #include "transport/zmq_transport.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <zmq.hpp>
 
 namespace zpartisan::transport {
 
 namespace {
-std::string unique_inproc_address() {
+std::string unique_inproc_address(const char* what) {
     static std::atomic<std::uint64_t> counter{0};
-    return "inproc://zpartisan-wakeup-" + std::to_string(counter.fetch_add(1));
+    return std::string("inproc://zpartisan-") + what + "-" + std::to_string(counter.fetch_add(1));
+}
+}  // namespace
+
+namespace {
+// Receives one multipart message without blocking; false when nothing is waiting.
+bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
+    parts.clear();
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
+    bool more = part.more();
+    parts.push_back(std::move(part));
+    while (more) {
+        zmq::message_t next;
+        if (!socket.recv(next, zmq::recv_flags::dontwait)) break;
+        more = next.more();
+        parts.push_back(std::move(next));
+    }
+    return true;
 }
 }  // namespace
 
@@ -33,7 +53,7 @@ void wakeup_pipe::notify() {
 zmq_transport::zmq_transport(transport_options options)
     : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
     try {
-        const auto wakeup_address = unique_inproc_address();
+        const auto wakeup_address = unique_inproc_address("wakeup");
         _wakeup_receiver = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
         _wakeup_receiver->set(zmq::sockopt::linger, 0);
         _wakeup_receiver->bind(wakeup_address);
@@ -45,6 +65,7 @@ zmq_transport::zmq_transport(transport_options options)
         _router->set(zmq::sockopt::router_mandatory, 1);  // unknown routing id: an error, not a silent drop
         _router->bind(_options.router_bind_endpoint);
         _router_endpoint = _router->get(zmq::sockopt::last_endpoint);
+        start_monitor(*_router, {core::link::kind::accepted, ""});
 
         if (_options.node_role == role::server) {
             _pub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pub);
@@ -63,7 +84,10 @@ zmq_transport::zmq_transport(transport_options options)
 }
 
 zmq_transport::~zmq_transport() {
-    // Sockets close before the context ends; the context waits for their linger.
+    // Monitors stop first (they hold inproc pipes), then sockets close before the context
+    // ends; the context waits for their linger.
+    for (auto& m : _monitors) zmq_socket_monitor(m.watched, nullptr, 0);
+    _monitors.clear();
     const int linger = _flush_on_close ? _options.linger_ms : 0;
     for (auto* socket : {_router.get(), _pub.get(), _sub.get()})
         if (socket) socket->set(zmq::sockopt::linger, linger);
@@ -89,6 +113,33 @@ void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
     socket.set(zmq::sockopt::reconnect_ivl_max, _options.reconnect_interval_max_ms);
 }
 
+void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which) {
+    const auto address = unique_inproc_address("monitor");
+    if (zmq_socket_monitor(socket.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) return;
+    auto events = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
+    events->set(zmq::sockopt::linger, 0);
+    events->connect(address);
+    _monitors.push_back({socket.handle(), std::move(which), std::move(events)});
+}
+
+void zmq_transport::stop_monitor(zmq::socket_t& socket) {
+    auto it = std::find_if(_monitors.begin(), _monitors.end(), [&](auto& m) { return m.watched == socket.handle(); });
+    if (it == _monitors.end()) return;
+    zmq_socket_monitor(socket.handle(), nullptr, 0);
+    _monitors.erase(it);
+}
+
+void zmq_transport::drain_monitor(std::size_t index, std::vector<inbound>& out) {
+    std::vector<zmq::message_t> parts;
+    while (receive_parts(*_monitors[index].events, parts)) {
+        // Frame 1: uint16 event id + uint32 value; frame 2: the endpoint.
+        if (parts.size() != 2 || parts[0].size() < 2) continue;
+        std::uint16_t event = 0;
+        std::memcpy(&event, parts[0].data(), sizeof event);
+        if (event == ZMQ_EVENT_DISCONNECTED) out.push_back({_monitors[index].which, {}, true});
+    }
+}
+
 void zmq_transport::dial(const std::string& endpoint) {
     if (_dealers.contains(endpoint)) return;
     auto dealer = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
@@ -100,6 +151,7 @@ void zmq_transport::dial(const std::string& endpoint) {
         // An endpoint we cannot even connect to (e.g. an unresolvable name) stays in the map
         // so sends report not_connected and the core's retries stay harmless.
     }
+    start_monitor(*dealer, {core::link::kind::dialed, endpoint});
     _dealers.emplace(endpoint, std::move(dealer));
 }
 
@@ -108,6 +160,7 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     if (it == _dealers.end()) return;
     // A hung-up peer may be gone for good: do not let its queue hold up the context's end.
     if (!_flush_on_close) it->second->set(zmq::sockopt::linger, 0);
+    stop_monitor(*it->second);
     _dealers.erase(it);
 }
 
@@ -162,23 +215,6 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
     }
 }
 
-namespace {
-// Receives one multipart message without blocking; false when nothing is waiting.
-bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
-    parts.clear();
-    zmq::message_t part;
-    if (!socket.recv(part, zmq::recv_flags::dontwait)) return false;
-    bool more = part.more();
-    parts.push_back(std::move(part));
-    while (more) {
-        zmq::message_t next;
-        if (!socket.recv(next, zmq::recv_flags::dontwait)) break;
-        more = next.more();
-        parts.push_back(std::move(next));
-    }
-    return true;
-}
-}  // namespace
 
 bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
     std::vector<zmq::pollitem_t> items;
@@ -191,6 +227,8 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
         items.push_back({dealer->handle(), 0, ZMQ_POLLIN, 0});
         dealer_endpoints.push_back(&endpoint);
     }
+    const std::size_t monitors_at = items.size();
+    for (auto& m : _monitors) items.push_back({m.events->handle(), 0, ZMQ_POLLIN, 0});
     try {
         zmq::poll(items.data(), items.size(), timeout);
     } catch (const zmq::error_t& e) {
@@ -235,6 +273,8 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
             out.push_back({{core::link::kind::dialed, *dealer_endpoints[i]}, parts[0].to_string()});
         }
     }
+    for (std::size_t i = 0; i < _monitors.size(); ++i)
+        if (items[monitors_at + i].revents & ZMQ_POLLIN) drain_monitor(i, out);
     return woken;
 }
 

@@ -41,6 +41,7 @@ enum class send_status { ok, congested, unreachable, not_connected, too_large };
 struct inbound {
     core::link from;
     std::string frame;
+    bool connection_lost = false;  // a socket-monitor event, not a message: frame is empty
 };
 
 // Wakes the reactor from other threads. notify() may be called from any thread.
@@ -89,6 +90,10 @@ public:
 
 private:
     void apply_common_options(zmq::socket_t& socket) const;
+    // Socket monitors report closed connections (a crashed peer's TCP reset) at once.
+    void start_monitor(zmq::socket_t& socket, core::link which);
+    void stop_monitor(zmq::socket_t& socket);
+    void drain_monitor(std::size_t index, std::vector<inbound>& out);
 
     transport_options _options;
     std::unique_ptr<zmq::context_t> _context;
@@ -99,6 +104,12 @@ private:
     std::unique_ptr<wakeup_pipe> _wakeup;
     std::map<std::string, std::unique_ptr<zmq::socket_t>> _dealers;  // by router endpoint
     std::map<std::string, int> _subscriptions;  // pub endpoint -> references (connect once)
+    struct monitor {
+        void* watched = nullptr;  // the monitored socket's handle
+        core::link which;
+        std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
+    };
+    std::vector<monitor> _monitors;
     std::string _router_endpoint;
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;

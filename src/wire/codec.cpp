@@ -155,6 +155,13 @@ struct body_saver {
         save_string(ar, m.origin);
         ar(m.seq);
     }
+    void operator()(const core::heartbeat& m) const { save_string(ar, m.origin); }
+    void operator()(const core::liveness& m) const {
+        save_string(ar, m.origin);
+        save_string(ar, m.subject);
+        ar(static_cast<std::uint8_t>(m.reachable), m.silent_ms, m.missed_heartbeats,
+           static_cast<std::uint8_t>(m.connection_lost));
+    }
     void operator()(const core::sync_delta& m) const {
         save_string(ar, m.origin);
         ar(m.publisher_seq);
@@ -221,13 +228,29 @@ core::message load_body(input_archive& ar, core::message_type type) {
             ar(m.seq);
             return m;
         }
+        case core::message_type::heartbeat: {
+            core::heartbeat m;
+            load_string(ar, m.origin);
+            return m;
+        }
+        case core::message_type::liveness: {
+            core::liveness m;
+            load_string(ar, m.origin);
+            load_string(ar, m.subject);
+            std::uint8_t reachable = 0, lost = 0;
+            ar(reachable, m.silent_ms, m.missed_heartbeats, lost);
+            if (reachable > 1 || lost > 1) throw malformed_input("bad flag");
+            m.reachable = reachable == 1;
+            m.connection_lost = lost == 1;
+            return m;
+        }
     }
     throw malformed_input("unknown type");
 }
 
 bool known_type(std::uint8_t type) {
     return type >= static_cast<std::uint8_t>(core::message_type::hello) &&
-           type <= static_cast<std::uint8_t>(core::message_type::beacon);
+           type <= static_cast<std::uint8_t>(core::message_type::liveness);
 }
 
 // A read-only streambuf over the frame, so decoding copies nothing up front.

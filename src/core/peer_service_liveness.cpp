@@ -1,0 +1,217 @@
+// peer_service: heartbeats, failure detection, liveness announcements, reachability events
+// and client re-homing (spec.md §3; docs/protocol.md §5).
+#include <algorithm>
+#include <set>
+
+#include "core/peer_service.hpp"
+
+namespace zpartisan::core {
+
+std::optional<std::string> peer_service::sender_of(const link& from, const message& msg) const {
+    switch (from.via) {
+        case link::kind::accepted: return from.id;
+        case link::kind::dialed: {
+            auto it = _dials.find(from.id);
+            if (it != _dials.end() && it->second.welcomed) return it->second.peer;
+            if (const auto* w = std::get_if<welcome>(&msg)) return w->spec.name;
+            return std::nullopt;
+        }
+        case link::kind::subscribed:
+            if (const auto* d = std::get_if<delta>(&msg)) return d->origin;
+            if (const auto* b = std::get_if<beacon>(&msg)) return b->origin;
+            if (const auto* l = std::get_if<liveness>(&msg)) return l->origin;
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+void peer_service::heard_from(const std::string& peer, std::uint64_t now_ms) {
+    if (auto transition = _detector.heard(peer, now_ms)) apply_transition(*transition, now_ms);
+}
+
+void peer_service::watch(const std::string& peer, std::uint64_t now_ms) {
+    if (_detector.watching(peer)) return;
+    _detector.watch(peer, now_ms);
+    _lost.erase(peer);
+    refresh_reachability({peer});
+}
+
+void peer_service::unwatch(const std::string& peer) {
+    if (!_detector.watching(peer)) return;
+    _detector.unwatch(peer);
+    _lost.erase(peer);
+    refresh_reachability({peer});
+}
+
+void peer_service::send_heartbeats() {
+    for (const auto& [endpoint, dial] : _dials)
+        if (dial.welcomed) _output.emplace_back(effect::send{{link::kind::dialed, endpoint}, heartbeat{_self.name}});
+    for (const auto& [client, since] : _attached_clients)
+        _output.emplace_back(effect::send{{link::kind::accepted, client}, heartbeat{_self.name}});
+}
+
+void peer_service::apply_transition(const liveness_transition& transition, std::uint64_t now_ms) {
+    if (transition.up) {
+        _lost.erase(transition.peer);
+        note(effect::notice::level::info, "'" + transition.peer + "' is reachable again");
+    } else {
+        _lost[transition.peer] = transition;
+        note(effect::notice::level::warn,
+             "'" + transition.peer + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
+                 std::to_string(transition.missed) + " heartbeats missed" +
+                 (transition.connection_lost ? ", connection closed" : ""));
+    }
+    if (_self.role == role::server) {
+        // Servers speak for what they watch, so every node can tell who is reachable.
+        liveness word{_self.name, transition.peer, transition.up,
+                      now_ms > transition.last_heard_ms ? now_ms - transition.last_heard_ms : 0, transition.missed,
+                      transition.connection_lost};
+        _output.emplace_back(effect::publish{effect::stream::mesh, word});
+        _output.emplace_back(effect::publish{effect::stream::clients, word});
+    }
+    const auto spec = _membership.find(transition.peer);
+    // A server's fate is its clients' fate: refresh everyone then.
+    refresh_reachability(spec && spec->role == role::server ? std::vector<std::string>{}
+                                                            : std::vector<std::string>{transition.peer});
+}
+
+void peer_service::handle(const link& from, const heartbeat& msg, std::uint64_t now_ms) {
+    (void)from, (void)msg, (void)now_ms;  // on_message already counted it as heard
+}
+
+void peer_service::handle(const link& from, const liveness& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    const auto origin = _membership.find(msg.origin);
+    if (!origin || origin->role != role::server) {
+        count("dropped_liveness_not_from_a_server");
+        return;
+    }
+    // Our own heartbeats outrank hearsay; about ourselves we know best.
+    if (msg.subject == _self.name || _detector.watching(msg.subject)) return;
+    const auto subject = _membership.find(msg.subject);
+    if (subject && subject->role == role::client && !subject->home_server.empty() &&
+        subject->home_server != msg.origin) {
+        count("dropped_liveness_not_from_home");
+        return;
+    }
+    _announced[msg.subject] = msg;
+    refresh_reachability(subject && subject->role == role::server ? std::vector<std::string>{}
+                                                                  : std::vector<std::string>{msg.subject});
+}
+
+bool peer_service::compute_reachable(const std::string& name) const {
+    if (name == _self.name) return true;
+    if (_detector.watching(name)) return _detector.is_up(name);
+    const auto spec = _membership.find(name);
+    if (!spec) return false;
+    if (auto word = _announced.find(name); word != _announced.end() && !word->second.reachable) return false;
+    if (spec->role == role::client && !spec->home_server.empty() && spec->home_server != _self.name &&
+        spec->home_server != name)
+        return compute_reachable(spec->home_server);  // a client is cut off with its server
+    return true;
+}
+
+void peer_service::refresh_reachability(const std::vector<std::string>& names) {
+    std::vector<std::string> subjects = names;
+    if (subjects.empty()) {
+        subjects = _membership.members();
+        for (auto it = _reachable_view.begin(); it != _reachable_view.end();)
+            it = _membership.contains(it->first) ? std::next(it) : _reachable_view.erase(it);
+    }
+    for (const auto& name : subjects) {
+        if (name == _self.name) continue;
+        if (!_membership.contains(name)) {
+            _reachable_view.erase(name);
+            continue;
+        }
+        const bool up = compute_reachable(name);
+        auto [it, first_sight] = _reachable_view.try_emplace(name, up);
+        if (!first_sight && it->second == up) continue;
+        it->second = up;
+        if (first_sight && !up) continue;  // never seen up: nothing went down
+        _output.emplace_back(effect::reachability_changed{name, up});
+    }
+}
+
+bool peer_service::reachable(const std::string& name) const { return compute_reachable(name); }
+
+std::vector<member_liveness> peer_service::liveness_view() const {
+    std::vector<member_liveness> view;
+    for (const auto& name : _membership.members()) {
+        member_liveness entry;
+        entry.node = name;
+        entry.reachable = compute_reachable(name);
+        entry.direct = _detector.watching(name);
+        if (entry.direct) {
+            entry.last_heard_ms = _detector.last_heard_ms(name);
+            if (auto lost = _lost.find(name); lost != _lost.end()) {
+                entry.detected_by = _self.name;
+                entry.missed_heartbeats = lost->second.missed;
+                entry.connection_lost = lost->second.connection_lost;
+            }
+        } else if (auto word = _announced.find(name); word != _announced.end() && !word->second.reachable) {
+            entry.detected_by = word->second.origin;
+            entry.silent_ms = word->second.silent_ms;
+            entry.missed_heartbeats = word->second.missed_heartbeats;
+            entry.connection_lost = word->second.connection_lost;
+        }
+        view.push_back(std::move(entry));
+    }
+    return view;
+}
+
+void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
+    if (!_running) return;
+    count("connections_lost");
+    if (which.via == link::kind::dialed) {
+        auto it = _dials.find(which.id);
+        if (it != _dials.end() && it->second.welcomed) _detector.connection_lost(it->second.peer, now_ms);
+        return;
+    }
+    // ROUTER side: probe every attached client; the one ZeroMQ no longer knows fails the
+    // send, which comes back to us as on_peer_gone.
+    for (const auto& [client, since] : _attached_clients)
+        _output.emplace_back(effect::send{{link::kind::accepted, client}, heartbeat{_self.name}});
+    // Servers dial us too (their DEALER, our ROUTER); their loss also shows on our dials.
+}
+
+void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
+    if (!_running || which.via != link::kind::accepted) return;
+    _detector.connection_lost(which.id, now_ms);
+}
+
+void peer_service::maybe_rehome(std::uint64_t now_ms) {
+    if (_self.role != role::client || _self.home_server.empty()) return;
+    const bool home_down = _detector.watching(_self.home_server) && !_detector.is_up(_self.home_server);
+    if (!home_down) {
+        if (!_rehome_target.empty()) {  // home came back first: stay
+            _join_targets.erase(_rehome_target);
+            _rehome_target.clear();
+            _rehome_backoff_ms = 0;
+            reconcile_dials(now_ms);
+        }
+        return;
+    }
+    if (!_rehome_target.empty() && now_ms < _rehome_deadline_ms) return;
+    if (!_rehome_target.empty()) _join_targets.erase(_rehome_target);  // no answer: try another
+    std::vector<std::string> candidates;
+    for (const auto& spec : _membership.specs())
+        if (spec.role == role::server && spec.name != _self.home_server && !spec.router_endpoint.empty() &&
+            spec.router_endpoint != _rehome_target && compute_reachable(spec.name))
+            candidates.push_back(spec.router_endpoint);
+    if (candidates.empty() && !_rehome_target.empty()) candidates.push_back(_rehome_target);
+    if (candidates.empty()) return;
+    std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+    _rehome_target = candidates[pick(_rng)];
+    _rehome_backoff_ms = std::min<std::uint64_t>(
+        _rehome_backoff_ms == 0 ? 2 * _options.heartbeat_interval_ms : 2 * _rehome_backoff_ms,
+        _options.rehome_backoff_max_ms);
+    _rehome_deadline_ms = now_ms + _rehome_backoff_ms;
+    count("rehome_attempts");
+    note(effect::notice::level::warn, "home server '" + _self.home_server + "' failed; moving to " + _rehome_target);
+    _join_targets[_rehome_target] = join_target{_rehome_target, 0};
+    if (_dials.contains(_rehome_target)) send_hello(_rehome_target, now_ms);
+    reconcile_dials(now_ms);
+}
+
+}  // namespace zpartisan::core

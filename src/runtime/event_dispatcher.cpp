@@ -1,0 +1,73 @@
+#include "runtime/event_dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace zpartisan::runtime {
+
+event_dispatcher::event_dispatcher(std::string node_name)
+    : _node_name(std::move(node_name)), _thread([this] { run(); }) {}
+
+event_dispatcher::~event_dispatcher() {
+    {
+        std::lock_guard lock(_mutex);
+        _stopping = true;
+    }
+    _wake.notify_all();
+    _thread.join();
+}
+
+std::uint64_t event_dispatcher::subscribe(bool on_up, std::string key, callback fn) {
+    std::lock_guard lock(_mutex);
+    const auto handle = _next_handle++;
+    _subscriptions.emplace(handle, subscription{on_up, std::move(key), std::move(fn)});
+    return handle;
+}
+
+bool event_dispatcher::unsubscribe(std::uint64_t handle) {
+    std::lock_guard lock(_mutex);
+    return _subscriptions.erase(handle) > 0;
+}
+
+void event_dispatcher::post(std::string node, bool up) {
+    {
+        std::lock_guard lock(_mutex);
+        if (_queue.size() >= queue_max) {
+            _queue.pop_front();
+            ++_dropped;
+        }
+        _queue.push_back({std::move(node), up});
+    }
+    _wake.notify_one();
+}
+
+void event_dispatcher::run() {
+    for (;;) {
+        event next;
+        std::vector<callback> targets;
+        {
+            std::unique_lock lock(_mutex);
+            _wake.wait(lock, [this] { return _stopping || !_queue.empty(); });
+            if (_stopping) return;
+            next = std::move(_queue.front());
+            _queue.pop_front();
+            for (const auto& [handle, sub] : _subscriptions)
+                if (sub.on_up == next.up && (sub.key == "*" || sub.key == next.node)) targets.push_back(sub.fn);
+        }
+        for (const auto& fn : targets) {
+            try {
+                fn(next.node);
+            } catch (const std::exception& e) {
+                ++_failures;
+                spdlog::error("[{}] {} callback for '{}' threw: {}", _node_name, next.up ? "on_up" : "on_down",
+                              next.node, e.what());
+            } catch (...) {
+                ++_failures;
+                spdlog::error("[{}] {} callback for '{}' threw", _node_name, next.up ? "on_up" : "on_down", next.node);
+            }
+        }
+    }
+}
+
+}  // namespace zpartisan::runtime
