@@ -32,6 +32,9 @@ struct config {
     std::size_t max_message_bytes = 4u << 20;  // ZMQ_MAXMSGSIZE and the decoder's limit
     int send_high_water_mark = 10000;          // per socket; reaching it means congested
 
+    std::uint32_t max_clients = 0;  // servers: client capacity, 0 = unlimited (reserve needs it)
+    std::string tag;                // clients: claims a slot a server reserved for this tag
+
     std::string data_dir;          // empty: no persistence
     std::uint64_t incarnation = 0;  // 0: chosen at start (persisted or time based)
 

@@ -43,6 +43,19 @@ struct liveness_info {
 
 using callback_handle = std::uint64_t;
 
+struct partition_result {
+    op_status status = op_status::ok;
+    std::string ref;     // heals it: resolve_partition(ref)
+    std::string reason;  // for anything but ok
+
+    [[nodiscard]] bool ok() const { return status == op_status::ok; }
+};
+
+struct partition_entry {
+    std::string ref;
+    std::string peer;
+};
+
 struct node_status {
     node_spec self;  // advertised endpoints, current home server for a client
     bool running = false;  // false once the node left or was removed
@@ -90,6 +103,22 @@ public:
     callback_handle on_down(const std::string& node, std::function<void()> fn);
     callback_handle on_down(const std::string& node, std::function<void(const std::string&)> fn);
     bool remove_callback(callback_handle handle);
+
+    // Fault injection (spec.md §5). inject_partition: `origin` (this node or any member it
+    // can reach) cuts itself off from every peer it is connected to; ttl > 0 spreads the cut
+    // that many more hops (partisan's HyParView semantics). All traffic is dropped both ways,
+    // heartbeats included. partition_groups cuts the cluster into groups of names.
+    partition_result inject_partition(const std::string& origin, std::uint32_t ttl = 0);
+    partition_result partition_groups(const std::vector<std::vector<std::string>>& groups);
+    op_result resolve_partition(const std::string& ref);  // heals it everywhere it spread
+    [[nodiscard]] std::vector<partition_entry> partitions() const;
+
+    // Servers with max_clients: holds one client slot for a node configured with `tag`.
+    // refused with reason "no_available_slots" when the server is full.
+    op_result reserve(const std::string& tag);
+    // True exactly for what this build does (monitoring, partition_injection, persistence...).
+    [[nodiscard]] static bool supports_capability(std::string_view name);
+    [[nodiscard]] static std::vector<std::string> capabilities();
 
     // Every member as this node sees it: reachable or not, and why.
     [[nodiscard]] std::vector<liveness_info> liveness() const;

@@ -22,6 +22,7 @@ struct node_spec {
     std::string pub_endpoint;     // where membership deltas are published (servers)
     std::string home_server;      // clients: name of the server they are attached to
     std::uint64_t incarnation = 0;  // grows at every restart; part of the identity
+    std::string tag;                // clients: may use a slot a server reserved for this tag
 
     auto operator<=>(const node_spec&) const = default;
     bool operator==(const node_spec&) const = default;

@@ -14,6 +14,9 @@ const char* name_of(message_type type) {
         case message_type::beacon: return "beacon";
         case message_type::heartbeat: return "heartbeat";
         case message_type::liveness: return "liveness";
+        case message_type::partition_request: return "partition_request";
+        case message_type::partition_resolve: return "partition_resolve";
+        case message_type::partition_groups: return "partition_groups";
     }
     return "unknown";
 }

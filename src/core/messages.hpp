@@ -23,6 +23,9 @@ enum class message_type : std::uint8_t {
     beacon = 8,
     heartbeat = 9,
     liveness = 10,
+    partition_request = 11,
+    partition_resolve = 12,
+    partition_groups = 13,
 };
 
 // Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
@@ -88,7 +91,10 @@ struct sync_delta {
 struct beacon {
     std::string origin;
     std::uint64_t seq = 0;
+    std::uint32_t free_client_slots = 0;  // capacity for new clients; unlimited_slots if none set
 };
+
+inline constexpr std::uint32_t unlimited_slots = 0xffffffffu;
 
 // Sent every heartbeat interval to each direct peer (server<->server, client<->home).
 // Any message counts as a heartbeat; this one exists for idle links.
@@ -107,7 +113,29 @@ struct liveness {
     bool connection_lost = false;
 };
 
-using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness>;
+// Fault injection (spec.md §5, partisan's HyParView semantics): `target` cuts itself off
+// from every peer it is connected to under `ref`; with ttl > 0 it first passes the request
+// on to each of them with ttl - 1. Nodes between the requester and the target relay it.
+struct partition_request {
+    std::string ref;
+    std::string target;
+    std::uint32_t ttl = 0;
+};
+
+// Heals `ref` wherever it spread; flooded to direct peers by every node that held it.
+struct partition_resolve {
+    std::string ref;
+};
+
+// Cuts the cluster into named groups: a listed node drops all traffic with listed nodes of
+// other groups. Flooded to every node, which then filters on its own.
+struct partition_groups {
+    std::string ref;
+    std::vector<std::vector<std::string>> groups;
+};
+
+using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness,
+                             partition_request, partition_resolve, partition_groups>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

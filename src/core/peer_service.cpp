@@ -35,6 +35,11 @@ void peer_service::start(std::uint64_t now_ms, const membership_state* restored)
 std::vector<output_effect> peer_service::take_output() {
     std::vector<output_effect> out;
     out.swap(_output);
+    if (_partitions.empty() && _group_partitions.empty()) return out;
+    // Partitions in force drop traffic both ways: here outbound, in on_message inbound.
+    const auto before = out.size();
+    std::erase_if(out, [this](const output_effect& e) { return blocked(e); });
+    if (out.size() != before) _counters["dropped_partitioned_out"] += before - out.size();
     return out;
 }
 
@@ -121,8 +126,13 @@ void peer_service::on_message(const link& from, const message& msg, std::uint64_
         return;
     }
     ++_received_by_type[msg.index()];
+    const auto sender = sender_of(from, msg);
+    if (sender && !is_partition_control(msg) && partitioned_from(*sender)) {
+        count("dropped_partitioned_in");
+        return;
+    }
     // Any message is a heartbeat (spec.md §3).
-    if (auto sender = sender_of(from, msg)) heard_from(*sender, now_ms);
+    if (sender) heard_from(*sender, now_ms);
     std::visit([&](const auto& m) { handle(from, m, now_ms); }, msg);
 }
 
@@ -142,8 +152,8 @@ void peer_service::tick(std::uint64_t now_ms) {
     maybe_rehome(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
-        _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq}});
-        _output.emplace_back(effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq}});
+        _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
+        _output.emplace_back(effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
     }
     if (now_ms >= _next_gossip_ms) {
         _next_gossip_ms = now_ms + _options.gossip_interval_ms;
@@ -172,7 +182,8 @@ referral peer_service::make_referral(std::string reason) const {
     out.home_server = _self.home_server;
     std::vector<std::string> others;
     for (const auto& spec : _membership.specs()) {
-        if (spec.role != role::server || spec.router_endpoint.empty()) continue;
+        if (spec.role != role::server || spec.router_endpoint.empty() || spec.name == _self.name) continue;
+        if (auto room = _server_room.find(spec.name); room != _server_room.end() && room->second == 0) continue;
         if (spec.name == _self.home_server)
             out.server_endpoints.insert(out.server_endpoints.begin(), spec.router_endpoint);
         else
@@ -229,6 +240,16 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
             return;
         case join_decision::accept:
             break;
+    }
+    if (*their_role == role::client && !can_accept_client(msg.spec)) {
+        count("referrals_full");
+        auto full = make_referral("server '" + _self.name + "' is full");
+        if (full.server_endpoints.empty()) {
+            refuse(from, refusal_reason::bad_spec, "server '" + _self.name + "' is full and knows no other with room");
+            return;
+        }
+        _output.emplace_back(effect::send{from, std::move(full)});
+        return;
     }
     merge(msg.state, provenance::first_hand, now_ms);
     if (*their_role == role::client) {
@@ -450,6 +471,7 @@ void peer_service::handle(const link& from, const beacon& msg, std::uint64_t now
         count("dropped_beacon_wrong_link");
         return;
     }
+    _server_room[msg.origin] = msg.free_client_slots;
     observe_publisher_seq(msg.origin, msg.seq, false);
 }
 

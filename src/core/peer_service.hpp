@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -71,6 +72,7 @@ struct peer_service_options {
     std::uint64_t heartbeat_interval_ms = 1000;
     std::uint32_t missed_heartbeats = 3;
     std::uint64_t rehome_backoff_max_ms = 5000;  // clients: bound on re-homing retries
+    std::uint32_t max_clients = 0;               // servers: 0 = unlimited
     std::uint64_t rng_seed = 1;
     int referral_hops_max = 3;  // bounds client->client->... referral chains
 };
@@ -94,6 +96,13 @@ struct join_outcome {
     std::string reason;
 };
 
+enum class reserve_status { ok, no_available_slots, not_a_server };
+
+struct partition_entry {
+    std::string ref;
+    std::string peer;  // a node name, or "group:<names>" for a group cut
+};
+
 struct dial_view {
     std::string endpoint;
     std::string peer;  // empty until welcomed
@@ -114,6 +123,19 @@ public:
     bool remove_member(const std::string& name, std::uint64_t now_ms);
     // Makes membership equal to specs (self is always kept: use leave() to go).
     void update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms);
+
+    // --- fault injection and capacity (peer_service_partition.cpp) ----------------------
+    // Cuts `origin` off from every peer it is connected to (spreading ttl more hops). The
+    // reference heals it; nullopt when origin is neither us nor reachable through a peer.
+    std::optional<std::string> inject_partition(const std::string& origin, std::uint32_t ttl, std::uint64_t now_ms);
+    // Heals ref here and wherever it spread; false when ref is unknown here.
+    bool resolve_partition(const std::string& ref);
+    // Cuts the cluster into groups (listed nodes of different groups stop talking).
+    std::string partition_into_groups(const std::vector<std::vector<std::string>>& groups);
+    [[nodiscard]] std::vector<partition_entry> partitions() const;
+    // Holds one client slot for a node carrying tag (servers with max_clients).
+    reserve_status reserve(const std::string& tag);
+    [[nodiscard]] std::uint32_t free_client_slots() const;
 
     // --- inputs --------------------------------------------------------------------------
     void on_message(const link& from, const message& msg, std::uint64_t now_ms);
@@ -164,6 +186,23 @@ private:
     void handle(const link& from, const beacon& msg, std::uint64_t now_ms);
     void handle(const link& from, const heartbeat& msg, std::uint64_t now_ms);
     void handle(const link& from, const liveness& msg, std::uint64_t now_ms);
+
+    void handle(const link& from, const partition_request& msg, std::uint64_t now_ms);
+    void handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms);
+    void handle(const link& from, const partition_groups& msg, std::uint64_t now_ms);
+
+    // --- partitions and capacity (peer_service_partition.cpp) ---
+    [[nodiscard]] bool partitioned_from(const std::string& peer) const;
+    [[nodiscard]] static bool is_partition_control(const message& msg);
+    [[nodiscard]] std::vector<std::string> connected_peers() const;
+    // Sends to a direct peer by name (our dial to it, or the ROUTER for an attached client).
+    bool send_to_peer(const std::string& peer, message msg);
+    void cut_off(const std::string& ref, std::uint32_t ttl);
+    void apply_groups(const std::string& ref, const std::vector<std::vector<std::string>>& groups);
+    // Drops sends and publishes that a partition in force forbids (take_output's filter).
+    [[nodiscard]] bool blocked(const output_effect& out) const;
+    [[nodiscard]] bool can_accept_client(const node_spec& client) const;
+    [[nodiscard]] std::uint32_t slots_in_use() const;
 
     // --- liveness (peer_service_liveness.cpp) ---
     [[nodiscard]] std::optional<std::string> sender_of(const link& from, const message& msg) const;
@@ -222,6 +261,11 @@ private:
     std::map<std::string, liveness> _announced;        // subject -> latest word from a server
     std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
     std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
+    std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)
+    std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
+    std::uint64_t _partition_counter = 0;
+    std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
+    std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
     std::string _rehome_target;                        // clients: the server we are moving to
     std::uint64_t _rehome_deadline_ms = 0;
     std::uint64_t _rehome_backoff_ms = 0;

@@ -1,5 +1,7 @@
 #include "zpartisan/node.hpp"
 
+#include <algorithm>
+
 #include "core/endpoint.hpp"
 #include "runtime/reactor.hpp"
 #include "wire/codec.hpp"
@@ -136,6 +138,65 @@ std::vector<liveness_info> Node::liveness() const {
         }
         return out;
     });
+}
+
+partition_result Node::inject_partition(const std::string& origin, std::uint32_t ttl) {
+    if (_reactor->stopped()) return {op_status::stopped, "", "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return partition_result{op_status::stopped, "", "the peer service stopped"};
+        if (origin != core.self().name && !core.membership().contains(origin))
+            return partition_result{op_status::unknown_node, "", "no member named " + origin};
+        auto ref = core.inject_partition(origin, ttl, now);
+        if (!ref) return partition_result{op_status::refused, "", "no route to " + origin};
+        return partition_result{op_status::ok, *ref, ""};
+    });
+}
+
+partition_result Node::partition_groups(const std::vector<std::vector<std::string>>& groups) {
+    if (groups.size() < 2) throw usage_error("partition_groups: at least two groups");
+    if (_reactor->stopped()) return {op_status::stopped, "", "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t) {
+        if (!core.running()) return partition_result{op_status::stopped, "", "the peer service stopped"};
+        return partition_result{op_status::ok, core.partition_into_groups(groups), ""};
+    });
+}
+
+op_result Node::resolve_partition(const std::string& ref) {
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t) {
+        if (!core.resolve_partition(ref)) return op_result{op_status::unknown_node, "no partition " + ref + " here"};
+        return op_result{};
+    });
+}
+
+std::vector<partition_entry> Node::partitions() const {
+    return _reactor->call([](core::peer_service& core, std::uint64_t) {
+        std::vector<partition_entry> out;
+        for (const auto& p : core.partitions()) out.push_back({p.ref, p.peer});
+        return out;
+    });
+}
+
+op_result Node::reserve(const std::string& tag) {
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t) {
+        switch (core.reserve(tag)) {
+            case core::reserve_status::ok: return op_result{};
+            case core::reserve_status::no_available_slots: return op_result{op_status::refused, "no_available_slots"};
+            case core::reserve_status::not_a_server: return op_result{op_status::refused, "only servers hold client slots"};
+        }
+        return op_result{op_status::refused, "unknown"};
+    });
+}
+
+std::vector<std::string> Node::capabilities() {
+    return {"anti_entropy",  "failure_detection", "membership_crdt", "monitoring", "partition_injection",
+            "persistence",   "rehoming",          "reservations"};
+}
+
+bool Node::supports_capability(std::string_view name) {
+    const auto all = capabilities();
+    return std::find(all.begin(), all.end(), name) != all.end();
 }
 
 void Node::inject_publish_loss(double ratio) {

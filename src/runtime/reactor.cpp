@@ -51,6 +51,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     }
     _advertised_self.name = _config.name;
     _advertised_self.role = _config.role;
+    _advertised_self.tag = _config.tag;
     _advertised_self.router_endpoint = _config.advertised_router_endpoint.empty()
                                            ? _transport->bound_router_endpoint()
                                            : _config.advertised_router_endpoint;
@@ -67,6 +68,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.beacon_interval_ms = _config.heartbeat_interval_ms;
     options.heartbeat_interval_ms = _config.heartbeat_interval_ms;
     options.missed_heartbeats = _config.missed_heartbeats;
+    options.max_clients = _config.max_clients;
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);

@@ -9,7 +9,7 @@ sim_network::sim_network(std::uint64_t seed, faults f) : _seed(seed), _rng(seed)
 core::peer_service& sim_network::add(const std::string& name, role r, std::uint64_t incarnation) {
     core::peer_service_options options;
     options.self = node_spec{name, r, router_of(name), r == role::server ? "sim://" + name + "/pub" : "", "",
-                             incarnation};
+                             incarnation, ""};
     options.cluster_name = "sim";
     options.handshake_retry_ms = 50;
     options.gossip_interval_ms = 100;

@@ -43,6 +43,7 @@ void save_spec(output_archive& ar, const node_spec& spec) {
     save_string(ar, spec.pub_endpoint);
     save_string(ar, spec.home_server);
     ar(spec.incarnation);
+    save_string(ar, spec.tag);
 }
 
 void load_spec(input_archive& ar, node_spec& spec) {
@@ -54,6 +55,7 @@ void load_spec(input_archive& ar, node_spec& spec) {
     load_string(ar, spec.pub_endpoint);
     load_string(ar, spec.home_server);
     ar(spec.incarnation);
+    load_string(ar, spec.tag);
 }
 
 void save_context(output_archive& ar, const core::dot_context& context) {
@@ -153,7 +155,18 @@ struct body_saver {
     }
     void operator()(const core::beacon& m) const {
         save_string(ar, m.origin);
-        ar(m.seq);
+        ar(m.seq, m.free_client_slots);
+    }
+    void operator()(const core::partition_request& m) const {
+        save_string(ar, m.ref);
+        save_string(ar, m.target);
+        ar(m.ttl);
+    }
+    void operator()(const core::partition_resolve& m) const { save_string(ar, m.ref); }
+    void operator()(const core::partition_groups& m) const {
+        save_string(ar, m.ref);
+        ar(static_cast<std::uint64_t>(m.groups.size()));
+        for (const auto& group : m.groups) save_strings(ar, group);
     }
     void operator()(const core::heartbeat& m) const { save_string(ar, m.origin); }
     void operator()(const core::liveness& m) const {
@@ -225,7 +238,26 @@ core::message load_body(input_archive& ar, core::message_type type) {
         case core::message_type::beacon: {
             core::beacon m;
             load_string(ar, m.origin);
-            ar(m.seq);
+            ar(m.seq, m.free_client_slots);
+            return m;
+        }
+        case core::message_type::partition_request: {
+            core::partition_request m;
+            load_string(ar, m.ref);
+            load_string(ar, m.target);
+            ar(m.ttl);
+            return m;
+        }
+        case core::message_type::partition_resolve: {
+            core::partition_resolve m;
+            load_string(ar, m.ref);
+            return m;
+        }
+        case core::message_type::partition_groups: {
+            core::partition_groups m;
+            load_string(ar, m.ref);
+            const auto groups = load_count(ar, max_collection_items, "group");
+            for (std::uint64_t i = 0; i < groups; ++i) load_strings(ar, m.groups.emplace_back());
             return m;
         }
         case core::message_type::heartbeat: {
@@ -250,7 +282,7 @@ core::message load_body(input_archive& ar, core::message_type type) {
 
 bool known_type(std::uint8_t type) {
     return type >= static_cast<std::uint8_t>(core::message_type::hello) &&
-           type <= static_cast<std::uint8_t>(core::message_type::liveness);
+           type <= static_cast<std::uint8_t>(core::message_type::partition_groups);
 }
 
 // A read-only streambuf over the frame, so decoding copies nothing up front.

@@ -110,10 +110,14 @@ TEST_CASE("a server that comes back is up again and on_up fires", "[failure]") {
     auto cfg = test_config("s2", role::server);
     cfg.router_bind_endpoint = s2_endpoint;  // the same address, as a restarted daemon would
 
-    std::atomic<int> ups{0};
-    const auto handle = s1->on_up("s2", [&] { ++ups; });
+    std::atomic<int> ups{0}, downs{0};
+    s1->on_down("s2", [&] { ++downs; });
     s2->stop();
     WAIT_FOR("s1 sees s2 down", !reachable(*s1, "s2"));
+    // Callbacks run in order on their own thread: once on_down ran, the up of the first
+    // join is behind us and the next on_up is the comeback.
+    WAIT_FOR("on_down ran", downs.load() == 1);
+    const auto handle = s1->on_up("s2", [&] { ++ups; });
     s2.reset();
     s2 = std::make_unique<Node>(cfg);  // fresh state: it is s1 that dials it again
     WAIT_FOR("s1 sees s2 up again", reachable(*s1, "s2"));

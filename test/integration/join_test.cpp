@@ -134,7 +134,7 @@ TEST_CASE("a hello with an unknown protocol version, or garbage, is refused or d
     core::hello hello;
     hello.protocol_version = 99;
     hello.cluster_name = "test";
-    hello.spec = node_spec{"rogue", role::server, "tcp://127.0.0.1:1", "", "", 1};
+    hello.spec = node_spec{"rogue", role::server, "tcp://127.0.0.1:1", "", "", 1, ""};
     (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
 
     zmq::message_t reply;
@@ -162,7 +162,7 @@ TEST_CASE("a hello without a valid role is refused", "[join][refusal]") {
     core::hello hello;
     hello.protocol_version = protocol_version;
     hello.cluster_name = "test";
-    hello.spec = node_spec{"norole", static_cast<role>(0), "tcp://127.0.0.1:1", "", "", 1};
+    hello.spec = node_spec{"norole", static_cast<role>(0), "tcp://127.0.0.1:1", "", "", 1, ""};
     (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
     zmq::message_t reply;
     REQUIRE(dealer.recv(reply));

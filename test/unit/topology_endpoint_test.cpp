@@ -20,11 +20,11 @@ TEST_CASE("the join tag matrix (partisan accept_join_with_tag, spec.md section 1
 
 TEST_CASE("servers dial every other server, clients only their home", "[topology]") {
     const std::vector<node_spec> members{
-        {"s1", role::server, "tcp://s1:1", "tcp://s1:2", "", 1}, {"s2", role::server, "tcp://s2:1", "tcp://s2:2", "", 1},
-        {"s3", role::server, "tcp://s3:1", "tcp://s3:2", "", 1}, {"c1", role::client, "tcp://c1:1", "", "s2", 1}};
+        {"s1", role::server, "tcp://s1:1", "tcp://s1:2", "", 1, ""}, {"s2", role::server, "tcp://s2:1", "tcp://s2:2", "", 1, ""},
+        {"s3", role::server, "tcp://s3:1", "tcp://s3:2", "", 1, ""}, {"c1", role::client, "tcp://c1:1", "", "s2", 1, ""}};
     CHECK(desired_dials(members[0], members) == std::vector<std::string>{"tcp://s2:1", "tcp://s3:1"});
     CHECK(desired_dials(members[3], members) == std::vector<std::string>{"tcp://s2:1"});
-    node_spec homeless{"c9", role::client, "tcp://c9:1", "", "", 1};
+    node_spec homeless{"c9", role::client, "tcp://c9:1", "", "", 1, ""};
     CHECK(desired_dials(homeless, members).empty());
 }
 

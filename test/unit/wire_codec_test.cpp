@@ -15,9 +15,9 @@ constexpr std::size_t limit = 1 << 20;
 
 membership_state sample_state() {
     membership_set a("a/1"), b("b/7");
-    a.add(node_spec{"s1", role::server, "tcp://10.0.0.1:7000", "tcp://10.0.0.1:7001", "", 11});
-    b.add(node_spec{"c1", role::client, "tcp://10.0.0.2:7000", "", "s1", 12});
-    b.add(node_spec{"c2", role::client, "tcp://10.0.0.3:7000", "", "s1", 13});
+    a.add(node_spec{"s1", role::server, "tcp://10.0.0.1:7000", "tcp://10.0.0.1:7001", "", 11, ""});
+    b.add(node_spec{"c1", role::client, "tcp://10.0.0.2:7000", "", "s1", 12, "blue"});
+    b.add(node_spec{"c2", role::client, "tcp://10.0.0.3:7000", "", "s1", 13, ""});
     b.remove("c1");
     a.join(b.state());
     return a.state();
@@ -25,7 +25,7 @@ membership_state sample_state() {
 
 std::vector<message> one_of_each() {
     const auto state = sample_state();
-    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2", "", 99};
+    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2", "", 99, "t"};
     membership_digest seen{state.context, {}};
     seen.live.insert(dot{"a/1", 1});
     return {
@@ -87,7 +87,7 @@ TEST_CASE("malformed frames are classified, never thrown", "[codec]") {
     CHECK(wire::decode("ZP\x01", limit).error == wire::decode_error::too_short);
     CHECK(wire::decode("XX\x01\x01", limit).error == wire::decode_error::bad_magic);
     CHECK(wire::decode(std::string("ZP\x02\x01", 4), limit).error == wire::decode_error::unsupported_envelope_version);
-    for (int type : {0, 11, 200, 255}) {
+    for (int type : {0, 14, 200, 255}) {
         std::string frame("ZP\x01", 3);
         frame.push_back(static_cast<char>(type));
         CAPTURE(type);
@@ -133,7 +133,7 @@ TEST_CASE("forged lengths and counts are refused before allocating", "[codec]") 
 TEST_CASE("states that break the CRDT's invariants are rejected", "[codec]") {
     // An entry whose dot is outside the context.
     membership_state bad;
-    bad.entries.emplace(dot{"x/1", 5}, node_spec{"x", role::server, "tcp://x:1", "", "", 1});
+    bad.entries.emplace(dot{"x/1", 5}, node_spec{"x", role::server, "tcp://x:1", "", "", 1, ""});
     bad.context.insert(dot{"x/1", 1});
     CHECK_FALSE(wire::decode(wire::encode(delta{"x", 1, bad}), limit).message);
 

@@ -1,0 +1,193 @@
+// peer_service: partition injection (spec.md §5, partisan's HyParView semantics, plus named
+// groups) and client capacity with reservations (spec.md §6).
+#include <algorithm>
+
+#include "core/peer_service.hpp"
+
+namespace zpartisan::core {
+
+// ---- partitions -------------------------------------------------------------------------------
+
+bool peer_service::is_partition_control(const message& msg) {
+    // These must cross the very cuts they create or heal.
+    return std::holds_alternative<partition_request>(msg) || std::holds_alternative<partition_resolve>(msg) ||
+           std::holds_alternative<partition_groups>(msg);
+}
+
+bool peer_service::partitioned_from(const std::string& peer) const {
+    for (const auto& [ref, peers] : _partitions)
+        if (peers.contains(peer)) return true;
+    for (const auto& [ref, groups] : _group_partitions) {
+        int mine = -1, theirs = -1;
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+            if (std::find(groups[g].begin(), groups[g].end(), _self.name) != groups[g].end()) mine = static_cast<int>(g);
+            if (std::find(groups[g].begin(), groups[g].end(), peer) != groups[g].end()) theirs = static_cast<int>(g);
+        }
+        if (mine >= 0 && theirs >= 0 && mine != theirs) return true;
+    }
+    return false;
+}
+
+bool peer_service::blocked(const output_effect& out) const {
+    if (const auto* send = std::get_if<effect::send>(&out)) {
+        if (is_partition_control(send->msg)) return false;
+        if (send->to.via == link::kind::accepted) return partitioned_from(send->to.id);
+        auto dial = _dials.find(send->to.id);
+        return dial != _dials.end() && !dial->second.peer.empty() && partitioned_from(dial->second.peer);
+    }
+    // A PUB cannot skip one subscriber: a node cut off from its peers publishes nothing.
+    if (std::holds_alternative<effect::publish>(out)) return !_partitions.empty();
+    return false;
+}
+
+std::vector<std::string> peer_service::connected_peers() const {
+    std::set<std::string> peers;
+    for (const auto& [endpoint, dial] : _dials)
+        if (dial.welcomed) peers.insert(dial.peer);
+    for (const auto& [client, since] : _attached_clients) peers.insert(client);
+    return {peers.begin(), peers.end()};
+}
+
+bool peer_service::send_to_peer(const std::string& peer, message msg) {
+    if (auto endpoint = dial_of_peer(peer)) {
+        _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, std::move(msg)});
+        return true;
+    }
+    if (_attached_clients.contains(peer)) {
+        _output.emplace_back(effect::send{{link::kind::accepted, peer}, std::move(msg)});
+        return true;
+    }
+    return false;
+}
+
+void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
+    if (_partitions.contains(ref)) return;  // already reached by this request
+    const auto peers = connected_peers();
+    if (ttl > 0)
+        for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1});
+    _partitions[ref].insert(peers.begin(), peers.end());
+    count("partitions_injected");
+    note(effect::notice::level::warn, "partition " + ref + ": cut off from " + std::to_string(peers.size()) + " peers");
+}
+
+std::optional<std::string> peer_service::inject_partition(const std::string& origin, std::uint32_t ttl,
+                                                          std::uint64_t now_ms) {
+    (void)now_ms;
+    if (!_running) return std::nullopt;
+    const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
+    if (origin == _self.name) {
+        cut_off(ref, ttl);
+        return ref;
+    }
+    // The origin directly, or the home server, which relays (docs/protocol.md §6).
+    if (send_to_peer(origin, partition_request{ref, origin, ttl})) return ref;
+    if (_self.role == role::client && send_to_peer(_self.home_server, partition_request{ref, origin, ttl})) return ref;
+    return std::nullopt;
+}
+
+void peer_service::handle(const link& from, const partition_request& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    if (msg.target == _self.name) {
+        cut_off(msg.ref, msg.ttl);
+    } else if (!send_to_peer(msg.target, msg)) {
+        count("dropped_partition_request_unroutable");
+    }
+}
+
+bool peer_service::resolve_partition(const std::string& ref) {
+    const bool had = _partitions.contains(ref) || _group_partitions.contains(ref);
+    if (!had) return false;
+    std::set<std::string> tell;
+    if (auto it = _partitions.find(ref); it != _partitions.end()) tell = it->second;
+    for (const auto& peer : connected_peers()) tell.insert(peer);
+    _partitions.erase(ref);
+    _group_partitions.erase(ref);
+    for (const auto& peer : tell) send_to_peer(peer, partition_resolve{ref});
+    count("partitions_resolved");
+    note(effect::notice::level::info, "partition " + ref + " healed");
+    return true;
+}
+
+void peer_service::handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    (void)resolve_partition(msg.ref);  // unknown here: it never reached us, nothing to do
+}
+
+void peer_service::apply_groups(const std::string& ref, const std::vector<std::vector<std::string>>& groups) {
+    if (_group_partitions.contains(ref)) return;
+    // Flood first: the cut must not stop the news of itself.
+    for (const auto& peer : connected_peers()) send_to_peer(peer, partition_groups{ref, groups});
+    _group_partitions[ref] = groups;
+    count("partitions_injected");
+    note(effect::notice::level::warn, "partition " + ref + ": the cluster is cut into " +
+                                          std::to_string(groups.size()) + " groups");
+}
+
+std::string peer_service::partition_into_groups(const std::vector<std::vector<std::string>>& groups) {
+    const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
+    apply_groups(ref, groups);
+    return ref;
+}
+
+void peer_service::handle(const link& from, const partition_groups& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    apply_groups(msg.ref, msg.groups);
+}
+
+std::vector<partition_entry> peer_service::partitions() const {
+    std::vector<partition_entry> out;
+    for (const auto& [ref, peers] : _partitions)
+        for (const auto& peer : peers) out.push_back({ref, peer});
+    for (const auto& [ref, groups] : _group_partitions) {
+        for (const auto& peer : _membership.members())
+            if (peer != _self.name && partitioned_from(peer)) out.push_back({ref, peer});
+    }
+    return out;
+}
+
+// ---- capacity ---------------------------------------------------------------------------------
+
+std::uint32_t peer_service::slots_in_use() const {
+    std::uint32_t used = static_cast<std::uint32_t>(_attached_clients.size());
+    for (const auto& [tag, held] : _reservations) {
+        std::uint32_t claimed = 0;
+        for (const auto& [client, since] : _attached_clients) {
+            const auto spec = _membership.find(client);
+            if (spec && spec->tag == tag) ++claimed;
+        }
+        if (held > claimed) used += held - claimed;  // slots held for clients yet to come
+    }
+    return used;
+}
+
+std::uint32_t peer_service::free_client_slots() const {
+    if (_self.role != role::server) return 0;
+    if (_options.max_clients == 0) return unlimited_slots;
+    const auto used = slots_in_use();
+    return used >= _options.max_clients ? 0 : _options.max_clients - used;
+}
+
+bool peer_service::can_accept_client(const node_spec& client) const {
+    if (_options.max_clients == 0 || _attached_clients.contains(client.name)) return true;
+    if (!client.tag.empty()) {
+        auto held = _reservations.find(client.tag);
+        if (held != _reservations.end()) {
+            std::uint32_t claimed = 0;
+            for (const auto& [name, since] : _attached_clients) {
+                const auto spec = _membership.find(name);
+                if (spec && spec->tag == client.tag) ++claimed;
+            }
+            if (claimed < held->second) return true;  // its reserved slot is waiting
+        }
+    }
+    return free_client_slots() > 0;
+}
+
+reserve_status peer_service::reserve(const std::string& tag) {
+    if (_self.role != role::server) return reserve_status::not_a_server;
+    if (_options.max_clients != 0 && free_client_slots() == 0) return reserve_status::no_available_slots;
+    ++_reservations[tag];
+    return reserve_status::ok;
+}
+
+}  // namespace zpartisan::core
