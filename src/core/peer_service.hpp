@@ -128,7 +128,8 @@ public:
     // Cuts `origin` off from every peer it is connected to (spreading ttl more hops). The
     // reference heals it; nullopt when origin is neither us nor reachable through a peer.
     std::optional<std::string> inject_partition(const std::string& origin, std::uint32_t ttl, std::uint64_t now_ms);
-    // Heals ref here and wherever it spread; false when ref is unknown here.
+    // Heals ref here and wherever it spread (the heal floods the cluster once); false when
+    // this node did not hold ref itself.
     bool resolve_partition(const std::string& ref);
     // Cuts the cluster into groups (listed nodes of different groups stop talking).
     std::string partition_into_groups(const std::vector<std::vector<std::string>>& groups);
@@ -264,6 +265,8 @@ private:
     std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)
     std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
     std::uint64_t _partition_counter = 0;
+    std::set<std::string> _resolved_refs;  // heals already passed on (bounded)
+    static constexpr std::size_t resolved_refs_max = 1024;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
     std::string _rehome_target;                        // clients: the server we are moving to

@@ -95,22 +95,28 @@ void peer_service::handle(const link& from, const partition_request& msg, std::u
 }
 
 bool peer_service::resolve_partition(const std::string& ref) {
+    // Every node passes a given heal on once, so it reaches every node the cut reached
+    // wherever it is asked for (partisan: resolve_partition at any node).
+    if (_resolved_refs.contains(ref)) return false;
+    if (_resolved_refs.size() >= resolved_refs_max) _resolved_refs.erase(_resolved_refs.begin());
+    _resolved_refs.insert(ref);
     const bool had = _partitions.contains(ref) || _group_partitions.contains(ref);
-    if (!had) return false;
     std::set<std::string> tell;
     if (auto it = _partitions.find(ref); it != _partitions.end()) tell = it->second;
     for (const auto& peer : connected_peers()) tell.insert(peer);
     _partitions.erase(ref);
     _group_partitions.erase(ref);
     for (const auto& peer : tell) send_to_peer(peer, partition_resolve{ref});
-    count("partitions_resolved");
-    note(effect::notice::level::info, "partition " + ref + " healed");
-    return true;
+    if (had) {
+        count("partitions_resolved");
+        note(effect::notice::level::info, "partition " + ref + " healed");
+    }
+    return had;
 }
 
 void peer_service::handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms) {
     (void)from, (void)now_ms;
-    (void)resolve_partition(msg.ref);  // unknown here: it never reached us, nothing to do
+    (void)resolve_partition(msg.ref);
 }
 
 void peer_service::apply_groups(const std::string& ref, const std::vector<std::vector<std::string>>& groups) {

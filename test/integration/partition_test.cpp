@@ -1,0 +1,120 @@
+// Partition injection, capacity and capabilities over real sockets (spec.md §5, §6).
+#include "cluster_fixture.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool reachable(const Node& observer, const std::string& name) {
+    for (const auto& entry : observer.liveness())
+        if (entry.node == name) return entry.reachable;
+    return false;
+}
+
+struct small_cluster {
+    std::unique_ptr<Node> s1, s2, s3, c1, c2;
+    small_cluster() {
+        s1 = make_node("s1", role::server);
+        s2 = make_node("s2", role::server);
+        s3 = make_node("s3", role::server);
+        c1 = make_node("c1", role::client);
+        c2 = make_node("c2", role::client);
+        REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+        REQUIRE(s3->sync_join(s1->router_endpoint(), 10s).ok());
+        REQUIRE(c1->sync_join(s1->router_endpoint(), 10s).ok());
+        REQUIRE(c2->sync_join(s2->router_endpoint(), 10s).ok());
+        const std::vector<std::string> all{"c1", "c2", "s1", "s2", "s3"};
+        WAIT_FOR("converged", s1->members() == all && s2->members() == all && s3->members() == all &&
+                                  c1->members() == all && c2->members() == all);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a node partitioned from its peers is seen failed both ways, and heals", "[partition]") {
+    small_cluster c;
+    const auto cut = c.s3->inject_partition("s3");
+    REQUIRE(cut.ok());
+    const auto entries = c.s3->partitions();
+    CHECK(entries.size() == 2);  // its peers: s1 and s2 (s3 has no clients)
+    WAIT_FOR("s1 and s2 see s3 failed", !reachable(*c.s1, "s3") && !reachable(*c.s2, "s3"));
+    WAIT_FOR("s3 sees s1 and s2 failed", !reachable(*c.s3, "s1") && !reachable(*c.s3, "s2"));
+    WAIT_FOR("clients hear it from their servers", !reachable(*c.c1, "s3") && !reachable(*c.c2, "s3"));
+    CHECK(c.s3->status().counters["dropped_partitioned_in"] > 0);
+
+    REQUIRE(c.s1->resolve_partition(cut.ref).ok());  // healed from another node: it floods
+    WAIT_FOR("the heal reaches s3", c.s3->partitions().empty());
+    WAIT_FOR("everyone sees everyone again", reachable(*c.s1, "s3") && reachable(*c.s3, "s1") &&
+                                                 reachable(*c.c2, "s3") && reachable(*c.c1, "s3"));
+}
+
+TEST_CASE("a partition requested from a client reaches its origin through the relay and spreads by ttl",
+          "[partition]") {
+    small_cluster c;
+    const auto cut = c.c1->inject_partition("s2", 1);
+    REQUIRE(cut.ok());
+    WAIT_FOR("s2 cut itself off", !c.s2->partitions().empty());
+    WAIT_FOR("ttl 1: s2's peers cut themselves off too", !c.s1->partitions().empty() && !c.s3->partitions().empty() &&
+                                                              !c.c2->partitions().empty());
+    CHECK(c.c1->inject_partition("nobody").status == op_status::unknown_node);
+    REQUIRE(c.c1->resolve_partition(cut.ref).ok());
+    WAIT_FOR("healed everywhere", c.s1->partitions().empty() && c.s2->partitions().empty() &&
+                                      c.s3->partitions().empty() && c.c2->partitions().empty());
+    WAIT_FOR("all reachable again", reachable(*c.s1, "s2") && reachable(*c.c1, "c2") && reachable(*c.c2, "s1"));
+}
+
+TEST_CASE("named groups cut the cluster in two until healed", "[partition]") {
+    small_cluster c;
+    const auto cut = c.c2->partition_groups({{"s1", "c1"}, {"s2", "s3", "c2"}});
+    REQUIRE(cut.ok());
+    WAIT_FOR("s1 sees the other side down", !reachable(*c.s1, "s2") && !reachable(*c.s1, "s3"));
+    WAIT_FOR("the other side sees s1 down", !reachable(*c.s2, "s1") && !reachable(*c.s3, "s1"));
+    WAIT_FOR("c1 sees c2 down (its server is on the other side)", !reachable(*c.c1, "c2"));
+    CHECK(reachable(*c.s2, "s3"));  // same group: untouched
+    REQUIRE(c.s1->resolve_partition(cut.ref).ok());
+    WAIT_FOR("healed: everyone reachable", reachable(*c.s1, "s2") && reachable(*c.s2, "s1") &&
+                                              reachable(*c.c1, "c2") && reachable(*c.c2, "c1"));
+}
+
+TEST_CASE("reserve holds a slot; a full server refers new clients to one with room", "[reserve]") {
+    auto cfg = test_config("s1", role::server);
+    cfg.max_clients = 1;
+    Node s1(cfg);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+
+    REQUIRE(s1.reserve("gold").ok());
+    const auto again = s1.reserve("silver");
+    CHECK(again.status == op_status::refused);
+    CHECK(again.reason == "no_available_slots");
+    CHECK(s2->reserve("any").ok());  // unlimited
+
+    auto plain = make_node("plain", role::client);
+    const auto joined = plain->sync_join(s1.router_endpoint(), 10s);
+    INFO(joined.reason);
+    REQUIRE(joined.ok());
+    CHECK(plain->status().self.home_server == "s2");  // referred: s1's only slot is held
+
+    auto gold_cfg = test_config("vip", role::client);
+    gold_cfg.tag = "gold";
+    Node vip(gold_cfg);
+    REQUIRE(vip.sync_join(s1.router_endpoint(), 10s).ok());
+    CHECK(vip.status().self.home_server == "s1");  // its reserved slot
+
+    auto client = make_node("cx", role::client);
+    CHECK(client->reserve("x").status == op_status::refused);
+}
+
+TEST_CASE("supports_capability is true exactly for what is built", "[capability]") {
+    for (const char* built : {"monitoring", "partition_injection", "persistence", "reservations", "rehoming",
+                              "failure_detection", "membership_crdt", "anti_entropy"}) {
+        CAPTURE(built);
+        CHECK(Node::supports_capability(built));
+    }
+    for (const char* missing : {"curve", "teleportation", ""}) {
+        CAPTURE(missing);
+        CHECK_FALSE(Node::supports_capability(missing));
+    }
+}
