@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "zpartisan/node_spec.hpp"
@@ -31,6 +32,12 @@ struct config {
     std::uint32_t handshake_retry_ms = 500;    // resend hello while a dial is unanswered
     std::size_t max_message_bytes = 4u << 20;  // ZMQ_MAXMSGSIZE and the decoder's limit
     int send_high_water_mark = 10000;          // per socket; reaching it means congested
+
+    // Application channels: name -> parallelism (connections per peer). Membership and
+    // heartbeats have their own connection, so bulk traffic cannot starve them.
+    std::map<std::string, std::uint32_t> channels{{"default", 1}};
+    std::uint64_t ack_timeout_ms = 5000;  // an acked message not acked by then is reported failed
+    std::size_t send_queue_max = 100000;  // messages waiting for the reactor; beyond: congested
 
     std::uint32_t max_clients = 0;  // servers: client capacity, 0 = unlimited (reserve needs it)
     std::string tag;                // clients: claims a slot a server reserved for this tag

@@ -17,6 +17,8 @@ const char* name_of(message_type type) {
         case message_type::partition_request: return "partition_request";
         case message_type::partition_resolve: return "partition_resolve";
         case message_type::partition_groups: return "partition_groups";
+        case message_type::forward: return "forward";
+        case message_type::forward_ack: return "forward_ack";
     }
     return "unknown";
 }

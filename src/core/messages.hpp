@@ -26,6 +26,8 @@ enum class message_type : std::uint8_t {
     partition_request = 11,
     partition_resolve = 12,
     partition_groups = 13,
+    forward = 14,
+    forward_ack = 15,
 };
 
 // Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
@@ -134,8 +136,41 @@ struct partition_groups {
     std::vector<std::vector<std::string>> groups;
 };
 
+// How an application message is to be handled (spec.md §4).
+enum class delivery_kind : std::uint8_t { send = 1, forward = 2, cast = 3, call = 4, reply = 5 };
+
+// An application message on its way to `destination`, directly or through at most
+// max_hops relays (client -> home server -> the destination's home server -> client).
+struct forward {
+    std::string origin;
+    std::uint64_t origin_incarnation = 0;  // with id: the receiver's duplicate filter key
+    std::string destination;
+    std::string handler;  // a registered name, or a one-off reference for replies
+    delivery_kind kind = delivery_kind::forward;
+    std::string channel;
+    std::uint32_t lane = 0;  // which of the channel's connections (partition key)
+    std::uint8_t hops = 0;
+    std::uint64_t id = 0;  // per origin and incarnation, increasing; acked messages only
+    bool ack = false;
+    std::string reply_to;  // calls: the reference to answer, "ref@node"
+    std::string payload;
+};
+
+inline constexpr std::uint8_t max_hops = 3;
+
+enum class ack_status : std::uint8_t { delivered = 0, unknown_handler = 1 };
+
+// The destination's answer to an acked forward, routed back to its origin.
+struct forward_ack {
+    std::string origin;       // the acknowledging node
+    std::string destination;  // the original sender
+    std::uint64_t id = 0;
+    ack_status status = ack_status::delivered;
+    std::uint8_t hops = 0;
+};
+
 using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness,
-                             partition_request, partition_resolve, partition_groups>;
+                             partition_request, partition_resolve, partition_groups, forward, forward_ack>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

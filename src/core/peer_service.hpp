@@ -52,6 +52,17 @@ struct reachability_changed {
     std::string node;
     bool up = true;
 };
+// An application message for this node's handlers.
+struct deliver {
+    forward msg;
+};
+// The fate of an acked message we sent: delivered, or failed with a reason.
+struct delivery_report {
+    std::uint64_t id = 0;
+    std::string destination;
+    bool delivered = false;
+    std::string reason;  // "timeout", "unknown_handler"
+};
 struct notice {
     enum class level : std::uint8_t { debug, info, warn };
     level severity = level::info;
@@ -61,7 +72,7 @@ struct notice {
 
 using output_effect = std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe,
                                    effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice,
-                                   effect::reachability_changed>;
+                                   effect::reachability_changed, effect::deliver, effect::delivery_report>;
 
 struct peer_service_options {
     node_spec self;  // router/pub endpoints are the advertised ones
@@ -73,6 +84,8 @@ struct peer_service_options {
     std::uint32_t missed_heartbeats = 3;
     std::uint64_t rehome_backoff_max_ms = 5000;  // clients: bound on re-homing retries
     std::uint32_t max_clients = 0;               // servers: 0 = unlimited
+    std::uint64_t ack_timeout_ms = 5000;         // an acked message not acked by then fails
+    std::size_t unacked_max = 10000;             // bound on the retransmit buffer
     std::uint64_t rng_seed = 1;
     int referral_hops_max = 3;  // bounds client->client->... referral chains
 };
@@ -94,6 +107,21 @@ enum class join_status { pending, joined, refused };
 struct join_outcome {
     join_status status = join_status::pending;
     std::string reason;
+};
+
+// Why a message could not even start its way (spec.md §4 results).
+enum class route_status { ok, unknown_node, not_yet_connected, disconnected, unreachable, partitioned, congested, stopped };
+
+// What the application asks to send; the core fills in origin, id and hops.
+struct outgoing {
+    std::string destination;
+    std::string handler;
+    delivery_kind kind = delivery_kind::forward;
+    std::string channel;
+    std::uint32_t lane = 0;
+    bool ack = false;
+    std::string reply_to;
+    std::string payload;
 };
 
 enum class reserve_status { ok, no_available_slots, not_a_server };
@@ -123,6 +151,16 @@ public:
     bool remove_member(const std::string& name, std::uint64_t now_ms);
     // Makes membership equal to specs (self is always kept: use leave() to go).
     void update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms);
+
+    // --- messaging (peer_service_messaging.cpp) ------------------------------------------
+    // Sends (or delivers locally) an application message. With ack, *id is its id for the
+    // delivery report that follows.
+    route_status send_app(outgoing msg, std::uint64_t now_ms, std::uint64_t* id = nullptr);
+    // Whether a message to destination could leave now, and if not why.
+    [[nodiscard]] route_status route_status_of(const std::string& destination) const;
+    void register_handler(const std::string& name) { _handlers.insert(name); }
+    void unregister_handler(const std::string& name) { _handlers.erase(name); }
+    [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
 
     // --- fault injection and capacity (peer_service_partition.cpp) ----------------------
     // Cuts `origin` off from every peer it is connected to (spreading ttl more hops). The
@@ -191,6 +229,18 @@ private:
     void handle(const link& from, const partition_request& msg, std::uint64_t now_ms);
     void handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms);
     void handle(const link& from, const partition_groups& msg, std::uint64_t now_ms);
+
+    void handle(const link& from, const forward& msg, std::uint64_t now_ms);
+    void handle(const link& from, const forward_ack& msg, std::uint64_t now_ms);
+
+    // --- messaging (peer_service_messaging.cpp) ---
+    // The next hop towards destination: a peer we dial, an attached client, or the server
+    // that relays (spec.md §4 relay rules); nullopt when there is none.
+    [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
+    bool route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane);
+    void retransmit_and_expire(std::uint64_t now_ms);
+    // True the first time (origin, incarnation, id) is seen; later copies are duplicates.
+    bool first_delivery(const forward& msg);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
     [[nodiscard]] bool partitioned_from(const std::string& peer) const;
@@ -267,6 +317,19 @@ private:
     std::uint64_t _partition_counter = 0;
     std::set<std::string> _resolved_refs;  // heals already passed on (bounded)
     static constexpr std::size_t resolved_refs_max = 1024;
+    struct unacked_message {
+        forward msg;
+        std::uint64_t last_sent_ms = 0;
+        std::uint64_t deadline_ms = 0;
+    };
+    struct dedup_window {
+        std::uint64_t contiguous = 0;   // every id up to this one was delivered
+        std::set<std::uint64_t> above;  // delivered ids beyond it (bounded)
+    };
+    std::set<std::string> _handlers;                   // registered handler names
+    std::uint64_t _next_message_id = 0;
+    std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack
+    std::map<std::string, dedup_window> _delivered;     // "origin/incarnation" -> ids seen
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
     std::string _rehome_target;                        // clients: the server we are moving to

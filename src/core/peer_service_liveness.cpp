@@ -9,7 +9,7 @@ namespace zpartisan::core {
 
 std::optional<std::string> peer_service::sender_of(const link& from, const message& msg) const {
     switch (from.via) {
-        case link::kind::accepted: return from.id;
+        case link::kind::accepted: return from.id;  // a relay's name: the hop we heard from
         case link::kind::dialed: {
             auto it = _dials.find(from.id);
             if (it != _dials.end() && it->second.welcomed) return it->second.peer;

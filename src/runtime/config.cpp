@@ -40,6 +40,7 @@ void config::validate() const {
     if (name.size() > 255) reject("name", "at most 255 bytes (it is the ZeroMQ routing id)");
     if (!std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 127; }))
         reject("name", "'" + name + "' must be printable ASCII without spaces");
+    if (name.find_first_of("|@") != std::string::npos) reject("name", "'" + name + "' must not contain '|' or '@'");
     if (role != role::server && role != role::client) reject("role", "must be server or client");
     if (cluster_name.empty()) reject("cluster_name", "must not be empty");
 
@@ -62,6 +63,14 @@ void config::validate() const {
         reject("intervals", "must be at most one hour");
     if (max_message_bytes < 4096) reject("max_message_bytes", "must be at least 4096");
     if (send_high_water_mark <= 0) reject("send_high_water_mark", "must be greater than 0");
+    if (!channels.contains("default")) reject("channels", "must contain the 'default' channel");
+    for (const auto& [channel, parallelism] : channels) {
+        if (channel.empty() || channel.find_first_of("|@ ") != std::string::npos)
+            reject("channels", "'" + channel + "' must be non-empty, without '|', '@' or spaces");
+        if (parallelism == 0 || parallelism > 64) reject("channels", "'" + channel + "' parallelism must be 1-64");
+    }
+    if (ack_timeout_ms == 0) reject("ack_timeout_ms", "must be greater than 0");
+    if (send_queue_max == 0) reject("send_queue_max", "must be greater than 0");
 }
 
 const char* to_string(op_status status) {

@@ -27,6 +27,7 @@ transport::transport_options transport_options_from(const config& cfg) {
     // ZMTP heartbeats recycle dead TCP connections; the protocol's own detector is separate.
     options.zmtp_heartbeat_interval_ms = static_cast<int>(cfg.heartbeat_interval_ms);
     options.zmtp_heartbeat_timeout_ms = static_cast<int>(cfg.heartbeat_interval_ms * cfg.missed_heartbeats);
+    options.channels = cfg.channels;
     return options;
 }
 
@@ -69,6 +70,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.heartbeat_interval_ms = _config.heartbeat_interval_ms;
     options.missed_heartbeats = _config.missed_heartbeats;
     options.max_clients = _config.max_clients;
+    options.ack_timeout_ms = _config.ack_timeout_ms;
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
@@ -173,7 +175,9 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                 using T = std::decay_t<decltype(e)>;
                 if constexpr (std::is_same_v<T, core::effect::send>) {
                     const auto frame = wire::encode(e.msg);
-                    const auto status = _transport->send(e.to, frame);
+                    const auto* data = std::get_if<core::forward>(&e.msg);
+                    const auto status = data ? _transport->send(e.to, frame, data->channel, data->lane)
+                                             : _transport->send(e.to, frame);
                     if (status == transport::send_status::ok) _counters["bytes_sent"] += frame.size();
                     if (status == transport::send_status::unreachable) _core->on_peer_gone(e.to, now_ms());
                     if (status != transport::send_status::ok) {

@@ -92,6 +92,8 @@ zmq_transport::~zmq_transport() {
     for (auto* socket : {_router.get(), _pub.get(), _sub.get()})
         if (socket) socket->set(zmq::sockopt::linger, linger);
     for (auto& [endpoint, dealer] : _dealers) dealer->set(zmq::sockopt::linger, linger);
+    for (auto& [key, lane] : _lanes) lane->set(zmq::sockopt::linger, linger);
+    _lanes.clear();
     _dealers.clear();
     _sub.reset();
     _pub.reset();
@@ -153,6 +155,19 @@ void zmq_transport::dial(const std::string& endpoint) {
     }
     start_monitor(*dealer, {core::link::kind::dialed, endpoint});
     _dealers.emplace(endpoint, std::move(dealer));
+    for (const auto& [channel, parallelism] : _options.channels) {
+        for (std::uint32_t lane = 0; lane < parallelism; ++lane) {
+            auto data = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
+            apply_common_options(*data);
+            // The peer's ROUTER tells lanes apart by routing id: "name|channel|lane".
+            data->set(zmq::sockopt::routing_id, _options.name + "|" + channel + "|" + std::to_string(lane));
+            try {
+                data->connect(endpoint);
+            } catch (const zmq::error_t&) {
+            }
+            _lanes.emplace(lane_key{endpoint, channel, lane}, std::move(data));
+        }
+    }
 }
 
 void zmq_transport::hang_up(const std::string& endpoint) {
@@ -162,6 +177,10 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     if (!_flush_on_close) it->second->set(zmq::sockopt::linger, 0);
     stop_monitor(*it->second);
     _dealers.erase(it);
+    for (auto lane = _lanes.lower_bound(lane_key{endpoint, "", 0}); lane != _lanes.end() && lane->first.endpoint == endpoint;) {
+        if (!_flush_on_close) lane->second->set(zmq::sockopt::linger, 0);
+        lane = _lanes.erase(lane);
+    }
 }
 
 void zmq_transport::subscribe(const std::string& pub_endpoint) {
@@ -183,9 +202,28 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     }
 }
 
-send_status zmq_transport::send(const core::link& to, std::string_view frame) {
+send_status zmq_transport::send(const core::link& to, std::string_view frame, const std::string& channel,
+                                std::uint32_t lane) {
     if (frame.size() > _options.max_message_bytes) return send_status::too_large;
     try {
+        if (!channel.empty() && to.via == core::link::kind::accepted) {
+            const auto lane_id = to.id + "|" + channel + "|" + std::to_string(lane);
+            try {
+                if (!_router->send(zmq::buffer(lane_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+                    return send_status::congested;
+                (void)_router->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+                return send_status::ok;
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EHOSTUNREACH) throw;
+                // That lane is not connected (yet): the control connection still gets it there.
+            }
+        }
+        if (!channel.empty() && to.via == core::link::kind::dialed) {
+            auto data = _lanes.find(lane_key{to.id, channel, lane});
+            if (data != _lanes.end())
+                return data->second->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok
+                                                                                         : send_status::congested;
+        }
         if (to.via == core::link::kind::accepted) {
             if (!_router->send(zmq::buffer(to.id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
                 return send_status::congested;
@@ -227,6 +265,12 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
         items.push_back({dealer->handle(), 0, ZMQ_POLLIN, 0});
         dealer_endpoints.push_back(&endpoint);
     }
+    const std::size_t lanes_at = items.size();
+    std::vector<std::pair<const lane_key*, zmq::socket_t*>> lanes;
+    for (auto& [key, socket] : _lanes) {
+        items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
+        lanes.emplace_back(&key, socket.get());
+    }
     const std::size_t monitors_at = items.size();
     for (auto& m : _monitors) items.push_back({m.events->handle(), 0, ZMQ_POLLIN, 0});
     try {
@@ -250,7 +294,9 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
                 ++_malformed_frames;
                 continue;
             }
-            out.push_back({{core::link::kind::accepted, parts[0].to_string()}, parts[1].to_string()});
+            auto sender = parts[0].to_string();
+            if (auto bar = sender.find('|'); bar != std::string::npos) sender.resize(bar);  // a data lane
+            out.push_back({{core::link::kind::accepted, std::move(sender)}, parts[1].to_string()});
         }
     }
     if (items[2].revents & ZMQ_POLLIN) {
@@ -271,6 +317,16 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
                 continue;
             }
             out.push_back({{core::link::kind::dialed, *dealer_endpoints[i]}, parts[0].to_string()});
+        }
+    }
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+        if (!(items[lanes_at + i].revents & ZMQ_POLLIN)) continue;
+        for (std::size_t n = 0; n < batch_max && receive_parts(*lanes[i].second, parts); ++n) {
+            if (parts.size() != 1) {
+                ++_malformed_frames;
+                continue;
+            }
+            out.push_back({{core::link::kind::dialed, lanes[i].first->endpoint}, parts[0].to_string()});
         }
     }
     for (std::size_t i = 0; i < _monitors.size(); ++i)

@@ -34,6 +34,10 @@ struct transport_options {
     int zmtp_heartbeat_timeout_ms = 3000;
     int reconnect_interval_ms = 100;
     int reconnect_interval_max_ms = 2000;
+    // Application channels and their parallelism: each dial opens this many extra
+    // connections per channel, so bulk traffic never queues behind (or ahead of) heartbeats
+    // and membership, which use the first connection.
+    std::map<std::string, std::uint32_t> channels;
 };
 
 enum class send_status { ok, congested, unreachable, not_connected, too_large };
@@ -73,7 +77,9 @@ public:
     void subscribe(const std::string& pub_endpoint);
     void unsubscribe(const std::string& pub_endpoint);
 
-    [[nodiscard]] send_status send(const core::link& to, std::string_view frame);
+    // channel empty: the control connection; else lane `lane` of that channel's connections.
+    [[nodiscard]] send_status send(const core::link& to, std::string_view frame, const std::string& channel = {},
+                                   std::uint32_t lane = 0);
     // Two-part message [stream topic][frame]; subscribers filter by topic (servers: mesh,
     // clients: clients), see docs/protocol.md §4.
     [[nodiscard]] send_status publish(core::effect::stream stream, std::string_view frame);
@@ -103,6 +109,12 @@ private:
     std::unique_ptr<zmq::socket_t> _wakeup_receiver;
     std::unique_ptr<wakeup_pipe> _wakeup;
     std::map<std::string, std::unique_ptr<zmq::socket_t>> _dealers;  // by router endpoint
+    struct lane_key {
+        std::string endpoint, channel;
+        std::uint32_t lane = 0;
+        auto operator<=>(const lane_key&) const = default;
+    };
+    std::map<lane_key, std::unique_ptr<zmq::socket_t>> _lanes;  // data connections per dial
     std::map<std::string, int> _subscriptions;  // pub endpoint -> references (connect once)
     struct monitor {
         void* watched = nullptr;  // the monitored socket's handle

@@ -87,7 +87,7 @@ TEST_CASE("malformed frames are classified, never thrown", "[codec]") {
     CHECK(wire::decode("ZP\x01", limit).error == wire::decode_error::too_short);
     CHECK(wire::decode("XX\x01\x01", limit).error == wire::decode_error::bad_magic);
     CHECK(wire::decode(std::string("ZP\x02\x01", 4), limit).error == wire::decode_error::unsupported_envelope_version);
-    for (int type : {0, 14, 200, 255}) {
+    for (int type : {0, 16, 200, 255}) {
         std::string frame("ZP\x01", 3);
         frame.push_back(static_cast<char>(type));
         CAPTURE(type);

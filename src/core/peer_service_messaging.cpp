@@ -1,0 +1,162 @@
+// peer_service: application messages (spec.md §4): routing through at most two relays,
+// local delivery, acknowledgements with retransmission, and duplicate suppression.
+#include <algorithm>
+
+#include "core/peer_service.hpp"
+
+namespace zpartisan::core {
+
+std::optional<link> peer_service::next_hop(const std::string& destination) const {
+    if (auto endpoint = dial_of_peer(destination)) return link{link::kind::dialed, *endpoint};
+    if (_attached_clients.contains(destination)) return link{link::kind::accepted, destination};
+    if (_self.role == role::client) {
+        // A client reaches everyone through its home server.
+        if (auto home = dial_of_peer(_self.home_server)) return link{link::kind::dialed, *home};
+        return std::nullopt;
+    }
+    // A server reaches a foreign client through that client's home server.
+    const auto spec = _membership.find(destination);
+    if (spec && spec->role == role::client && !spec->home_server.empty())
+        if (auto home = dial_of_peer(spec->home_server)) return link{link::kind::dialed, *home};
+    return std::nullopt;
+}
+
+route_status peer_service::route_status_of(const std::string& destination) const {
+    if (!_running) return route_status::stopped;
+    if (destination == _self.name) return route_status::ok;
+    const auto spec = _membership.find(destination);
+    if (!spec) return route_status::unknown_node;
+    if (partitioned_from(destination)) return route_status::partitioned;
+    const auto hop = next_hop(destination);
+    if (!hop) {
+        // Known but no way there yet: still joining, or lost its link.
+        return _self.home_server.empty() && _self.role == role::client ? route_status::not_yet_connected
+                                                                       : route_status::disconnected;
+    }
+    if (!compute_reachable(destination)) return route_status::unreachable;
+    return route_status::ok;
+}
+
+bool peer_service::route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane) {
+    (void)channel, (void)lane;  // carried in the forward itself; the transport picks the connection
+    const auto hop = next_hop(destination);
+    if (!hop) return false;
+    _output.emplace_back(effect::send{*hop, std::move(msg)});
+    return true;
+}
+
+route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uint64_t* id) {
+    const auto status = route_status_of(out.destination);
+    if (status != route_status::ok && status != route_status::unreachable) return status;
+    if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
+    forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
+                std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
+    if (msg.ack) {
+        msg.id = ++_next_message_id;
+        if (id) *id = msg.id;
+        _unacked.emplace(msg.id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
+    }
+    if (msg.destination == _self.name) {
+        handle(link{link::kind::accepted, _self.name}, msg, now_ms);  // local: the same path
+        return route_status::ok;
+    }
+    if (status == route_status::unreachable && !msg.ack) return status;  // acked ones wait for it
+    const auto destination = msg.destination;
+    const auto channel = msg.channel;
+    const auto lane = msg.lane;
+    route(std::move(msg), destination, channel, lane);
+    return route_status::ok;
+}
+
+bool peer_service::first_delivery(const forward& msg) {
+    auto& window = _delivered[msg.origin + "/" + std::to_string(msg.origin_incarnation)];
+    if (msg.id <= window.contiguous || window.above.contains(msg.id)) return false;
+    window.above.insert(msg.id);
+    while (!window.above.empty() && *window.above.begin() == window.contiguous + 1) {
+        window.above.erase(window.above.begin());
+        ++window.contiguous;
+    }
+    // Bounded: a sender that never fills its gaps cannot grow this forever.
+    while (window.above.size() > 4096) {
+        window.contiguous = *window.above.begin();
+        window.above.erase(window.above.begin());
+    }
+    return true;
+}
+
+void peer_service::handle(const link& from, const forward& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    if (msg.destination != _self.name) {
+        if (msg.hops + 1 > max_hops) {
+            count("dropped_hop_limit");
+            return;
+        }
+        auto relayed = msg;
+        ++relayed.hops;
+        if (!route(std::move(relayed), msg.destination, msg.channel, msg.lane)) count("dropped_unroutable");
+        else count("relayed");
+        return;
+    }
+    auto answer = [&](ack_status status) {
+        if (!msg.ack) return;
+        forward_ack ack{_self.name, msg.origin, msg.id, status, 0};
+        if (msg.origin == _self.name)
+            handle(link{link::kind::accepted, _self.name}, ack, now_ms);
+        else if (!route(ack, msg.origin, msg.channel, msg.lane))
+            count("dropped_unroutable_ack");
+    };
+    if (msg.ack && !first_delivery(msg)) {
+        count("duplicates_suppressed");
+        answer(ack_status::delivered);  // the first ack may have been lost
+        return;
+    }
+    if (!_handlers.contains(msg.handler)) {
+        count("dropped_unknown_handler");
+        answer(ack_status::unknown_handler);
+        return;
+    }
+    _output.emplace_back(effect::deliver{msg});
+    answer(ack_status::delivered);
+}
+
+void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_t now_ms) {
+    (void)from, (void)now_ms;
+    if (msg.destination != _self.name) {
+        if (msg.hops + 1 > max_hops) {
+            count("dropped_hop_limit");
+            return;
+        }
+        auto relayed = msg;
+        ++relayed.hops;
+        if (!route(std::move(relayed), msg.destination, "", 0)) count("dropped_unroutable_ack");
+        return;
+    }
+    auto it = _unacked.find(msg.id);
+    if (it == _unacked.end()) return;  // a duplicate ack
+    const bool delivered = msg.status == ack_status::delivered;
+    _output.emplace_back(effect::delivery_report{msg.id, it->second.msg.destination, delivered,
+                                                 delivered ? "" : "unknown_handler"});
+    _unacked.erase(it);
+}
+
+void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
+    const auto interval = _options.heartbeat_interval_ms;
+    for (auto it = _unacked.begin(); it != _unacked.end();) {
+        auto& pending = it->second;
+        if (now_ms >= pending.deadline_ms) {
+            count("acks_timed_out");
+            _output.emplace_back(effect::delivery_report{it->first, pending.msg.destination, false, "timeout"});
+            it = _unacked.erase(it);
+            continue;
+        }
+        if (now_ms >= pending.last_sent_ms + interval) {
+            pending.last_sent_ms = now_ms;
+            if (!partitioned_from(pending.msg.destination) &&
+                route(pending.msg, pending.msg.destination, pending.msg.channel, pending.msg.lane))
+                count("retransmissions");
+        }
+        ++it;
+    }
+}
+
+}  // namespace zpartisan::core
