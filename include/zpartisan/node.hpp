@@ -16,6 +16,7 @@
 
 #include "zpartisan/config.hpp"
 #include "zpartisan/errors.hpp"
+#include "zpartisan/messaging.hpp"
 #include "zpartisan/node_spec.hpp"
 
 namespace zpartisan {
@@ -93,6 +94,34 @@ public:
     // The specs in a state from get_local_state(); nullopt when the bytes are not one.
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
 
+    // --- messaging (spec.md §4) -----------------------------------------------------------
+    // Handlers run on the node's handler thread, one message at a time, in arrival order.
+    // Registering a name again replaces its handler.
+    void register_handler(const std::string& name, message_handler handler);
+    bool unregister_handler(const std::string& name);
+
+    // To node's default inbox (the handler named "inbox").
+    send_status send_message(const std::string& node, std::string payload);
+    // To a named handler on node; node may be this node (delivered locally).
+    send_status forward_message(const std::string& node, const std::string& handler, std::string payload,
+                                const message_options& options = {});
+    // The same addressed by a remote reference "handler@node" (or one from make_reference).
+    send_status forward_message(const std::string& reference, std::string payload,
+                                const message_options& options = {});
+    // Delivered with kind cast (partisan: {'$gen_cast', Msg}).
+    send_status cast_message(const std::string& node, const std::string& handler, std::string payload,
+                             const message_options& options = {});
+    // Request/response on a one-off reference: the handler answers with reply().
+    call_result call(const std::string& node, const std::string& handler, std::string payload,
+                     std::chrono::milliseconds timeout, const message_options& options = {});
+    send_status reply(const inbound_message& request, std::string payload);
+    // A fresh one-off reference "zp.ref.N@this-node" (partisan's gensym); register a handler
+    // under its name part to receive what is sent to it.
+    [[nodiscard]] std::string make_reference();
+    // The single entry every inbound frame goes through; callable directly with an encoded
+    // frame from `peer` (tests, bridges). Malformed frames are dropped and counted.
+    op_result receive_message(const std::string& peer, const std::string& channel, const std::string& frame);
+
     // on_up / on_down (spec.md §3): node is a member's name or "*" for every member. fn takes
     // no argument or the node's name. Several callbacks per key; each fires once per
     // transition, on a thread of the node's own (never the I/O thread; a throwing callback
@@ -139,6 +168,9 @@ public:
     void stop();
 
 private:
+    send_status send_as(message_kind kind, const std::string& node, const std::string& handler, std::string payload,
+                        const message_options& options, std::string reply_to);
+
     std::unique_ptr<runtime::reactor> _reactor;
 };
 

@@ -253,10 +253,10 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         return;
     }
     merge(msg.state, provenance::first_hand, now_ms);
-    if (*their_role == role::client) {
-        _attached_clients[msg.spec.name] = now_ms;
-        watch(msg.spec.name, now_ms);
-    }
+    if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
+    // From now on we expect to hear from it every interval (a server heartbeats us on its
+    // DEALER even before our own dial to it is welcomed).
+    watch(msg.spec.name, now_ms);
     const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
     _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq}});
     // What we know is down, so the joiner does not take it for alive.

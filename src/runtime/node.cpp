@@ -1,6 +1,8 @@
 #include "zpartisan/node.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 
 #include "core/endpoint.hpp"
 #include "runtime/reactor.hpp"
@@ -105,6 +107,129 @@ node_status Node::status() const {
     });
     status.counters = _reactor->counters();
     return status;
+}
+
+const char* to_string(send_status status) {
+    switch (status) {
+        case send_status::ok: return "ok";
+        case send_status::unknown_node: return "unknown_node";
+        case send_status::not_yet_connected: return "not_yet_connected";
+        case send_status::disconnected: return "disconnected";
+        case send_status::unreachable: return "unreachable";
+        case send_status::partitioned: return "partitioned";
+        case send_status::congested: return "congested";
+        case send_status::too_large: return "too_large";
+        case send_status::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t header_allowance = 1024;  // names, channel, ids around the payload
+
+std::pair<std::string, std::string> split_reference(const std::string& reference) {
+    const auto at = reference.rfind('@');
+    if (at == std::string::npos || at == 0 || at + 1 == reference.size())
+        throw usage_error("'" + reference + "' is not a remote reference handler@node");
+    return {reference.substr(0, at), reference.substr(at + 1)};
+}
+
+}  // namespace
+
+void Node::register_handler(const std::string& name, message_handler handler) {
+    if (name.empty() || !handler) throw usage_error("register_handler: a name and a handler are required");
+    _reactor->messages().set_handler(name, std::move(handler));
+    (void)_reactor->call([&](core::peer_service& core, std::uint64_t) {
+        core.register_handler(name);
+        return true;
+    });
+}
+
+bool Node::unregister_handler(const std::string& name) {
+    (void)_reactor->call([&](core::peer_service& core, std::uint64_t) {
+        core.unregister_handler(name);
+        return true;
+    });
+    return _reactor->messages().remove_handler(name);
+}
+
+send_status Node::forward_message(const std::string& node, const std::string& handler, std::string payload,
+                                  const message_options& options) {
+    return send_as(message_kind::forward, node, handler, std::move(payload), options, {});
+}
+
+send_status Node::forward_message(const std::string& reference, std::string payload, const message_options& options) {
+    auto [handler, node] = split_reference(reference);
+    const bool is_reply = handler.rfind("zp.ref.", 0) == 0;
+    return send_as(is_reply ? message_kind::reply : message_kind::forward, node, handler,
+                   std::move(payload), options, {});
+}
+
+send_status Node::send_message(const std::string& node, std::string payload) {
+    return send_as(message_kind::send, node, "inbox", std::move(payload), {}, {});
+}
+
+send_status Node::cast_message(const std::string& node, const std::string& handler, std::string payload,
+                               const message_options& options) {
+    return send_as(message_kind::cast, node, handler, std::move(payload), options, {});
+}
+
+send_status Node::reply(const inbound_message& request, std::string payload) {
+    if (request.reply_to.empty()) throw usage_error("reply: the message is not a call");
+    return forward_message(request.reply_to, std::move(payload));
+}
+
+std::string Node::make_reference() {
+    static std::atomic<std::uint64_t> counter{0};
+    return "zp.ref." + std::to_string(++counter) + "@" + name();
+}
+
+call_result Node::call(const std::string& node, const std::string& handler, std::string payload,
+                       std::chrono::milliseconds timeout, const message_options& options) {
+    const auto reference = make_reference();
+    const auto ref_name = reference.substr(0, reference.rfind('@'));
+    auto answer = std::make_shared<std::promise<std::string>>();
+    auto answered = answer->get_future();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    register_handler(ref_name, [answer, once](const inbound_message& message) {
+        if (!once->exchange(true)) answer->set_value(message.payload);
+    });
+    call_result result;
+    result.status = send_as(message_kind::call, node, handler, std::move(payload), options, reference);
+    if (result.status == send_status::ok && answered.wait_for(timeout) == std::future_status::ready) {
+        result.answered = true;
+        result.payload = answered.get();
+    }
+    unregister_handler(ref_name);
+    return result;
+}
+
+send_status Node::send_as(message_kind kind_value, const std::string& node, const std::string& handler,
+                          std::string payload, const message_options& options, std::string reply_to) {
+    if (_reactor->stopped()) return send_status::stopped;
+    if (payload.size() + header_allowance > _reactor->cfg().max_message_bytes) return send_status::too_large;
+    const auto& channels = _reactor->cfg().channels;
+    auto channel = channels.find(options.channel);
+    if (channel == channels.end()) throw usage_error("unknown channel '" + options.channel + "'");
+    static thread_local std::uint64_t round_robin = 0;
+    const auto lane = static_cast<std::uint32_t>((options.partition_key ? *options.partition_key : round_robin++) %
+                                                 channel->second);
+    // message_kind lists the delivery kinds in wire order, from 1 (docs/protocol.md §6).
+    const auto kind = static_cast<core::delivery_kind>(static_cast<int>(kind_value) + 1);
+    core::outgoing out{node, handler, kind, options.channel, lane, options.ack, std::move(reply_to), std::move(payload)};
+    return _reactor->enqueue_send(std::move(out), options.ack ? options.on_report : nullptr);
+}
+
+op_result Node::receive_message(const std::string& peer, const std::string& channel, const std::string& frame) {
+    (void)channel;  // the frame names its channel; the argument mirrors partisan's signature
+    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        auto decoded = wire::decode(frame, _reactor->cfg().max_message_bytes);
+        if (!decoded.message) return op_result{op_status::refused, wire::describe(decoded.error)};
+        core.on_message(core::link{core::link::kind::accepted, peer}, *decoded.message, now);
+        return op_result{};
+    });
 }
 
 callback_handle Node::on_up(const std::string& node, std::function<void()> fn) {

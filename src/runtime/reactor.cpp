@@ -74,12 +74,14 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
+    _messages = std::make_unique<message_dispatcher>(_config.name);
     _tick_ms = std::clamp<std::uint64_t>(
         std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
 
     _core->start(now_ms(), restored ? &*restored : nullptr);
     apply_output();
     persist_if_due(true);  // the new incarnation is durable before anyone hears of it
+    refresh_route_snapshot();
     spdlog::info("[{}] {} started: router {} pub {}", _config.name, to_string(_config.role),
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
@@ -115,12 +117,15 @@ void reactor::run() {
             break;
         }
         run_commands();
+        drain_send_queue();
         for (auto& message : inbound) handle_inbound(message);
         if (now_ms() >= next_tick_ms) {
             _core->tick(now_ms());
             apply_output();
             next_tick_ms = now_ms() + _tick_ms;
+            _snapshot_dirty = true;  // reachability and routes drift with time too
         }
+        if (_snapshot_dirty) refresh_route_snapshot();
         check_waiters();
         persist_if_due(false);
     }
@@ -203,7 +208,23 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     _transport->subscribe(e.pub_endpoint);
                 } else if constexpr (std::is_same_v<T, core::effect::unsubscribe>) {
                     _transport->unsubscribe(e.pub_endpoint);
+                } else if constexpr (std::is_same_v<T, core::effect::deliver>) {
+                    auto& m = e.msg;
+                    _messages->post(inbound_message{std::move(m.origin), std::move(m.handler),
+                                                    static_cast<message_kind>(static_cast<int>(m.kind) - 1),
+                                                    std::move(m.channel), std::move(m.payload), std::move(m.reply_to)});
+                } else if constexpr (std::is_same_v<T, core::effect::delivery_report>) {
+                    if (!e.delivered) count("deliveries_failed_" + e.reason);
+                    auto callback = _report_callbacks.find(e.id);
+                    if (callback != _report_callbacks.end()) {
+                        _messages->post_task([fn = std::move(callback->second),
+                                              report = delivery_report{e.destination, e.delivered, e.reason}] {
+                            fn(report);
+                        });
+                        _report_callbacks.erase(callback);
+                    }
                 } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
+                    _snapshot_dirty = true;
                     count("membership_changes");
                     _persist_dirty = true;
                 } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
@@ -212,6 +233,7 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     _transport->flush_on_close(true);  // the goodbyes just queued must go out
                     _persist_dirty = false;
                 } else if constexpr (std::is_same_v<T, core::effect::reachability_changed>) {
+                    _snapshot_dirty = true;
                     count(e.up ? "events_up" : "events_down");
                     _events->post(e.node, e.up);
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
@@ -224,6 +246,70 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
             },
             out);
     }
+}
+
+send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report) {
+    bool wake = false;
+    {
+        std::lock_guard lock(_send_mutex);
+        if (!_snapshot->running || stopped()) return send_status::stopped;
+        auto route = _snapshot->routes.find(msg.destination);
+        if (route == _snapshot->routes.end()) return send_status::unknown_node;
+        switch (route->second) {
+            case core::route_status::ok: break;
+            case core::route_status::unreachable:
+                if (msg.ack) break;  // acked messages wait for it (retransmitted until the deadline)
+                return send_status::unreachable;
+            case core::route_status::unknown_node: return send_status::unknown_node;
+            case core::route_status::not_yet_connected: return send_status::not_yet_connected;
+            case core::route_status::disconnected: return send_status::disconnected;
+            case core::route_status::partitioned: return send_status::partitioned;
+            case core::route_status::congested: return send_status::congested;
+            case core::route_status::stopped: return send_status::stopped;
+        }
+        if (_send_queue.size() >= _config.send_queue_max) return send_status::congested;
+        wake = _send_queue.empty();
+        _send_queue.push_back({std::move(msg), std::move(on_report)});
+    }
+    if (wake) _transport->wakeup().notify();
+    return send_status::ok;
+}
+
+void reactor::drain_send_queue() {
+    std::vector<pending_send> batch;
+    {
+        std::lock_guard lock(_send_mutex);
+        if (_send_queue.empty()) return;
+        batch.swap(_send_queue);
+    }
+    const auto now = now_ms();
+    for (auto& pending : batch) {
+        const auto destination = pending.msg.destination;
+        std::uint64_t id = 0;
+        const auto status = _core->send_app(std::move(pending.msg), now, &id);
+        if (status != core::route_status::ok && status != core::route_status::unreachable) {
+            count("sends_failed_after_queueing");
+            if (pending.on_report)
+                _messages->post_task([fn = std::move(pending.on_report), destination] {
+                    fn(delivery_report{destination, false, "no route"});
+                });
+            continue;
+        }
+        if (id != 0 && pending.on_report) _report_callbacks.emplace(id, std::move(pending.on_report));
+    }
+    apply_output();
+}
+
+void reactor::refresh_route_snapshot() {
+    auto snapshot = std::make_shared<route_snapshot>();
+    snapshot->running = _core->running();
+    for (const auto& name : _core->membership().members())
+        snapshot->routes.emplace(name, _core->route_status_of(name));
+    {
+        std::lock_guard lock(_send_mutex);
+        _snapshot = std::move(snapshot);
+    }
+    _snapshot_dirty = false;
 }
 
 std::optional<core::membership_state> reactor::restore_and_choose_incarnation() {
@@ -310,6 +396,9 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["dealers"] = _transport->dealer_count();
         all["callback_failures"] = _events->callback_failures();
         all["events_dropped"] = _events->events_dropped();
+        all["messages_handled"] = _messages->delivered();
+        all["handler_failures"] = _messages->handler_failures();
+        all["unacked"] = core.unacked_count();
         return all;
     });
 }

@@ -21,10 +21,13 @@
 
 #include "core/peer_service.hpp"
 #include "runtime/event_dispatcher.hpp"
+#include "runtime/message_dispatcher.hpp"
 #include "runtime/state_store.hpp"
 #include "transport/zmq_transport.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/errors.hpp"
+#include "zpartisan/messaging.hpp"
+#include <unordered_map>
 
 namespace zpartisan::runtime {
 
@@ -83,6 +86,12 @@ public:
     [[nodiscard]] std::map<std::string, std::uint64_t> counters();
     void set_publish_loss(double ratio) { _publish_loss_ratio = ratio; }  // reactor thread only
     [[nodiscard]] event_dispatcher& events() { return *_events; }
+    [[nodiscard]] message_dispatcher& messages() { return *_messages; }
+
+    // Application threads: queue a message for the reactor. Decides what it can at once
+    // from the route snapshot (unknown node, partitioned...) and never blocks: a full queue
+    // is congested.
+    send_status enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report);
 
 private:
     struct join_waiter {
@@ -98,6 +107,8 @@ private:
     void apply_effects(std::vector<core::output_effect> effects);
     void check_waiters();
     void persist_if_due(bool force);
+    void drain_send_queue();
+    void refresh_route_snapshot();
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
     std::optional<core::membership_state> restore_and_choose_incarnation();
     void count(const std::string& what) { ++_counters[what]; }
@@ -109,6 +120,22 @@ private:
     node_spec _advertised_self;
     std::unique_ptr<core::peer_service> _core;
     std::unique_ptr<event_dispatcher> _events;  // on_up/on_down, off this thread
+    std::unique_ptr<message_dispatcher> _messages;  // handlers, off this thread
+
+    struct pending_send {
+        core::outgoing msg;
+        std::function<void(const delivery_report&)> on_report;
+    };
+    // What application threads may know without asking the reactor: each member's route.
+    struct route_snapshot {
+        bool running = true;
+        std::unordered_map<std::string, core::route_status> routes;
+    };
+    std::mutex _send_mutex;  // guards _send_queue and _snapshot
+    std::vector<pending_send> _send_queue;
+    std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
+    bool _snapshot_dirty = true;  // reactor thread only
+    std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
     std::uint64_t _tick_ms = 10;
     std::optional<state_store> _store;  // present when data_dir is set
     bool _persist_dirty = false;        // membership changed since the last write

@@ -44,6 +44,7 @@ struct event_log {
 }  // namespace
 
 TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_down fires once", "[failure]") {
+    event_log log;  // outlives the nodes: their callbacks may run until they are destroyed
     auto s1 = make_node("s1", role::server);
     auto s2 = make_node("s2", role::server);
     auto s3 = make_node("s3", role::server);
@@ -57,7 +58,6 @@ TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_dow
     WAIT_FOR("converged", s1->members() == all && s2->members() == all && s3->members() == all &&
                               c1->members() == all && c2->members() == all);
 
-    event_log log;
     s2->on_down("s1", [&] { log.add("s2: s1 down"); });
     s2->on_down("*", [&](const std::string& who) { log.add("s2: * down " + who); });
     c2->on_down("s1", [&](const std::string& who) { log.add("c2: " + who + " down"); });
@@ -101,6 +101,7 @@ TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_dow
 }
 
 TEST_CASE("a server that comes back is up again and on_up fires", "[failure]") {
+    std::atomic<int> ups{0}, downs{0};
     auto s1 = make_node("s1", role::server);
     auto s2 = make_node("s2", role::server);
     auto c1 = make_node("c1", role::client);
@@ -110,7 +111,6 @@ TEST_CASE("a server that comes back is up again and on_up fires", "[failure]") {
     auto cfg = test_config("s2", role::server);
     cfg.router_bind_endpoint = s2_endpoint;  // the same address, as a restarted daemon would
 
-    std::atomic<int> ups{0}, downs{0};
     s1->on_down("s2", [&] { ++downs; });
     s2->stop();
     WAIT_FOR("s1 sees s2 down", !reachable(*s1, "s2"));
@@ -145,10 +145,10 @@ TEST_CASE("a hung server (silent, connections open) is seen down after X heartbe
 }
 
 TEST_CASE("a slow callback stalls neither heartbeats nor other nodes' views", "[failure]") {
-    auto s1 = make_node("s1", role::server);
-    auto s2 = make_node("s2", role::server);
     std::atomic<bool> release{false};
     std::atomic<int> calls{0};
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
     s1->on_up("*", [&](const std::string&) {
         ++calls;
         while (!release) std::this_thread::sleep_for(5ms);  // blocks the callback thread only

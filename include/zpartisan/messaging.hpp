@@ -1,0 +1,65 @@
+// Application messaging vocabulary (spec.md §4): what a handler receives, the options of a
+// send, and the results a send returns. Plain data, standard library only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace zpartisan {
+
+// Every outcome a send can have; never silent (spec.md §4 results).
+enum class send_status {
+    ok,                 // on its way (or delivered locally)
+    unknown_node,       // no member has that name
+    not_yet_connected,  // this node has no connection yet (still joining)
+    disconnected,       // a member, but no route to it right now
+    unreachable,        // a member this node sees as failed
+    partitioned,        // an injected partition forbids it
+    congested,          // back-pressure: the send queue is full; retry later
+    too_large,          // over max_message_bytes
+    stopped,            // this node left, was removed or stopped
+};
+
+[[nodiscard]] const char* to_string(send_status status);
+
+enum class message_kind { send, forward, cast, call, reply };
+
+struct inbound_message {
+    std::string from;      // the origin node
+    std::string handler;   // the handler (or one-off reference) it was addressed to
+    message_kind kind = message_kind::forward;
+    std::string channel;
+    std::string payload;
+    std::string reply_to;  // calls: answer with Node::reply(message, payload)
+};
+
+using message_handler = std::function<void(const inbound_message&)>;
+
+// Delivered on the node's callback thread once an acked message is acknowledged, or when it
+// failed (reason "timeout" at ack_timeout_ms, "unknown_handler" when the peer has none).
+struct delivery_report {
+    std::string destination;
+    bool delivered = false;
+    std::string reason;
+};
+
+struct message_options {
+    std::string channel = "default";
+    // The same key always takes the same connection of the channel, so order holds per key.
+    std::optional<std::uint64_t> partition_key;
+    // At-least-once: retransmitted until acknowledged, duplicates suppressed at the receiver.
+    bool ack = false;
+    std::function<void(const delivery_report&)> on_report;  // ack only; optional
+};
+
+struct call_result {
+    send_status status = send_status::ok;  // how the request went out
+    bool answered = false;                 // false: timed out
+    std::string payload;                   // the reply
+
+    [[nodiscard]] bool ok() const { return status == send_status::ok && answered; }
+};
+
+}  // namespace zpartisan

@@ -1,0 +1,53 @@
+// Runs message handlers on a thread of their own, in arrival order, so a slow or throwing
+// handler never stalls the reactor. Handlers are looked up at delivery time; an unknown one
+// is a counted drop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "zpartisan/messaging.hpp"
+
+namespace zpartisan::runtime {
+
+class message_dispatcher {
+public:
+    explicit message_dispatcher(std::string node_name);
+    ~message_dispatcher();
+    message_dispatcher(const message_dispatcher&) = delete;
+    message_dispatcher& operator=(const message_dispatcher&) = delete;
+
+    void set_handler(const std::string& name, message_handler fn);
+    bool remove_handler(const std::string& name);
+    void post(inbound_message message);
+    // Runs fn on the dispatcher thread after what is queued (delivery reports).
+    void post_task(std::function<void()> fn);
+
+    [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
+    [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }
+    [[nodiscard]] std::uint64_t unknown_handler_drops() const { return _unknown.load(); }
+
+private:
+    void run();
+
+    std::string _node_name;
+    std::mutex _mutex;
+    std::condition_variable _wake;
+    std::deque<std::function<void()>> _tasks;
+    std::deque<inbound_message> _queue;
+    std::map<std::string, std::shared_ptr<message_handler>> _handlers;
+    bool _stopping = false;
+    std::atomic<std::uint64_t> _delivered{0};
+    std::atomic<std::uint64_t> _failures{0};
+    std::atomic<std::uint64_t> _unknown{0};
+    std::thread _thread;  // last: starts once everything above exists
+};
+
+}  // namespace zpartisan::runtime

@@ -1,0 +1,223 @@
+// Application messaging over real sockets: 3 servers and 4 clients (two per server).
+#include <atomic>
+#include <future>
+#include <thread>
+#include <mutex>
+#include <set>
+
+#include "cluster_fixture.hpp"
+#include "core/messages.hpp"
+#include "wire/codec.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct received {
+    std::mutex mutex;
+    std::vector<inbound_message> messages;
+    void add(const inbound_message& m) {
+        std::lock_guard lock(mutex);
+        messages.push_back(m);
+    }
+    std::size_t size() {
+        std::lock_guard lock(mutex);
+        return messages.size();
+    }
+    std::vector<inbound_message> copy() {
+        std::lock_guard lock(mutex);
+        return messages;
+    }
+};
+
+struct messaging_cluster {
+    // Declared before the nodes so they outlive them: handlers may run until a node is gone.
+    std::map<std::string, std::shared_ptr<received>> inbox, work;
+    std::vector<std::unique_ptr<Node>> nodes;
+    std::map<std::string, Node*> by_name;
+
+    messaging_cluster() {
+        for (const auto* name : {"s1", "s2", "s3"}) add(name, role::server);
+        for (const auto* name : {"c1", "c2", "c3", "c4"}) add(name, role::client);
+        REQUIRE(node("s2").sync_join(node("s1").router_endpoint(), 10s).ok());
+        REQUIRE(node("s3").sync_join(node("s1").router_endpoint(), 10s).ok());
+        REQUIRE(node("c1").sync_join(node("s1").router_endpoint(), 10s).ok());
+        REQUIRE(node("c2").sync_join(node("s1").router_endpoint(), 10s).ok());
+        REQUIRE(node("c3").sync_join(node("s2").router_endpoint(), 10s).ok());
+        REQUIRE(node("c4").sync_join(node("s3").router_endpoint(), 10s).ok());
+        WAIT_FOR("all 7 converged and settled", [&] {
+            for (auto& [name, n] : by_name)
+                if (n->members().size() != 7 || !n->status().settled) return false;
+            return true;
+        }());
+        for (auto& [name, n] : by_name) {
+            inbox[name] = std::make_shared<received>();
+            work[name] = std::make_shared<received>();
+            n->register_handler("inbox", [r = inbox[name]](const inbound_message& m) { r->add(m); });
+            n->register_handler("work", [r = work[name]](const inbound_message& m) { r->add(m); });
+            n->register_handler("echo", [n = n](const inbound_message& m) { (void)n->reply(m, "echo:" + m.payload); });
+        }
+        // Routes are known once every node has seen every other reachable.
+        WAIT_FOR("everyone reachable everywhere", [&] {
+            for (auto& [name, n] : by_name)
+                for (const auto& entry : n->liveness())
+                    if (!entry.reachable) return false;
+            return true;
+        }());
+    }
+
+    void add(const std::string& name, role r) {
+        nodes.push_back(make_node(name, r));
+        by_name[name] = nodes.back().get();
+    }
+    Node& node(const std::string& name) { return *by_name.at(name); }
+};
+
+}  // namespace
+
+TEST_CASE("every ordered pair exchanges send, forward, cast and call, each to the right handler", "[messaging]") {
+    messaging_cluster c;
+    std::size_t pairs = 0;
+    for (auto& [from, sender] : c.by_name) {
+        for (auto& [to, receiver] : c.by_name) {
+            const auto tag = from + "->" + to;
+            REQUIRE(sender->send_message(to, "send " + tag) == send_status::ok);
+            REQUIRE(sender->forward_message(to, "work", "forward " + tag) == send_status::ok);
+            REQUIRE(sender->cast_message(to, "work", "cast " + tag) == send_status::ok);
+            const auto answer = sender->call(to, "echo", tag, 5s);
+            INFO(tag << ": " << to_string(answer.status));
+            REQUIRE(answer.ok());
+            CHECK(answer.payload == "echo:" + tag);
+            ++pairs;
+        }
+    }
+    CHECK(pairs == 49);
+    WAIT_FOR("every inbox got 7 sends and every work handler 14 messages", [&] {
+        for (auto& [name, r] : c.inbox)
+            if (r->size() != 7 || c.work[name]->size() != 14) return false;
+        return true;
+    }());
+    for (auto& [name, r] : c.inbox) {
+        for (const auto& m : r->copy()) {
+            CHECK(m.kind == message_kind::send);
+            CHECK(m.payload == "send " + m.from + "->" + name);
+        }
+        std::set<std::string> kinds;
+        for (const auto& m : c.work[name]->copy()) {
+            CHECK(m.handler == "work");
+            const auto expected_prefix = m.kind == message_kind::cast ? "cast " : "forward ";
+            CHECK(m.payload == expected_prefix + m.from + "->" + name);
+        }
+    }
+    // Client to client across two servers went through relays.
+    CHECK(c.node("s1").status().counters["relayed"] > 0);
+}
+
+TEST_CASE("order holds per sender, receiver, channel and key, across two relays", "[messaging]") {
+    messaging_cluster c;
+    constexpr int count = 2000;
+    for (int i = 0; i < count; ++i) {
+        message_options options;
+        options.partition_key = static_cast<std::uint64_t>(i % 3);
+        send_status status;
+        while ((status = c.node("c1").forward_message("c4", "work", std::to_string(i), options)) ==
+               send_status::congested) {
+            std::this_thread::sleep_for(1ms);
+        }
+        REQUIRE(status == send_status::ok);
+    }
+    WAIT_FOR("all arrived", c.work["c4"]->size() == count);
+    std::map<int, int> last_by_key;
+    for (const auto& m : c.work["c4"]->copy()) {
+        const int i = std::stoi(m.payload);
+        auto [it, first] = last_by_key.try_emplace(i % 3, i);
+        if (!first) {
+            CHECK(i > it->second);
+            it->second = i;
+        }
+    }
+}
+
+TEST_CASE("errors are results: unknown node, unknown handler, too large, unknown channel", "[messaging]") {
+    std::promise<delivery_report> report;
+    messaging_cluster c;
+    CHECK(c.node("c1").forward_message("nobody", "work", "x") == send_status::unknown_node);
+    CHECK(c.node("c1").forward_message("c3", "work", std::string(5u << 20, 'x')) == send_status::too_large);
+    message_options bogus;
+    bogus.channel = "no-such-channel";
+    CHECK_THROWS_AS(c.node("c1").forward_message("c3", "work", "x", bogus), usage_error);
+
+    message_options acked;
+    acked.ack = true;
+    acked.on_report = [&](const delivery_report& r) { report.set_value(r); };
+    REQUIRE(c.node("c1").forward_message("c3", "no-such-handler", "x", acked) == send_status::ok);
+    auto future = report.get_future();
+    REQUIRE(future.wait_for(5s) == std::future_status::ready);
+    const auto r = future.get();
+    CHECK_FALSE(r.delivered);
+    CHECK(r.reason == "unknown_handler");
+    WAIT_FOR("counted at the receiver", c.node("c3").status().counters["dropped_unknown_handler"] >= 1);
+    CHECK(c.node("c1").forward_message("work@c3", "by reference") == send_status::ok);
+    WAIT_FOR("the reference reached c3's work handler", c.work["c3"]->size() == 1);
+    CHECK_THROWS_AS(c.node("c1").forward_message("no-at-sign", "x"), usage_error);
+}
+
+TEST_CASE("acked messages survive a cut connection and are handled exactly once", "[messaging][ack]") {
+    std::atomic<int> delivered{0}, failed{0};
+    messaging_cluster c;
+    message_options acked;
+    acked.ack = true;
+    acked.on_report = [&](const delivery_report& r) { (r.delivered ? delivered : failed)++; };
+
+    // c3's home server drops off the network: c3 is unreachable until it re-homes.
+    const auto cut = c.node("s2").inject_partition("s2");
+    REQUIRE(cut.ok());
+    constexpr int count = 50;
+    for (int i = 0; i < count; ++i) REQUIRE(c.node("c1").forward_message("c3", "work", std::to_string(i), acked) == send_status::ok);
+    WAIT_FOR("c3 re-homes away from the cut server", c.node("c3").status().self.home_server != "s2");
+    WAIT_FOR("all acked: retransmissions follow c3 to its new home", delivered.load() == count);
+    REQUIRE(c.node("s1").resolve_partition(cut.ref).ok());
+    CHECK(failed.load() == 0);
+    const auto got = c.work["c3"]->copy();
+    std::set<std::string> unique;
+    for (const auto& m : got) unique.insert(m.payload);
+    CHECK(unique.size() == count);
+    CHECK(got.size() == count);  // once each, retransmissions notwithstanding
+    CHECK(c.node("c1").status().counters["retransmissions"] > 0);
+}
+
+TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
+    std::promise<delivery_report> report;
+    auto cfg = test_config("s1", role::server);
+    cfg.ack_timeout_ms = 300;
+    Node s1(cfg);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+    s2->register_handler("work", [](const inbound_message&) {});
+    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
+    s2->stop();  // hangs: never acks
+    message_options acked;
+    acked.ack = true;
+    acked.on_report = [&](const delivery_report& r) { report.set_value(r); };
+    REQUIRE(s1.forward_message("s2", "work", "lost", acked) == send_status::ok);
+    auto future = report.get_future();
+    REQUIRE(future.wait_for(5s) == std::future_status::ready);
+    CHECK(future.get().reason == "timeout");
+}
+
+TEST_CASE("local delivery, and receive_message as the single inbound entry", "[messaging]") {
+    received got;
+    auto s1 = make_node("s1", role::server);
+    s1->register_handler("work", [&](const inbound_message& m) { got.add(m); });
+    REQUIRE(s1->forward_message("s1", "work", "to myself") == send_status::ok);
+    WAIT_FOR("delivered locally", got.size() == 1);
+
+    core::forward bridged{"bridge", 1, "s1", "work", core::delivery_kind::cast, "default", 0, 0, 0, false, "", "bridged"};
+    REQUIRE(s1->receive_message("bridge", "default", wire::encode(bridged)).ok());
+    WAIT_FOR("delivered through receive_message", got.size() == 2);
+    CHECK(got.copy()[1].kind == message_kind::cast);
+    CHECK(s1->receive_message("bridge", "default", "garbage").status == op_status::refused);
+    CHECK(s1->call("s1", "missing", "x", 200ms).answered == false);
+}
