@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "membership_bench.hpp"
+#include "relay_bench.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"zpartisan-bench: membership convergence on real sockets and in simulation"};
+    CLI::App app{"zpartisan-bench: messaging throughput and latency against plain libzmq, and membership "
+                 "convergence on real sockets and in simulation"};
     bool json = false;
     app.add_flag("--json", json, "print one JSON object per figure");
     app.require_subcommand(1);
@@ -20,10 +22,23 @@ int main(int argc, char** argv) {
     sim->add_option("--nodes", sim_nodes, "cluster sizes (servers = max(3, nodes/20))")->delimiter(',');
     sim->add_flag("--bytes", sim_bytes, "also encode every message to count bytes (slower)");
 
+    zpartisan::bench::relay_settings relay_settings;
+    auto* relay = app.add_subcommand(
+        "relay", "messages/s and round-trip p50/p99 per route and size, each as a ratio of plain libzmq doing the "
+                 "same hops (DEALER -> ROUTER relays -> DEALER) in the same run");
+    relay->add_option("--routes", relay_settings.routes,
+                      "ss = server to server; cc1 = client to client through one server; cc2 = through two servers")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"ss", "cc1", "cc2"}));
+    relay->add_option("--sizes", relay_settings.sizes, "payload sizes in bytes")->delimiter(',');
+    relay->add_option("--messages", relay_settings.messages, "messages per throughput run (halved for >= 1 KiB)");
+    relay->add_option("--round-trips", relay_settings.round_trips, "round trips per latency run (after 200 warm-up)");
+
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::err);
     zpartisan::bench::reporter out{json};
     if (*membership) zpartisan::bench::run_real_membership(real_nodes, out);
     if (*sim) zpartisan::bench::run_simulated_membership(sim_nodes, sim_bytes, out);
+    if (*relay) zpartisan::bench::run_relay(relay_settings, out);
     return 0;
 }

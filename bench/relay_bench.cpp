@@ -1,0 +1,136 @@
+#include "relay_bench.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <thread>
+
+#include "plain_zmq.hpp"
+#include "zpartisan/node.hpp"
+
+namespace zpartisan::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// The nodes of one route, A the sender and B the receiver.
+struct route_cluster {
+    std::vector<std::unique_ptr<Node>> nodes;
+    Node* a = nullptr;
+    Node* b = nullptr;
+    std::size_t relays = 0;
+
+    Node& add(const std::string& name, role r) {
+        config cfg;
+        cfg.name = name;
+        cfg.role = r;
+        cfg.cluster_name = "relay-bench";
+        cfg.send_high_water_mark = 100000;
+        nodes.push_back(std::make_unique<Node>(cfg));
+        return *nodes.back();
+    }
+
+    explicit route_cluster(const std::string& route) {
+        auto& s1 = add("s1", role::server);
+        if (route == "ss") {
+            auto& s2 = add("s2", role::server);
+            (void)s2.sync_join(s1.router_endpoint(), 10s);
+            a = &s1;
+            b = &s2;
+        } else if (route == "cc1") {
+            auto& c1 = add("c1", role::client);
+            auto& c2 = add("c2", role::client);
+            (void)c1.sync_join(s1.router_endpoint(), 10s);
+            (void)c2.sync_join(s1.router_endpoint(), 10s);
+            a = &c1;
+            b = &c2;
+            relays = 1;
+        } else {
+            auto& s2 = add("s2", role::server);
+            (void)s2.sync_join(s1.router_endpoint(), 10s);
+            auto& c1 = add("c1", role::client);
+            auto& c3 = add("c3", role::client);
+            (void)c1.sync_join(s1.router_endpoint(), 10s);
+            (void)c3.sync_join(s2.router_endpoint(), 10s);
+            a = &c1;
+            b = &c3;
+            relays = 2;
+        }
+        // Ready when A can route to B.
+        const auto deadline = clock_type::now() + 10s;
+        while (a->forward_message(b->name(), "warm-up", "") != send_status::ok && clock_type::now() < deadline)
+            std::this_thread::sleep_for(5ms);
+    }
+};
+
+double zpartisan_throughput(route_cluster& c, std::size_t payload_bytes, std::size_t messages) {
+    std::atomic<std::size_t> received{0};
+    c.b->register_handler("sink", [&](const inbound_message&) { ++received; });
+    const std::string payload(payload_bytes, 'x');
+    const auto started = clock_type::now();
+    for (std::size_t i = 0; i < messages; ++i) {
+        while (c.a->forward_message(c.b->name(), "sink", payload) == send_status::congested) std::this_thread::yield();
+    }
+    const auto deadline = clock_type::now() + 60s;
+    while (received.load() < messages && clock_type::now() < deadline) std::this_thread::sleep_for(100us);
+    const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    const auto got = received.load();
+    c.b->unregister_handler("sink");
+    return static_cast<double>(got) / seconds;
+}
+
+latency zpartisan_round_trip(route_cluster& c, std::size_t payload_bytes, std::size_t round_trips) {
+    std::atomic<std::size_t> pongs{0};
+    Node* b = c.b;
+    c.b->register_handler("echo", [b](const inbound_message& m) { (void)b->forward_message(m.from, "pong", m.payload); });
+    c.a->register_handler("pong", [&](const inbound_message&) { ++pongs; });
+    const std::string payload(payload_bytes, 'x');
+    std::vector<double> samples;
+    for (std::size_t i = 0; i < round_trips + 200; ++i) {
+        const auto expected = pongs.load() + 1;
+        const auto started = clock_type::now();
+        if (c.a->forward_message(c.b->name(), "echo", payload) != send_status::ok) continue;
+        const auto deadline = started + 2s;
+        while (pongs.load() < expected && clock_type::now() < deadline) std::this_thread::yield();
+        if (i >= 200) samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - started).count());
+    }
+    return percentiles(std::move(samples));
+}
+
+double round1(double value) { return std::round(value * 10) / 10; }
+
+}  // namespace
+
+void run_relay(const relay_settings& settings, const reporter& out) {
+    for (const auto& route : settings.routes) {
+        route_cluster cluster(route);
+        for (const auto size : settings.sizes) {
+            const auto messages = size >= 1024 ? settings.messages / 2 : settings.messages;
+            const double ours = zpartisan_throughput(cluster, size, messages);
+            const double plain = plain_zmq_throughput(cluster.relays, size, messages);
+            out.figure({{"bench", "relay_throughput"},
+                        {"route", route},
+                        {"payload_bytes", size},
+                        {"relays", cluster.relays},
+                        {"zpartisan_msgs_per_s", std::round(ours)},
+                        {"libzmq_msgs_per_s", std::round(plain)},
+                        {"ratio", std::round(ours / plain * 1000) / 1000}});
+            const auto our_rtt = zpartisan_round_trip(cluster, size, settings.round_trips);
+            const auto plain_rtt = plain_zmq_round_trip(cluster.relays, size, settings.round_trips);
+            out.figure({{"bench", "relay_rtt"},
+                        {"route", route},
+                        {"payload_bytes", size},
+                        {"relays", cluster.relays},
+                        {"zpartisan_p50_us", round1(our_rtt.p50_us)},
+                        {"zpartisan_p99_us", round1(our_rtt.p99_us)},
+                        {"libzmq_p50_us", round1(plain_rtt.p50_us)},
+                        {"libzmq_p99_us", round1(plain_rtt.p99_us)},
+                        {"p50_ratio", std::round(our_rtt.p50_us / plain_rtt.p50_us * 1000) / 1000}});
+        }
+    }
+}
+
+}  // namespace zpartisan::bench

@@ -1,0 +1,21 @@
+// Messaging benchmark: throughput and round-trip latency of zpartisan routes, each next to
+// plain libzmq doing the same hops in the same run (DEALER -> ROUTER relays -> DEALER).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "report.hpp"
+
+namespace zpartisan::bench {
+
+struct relay_settings {
+    std::vector<std::string> routes{"ss", "cc1", "cc2"};  // server->server; client->client via 1 / 2 servers
+    std::vector<std::size_t> sizes{64, 1024};
+    std::size_t messages = 200000;   // per throughput run
+    std::size_t round_trips = 2000;  // per latency run, after 200 warm-up
+};
+
+void run_relay(const relay_settings& settings, const reporter& out);
+
+}  // namespace zpartisan::bench
