@@ -1,0 +1,149 @@
+// zpartisan-ctl: talks to a zpartisan-node's control endpoint. Human tables by default,
+// --json for scripts. Exit 0 when the command worked, 1 when the node said no, 2 when the
+// node could not be reached or the command line was wrong.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <iostream>
+
+#include "transport/control_channel.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+std::string cell(const json& value) {
+    if (value.is_string()) return value.get<std::string>();
+    return value.dump();
+}
+
+// A table of rows (objects) with the given columns.
+void print_table(const json& rows, const std::vector<std::string>& columns) {
+    std::vector<std::size_t> width;
+    for (const auto& c : columns) width.push_back(c.size());
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            width[i] = std::max(width[i], cell(row.value(columns[i], json(""))).size());
+    for (std::size_t i = 0; i < columns.size(); ++i) std::cout << std::left << std::setw(static_cast<int>(width[i] + 2)) << columns[i];
+    std::cout << "\n";
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            std::cout << std::left << std::setw(static_cast<int>(width[i] + 2)) << cell(row.value(columns[i], json("")));
+        std::cout << "\n";
+    }
+}
+
+void print_human(const std::string& command, const json& answer) {
+    if (command == "members") {
+        print_table(answer["members"], {"name", "role", "home", "reachable", "detected_by", "silent_ms", "router_endpoint"});
+    } else if (command == "inbox") {
+        print_table(answer["messages"], {"from", "kind", "payload"});
+    } else if (command == "partitions") {
+        print_table(answer["partitions"], {"ref", "peer"});
+    } else if (command == "metrics") {
+        for (const auto& [key, value] : answer["counters"].items()) std::cout << std::left << std::setw(40) << key << value << "\n";
+    } else if (command == "partition") {
+        std::cout << answer["ref"].get<std::string>() << "\n";
+    } else {
+        for (const auto& [key, value] : answer.items())
+            if (key != "ok") std::cout << std::left << std::setw(20) << key << cell(value) << "\n";
+        if (answer.size() == 1) std::cout << "ok\n";
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"zpartisan-ctl: ask a zpartisan-node"};
+    std::string control;
+    bool as_json = false;
+    int timeout_ms = 5000;
+    app.add_option("-c,--control", control, "the node's control endpoint")->required()->envname("ZPARTISAN_CONTROL");
+    app.add_flag("--json", as_json, "print the node's JSON answer");
+    app.add_option("--timeout-ms", timeout_ms, "how long to wait for the node");
+    app.require_subcommand(1);
+
+    json request;
+    std::string node, handler = "inbox", payload, endpoint, ref, origin;
+    unsigned ttl = 0;
+    bool ack = false;
+    std::vector<std::string> groups;
+
+    for (const auto* simple : {"members", "status", "state", "inbox", "leave", "partitions", "metrics"})
+        app.add_subcommand(simple, std::string("show or do: ") + simple);
+    auto* send = app.add_subcommand("send", "send_message: to a node's inbox");
+    send->add_option("node", node)->required();
+    send->add_option("payload", payload)->required();
+    auto* forward = app.add_subcommand("forward", "forward_message: to a handler on a node");
+    forward->add_option("node", node)->required();
+    forward->add_option("handler", handler)->required();
+    forward->add_option("payload", payload)->required();
+    forward->add_flag("--ack", ack, "at-least-once");
+    auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
+    join->add_option("endpoint", endpoint)->required();
+    auto* remove = app.add_subcommand("remove", "remove another node from the cluster");
+    remove->add_option("node", node)->required();
+    auto* partition = app.add_subcommand("partition", "inject a partition: --origin NAME [--ttl N], or --group a,b --group c,d");
+    partition->add_option("--origin", origin, "the node that cuts itself off (default: the asked node)");
+    partition->add_option("--ttl", ttl, "spread the cut this many hops");
+    partition->add_option("--group", groups, "one group of node names, comma separated (repeat)");
+    auto* heal = app.add_subcommand("heal", "resolve a partition by its reference");
+    heal->add_option("ref", ref)->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "zpartisan-ctl: " << e.what() << "\n";
+        return 2;
+    }
+    const auto command = app.get_subcommands().front()->get_name();
+    request["cmd"] = command;
+    if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
+    if (command == "send" || command == "forward") request["payload"] = payload;
+    if (command == "forward") {
+        request["handler"] = handler;
+        request["ack"] = ack;
+    }
+    if (command == "join") request["endpoint"] = endpoint;
+    if (command == "heal") request["ref"] = ref;
+    if (command == "partition") {
+        if (!groups.empty()) {
+            json list = json::array();
+            for (const auto& g : groups) {
+                json names = json::array();
+                std::stringstream in(g);
+                for (std::string name; std::getline(in, name, ',');) names.push_back(name);
+                list.push_back(names);
+            }
+            request["groups"] = list;
+        } else {
+            if (!origin.empty()) request["origin"] = origin;
+            request["ttl"] = ttl;
+        }
+    }
+
+    const auto answer_text =
+        zpartisan::transport::control_request(control, request.dump(), std::chrono::milliseconds(timeout_ms));
+    if (!answer_text) {
+        std::cerr << "zpartisan-ctl: no answer from " << control << " within " << timeout_ms << " ms\n";
+        return 2;
+    }
+    json answer;
+    try {
+        answer = json::parse(*answer_text);
+    } catch (const std::exception&) {
+        std::cerr << "zpartisan-ctl: the node answered something that is not JSON\n";
+        return 2;
+    }
+    if (as_json) {
+        std::cout << answer.dump() << "\n";
+    } else if (answer.value("ok", false)) {
+        print_human(command, answer);
+    } else {
+        std::cerr << "zpartisan-ctl: " << answer.value("error", "failed") << "\n";
+    }
+    return answer.value("ok", false) ? 0 : 1;
+}

@@ -1,0 +1,123 @@
+// zpartisan-node: one cluster member as a daemon. Flags (or ZPARTISAN_* environment
+// variables, for containers) configure it; a control endpoint serves zpartisan-ctl; the
+// built-in handlers are `inbox` (last N messages) and `echo` (payload back to the sender's
+// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "daemon/control_commands.hpp"
+#include "daemon/inbox.hpp"
+#include "transport/control_channel.hpp"
+#include "zpartisan/node.hpp"
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+void on_signal(int) { stop_requested = true; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace zpartisan;
+    CLI::App app{"zpartisan-node: a zpartisan cluster member (server or client)"};
+    config cfg;
+    std::string role_text = "server";
+    std::vector<std::string> joins;
+    std::string control_endpoint;
+    std::string log_level = "info";
+    std::string log_format = "text";
+    bool leave_on_stop = false;
+    std::size_t inbox_size = 100;
+
+    app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
+    app.add_option("--role", role_text, "server or client")
+        ->check(CLI::IsMember({"server", "client"}))
+        ->envname("ZPARTISAN_ROLE");
+    app.add_option("--cluster", cfg.cluster_name, "cluster name; nodes of other clusters are refused")
+        ->envname("ZPARTISAN_CLUSTER");
+    app.add_option("--bind", cfg.router_bind_endpoint, "ROUTER bind endpoint (tcp://host:port, * port = any)")
+        ->envname("ZPARTISAN_BIND");
+    app.add_option("--pub-bind", cfg.pub_bind_endpoint, "PUB bind endpoint (servers)")->envname("ZPARTISAN_PUB_BIND");
+    app.add_option("--advertise", cfg.advertised_router_endpoint, "ROUTER endpoint peers dial (required with a wildcard bind)")
+        ->envname("ZPARTISAN_ADVERTISE");
+    app.add_option("--advertise-pub", cfg.advertised_pub_endpoint, "PUB endpoint peers subscribe to")
+        ->envname("ZPARTISAN_ADVERTISE_PUB");
+    app.add_option("--join", joins, "endpoints to join at start (repeatable, or comma separated)")
+        ->delimiter(',')
+        ->envname("ZPARTISAN_JOIN");
+    app.add_option("--data-dir", cfg.data_dir, "persist membership here; a restart rejoins by itself")
+        ->envname("ZPARTISAN_DATA_DIR");
+    app.add_option("--heartbeat-ms", cfg.heartbeat_interval_ms, "heartbeat interval")->envname("ZPARTISAN_HEARTBEAT_MS");
+    app.add_option("--missed-heartbeats", cfg.missed_heartbeats, "heartbeats missed in a row before a peer is failed")
+        ->envname("ZPARTISAN_MISSED_HEARTBEATS");
+    app.add_option("--gossip-ms", cfg.gossip_interval_ms, "anti-entropy interval")->envname("ZPARTISAN_GOSSIP_MS");
+    app.add_option("--max-clients", cfg.max_clients, "servers: client capacity (0 = unlimited)")
+        ->envname("ZPARTISAN_MAX_CLIENTS");
+    app.add_option("--tag", cfg.tag, "clients: claim a slot reserved for this tag")->envname("ZPARTISAN_TAG");
+    app.add_option("--control", control_endpoint, "control endpoint for zpartisan-ctl (default ipc:///tmp/zpartisan-NAME.ctl)")
+        ->envname("ZPARTISAN_CONTROL");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+        ->envname("ZPARTISAN_LOG_LEVEL");
+    app.add_option("--log-format", log_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->envname("ZPARTISAN_LOG_FORMAT");
+    app.add_flag("--leave-on-stop", leave_on_stop, "leave the cluster on SIGTERM/SIGINT instead of just stopping")
+        ->envname("ZPARTISAN_LEAVE_ON_STOP");
+    app.add_option("--inbox-size", inbox_size, "messages the inbox handler keeps")->envname("ZPARTISAN_INBOX_SIZE");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "zpartisan-node: " << e.what() << "\n";
+        return 2;
+    }
+
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    if (log_format == "json")
+        spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+    cfg.role = *parse_role(role_text);
+    if (control_endpoint.empty()) control_endpoint = "ipc:///tmp/zpartisan-" + cfg.name + ".ctl";
+
+    std::unique_ptr<Node> node;
+    std::unique_ptr<transport::control_server> control;
+    try {
+        node = std::make_unique<Node>(cfg);
+        control = std::make_unique<transport::control_server>(control_endpoint);
+    } catch (const std::exception& e) {
+        std::cerr << "zpartisan-node: " << e.what() << "\n";
+        return 2;
+    }
+
+    daemon::inbox box(inbox_size);
+    node->register_handler("inbox", [&box](const inbound_message& m) { box.store(m); });
+    Node* self = node.get();
+    node->register_handler("echo", [self](const inbound_message& m) {
+        (void)self->forward_message(m.from, "inbox", m.payload);
+    });
+    for (const auto& endpoint : joins) {
+        const auto result = node->join(endpoint);
+        if (!result.ok()) spdlog::warn("join {}: {} {}", endpoint, to_string(result.status), result.reason);
+    }
+
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
+    while (!stop_requested) {
+        if (auto request = control->next_request(std::chrono::milliseconds(200)))
+            control->reply(daemon::handle_control_request(*node, box, *request));
+    }
+    if (leave_on_stop) {
+        const auto result = node->leave();
+        spdlog::info("left the cluster: {}", to_string(result.status));
+    }
+    spdlog::info("stopping");
+    node.reset();
+    return 0;
+}
