@@ -4,8 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -57,7 +59,21 @@ int main(int argc, char** argv) {
     (void)c2->join(s2->router_endpoint());
     (void)c3->join(c1->router_endpoint());
 
+    // c2 keeps a short log of what reaches it: c1 talks to it through s1 and s2 (two relays).
+    std::mutex log_mutex;
+    std::deque<std::string> c2_log;
+    c2->register_handler("chat", [&](const zpartisan::inbound_message& m) {
+        std::lock_guard lock(log_mutex);
+        c2_log.push_back(m.from + " said '" + m.payload + "'");
+        if (c2_log.size() > 3) c2_log.pop_front();
+    });
+    c3->register_handler("chat", [c3](const zpartisan::inbound_message& m) {
+        (void)c3->forward_message(m.from, "chat", "c3 heard: " + m.payload);  // answers through s1 and s2
+    });
+
     for (int round = 0; !interrupted && round != rounds_max; ++round) {
+        const auto to_c2 = c1->forward_message("c2", "chat", "tick " + std::to_string(round));
+        const auto to_c3 = c2->forward_message("c3", "chat", "ping " + std::to_string(round));
         std::cout << "--- t=" << round << "s ---------------------------------------------\n";
         for (auto& node : nodes) {
             const auto status = node->status();
@@ -66,7 +82,13 @@ int main(int argc, char** argv) {
                       << (status.settled ? ", settled" : ", joining") << ") sees "
                       << status.member_count << ": " << join_names(node->members()) << "\n";
         }
-        std::cout << std::flush;
+        std::cout << "  messages: c1 -> c2 " << zpartisan::to_string(to_c2) << ", c2 -> c3 " << zpartisan::to_string(to_c3)
+                  << "; c2's inbox:";
+        {
+            std::lock_guard lock(log_mutex);
+            for (const auto& line : c2_log) std::cout << " [" << line << "]";
+        }
+        std::cout << "\n" << std::flush;
         for (int i = 0; i < 10 && !interrupted; ++i) std::this_thread::sleep_for(100ms);
     }
     std::cout << "stopping: every node leaves\n";
