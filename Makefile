@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-unit test-integration run bench clean
+.PHONY: all deps configure build test test-unit test-integration run run-inprocess bench clean
 
 all: build
 
@@ -26,7 +26,15 @@ test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
 run: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+run-inprocess: build
 	$(BUILD_DIR)/examples/zpartisan-demo
+
+bench: build
+	$(BUILD_DIR)/bench/zpartisan-bench relay
+	$(BUILD_DIR)/bench/zpartisan-bench membership
+	$(BUILD_DIR)/bench/zpartisan-bench sim --nodes 200,1000
 
 clean:
 	rm -rf $(BUILD_DIR)
