@@ -108,7 +108,8 @@ void reactor::run() {
     std::uint64_t next_tick_ms = now_ms();
     while (!_stop_requested) {
         const auto now = now_ms();
-        const auto wait_ms = next_tick_ms > now ? next_tick_ms - now : 0;
+        // With sends waiting on a full queue, look again soon rather than at the next tick.
+        const auto wait_ms = !_stalled.empty() ? 1 : (next_tick_ms > now ? next_tick_ms - now : 0);
         inbound.clear();
         try {
             _transport->poll(std::chrono::milliseconds(wait_ms), inbound);
@@ -117,7 +118,8 @@ void reactor::run() {
             break;
         }
         run_commands();
-        drain_send_queue();
+        retry_stalled();
+        if (_stalled.empty()) drain_send_queue();
         for (auto& message : inbound) handle_inbound(message);
         if (now_ms() >= next_tick_ms) {
             _core->tick(now_ms());
@@ -179,10 +181,18 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
             [&](auto& e) {
                 using T = std::decay_t<decltype(e)>;
                 if constexpr (std::is_same_v<T, core::effect::send>) {
-                    const auto frame = wire::encode(e.msg);
+                    auto frame = wire::encode(e.msg);
                     const auto* data = std::get_if<core::forward>(&e.msg);
+                    if (data && !_stalled.empty()) {  // keep the order behind what already waits
+                        stall(e.to, std::move(frame), data->channel, data->lane);
+                        return;
+                    }
                     const auto status = data ? _transport->send(e.to, frame, data->channel, data->lane)
                                              : _transport->send(e.to, frame);
+                    if (data && status == transport::send_status::congested) {
+                        stall(e.to, std::move(frame), data->channel, data->lane);
+                        return;
+                    }
                     if (status == transport::send_status::ok) _counters["bytes_sent"] += frame.size();
                     if (status == transport::send_status::unreachable) _core->on_peer_gone(e.to, now_ms());
                     if (status != transport::send_status::ok) {
@@ -276,12 +286,24 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
 }
 
 void reactor::drain_send_queue() {
-    std::vector<pending_send> batch;
+    // At most a bounded batch per loop turn: a deep queue must not delay heartbeats and
+    // ticks (a silent reactor is a failed node to its peers).
+    constexpr std::size_t batch_max = 2048;
+    std::deque<pending_send> batch;
+    bool more = false;
     {
         std::lock_guard lock(_send_mutex);
         if (_send_queue.empty()) return;
-        batch.swap(_send_queue);
+        if (_send_queue.size() <= batch_max) {
+            batch.swap(_send_queue);
+        } else {
+            batch.assign(std::make_move_iterator(_send_queue.begin()),
+                         std::make_move_iterator(_send_queue.begin() + batch_max));
+            _send_queue.erase(_send_queue.begin(), _send_queue.begin() + batch_max);
+            more = true;
+        }
     }
+    if (more) _transport->wakeup().notify();  // come back for the rest right after this turn
     const auto now = now_ms();
     for (auto& pending : batch) {
         const auto destination = pending.msg.destination;
@@ -298,6 +320,25 @@ void reactor::drain_send_queue() {
         if (id != 0 && pending.on_report) _report_callbacks.emplace(id, std::move(pending.on_report));
     }
     apply_output();
+}
+
+void reactor::stall(const core::link& to, std::string frame, const std::string& channel, std::uint32_t lane) {
+    if (_stalled.size() >= _config.send_queue_max) {
+        count("dropped_backlog_full");
+        return;
+    }
+    _stalled.push_back({to, std::move(frame), channel, lane});
+}
+
+void reactor::retry_stalled() {
+    while (!_stalled.empty()) {
+        auto& next = _stalled.front();
+        const auto status = _transport->send(next.to, next.frame, next.channel, next.lane);
+        if (status == transport::send_status::congested) return;  // still full: later
+        if (status == transport::send_status::ok) _counters["bytes_sent"] += next.frame.size();
+        else count(std::string("send_") + describe(status));
+        _stalled.pop_front();
+    }
 }
 
 void reactor::refresh_route_snapshot() {

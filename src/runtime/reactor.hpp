@@ -108,6 +108,10 @@ private:
     void check_waiters();
     void persist_if_due(bool force);
     void drain_send_queue();
+    // Sends that met a full queue (HWM) wait here, in order, instead of being dropped; while
+    // any wait, the application's queue is not drained, so callers see congested.
+    void retry_stalled();
+    void stall(const core::link& to, std::string frame, const std::string& channel, std::uint32_t lane);
     void refresh_route_snapshot();
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
     std::optional<core::membership_state> restore_and_choose_incarnation();
@@ -131,8 +135,15 @@ private:
         bool running = true;
         std::unordered_map<std::string, core::route_status> routes;
     };
+    struct stalled_send {
+        core::link to;
+        std::string frame;
+        std::string channel;
+        std::uint32_t lane = 0;
+    };
+    std::deque<stalled_send> _stalled;  // reactor thread only; bounded by send_queue_max
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
-    std::vector<pending_send> _send_queue;
+    std::deque<pending_send> _send_queue;
     std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
     bool _snapshot_dirty = true;  // reactor thread only
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
