@@ -35,6 +35,7 @@ bench: build
 	$(BUILD_DIR)/bench/zpartisan-bench relay
 	$(BUILD_DIR)/bench/zpartisan-bench membership
 	$(BUILD_DIR)/bench/zpartisan-bench sim --nodes 200,1000
+	$(BUILD_DIR)/bench/zpartisan-bench failure --trials 20
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -2,7 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
+
 #include "membership_bench.hpp"
+#include "failure_bench.hpp"
 #include "relay_bench.hpp"
 
 int main(int argc, char** argv) {
@@ -34,11 +37,19 @@ int main(int argc, char** argv) {
     relay->add_option("--messages", relay_settings.messages, "messages per throughput run (halved for >= 1 KiB)");
     relay->add_option("--round-trips", relay_settings.round_trips, "round trips per latency run (after 200 warm-up)");
 
+    int trials = 20;
+    std::uint32_t heartbeat_ms = 100, missed = 3;
+    auto* failure = app.add_subcommand("failure", "failure detection time (crash and hang) and client re-homing time");
+    failure->add_option("--trials", trials, "trials per kind of failure");
+    failure->add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval");
+    failure->add_option("--missed", missed, "missed heartbeats before failed (X)");
+
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::err);
     zpartisan::bench::reporter out{json};
     if (*membership) zpartisan::bench::run_real_membership(real_nodes, out);
     if (*sim) zpartisan::bench::run_simulated_membership(sim_nodes, sim_bytes, out);
     if (*relay) zpartisan::bench::run_relay(relay_settings, out);
+    if (*failure) zpartisan::bench::run_failure_detection(trials, heartbeat_ms, missed, out);
     return 0;
 }
