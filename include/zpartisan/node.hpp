@@ -38,6 +38,7 @@ struct liveness_info {
     bool direct = false;              // watched by our heartbeats (else a server told us)
     std::string detected_by;          // who saw it fail
     std::uint64_t silent_ms = 0;      // how long it had been silent when seen failing
+    std::uint64_t last_heard_ms_ago = 0;  // direct peers: time since its last message
     std::uint32_t missed_heartbeats = 0;
     bool connection_lost = false;     // the TCP connection closed (a crash, not a hang)
 };

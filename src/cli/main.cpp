@@ -36,7 +36,8 @@ void print_table(const json& rows, const std::vector<std::string>& columns) {
 
 void print_human(const std::string& command, const json& answer) {
     if (command == "members") {
-        print_table(answer["members"], {"name", "role", "home", "reachable", "detected_by", "silent_ms", "router_endpoint"});
+        print_table(answer["members"],
+                    {"name", "role", "home", "reachable", "last_heard_ms_ago", "detected_by", "router_endpoint"});
     } else if (command == "inbox") {
         print_table(answer["messages"], {"from", "kind", "payload"});
     } else if (command == "partitions") {

@@ -139,10 +139,15 @@ void peer_service::on_message(const link& from, const message& msg, std::uint64_
 void peer_service::tick(std::uint64_t now_ms) {
     if (!_running) return;
     for (auto& [endpoint, dial] : _dials) {
-        // Unanswered dials, and peers we saw fail (a restarted one must hear us again).
+        // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with
+        // a bounded backoff so a dead address costs little.
         const bool peer_down = dial.welcomed && !_detector.is_up(dial.peer);
-        if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + _options.handshake_retry_ms)
+        if (dial.welcomed && !peer_down) dial.retry_ms = 0;
+        const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
+        if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
+            dial.retry_ms = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
             send_hello(endpoint, now_ms);
+        }
     }
     if (now_ms >= _next_heartbeat_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;

@@ -78,6 +78,7 @@ struct peer_service_options {
     node_spec self;  // router/pub endpoints are the advertised ones
     std::string cluster_name;
     std::uint64_t handshake_retry_ms = 500;
+    std::uint64_t handshake_retry_max_ms = 5000;  // backoff bound for unanswered hellos
     std::uint64_t gossip_interval_ms = 1000;
     std::uint64_t beacon_interval_ms = 1000;  // servers: PUB beacons (the heartbeat interval)
     std::uint64_t heartbeat_interval_ms = 1000;
@@ -209,6 +210,7 @@ private:
         bool welcomed = false;
         bool refused = false;      // stop re-sending hello to a peer that refused us
         std::uint64_t hello_sent_ms = 0;
+        std::uint64_t retry_ms = 0;  // doubles per unanswered hello, up to handshake_retry_max_ms
     };
     struct join_target {
         std::string origin;  // the endpoint the application asked for (referrals keep it)

@@ -34,6 +34,7 @@ json members(Node& node) {
                         {"direct", it != seen.end() && it->second.direct},
                         {"detected_by", it != seen.end() ? it->second.detected_by : ""},
                         {"silent_ms", it != seen.end() ? it->second.silent_ms : 0},
+                        {"last_heard_ms_ago", it != seen.end() && it->second.direct ? json(it->second.last_heard_ms_ago) : json(nullptr)},
                         {"router_endpoint", spec.router_endpoint},
                         {"incarnation", spec.incarnation}});
     }
@@ -62,7 +63,12 @@ json dispatch(Node& node, const inbox& box, const json& request) {
     const auto cmd = request.value("cmd", "");
     if (cmd == "members") return members(node);
     if (cmd == "status") return status(node);
-    if (cmd == "metrics") return {{"ok", true}, {"counters", node.status().counters}};
+    if (cmd == "metrics") {
+        const auto s = node.status();
+        auto counters = s.counters;
+        counters["membership_size"] = s.member_count;
+        return {{"ok", true}, {"counters", counters}};
+    }
     if (cmd == "state") {
         json specs = json::array();
         for (const auto& spec : node.members_for_orchestration())

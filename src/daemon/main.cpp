@@ -24,6 +24,8 @@ void on_signal(int) { stop_requested = true; }
 int main(int argc, char** argv) {
     using namespace zpartisan;
     CLI::App app{"zpartisan-node: a zpartisan cluster member (server or client)"};
+    app.option_defaults()->always_capture_default();  // --help shows every default
+    app.set_config("--config", "", "read flags from a TOML/INI file (key = value, e.g. name = \"s1\")");
     config cfg;
     std::string role_text = "server";
     std::vector<std::string> joins;

@@ -258,7 +258,8 @@ std::vector<liveness_info> Node::liveness() const {
         for (const auto& entry : core.liveness_view()) {
             liveness_info info{entry.node, entry.reachable, entry.direct, entry.detected_by, entry.silent_ms,
                                entry.missed_heartbeats, entry.connection_lost};
-            if (entry.direct && !entry.reachable) info.silent_ms = now - entry.last_heard_ms;
+            if (entry.direct) info.last_heard_ms_ago = now > entry.last_heard_ms ? now - entry.last_heard_ms : 0;
+            if (entry.direct && !entry.reachable) info.silent_ms = info.last_heard_ms_ago;
             out.push_back(std::move(info));
         }
         return out;
@@ -316,8 +317,9 @@ op_result Node::reserve(const std::string& tag) {
 }
 
 std::vector<std::string> Node::capabilities() {
-    return {"anti_entropy",  "failure_detection", "membership_crdt", "monitoring", "partition_injection",
-            "persistence",   "rehoming",          "reservations"};
+    return {"ack",         "anti_entropy", "call",     "channels",    "failure_detection", "membership_crdt",
+            "monitoring",  "partition_injection", "persistence", "rehoming", "relay", "reservations",
+            "typed_payloads"};
 }
 
 bool Node::supports_capability(std::string_view name) {

@@ -193,7 +193,10 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                         stall(e.to, std::move(frame), data->channel, data->lane);
                         return;
                     }
-                    if (status == transport::send_status::ok) _counters["bytes_sent"] += frame.size();
+                    if (status == transport::send_status::ok) {
+                        _counters["bytes_sent"] += frame.size();
+                        ++_counters[data ? "messages_out" : "control_messages_out"];
+                    }
                     if (status == transport::send_status::unreachable) _core->on_peer_gone(e.to, now_ms());
                     if (status != transport::send_status::ok) {
                         count(std::string("send_") + describe(status));
