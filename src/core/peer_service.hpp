@@ -240,6 +240,9 @@ private:
     // that relays (spec.md §4 relay rules); nullopt when there is none.
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
     bool route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane);
+    // Passes a forward or an ack on towards its destination, one hop further.
+    template <class Routed>
+    void relay(const Routed& msg);
     void retransmit_and_expire(std::uint64_t now_ms);
     // True the first time (origin, incarnation, id) is seen; later copies are duplicates.
     bool first_delivery(const forward& msg);

@@ -1,6 +1,7 @@
 // peer_service: application messages (spec.md §4): routing through at most two relays,
 // local delivery, acknowledgements with retransmission, and duplicate suppression.
 #include <algorithm>
+#include <type_traits>
 
 #include "core/peer_service.hpp"
 
@@ -68,6 +69,27 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     return route_status::ok;
 }
 
+template <class Routed>
+void peer_service::relay(const Routed& msg) {
+    // The hop limit bounds every relayed message (spec.md §4): at most two relays are needed.
+    if (msg.hops + 1 > max_hops) {
+        count("dropped_hop_limit");
+        return;
+    }
+    auto relayed = msg;
+    ++relayed.hops;
+    std::string channel;
+    std::uint32_t lane = 0;
+    if constexpr (std::is_same_v<Routed, forward>) {
+        channel = msg.channel;
+        lane = msg.lane;
+    }
+    if (route(std::move(relayed), msg.destination, channel, lane))
+        count("relayed");
+    else
+        count("dropped_unroutable");
+}
+
 bool peer_service::first_delivery(const forward& msg) {
     auto& window = _delivered[msg.origin + "/" + std::to_string(msg.origin_incarnation)];
     if (msg.id <= window.contiguous || window.above.contains(msg.id)) return false;
@@ -87,14 +109,7 @@ bool peer_service::first_delivery(const forward& msg) {
 void peer_service::handle(const link& from, const forward& msg, std::uint64_t now_ms) {
     (void)from, (void)now_ms;
     if (msg.destination != _self.name) {
-        if (msg.hops + 1 > max_hops) {
-            count("dropped_hop_limit");
-            return;
-        }
-        auto relayed = msg;
-        ++relayed.hops;
-        if (!route(std::move(relayed), msg.destination, msg.channel, msg.lane)) count("dropped_unroutable");
-        else count("relayed");
+        relay(msg);
         return;
     }
     auto answer = [&](ack_status status) {
@@ -122,13 +137,7 @@ void peer_service::handle(const link& from, const forward& msg, std::uint64_t no
 void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_t now_ms) {
     (void)from, (void)now_ms;
     if (msg.destination != _self.name) {
-        if (msg.hops + 1 > max_hops) {
-            count("dropped_hop_limit");
-            return;
-        }
-        auto relayed = msg;
-        ++relayed.hops;
-        if (!route(std::move(relayed), msg.destination, "", 0)) count("dropped_unroutable_ack");
+        relay(msg);
         return;
     }
     auto it = _unacked.find(msg.id);

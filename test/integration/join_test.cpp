@@ -117,34 +117,54 @@ TEST_CASE("a node of another cluster is refused and nothing else changes", "[joi
     CHECK(s1->status().counters["refused_hellos"] >= 1);
 }
 
+namespace {
+
+// A hand-made peer: a raw DEALER with a routing id, as a foreign or broken node would be.
+struct raw_peer {
+    zmq::context_t context;
+    zmq::socket_t dealer{context, zmq::socket_type::dealer};
+
+    raw_peer(const std::string& routing_id, const std::string& endpoint) {
+        dealer.set(zmq::sockopt::routing_id, routing_id);
+        dealer.set(zmq::sockopt::rcvtimeo, 5000);
+        dealer.set(zmq::sockopt::linger, 0);
+        dealer.connect(endpoint);
+    }
+    void send(const std::string& frame) { (void)dealer.send(zmq::buffer(frame), zmq::send_flags::none); }
+    // The refusal the node answers a hello with (REQUIREs that it is one).
+    core::refusal refusal_for(const core::hello& hello) {
+        send(wire::encode(hello));
+        zmq::message_t reply;
+        REQUIRE(dealer.recv(reply));
+        const auto decoded = wire::decode(reply.to_string_view(), 1 << 20);
+        REQUIRE(decoded.message);
+        const auto* refusal = std::get_if<core::refusal>(&*decoded.message);
+        REQUIRE(refusal);
+        return *refusal;
+    }
+};
+
+core::hello hello_from(const std::string& name, std::uint32_t version, role claimed) {
+    core::hello hello;
+    hello.protocol_version = version;
+    hello.cluster_name = "test";
+    hello.spec = node_spec{name, claimed, "tcp://127.0.0.1:1", "", "", 1, ""};
+    return hello;
+}
+
+}  // namespace
+
 TEST_CASE("a hello with an unknown protocol version, or garbage, is refused or dropped", "[join][refusal]") {
     auto s1 = make_node("s1", role::server);
-    zmq::context_t context;
-    zmq::socket_t dealer(context, zmq::socket_type::dealer);
-    dealer.set(zmq::sockopt::routing_id, "rogue");
-    dealer.set(zmq::sockopt::rcvtimeo, 5000);
-    dealer.set(zmq::sockopt::linger, 0);
-    dealer.connect(s1->router_endpoint());
-
+    raw_peer rogue("rogue", s1->router_endpoint());
     // Garbage first: it must be dropped and counted, not crash the node.
     for (std::string garbage : {std::string(), std::string("\x00\x01\x02", 3), std::string("ZP\x01\x63junk"),
                                 std::string("ZP\x09\x01"), std::string(100, '\xff')})
-        (void)dealer.send(zmq::buffer(garbage), zmq::send_flags::none);
+        rogue.send(garbage);
 
-    core::hello hello;
-    hello.protocol_version = 99;
-    hello.cluster_name = "test";
-    hello.spec = node_spec{"rogue", role::server, "tcp://127.0.0.1:1", "", "", 1, ""};
-    (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
-
-    zmq::message_t reply;
-    REQUIRE(dealer.recv(reply));
-    const auto decoded = wire::decode(reply.to_string_view(), 1 << 20);
-    REQUIRE(decoded.message);
-    const auto* refusal = std::get_if<core::refusal>(&*decoded.message);
-    REQUIRE(refusal);
-    CHECK(refusal->reason == core::refusal_reason::unsupported_version);
-    CHECK_THAT(refusal->detail, Catch::Contains("99"));
+    const auto refusal = rogue.refusal_for(hello_from("rogue", 99, role::server));
+    CHECK(refusal.reason == core::refusal_reason::unsupported_version);
+    CHECK_THAT(refusal.detail, Catch::Contains("99"));
     CHECK(s1->members() == std::vector<std::string>{"s1"});
     const auto counters = s1->status().counters;
     CHECK(counters.at("dropped_decode_frame shorter than the header") >= 1);
@@ -153,24 +173,9 @@ TEST_CASE("a hello with an unknown protocol version, or garbage, is refused or d
 
 TEST_CASE("a hello without a valid role is refused", "[join][refusal]") {
     auto s1 = make_node("s1", role::server);
-    zmq::context_t context;
-    zmq::socket_t dealer(context, zmq::socket_type::dealer);
-    dealer.set(zmq::sockopt::routing_id, "norole");
-    dealer.set(zmq::sockopt::rcvtimeo, 5000);
-    dealer.set(zmq::sockopt::linger, 0);
-    dealer.connect(s1->router_endpoint());
-    core::hello hello;
-    hello.protocol_version = protocol_version;
-    hello.cluster_name = "test";
-    hello.spec = node_spec{"norole", static_cast<role>(0), "tcp://127.0.0.1:1", "", "", 1, ""};
-    (void)dealer.send(zmq::buffer(wire::encode(hello)), zmq::send_flags::none);
-    zmq::message_t reply;
-    REQUIRE(dealer.recv(reply));
-    const auto decoded = wire::decode(reply.to_string_view(), 1 << 20);
-    REQUIRE(decoded.message);
-    const auto* refusal = std::get_if<core::refusal>(&*decoded.message);
-    REQUIRE(refusal);
-    CHECK(refusal->reason == core::refusal_reason::bad_role);
+    raw_peer rogue("norole", s1->router_endpoint());
+    const auto refusal = rogue.refusal_for(hello_from("norole", protocol_version, static_cast<role>(0)));
+    CHECK(refusal.reason == core::refusal_reason::bad_role);
     CHECK(s1->members() == std::vector<std::string>{"s1"});
 }
 
