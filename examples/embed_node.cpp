@@ -32,7 +32,7 @@ int main() {
     client_cfg.role = zpartisan::role::client;
     client_cfg.cluster_name = "shop";
     zpartisan::Node client(client_cfg);
-    const auto joined = client.sync_join(server.router_endpoint(), 5s);
+    const auto joined = client.sync_join(server.router_endpoint(), 15s);
     if (!joined.ok()) {
         std::cerr << "join failed: " << joined.reason << "\n";
         return 1;
@@ -44,7 +44,7 @@ int main() {
                zpartisan::send_status::ok)
             std::this_thread::sleep_for(10ms);
     }
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
     while ((work_done < 3 || ups < 1) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
     std::cout << "members: ";
     for (const auto& name : client.members()) std::cout << name << " ";

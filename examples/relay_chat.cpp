@@ -33,12 +33,12 @@ int main() {
         std::cout << "bob sees " << m.from << ": " << m.payload << "\n";
         ++bob_heard;
     });
-    if (!west.sync_join(east.router_endpoint(), 5s).ok() || !alice.sync_join(east.router_endpoint(), 5s).ok() ||
-        !bob.sync_join(west.router_endpoint(), 5s).ok())
+    if (!west.sync_join(east.router_endpoint(), 5s).ok() || !alice.sync_join(east.router_endpoint(), 15s).ok() ||
+        !bob.sync_join(west.router_endpoint(), 15s).ok())
         return 1;
 
     auto say = [](zpartisan::Node& from, const std::string& to, const std::string& line) {
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        const auto deadline = std::chrono::steady_clock::now() + 15s;
         while (from.forward_message(to, "chat", line) != zpartisan::send_status::ok &&
                std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(10ms);  // until the route to the other client is known
@@ -47,7 +47,7 @@ int main() {
     say(bob, "alice", "hi alice, and this came back the same way");
     say(alice, "bob", "bye");
 
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
     while ((bob_heard < 2 || alice_heard < 1) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
     return bob_heard == 2 && alice_heard == 1 ? 0 : 1;

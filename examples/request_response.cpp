@@ -22,7 +22,7 @@ int main() {
     client_cfg.role = zpartisan::role::client;
     client_cfg.cluster_name = "rpc";
     zpartisan::Node shopper(client_cfg);
-    if (!shopper.sync_join(pricing.router_endpoint(), 5s).ok()) return 1;
+    if (!shopper.sync_join(pricing.router_endpoint(), 15s).ok()) return 1;
 
     const auto apple = shopper.call("pricing", "price", "apple", 2s);
     const auto pear = shopper.call("pricing", "price", "pear", 2s);

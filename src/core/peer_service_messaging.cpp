@@ -28,6 +28,9 @@ route_status peer_service::route_status_of(const std::string& destination) const
     const auto spec = _membership.find(destination);
     if (!spec) return route_status::unknown_node;
     if (partitioned_from(destination)) return route_status::partitioned;
+    // A client not yet attached anywhere cannot be reached; relays would drop the message.
+    // (Once we know its home, so does our home server: it told us.)
+    if (spec->role == role::client && spec->home_server.empty()) return route_status::not_yet_connected;
     const auto hop = next_hop(destination);
     if (!hop) {
         // Known but no way there yet: still joining, or lost its link.

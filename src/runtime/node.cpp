@@ -256,8 +256,13 @@ std::vector<liveness_info> Node::liveness() const {
     return _reactor->call([](core::peer_service& core, std::uint64_t now) {
         std::vector<liveness_info> out;
         for (const auto& entry : core.liveness_view()) {
-            liveness_info info{entry.node, entry.reachable, entry.direct, entry.detected_by, entry.silent_ms,
-                               entry.missed_heartbeats, entry.connection_lost};
+            liveness_info info{.node = entry.node,
+                               .reachable = entry.reachable,
+                               .direct = entry.direct,
+                               .detected_by = entry.detected_by,
+                               .silent_ms = entry.silent_ms,
+                               .missed_heartbeats = entry.missed_heartbeats,
+                               .connection_lost = entry.connection_lost};
             if (entry.direct) info.last_heard_ms_ago = now > entry.last_heard_ms ? now - entry.last_heard_ms : 0;
             if (entry.direct && !entry.reachable) info.silent_ms = info.last_heard_ms_ago;
             out.push_back(std::move(info));

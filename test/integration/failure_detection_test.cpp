@@ -62,6 +62,8 @@ TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_dow
     s2->on_down("*", [&](const std::string& who) { log.add("s2: * down " + who); });
     c2->on_down("s1", [&](const std::string& who) { log.add("c2: " + who + " down"); });
     s3->on_down("*", [](const std::string&) { throw std::runtime_error("a careless callback"); });
+    s2->on_down("c1", [&] { log.add("s2: c1 down"); });
+    s2->on_up("c1", [&] { log.add("s2: c1 up"); });
 
     const auto stopped_at = std::chrono::steady_clock::now();
     s1.reset();  // a crash: no leave, its TCP connections close
@@ -90,6 +92,10 @@ TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_dow
     WAIT_FOR("c1's new home is known cluster-wide", home_of(*s2, "c1") == new_home && home_of(*s3, "c1") == new_home &&
                                                          home_of(*c2, "c1") == new_home);
     WAIT_FOR("c1 is reachable again everywhere", reachable(*s2, "c1") && reachable(*s3, "c1") && reachable(*c2, "c1"));
+    // c1 went down with its server (unless its move outran s2's detection) and, if it did,
+    // came back up after re-homing: the events pair up, at most once each.
+    WAIT_FOR("s2's on_up followed its on_down for the re-homed client",
+             log.count("s2: c1 down") == log.count("s2: c1 up") && log.count("s2: c1 down") <= 1);
     CHECK(c1->status().dials.size() == 1);
     // A throwing callback did not hurt the node.
     CHECK(s3->status().running);

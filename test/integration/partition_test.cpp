@@ -1,4 +1,6 @@
 // Partition injection, capacity and capabilities over real sockets (spec.md §5, §6).
+#include <atomic>
+
 #include "cluster_fixture.hpp"
 
 using namespace zpartisan;
@@ -34,13 +36,20 @@ struct small_cluster {
 }  // namespace
 
 TEST_CASE("a node partitioned from its peers is seen failed both ways, and heals", "[partition]") {
+    std::atomic<int> s1_saw_s3_down{0}, s1_saw_s3_up{0}, s3_saw_s1_down{0}, s3_saw_s1_up{0};
     small_cluster c;
+    c.s1->on_down("s3", [&] { ++s1_saw_s3_down; });
+    c.s1->on_up("s3", [&] { ++s1_saw_s3_up; });
+    c.s3->on_down("s1", [&] { ++s3_saw_s1_down; });
+    c.s3->on_up("s1", [&] { ++s3_saw_s1_up; });
     const auto cut = c.s3->inject_partition("s3");
     REQUIRE(cut.ok());
     const auto entries = c.s3->partitions();
     CHECK(entries.size() == 2);  // its peers: s1 and s2 (s3 has no clients)
+    CHECK(c.s1->partitions().empty());  // ttl 0: only the origin cuts
     WAIT_FOR("s1 and s2 see s3 failed", !reachable(*c.s1, "s3") && !reachable(*c.s2, "s3"));
     WAIT_FOR("s3 sees s1 and s2 failed", !reachable(*c.s3, "s1") && !reachable(*c.s3, "s2"));
+    WAIT_FOR("on_down fired on both sides", s1_saw_s3_down.load() == 1 && s3_saw_s1_down.load() == 1);
     WAIT_FOR("clients hear it from their servers", !reachable(*c.c1, "s3") && !reachable(*c.c2, "s3"));
     CHECK(c.s3->status().counters["dropped_partitioned_in"] > 0);
 
@@ -48,6 +57,8 @@ TEST_CASE("a node partitioned from its peers is seen failed both ways, and heals
     WAIT_FOR("the heal reaches s3", c.s3->partitions().empty());
     WAIT_FOR("everyone sees everyone again", reachable(*c.s1, "s3") && reachable(*c.s3, "s1") &&
                                                  reachable(*c.c2, "s3") && reachable(*c.c1, "s3"));
+    WAIT_FOR("on_up fired on both sides", s1_saw_s3_up.load() == 1 && s3_saw_s1_up.load() == 1);
+    CHECK(s1_saw_s3_down.load() == 1);  // once per transition
 }
 
 TEST_CASE("a partition requested from a client reaches its origin through the relay and spreads by ttl",
