@@ -51,7 +51,11 @@ bool peer_service::route(message msg, const std::string& destination, const std:
 
 route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uint64_t* id) {
     const auto status = route_status_of(out.destination);
-    if (status != route_status::ok && status != route_status::unreachable) return status;
+    // An acked message rides out a transient lack of route (a peer re-homing, a link being
+    // re-established): retransmission takes it when there is one, or the deadline reports it.
+    const bool transient = status == route_status::unreachable || status == route_status::disconnected ||
+                           status == route_status::not_yet_connected;
+    if (status != route_status::ok && !(transient && (out.ack || status == route_status::unreachable))) return status;
     if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
     forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
                 std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
@@ -64,11 +68,11 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
         handle(link{link::kind::accepted, _self.name}, msg, now_ms);  // local: the same path
         return route_status::ok;
     }
-    if (status == route_status::unreachable && !msg.ack) return status;  // acked ones wait for it
+    if (transient && !msg.ack) return status;  // acked ones wait for a route
     const auto destination = msg.destination;
     const auto channel = msg.channel;
     const auto lane = msg.lane;
-    route(std::move(msg), destination, channel, lane);
+    if (status == route_status::ok) route(std::move(msg), destination, channel, lane);
     return route_status::ok;
 }
 

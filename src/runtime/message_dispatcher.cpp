@@ -34,6 +34,10 @@ void message_dispatcher::post(inbound_message message) {
     {
         std::lock_guard lock(_mutex);
         was_empty = _queue.empty() && _tasks.empty();
+        if (_queue.size() >= queue_max) {
+            ++_overflow;
+            return;
+        }
         _queue.push_back(std::move(message));
     }
     if (was_empty) _wake.notify_one();

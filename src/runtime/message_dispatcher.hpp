@@ -19,6 +19,10 @@ namespace zpartisan::runtime {
 
 class message_dispatcher {
 public:
+    // A handler slower than its traffic must not grow memory without bound: beyond this many
+    // waiting messages new ones are dropped and counted (acked ones are retransmitted).
+    static constexpr std::size_t queue_max = 200'000;
+
     explicit message_dispatcher(std::string node_name);
     ~message_dispatcher();
     message_dispatcher(const message_dispatcher&) = delete;
@@ -33,6 +37,7 @@ public:
     [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
     [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }
     [[nodiscard]] std::uint64_t unknown_handler_drops() const { return _unknown.load(); }
+    [[nodiscard]] std::uint64_t overflow_drops() const { return _overflow.load(); }
 
 private:
     void run();
@@ -47,6 +52,7 @@ private:
     std::atomic<std::uint64_t> _delivered{0};
     std::atomic<std::uint64_t> _failures{0};
     std::atomic<std::uint64_t> _unknown{0};
+    std::atomic<std::uint64_t> _overflow{0};
     std::thread _thread;  // last: starts once everything above exists
 };
 

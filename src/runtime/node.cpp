@@ -177,7 +177,9 @@ send_status Node::cast_message(const std::string& node, const std::string& handl
 
 send_status Node::reply(const inbound_message& request, std::string payload) {
     if (request.reply_to.empty()) throw usage_error("reply: the message is not a call");
-    return forward_message(request.reply_to, std::move(payload));
+    message_options acked;
+    acked.ack = true;
+    return forward_message(request.reply_to, std::move(payload), acked);
 }
 
 std::string Node::make_reference() {
@@ -196,7 +198,10 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
         if (!once->exchange(true)) answer->set_value(message.payload);
     });
     call_result result;
-    result.status = send_as(message_kind::call, node, handler, std::move(payload), options, reference);
+    // Requests and replies are acked: a call survives a lost frame or a client re-homing.
+    auto acked = options;
+    acked.ack = true;
+    result.status = send_as(message_kind::call, node, handler, std::move(payload), acked, reference);
     if (result.status == send_status::ok && answered.wait_for(timeout) == std::future_status::ready) {
         result.answered = true;
         result.payload = answered.get();

@@ -274,8 +274,11 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
                 if (msg.ack) break;  // acked messages wait for it (retransmitted until the deadline)
                 return send_status::unreachable;
             case core::route_status::unknown_node: return send_status::unknown_node;
-            case core::route_status::not_yet_connected: return send_status::not_yet_connected;
-            case core::route_status::disconnected: return send_status::disconnected;
+            case core::route_status::not_yet_connected:
+            case core::route_status::disconnected:
+                if (msg.ack) break;  // acked messages wait for a route until their deadline
+                return route->second == core::route_status::disconnected ? send_status::disconnected
+                                                                         : send_status::not_yet_connected;
             case core::route_status::partitioned: return send_status::partitioned;
             case core::route_status::congested: return send_status::congested;
             case core::route_status::stopped: return send_status::stopped;
@@ -442,6 +445,7 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["events_dropped"] = _events->events_dropped();
         all["messages_handled"] = _messages->delivered();
         all["handler_failures"] = _messages->handler_failures();
+        all["dropped_handler_queue_full"] = _messages->overflow_drops();
         all["unacked"] = core.unacked_count();
         return all;
     });

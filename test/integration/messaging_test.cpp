@@ -69,7 +69,12 @@ struct messaging_cluster {
     }
 
     void add(const std::string& name, role r) {
-        nodes.push_back(make_node(name, r));
+        // Messaging is under test here, not failure detection: a slower heartbeat keeps a
+        // loaded 2-core machine from seeing false failures in the middle of a test.
+        auto cfg = test_config(name, r);
+        cfg.heartbeat_interval_ms = 250;
+        cfg.missed_heartbeats = 4;
+        nodes.push_back(std::make_unique<Node>(cfg));
         by_name[name] = nodes.back().get();
     }
     Node& node(const std::string& name) { return *by_name.at(name); }
@@ -86,8 +91,14 @@ TEST_CASE("every ordered pair exchanges send, forward, cast and call, each to th
             REQUIRE(sender->send_message(to, "send " + tag) == send_status::ok);
             REQUIRE(sender->forward_message(to, "work", "forward " + tag) == send_status::ok);
             REQUIRE(sender->cast_message(to, "work", "cast " + tag) == send_status::ok);
-            const auto answer = sender->call(to, "echo", tag, 5s);
+            const auto answer = sender->call(to, "echo", tag, 10s);
             INFO(tag << ": " << to_string(answer.status));
+            if (!answer.ok())
+                for (const auto* name : {"s1", "s2", "s3", "c3", "c4"})
+                    for (const auto& [key, value] : c.node(name).status().counters)
+                        if (key.find("drop") != std::string::npos || key.find("retrans") != std::string::npos ||
+                            key.find("send") == 0 || key.find("unacked") == 0 || key.find("relayed") == 0)
+                            std::printf("%s %s=%llu\n", name, key.c_str(), static_cast<unsigned long long>(value));
             REQUIRE(answer.ok());
             CHECK(answer.payload == "echo:" + tag);
             ++pairs;

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <thread>
 
-#include "cluster_fixture.hpp"
+#include "integration/cluster_fixture.hpp"
 
 using namespace zpartisan;
 using namespace zpartisan::test;
