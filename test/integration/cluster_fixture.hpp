@@ -38,4 +38,24 @@ inline std::vector<std::string> welcomed_peers(const Node& node) {
     return sorted(peers);
 }
 
+// Three servers (s2, s3 joined through s1) and two clients (c1 at s1, c2 at s2), converged.
+struct small_cluster {
+    std::unique_ptr<Node> s1, s2, s3, c1, c2;
+    small_cluster() {
+        s1 = make_node("s1", role::server);
+        s2 = make_node("s2", role::server);
+        s3 = make_node("s3", role::server);
+        c1 = make_node("c1", role::client);
+        c2 = make_node("c2", role::client);
+        REQUIRE(s2->sync_join(s1->router_endpoint(), std::chrono::seconds(10)).ok());
+        REQUIRE(s3->sync_join(s1->router_endpoint(), std::chrono::seconds(10)).ok());
+        REQUIRE(c1->sync_join(s1->router_endpoint(), std::chrono::seconds(10)).ok());
+        REQUIRE(c2->sync_join(s2->router_endpoint(), std::chrono::seconds(10)).ok());
+        const std::vector<std::string> all{"c1", "c2", "s1", "s2", "s3"};
+        WAIT_FOR("converged", s1->members() == all && s2->members() == all && s3->members() == all &&
+                                  c1->members() == all && c2->members() == all);
+    }
+};
+
+
 }  // namespace zpartisan::test
