@@ -351,6 +351,20 @@ struct view_buffer : std::streambuf {
     }
 };
 
+// Appends straight into the frame being built: no stringstream buffer and copy per message.
+struct string_sink : std::streambuf {
+    std::string& out;
+    explicit string_sink(std::string& target) : out(target) {}
+    std::streamsize xsputn(const char* bytes, std::streamsize count) override {
+        out.append(bytes, static_cast<std::size_t>(count));
+        return count;
+    }
+    int_type overflow(int_type c) override {
+        if (c != traits_type::eof()) out.push_back(static_cast<char>(c));
+        return c;
+    }
+};
+
 constexpr char state_magic[2] = {'Z', 'S'};
 
 }  // namespace
@@ -369,16 +383,20 @@ const char* describe(decode_error error) {
 }
 
 std::string encode(const core::message& message) {
-    std::ostringstream out;
-    out.put('Z');
-    out.put('P');
-    out.put(static_cast<char>(envelope_version));
-    out.put(static_cast<char>(core::type_of(message)));
+    std::string frame;
+    const auto* data = std::get_if<core::forward>(&message);
+    frame.reserve(128 + (data ? data->payload.size() : 0));
+    frame.push_back('Z');
+    frame.push_back('P');
+    frame.push_back(static_cast<char>(envelope_version));
+    frame.push_back(static_cast<char>(core::type_of(message)));
+    string_sink sink(frame);
+    std::ostream out(&sink);
     {
         output_archive ar(out);
         std::visit(body_saver{ar}, message);
     }
-    return std::move(out).str();
+    return frame;
 }
 
 decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexcept {
