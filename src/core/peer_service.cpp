@@ -20,6 +20,7 @@ peer_service::peer_service(peer_service_options options)
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
+    routes_changed();
     _running = true;
     if (restored) {
         _membership.join(*restored);
@@ -50,6 +51,7 @@ void peer_service::note(effect::notice::level severity, std::string text) {
 // ---- API commands -------------------------------------------------------------------------
 
 void peer_service::join(const std::string& endpoint, std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) {
         _join_outcomes[endpoint] = {join_status::refused, "node is stopped"};
         return;
@@ -69,6 +71,7 @@ void peer_service::join(const std::string& endpoint, std::uint64_t now_ms) {
 }
 
 void peer_service::leave(std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) return;
     const auto change = _membership.remove(_self.name);
     // Tell every peer directly before closing: PUB/SUB alone may lose the last word.
@@ -84,6 +87,7 @@ void peer_service::leave(std::uint64_t now_ms) {
 }
 
 bool peer_service::remove_member(const std::string& name, std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) return false;
     if (name == _self.name) {
         leave(now_ms);
@@ -102,6 +106,7 @@ bool peer_service::remove_member(const std::string& name, std::uint64_t now_ms) 
 }
 
 void peer_service::update_members(const std::vector<node_spec>& specs, std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) return;
     membership_state change;
     std::set<std::string> wanted;
@@ -120,7 +125,9 @@ void peer_service::update_members(const std::vector<node_spec>& specs, std::uint
 
 // ---- inputs -------------------------------------------------------------------------------
 
-void peer_service::on_message(const link& from, const message& msg, std::uint64_t now_ms) {
+void peer_service::on_message(const link& from, message&& msg, std::uint64_t now_ms) {
+    // Only routed messages leave routes as they were; anything else may change them.
+    if (!std::holds_alternative<forward>(msg) && !std::holds_alternative<forward_ack>(msg)) routes_changed();
     if (!_running) {
         count("dropped_stopped");
         return;
@@ -133,10 +140,11 @@ void peer_service::on_message(const link& from, const message& msg, std::uint64_
     }
     // Any message is a heartbeat (spec.md §3).
     if (sender) heard_from(*sender, now_ms);
-    std::visit([&](const auto& m) { handle(from, m, now_ms); }, msg);
+    std::visit([&](auto& m) { handle(from, std::move(m), now_ms); }, msg);
 }
 
 void peer_service::tick(std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) return;
     for (auto& [endpoint, dial] : _dials) {
         // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with
@@ -587,6 +595,7 @@ std::map<std::string, std::uint64_t> peer_service::counters() const {
     for (std::size_t i = 0; i < _received_by_type.size(); ++i)
         if (_received_by_type[i] > 0)
             all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
+    if (_relayed > 0) all["relayed"] += _relayed;
     return all;
 }
 

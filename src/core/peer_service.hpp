@@ -11,6 +11,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -159,6 +161,16 @@ public:
     route_status send_app(outgoing msg, std::uint64_t now_ms, std::uint64_t* id = nullptr);
     // Whether a message to destination could leave now, and if not why.
     [[nodiscard]] route_status route_status_of(const std::string& destination) const;
+    // The hot path for an application message the runtime encoded itself (not acked, not
+    // local): ok with *hop set, or why it cannot leave now. Answers from a route cache that
+    // every change of membership, links, liveness or partitions clears.
+    route_status app_route(std::string_view destination, link* hop);
+    // The hot path for a forward or ack passing through (destination is not us), read from
+    // its header without decoding it: the same admission as on_message (partitions, any
+    // message is a heartbeat), the hop limit, then the next hop; nullopt when dropped
+    // (counted).
+    std::optional<link> relay_hop(const link& from, std::string_view destination, std::uint8_t hops, bool is_ack,
+                                  std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
     [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
@@ -178,7 +190,8 @@ public:
     [[nodiscard]] std::uint32_t free_client_slots() const;
 
     // --- inputs --------------------------------------------------------------------------
-    void on_message(const link& from, const message& msg, std::uint64_t now_ms);
+    void on_message(const link& from, message&& msg, std::uint64_t now_ms);
+    void on_message(const link& from, const message& msg, std::uint64_t now_ms) { on_message(from, message(msg), now_ms); }
     void tick(std::uint64_t now_ms);
     // The transport saw a connection close. A dialed link names its peer; on the ROUTER side
     // ZeroMQ cannot say which peer went, so every attached client is probed at once.
@@ -232,7 +245,7 @@ private:
     void handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms);
     void handle(const link& from, const partition_groups& msg, std::uint64_t now_ms);
 
-    void handle(const link& from, const forward& msg, std::uint64_t now_ms);
+    void handle(const link& from, forward&& msg, std::uint64_t now_ms);
     void handle(const link& from, const forward_ack& msg, std::uint64_t now_ms);
 
     // --- messaging (peer_service_messaging.cpp) ---
@@ -295,6 +308,14 @@ private:
     void request_sync(const std::string& peer_name);
     void stop(std::string reason);
     void count(const std::string& what) { ++_counters[what]; }
+    void routes_changed() { _route_cache.clear(); }
+    struct cached_route {
+        route_status status = route_status::unknown_node;
+        std::optional<link> hop;
+        bool hop_blocked = false;  // a partition in force forbids that hop
+    };
+    const cached_route& route_for(std::string_view destination);
+    [[nodiscard]] std::optional<std::string> sender_of_link(const link& from) const;
     void note(effect::notice::level severity, std::string text);
     [[nodiscard]] std::optional<std::string> dial_of_peer(const std::string& name) const;
 
@@ -342,6 +363,12 @@ private:
     std::uint64_t _rehome_backoff_ms = 0;
     std::map<std::string, std::uint64_t> _counters;  // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
+    std::uint64_t _relayed = 0;  // hot-path counters, merged into counters()
     std::vector<output_effect> _output;
 };
 

@@ -51,6 +51,7 @@ void peer_service::send_heartbeats() {
 }
 
 void peer_service::apply_transition(const liveness_transition& transition, std::uint64_t now_ms) {
+    routes_changed();
     if (transition.up) {
         _lost.erase(transition.peer);
         note(effect::notice::level::info, "'" + transition.peer + "' is reachable again");
@@ -161,6 +162,7 @@ std::vector<member_liveness> peer_service::liveness_view() const {
 }
 
 void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
+    routes_changed();
     if (!_running) return;
     count("connections_lost");
     if (which.via == link::kind::dialed) {
@@ -176,6 +178,7 @@ void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
 }
 
 void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
+    routes_changed();
     if (!_running || which.via != link::kind::accepted) return;
     _detector.connection_lost(which.id, now_ms);
 }

@@ -41,6 +41,71 @@ route_status peer_service::route_status_of(const std::string& destination) const
     return route_status::ok;
 }
 
+const peer_service::cached_route& peer_service::route_for(std::string_view destination) {
+    if (auto it = _route_cache.find(destination); it != _route_cache.end()) return it->second;
+    // Names that are not members are cached too (a burst to a stranger stays cheap), but a
+    // stream of invented names must not grow the cache without bound.
+    if (_route_cache.size() > 2 * _membership.members().size() + 64) _route_cache.clear();
+    std::string name(destination);
+    cached_route r;
+    r.status = route_status_of(name);
+    if (name != _self.name) {
+        r.hop = next_hop(name);
+        if (r.hop) {
+            r.hop_blocked = blocked(effect::send{*r.hop, heartbeat{}});
+        }
+    }
+    return _route_cache.emplace(std::move(name), std::move(r)).first->second;
+}
+
+route_status peer_service::app_route(std::string_view destination, link* hop) {
+    const auto& r = route_for(destination);
+    if (r.status != route_status::ok) return r.status;
+    if (!r.hop) return route_status::disconnected;
+    if (r.hop_blocked) return route_status::partitioned;
+    *hop = *r.hop;
+    return route_status::ok;
+}
+
+std::optional<std::string> peer_service::sender_of_link(const link& from) const {
+    if (from.via == link::kind::accepted) return from.id;
+    if (from.via == link::kind::dialed)
+        if (auto it = _dials.find(from.id); it != _dials.end() && it->second.welcomed) return it->second.peer;
+    return std::nullopt;
+}
+
+std::optional<link> peer_service::relay_hop(const link& from, std::string_view destination, std::uint8_t hops,
+                                            bool is_ack, std::uint64_t now_ms) {
+    if (!_running) {
+        count("dropped_stopped");
+        return std::nullopt;
+    }
+    static const std::size_t forward_index = message(std::in_place_type<forward>).index();
+    static const std::size_t ack_index = message(std::in_place_type<forward_ack>).index();
+    ++_received_by_type[is_ack ? ack_index : forward_index];
+    const auto sender = sender_of_link(from);
+    if (sender && partitioned_from(*sender)) {
+        count("dropped_partitioned_in");
+        return std::nullopt;
+    }
+    if (sender) heard_from(*sender, now_ms);  // any message is a heartbeat (spec.md §3)
+    if (hops + 1 > max_hops) {
+        count("dropped_hop_limit");
+        return std::nullopt;
+    }
+    const auto& r = route_for(destination);
+    if (!r.hop) {
+        count("dropped_unroutable");
+        return std::nullopt;
+    }
+    if (r.hop_blocked) {
+        count("dropped_partitioned_out");
+        return std::nullopt;
+    }
+    ++_relayed;
+    return r.hop;
+}
+
 bool peer_service::route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane) {
     (void)channel, (void)lane;  // carried in the forward itself; the transport picks the connection
     const auto hop = next_hop(destination);
@@ -65,7 +130,7 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
         _unacked.emplace(msg.id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
     }
     if (msg.destination == _self.name) {
-        handle(link{link::kind::accepted, _self.name}, msg, now_ms);  // local: the same path
+        handle(link{link::kind::accepted, _self.name}, std::move(msg), now_ms);  // local: the same path
         return route_status::ok;
     }
     if (transient && !msg.ack) return status;  // acked ones wait for a route
@@ -92,7 +157,7 @@ void peer_service::relay(const Routed& msg) {
         lane = msg.lane;
     }
     if (route(std::move(relayed), msg.destination, channel, lane))
-        count("relayed");
+        ++_relayed;
     else
         count("dropped_unroutable");
 }
@@ -113,7 +178,7 @@ bool peer_service::first_delivery(const forward& msg) {
     return true;
 }
 
-void peer_service::handle(const link& from, const forward& msg, std::uint64_t now_ms) {
+void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms) {
     (void)from, (void)now_ms;
     if (msg.destination != _self.name) {
         relay(msg);
@@ -137,8 +202,8 @@ void peer_service::handle(const link& from, const forward& msg, std::uint64_t no
         answer(ack_status::unknown_handler);
         return;
     }
-    _output.emplace_back(effect::deliver{msg});
     answer(ack_status::delivered);
+    _output.emplace_back(effect::deliver{std::move(msg)});
 }
 
 void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_t now_ms) {

@@ -72,6 +72,7 @@ void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
 
 std::optional<std::string> peer_service::inject_partition(const std::string& origin, std::uint32_t ttl,
                                                           std::uint64_t now_ms) {
+    routes_changed();
     (void)now_ms;
     if (!_running) return std::nullopt;
     const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
@@ -95,6 +96,7 @@ void peer_service::handle(const link& from, const partition_request& msg, std::u
 }
 
 bool peer_service::resolve_partition(const std::string& ref) {
+    routes_changed();
     // Every node passes a given heal on once, so it reaches every node the cut reached
     // wherever it is asked for (partisan: resolve_partition at any node).
     if (_resolved_refs.contains(ref)) return false;
@@ -130,6 +132,7 @@ void peer_service::apply_groups(const std::string& ref, const std::vector<std::v
 }
 
 std::string peer_service::partition_into_groups(const std::vector<std::vector<std::string>>& groups) {
+    routes_changed();
     const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
     apply_groups(ref, groups);
     return ref;
@@ -190,6 +193,7 @@ bool peer_service::can_accept_client(const node_spec& client) const {
 }
 
 reserve_status peer_service::reserve(const std::string& tag) {
+    routes_changed();
     if (_self.role != role::server) return reserve_status::not_a_server;
     if (_options.max_clients != 0 && free_client_slots() == 0) return reserve_status::no_available_slots;
     ++_reservations[tag];

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wire/codec.hpp"
+#include "wire/routed_codec.hpp"
 
 namespace zpartisan::runtime {
 
@@ -157,8 +158,9 @@ void reactor::handle_inbound(transport::inbound& message) {
         apply_output();
         return;
     }
-    _counters["bytes_received"] += message.frame.size();
-    auto decoded = wire::decode(message.frame, _config.max_message_bytes);
+    _bytes_received += message.frame.size();
+    if (relay_in_place(message)) return;
+    auto decoded = wire::decode(message.frame.view(), _config.max_message_bytes);
     if (!decoded.message) {
         count(std::string("dropped_decode_") + wire::describe(decoded.error));
         spdlog::warn("[{}] dropped a frame from '{}' ({} bytes): {}{}{}", _config.name, message.from.id,
@@ -166,8 +168,45 @@ void reactor::handle_inbound(transport::inbound& message) {
                      decoded.detail);
         return;
     }
-    _core->on_message(message.from, *decoded.message, now_ms());
+    _core->on_message(message.from, std::move(*decoded.message), now_ms());
     apply_output();
+}
+
+bool reactor::relay_in_place(transport::inbound& message) {
+    if (message.frame.size() > _config.max_message_bytes) return false;  // decode() reports it
+    const auto routed = wire::peek_routed(message.frame.view());
+    if (!routed || routed->destination == _advertised_self.name) return false;
+    const auto hop = _core->relay_hop(message.from, routed->destination, routed->hops, routed->is_ack, now_ms());
+    if (hop) {
+        // The views in `routed` point into the frame; it is not moved before they are used.
+        message.frame.data()[wire::hops_offset] = static_cast<char>(routed->hops + 1);
+        send_frame(*hop, message.frame, routed->channel, routed->lane, !routed->is_ack,
+                   routed->is_ack ? core::message_type::forward_ack : core::message_type::forward);
+    }
+    if (_core->has_output()) apply_output();  // a peer heard from again, say
+    return true;
+}
+
+void reactor::send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
+                         bool data, core::message_type type) {
+    if (data && !_stalled.empty()) {  // keep the order behind what already waits
+        stall(to, std::move(frame), channel, lane);
+        return;
+    }
+    const auto bytes = frame.size();
+    const auto status = _transport->send(to, frame, channel, lane);
+    if (status == transport::send_status::ok) {
+        _bytes_sent += bytes;
+        ++(data ? _messages_out : _control_messages_out);
+        return;
+    }
+    if (data && status == transport::send_status::congested) {
+        stall(to, std::move(frame), channel, lane);
+        return;
+    }
+    if (status == transport::send_status::unreachable) _core->on_peer_gone(to, now_ms());
+    count(std::string("send_") + describe(status));
+    spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name, core::name_of(type), to.id, describe(status));
 }
 
 void reactor::apply_output() {
@@ -181,28 +220,20 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
             [&](auto& e) {
                 using T = std::decay_t<decltype(e)>;
                 if constexpr (std::is_same_v<T, core::effect::send>) {
-                    auto frame = wire::encode(e.msg);
                     const auto* data = std::get_if<core::forward>(&e.msg);
-                    if (data && !_stalled.empty()) {  // keep the order behind what already waits
-                        stall(e.to, std::move(frame), data->channel, data->lane);
-                        return;
+                    transport::frame frame;
+                    if (data) {
+                        const auto fields = wire::fields_of(*data);
+                        frame = transport::frame(wire::encoded_size(fields));
+                        wire::encode_into(fields, frame.data());
+                    } else if (const auto* ack = std::get_if<core::forward_ack>(&e.msg)) {
+                        frame = transport::frame(wire::encoded_size(*ack));
+                        wire::encode_into(*ack, frame.data());
+                    } else {
+                        frame = transport::frame(std::string_view(wire::encode(e.msg)));
                     }
-                    const auto status = data ? _transport->send(e.to, frame, data->channel, data->lane)
-                                             : _transport->send(e.to, frame);
-                    if (data && status == transport::send_status::congested) {
-                        stall(e.to, std::move(frame), data->channel, data->lane);
-                        return;
-                    }
-                    if (status == transport::send_status::ok) {
-                        _counters["bytes_sent"] += frame.size();
-                        ++_counters[data ? "messages_out" : "control_messages_out"];
-                    }
-                    if (status == transport::send_status::unreachable) _core->on_peer_gone(e.to, now_ms());
-                    if (status != transport::send_status::ok) {
-                        count(std::string("send_") + describe(status));
-                        spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name,
-                                      core::name_of(core::type_of(e.msg)), e.to.id, describe(status));
-                    }
+                    if (data) send_frame(e.to, frame, data->channel, data->lane, true, core::message_type::forward);
+                    else send_frame(e.to, frame, {}, 0, false, core::type_of(e.msg));
                 } else if constexpr (std::is_same_v<T, core::effect::publish>) {
                     if (_publish_loss_ratio > 0 &&
                         std::uniform_real_distribution<>(0, 1)(_fault_rng) < _publish_loss_ratio) {
@@ -262,6 +293,22 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
 }
 
 send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report) {
+    const wire::forward_fields fields{_advertised_self.name, _advertised_self.incarnation, msg.destination,
+                                      msg.handler, msg.kind, msg.channel, msg.lane, 0, 0, msg.ack, msg.reply_to,
+                                      msg.payload};
+    if (!wire::encodable(fields)) return send_status::too_large;
+    // A plain message to another node is encoded here, on the sending thread, into the very
+    // buffer ZeroMQ will send: the reactor only picks its route. Acked and local messages go
+    // through the core (ids, retransmission, local delivery).
+    const bool pre_encode = !msg.ack && msg.destination != _advertised_self.name;
+    transport::frame encoded;
+    if (pre_encode) {
+        encoded = transport::frame(wire::encoded_size(fields));
+        wire::encode_into(fields, encoded.data());
+        std::string().swap(msg.payload);
+        std::string().swap(msg.handler);
+        std::string().swap(msg.reply_to);
+    }
     bool wake = false;
     {
         std::lock_guard lock(_send_mutex);
@@ -285,7 +332,7 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
         }
         if (_send_queue.size() >= _config.send_queue_max) return send_status::congested;
         wake = _send_queue.empty();
-        _send_queue.push_back({std::move(msg), std::move(on_report)});
+        _send_queue.push_back({std::move(msg), std::move(encoded), pre_encode, std::move(on_report)});
     }
     if (wake) _transport->wakeup().notify();
     return send_status::ok;
@@ -312,6 +359,15 @@ void reactor::drain_send_queue() {
     if (more) _transport->wakeup().notify();  // come back for the rest right after this turn
     const auto now = now_ms();
     for (auto& pending : batch) {
+        if (pending.pre_encoded) {
+            core::link hop;
+            const auto status = _core->app_route(pending.msg.destination, &hop);
+            if (status == core::route_status::ok)
+                send_frame(hop, pending.encoded, pending.msg.channel, pending.msg.lane, true, core::message_type::forward);
+            else if (status != core::route_status::unreachable)
+                count("sends_failed_after_queueing");
+            continue;
+        }
         const auto destination = pending.msg.destination;
         std::uint64_t id = 0;
         const auto status = _core->send_app(std::move(pending.msg), now, &id);
@@ -328,21 +384,26 @@ void reactor::drain_send_queue() {
     apply_output();
 }
 
-void reactor::stall(const core::link& to, std::string frame, const std::string& channel, std::uint32_t lane) {
+void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {
     if (_stalled.size() >= _config.send_queue_max) {
         count("dropped_backlog_full");
         return;
     }
-    _stalled.push_back({to, std::move(frame), channel, lane});
+    _stalled.push_back({to, std::move(frame), std::string(channel), lane});
 }
 
 void reactor::retry_stalled() {
     while (!_stalled.empty()) {
         auto& next = _stalled.front();
+        const auto bytes = next.frame.size();
         const auto status = _transport->send(next.to, next.frame, next.channel, next.lane);
         if (status == transport::send_status::congested) return;  // still full: later
-        if (status == transport::send_status::ok) _counters["bytes_sent"] += next.frame.size();
-        else count(std::string("send_") + describe(status));
+        if (status == transport::send_status::ok) {
+            _bytes_sent += bytes;
+            ++_messages_out;
+        } else {
+            count(std::string("send_") + describe(status));
+        }
         _stalled.pop_front();
     }
 }
@@ -439,6 +500,10 @@ std::map<std::string, std::uint64_t> reactor::counters() {
     return call([this](core::peer_service& core, std::uint64_t) {
         auto all = core.counters();
         for (const auto& [name, value] : _counters) all[name] += value;
+        all["bytes_received"] += _bytes_received;
+        all["bytes_sent"] += _bytes_sent;
+        all["messages_out"] += _messages_out;
+        all["control_messages_out"] += _control_messages_out;
         all["dropped_malformed_multipart"] += _transport->malformed_frames();
         all["dealers"] = _transport->dealer_count();
         all["callback_failures"] = _events->callback_failures();

@@ -111,7 +111,12 @@ private:
     // Sends that met a full queue (HWM) wait here, in order, instead of being dropped; while
     // any wait, the application's queue is not drained, so callers see congested.
     void retry_stalled();
-    void stall(const core::link& to, std::string frame, const std::string& channel, std::uint32_t lane);
+    void stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane);
+    // Sends one frame; a data frame meeting a full queue waits in _stalled (in order).
+    void send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
+                    bool data, core::message_type type);
+    // A forward or ack for someone else: relayed from its header, the frame sent on as it came.
+    bool relay_in_place(transport::inbound& message);
     void refresh_route_snapshot();
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
     std::optional<core::membership_state> restore_and_choose_incarnation();
@@ -127,7 +132,9 @@ private:
     std::unique_ptr<message_dispatcher> _messages;  // handlers, off this thread
 
     struct pending_send {
-        core::outgoing msg;
+        core::outgoing msg;  // with pre_encoded, only destination, channel and lane are kept
+        transport::frame encoded;  // encoded by the sending thread: not acked, not local
+        bool pre_encoded = false;
         std::function<void(const delivery_report&)> on_report;
     };
     // What application threads may know without asking the reactor: each member's route.
@@ -137,7 +144,7 @@ private:
     };
     struct stalled_send {
         core::link to;
-        std::string frame;
+        transport::frame frame;
         std::string channel;
         std::uint32_t lane = 0;
     };
@@ -159,6 +166,8 @@ private:
 
     std::vector<join_waiter> _waiters;             // reactor thread only
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
+    // Per-message counters as plain fields (reactor thread only): no map lookup per message.
+    std::uint64_t _bytes_received = 0, _bytes_sent = 0, _messages_out = 0, _control_messages_out = 0;
     double _publish_loss_ratio = 0.0;  // fault injection: share of publishes dropped
     std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};

@@ -92,7 +92,9 @@ zmq_transport::~zmq_transport() {
     for (auto* socket : {_router.get(), _pub.get(), _sub.get()})
         if (socket) socket->set(zmq::sockopt::linger, linger);
     for (auto& [endpoint, dealer] : _dealers) dealer->set(zmq::sockopt::linger, linger);
-    for (auto& [key, lane] : _lanes) lane->set(zmq::sockopt::linger, linger);
+    for (auto& [endpoint, channels] : _lanes)
+        for (auto& [channel, sockets] : channels)
+            for (auto& lane : sockets) lane->set(zmq::sockopt::linger, linger);
     _lanes.clear();
     _dealers.clear();
     _sub.reset();
@@ -122,6 +124,7 @@ void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which) {
     events->set(zmq::sockopt::linger, 0);
     events->connect(address);
     _monitors.push_back({socket.handle(), std::move(which), std::move(events)});
+    _poll_dirty = true;
 }
 
 void zmq_transport::stop_monitor(zmq::socket_t& socket) {
@@ -129,6 +132,7 @@ void zmq_transport::stop_monitor(zmq::socket_t& socket) {
     if (it == _monitors.end()) return;
     zmq_socket_monitor(socket.handle(), nullptr, 0);
     _monitors.erase(it);
+    _poll_dirty = true;
 }
 
 void zmq_transport::drain_monitor(std::size_t index, std::vector<inbound>& out) {
@@ -155,7 +159,10 @@ void zmq_transport::dial(const std::string& endpoint) {
     }
     start_monitor(*dealer, {core::link::kind::dialed, endpoint});
     _dealers.emplace(endpoint, std::move(dealer));
+    _poll_dirty = true;
+    auto& channels = _lanes[endpoint];
     for (const auto& [channel, parallelism] : _options.channels) {
+        auto& sockets = channels[channel];
         for (std::uint32_t lane = 0; lane < parallelism; ++lane) {
             auto data = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
             apply_common_options(*data);
@@ -165,7 +172,7 @@ void zmq_transport::dial(const std::string& endpoint) {
                 data->connect(endpoint);
             } catch (const zmq::error_t&) {
             }
-            _lanes.emplace(lane_key{endpoint, channel, lane}, std::move(data));
+            sockets.push_back(std::move(data));
         }
     }
 }
@@ -177,9 +184,12 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     if (!_flush_on_close) it->second->set(zmq::sockopt::linger, 0);
     stop_monitor(*it->second);
     _dealers.erase(it);
-    for (auto lane = _lanes.lower_bound(lane_key{endpoint, "", 0}); lane != _lanes.end() && lane->first.endpoint == endpoint;) {
-        if (!_flush_on_close) lane->second->set(zmq::sockopt::linger, 0);
-        lane = _lanes.erase(lane);
+    _poll_dirty = true;
+    if (auto lanes = _lanes.find(endpoint); lanes != _lanes.end()) {
+        if (!_flush_on_close)
+            for (auto& [channel, sockets] : lanes->second)
+                for (auto& lane : sockets) lane->set(zmq::sockopt::linger, 0);
+        _lanes.erase(lanes);
     }
 }
 
@@ -202,16 +212,39 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     }
 }
 
-send_status zmq_transport::send(const core::link& to, std::string_view frame, const std::string& channel,
-                                std::uint32_t lane) {
-    if (frame.size() > _options.max_message_bytes) return send_status::too_large;
+zmq::socket_t* zmq_transport::lane_socket(std::string_view endpoint, std::string_view channel, std::uint32_t lane) {
+    auto dial = _lanes.find(endpoint);
+    if (dial == _lanes.end()) return nullptr;
+    auto sockets = dial->second.find(channel);
+    if (sockets == dial->second.end() || lane >= sockets->second.size()) return nullptr;
+    return sockets->second[lane].get();
+}
+
+namespace {
+// zmq_msg_send without blocking: true when queued, false on a full queue (the message is
+// then untouched); other errors throw like cppzmq does.
+bool send_frame(zmq::socket_t& socket, frame& message, void* native, int flags) {
+    (void)message;
+    if (zmq_msg_send(static_cast<zmq_msg_t*>(native), socket.handle(), flags | ZMQ_DONTWAIT) >= 0) return true;
+    if (zmq_errno() == EAGAIN) return false;
+    throw zmq::error_t();
+}
+
+bool send_routing_id(zmq::socket_t& router, std::string_view id) {
+    if (zmq_send(router.handle(), id.data(), id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) return true;
+    if (zmq_errno() == EAGAIN) return false;
+    throw zmq::error_t();
+}
+}  // namespace
+
+send_status zmq_transport::send(const core::link& to, frame& message, std::string_view channel, std::uint32_t lane) {
+    if (message.size() > _options.max_message_bytes) return send_status::too_large;
     try {
         if (!channel.empty() && to.via == core::link::kind::accepted) {
-            const auto lane_id = to.id + "|" + channel + "|" + std::to_string(lane);
+            _routing_scratch.assign(to.id).append("|").append(channel).append("|").append(std::to_string(lane));
             try {
-                if (!_router->send(zmq::buffer(lane_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-                    return send_status::congested;
-                (void)_router->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+                if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
+                (void)send_frame(*_router, message, message.native(), 0);
                 return send_status::ok;
             } catch (const zmq::error_t& e) {
                 if (e.num() != EHOSTUNREACH) throw;
@@ -219,21 +252,17 @@ send_status zmq_transport::send(const core::link& to, std::string_view frame, co
             }
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
-            auto data = _lanes.find(lane_key{to.id, channel, lane});
-            if (data != _lanes.end())
-                return data->second->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok
-                                                                                         : send_status::congested;
+            if (auto* data = lane_socket(to.id, channel, lane))
+                return send_frame(*data, message, message.native(), 0) ? send_status::ok : send_status::congested;
         }
         if (to.via == core::link::kind::accepted) {
-            if (!_router->send(zmq::buffer(to.id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-                return send_status::congested;
-            (void)_router->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+            if (!send_routing_id(*_router, to.id)) return send_status::congested;
+            (void)send_frame(*_router, message, message.native(), 0);
             return send_status::ok;
         }
         auto it = _dealers.find(to.id);
         if (it == _dealers.end()) return send_status::not_connected;
-        return it->second->send(zmq::buffer(frame), zmq::send_flags::dontwait) ? send_status::ok
-                                                                                : send_status::congested;
+        return send_frame(*it->second, message, message.native(), 0) ? send_status::ok : send_status::congested;
     } catch (const zmq::error_t& e) {
         return e.num() == EHOSTUNREACH ? send_status::unreachable : send_status::not_connected;
     }
@@ -254,83 +283,113 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
 }
 
 
+void zmq_transport::rebuild_poll_items() {
+    _poll_items.clear();
+    _poll_sources.clear();
+    auto add = [&](zmq::socket_t* socket, poll_source source) {
+        _poll_items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
+        source.socket = socket;
+        _poll_sources.push_back(source);
+    };
+    add(_wakeup_receiver.get(), {poll_source::kind::wakeup});
+    add(_router.get(), {poll_source::kind::router});
+    add(_sub.get(), {poll_source::kind::sub});
+    for (auto& [endpoint, dealer] : _dealers) add(dealer.get(), {poll_source::kind::dealer, nullptr, &endpoint});
+    for (auto& [endpoint, channels] : _lanes)
+        for (auto& [channel, sockets] : channels)
+            for (auto& lane : sockets) add(lane.get(), {poll_source::kind::lane, nullptr, &endpoint});
+    for (std::size_t i = 0; i < _monitors.size(); ++i)
+        add(_monitors[i].events.get(), {poll_source::kind::monitor, nullptr, nullptr, i});
+    _poll_dirty = false;
+}
+
+namespace {
+// Receives one part without blocking into message; false when nothing is waiting.
+bool receive_part(zmq::socket_t& socket, frame& message, void* native, bool& more) {
+    (void)message;
+    auto* msg = static_cast<zmq_msg_t*>(native);
+    if (zmq_msg_recv(msg, socket.handle(), ZMQ_DONTWAIT) < 0) {
+        if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
+        throw zmq::error_t();
+    }
+    more = zmq_msg_more(msg) != 0;
+    return true;
+}
+}  // namespace
+
 bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
-    std::vector<zmq::pollitem_t> items;
-    std::vector<const std::string*> dealer_endpoints;
-    items.reserve(3 + _dealers.size());
-    items.push_back({_wakeup_receiver->handle(), 0, ZMQ_POLLIN, 0});
-    items.push_back({_router->handle(), 0, ZMQ_POLLIN, 0});
-    items.push_back({_sub->handle(), 0, ZMQ_POLLIN, 0});
-    for (auto& [endpoint, dealer] : _dealers) {
-        items.push_back({dealer->handle(), 0, ZMQ_POLLIN, 0});
-        dealer_endpoints.push_back(&endpoint);
-    }
-    const std::size_t lanes_at = items.size();
-    std::vector<std::pair<const lane_key*, zmq::socket_t*>> lanes;
-    for (auto& [key, socket] : _lanes) {
-        items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
-        lanes.emplace_back(&key, socket.get());
-    }
-    const std::size_t monitors_at = items.size();
-    for (auto& m : _monitors) items.push_back({m.events->handle(), 0, ZMQ_POLLIN, 0});
+    if (_poll_dirty) rebuild_poll_items();
     try {
-        zmq::poll(items.data(), items.size(), timeout);
+        zmq::poll(_poll_items.data(), _poll_items.size(), timeout);
     } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) return false;
         throw transport_error(std::string("poll failed: ") + e.what());
     }
 
     bool woken = false;
-    std::vector<zmq::message_t> parts;
-    if (items[0].revents & ZMQ_POLLIN) {
-        woken = true;
-        zmq::message_t drained;
-        while (_wakeup_receiver->recv(drained, zmq::recv_flags::dontwait)) {
+    frame first, second, extra;
+    // A message of `parts` parts: the last part lands in `into`, a leading one in `first`.
+    // Anything else is a shape we do not speak: drained and counted.
+    auto receive = [&](zmq::socket_t& socket, std::size_t parts, frame& into) -> int {
+        bool more = false;
+        frame& head = parts == 2 ? first : into;
+        if (!receive_part(socket, head, head.native(), more)) return 0;
+        std::size_t got = 1;
+        if (parts == 2 && more) {
+            if (!receive_part(socket, into, into.native(), more)) return -1;
+            ++got;
         }
-    }
-    if (items[1].revents & ZMQ_POLLIN) {
-        for (std::size_t n = 0; n < batch_max && receive_parts(*_router, parts); ++n) {
-            if (parts.size() != 2) {
-                ++_malformed_frames;
-                continue;
+        while (more) {  // extra parts
+            if (!receive_part(socket, extra, extra.native(), more)) break;
+            ++got;
+        }
+        if (got != parts) {
+            ++_malformed_frames;
+            return -1;
+        }
+        return 1;
+    };
+    for (std::size_t i = 0; i < _poll_items.size(); ++i) {
+        if (!(_poll_items[i].revents & ZMQ_POLLIN)) continue;
+        auto& source = _poll_sources[i];
+        switch (source.what) {
+            case poll_source::kind::wakeup: {
+                woken = true;
+                zmq::message_t drained;
+                while (_wakeup_receiver->recv(drained, zmq::recv_flags::dontwait)) {
+                }
+                break;
             }
-            auto sender = parts[0].to_string();
-            if (auto bar = sender.find('|'); bar != std::string::npos) sender.resize(bar);  // a data lane
-            out.push_back({{core::link::kind::accepted, std::move(sender)}, parts[1].to_string()});
+            case poll_source::kind::router:
+                for (std::size_t n = 0; n < batch_max; ++n) {
+                    const int got = receive(*_router, 2, second);
+                    if (got == 0) break;
+                    if (got < 0) continue;
+                    auto sender = first.view();
+                    if (auto bar = sender.find('|'); bar != std::string_view::npos) sender = sender.substr(0, bar);  // a data lane
+                    out.push_back({{core::link::kind::accepted, std::string(sender)}, std::move(second)});
+                }
+                break;
+            case poll_source::kind::sub:
+                for (std::size_t n = 0; n < batch_max; ++n) {
+                    const int got = receive(*_sub, 2, second);
+                    if (got == 0) break;
+                    if (got < 0) continue;
+                    out.push_back({{core::link::kind::subscribed, ""}, std::move(second)});
+                }
+                break;
+            case poll_source::kind::dealer:
+            case poll_source::kind::lane:
+                for (std::size_t n = 0; n < batch_max; ++n) {
+                    const int got = receive(*source.socket, 1, second);
+                    if (got == 0) break;
+                    if (got < 0) continue;
+                    out.push_back({{core::link::kind::dialed, *source.endpoint}, std::move(second)});
+                }
+                break;
+            case poll_source::kind::monitor: drain_monitor(source.monitor_index, out); break;
         }
     }
-    if (items[2].revents & ZMQ_POLLIN) {
-        for (std::size_t n = 0; n < batch_max && receive_parts(*_sub, parts); ++n) {
-            if (parts.size() != 2) {
-                ++_malformed_frames;
-                continue;
-            }
-            out.push_back({{core::link::kind::subscribed, ""}, parts[1].to_string()});
-        }
-    }
-    for (std::size_t i = 0; i < dealer_endpoints.size(); ++i) {
-        if (!(items[3 + i].revents & ZMQ_POLLIN)) continue;
-        auto& dealer = *_dealers.at(*dealer_endpoints[i]);
-        for (std::size_t n = 0; n < batch_max && receive_parts(dealer, parts); ++n) {
-            if (parts.size() != 1) {
-                ++_malformed_frames;
-                continue;
-            }
-            out.push_back({{core::link::kind::dialed, *dealer_endpoints[i]}, parts[0].to_string()});
-        }
-    }
-    for (std::size_t i = 0; i < lanes.size(); ++i) {
-        if (!(items[lanes_at + i].revents & ZMQ_POLLIN)) continue;
-        for (std::size_t n = 0; n < batch_max && receive_parts(*lanes[i].second, parts); ++n) {
-            if (parts.size() != 1) {
-                ++_malformed_frames;
-                continue;
-            }
-            out.push_back({{core::link::kind::dialed, lanes[i].first->endpoint}, parts[0].to_string()});
-        }
-    }
-    for (std::size_t i = 0; i < _monitors.size(); ++i)
-        if (items[monitors_at + i].revents & ZMQ_POLLIN) drain_monitor(i, out);
     return woken;
 }
 

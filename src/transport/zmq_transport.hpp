@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "core/peer_service.hpp"
+#include "transport/frame.hpp"
 
 namespace zmq {
 class context_t;
 class socket_t;
 }  // namespace zmq
+struct zmq_pollitem_t;
 
 namespace zpartisan::transport {
 
@@ -44,7 +46,7 @@ enum class send_status { ok, congested, unreachable, not_connected, too_large };
 
 struct inbound {
     core::link from;
-    std::string frame;
+    transport::frame frame;
     bool connection_lost = false;  // a socket-monitor event, not a message: frame is empty
 };
 
@@ -78,7 +80,9 @@ public:
     void unsubscribe(const std::string& pub_endpoint);
 
     // channel empty: the control connection; else lane `lane` of that channel's connections.
-    [[nodiscard]] send_status send(const core::link& to, std::string_view frame, const std::string& channel = {},
+    // On ok the frame's bytes are gone to ZeroMQ (it is left empty); otherwise it is intact,
+    // so a congested frame can wait and go later.
+    [[nodiscard]] send_status send(const core::link& to, frame& message, std::string_view channel = {},
                                    std::uint32_t lane = 0);
     // Two-part message [stream topic][frame]; subscribers filter by topic (servers: mesh,
     // clients: clients), see docs/protocol.md §4.
@@ -100,6 +104,9 @@ private:
     void start_monitor(zmq::socket_t& socket, core::link which);
     void stop_monitor(zmq::socket_t& socket);
     void drain_monitor(std::size_t index, std::vector<inbound>& out);
+    // Rebuilt only when sockets come or go, not per poll.
+    void rebuild_poll_items();
+    [[nodiscard]] zmq::socket_t* lane_socket(std::string_view endpoint, std::string_view channel, std::uint32_t lane);
 
     transport_options _options;
     std::unique_ptr<zmq::context_t> _context;
@@ -109,12 +116,10 @@ private:
     std::unique_ptr<zmq::socket_t> _wakeup_receiver;
     std::unique_ptr<wakeup_pipe> _wakeup;
     std::map<std::string, std::unique_ptr<zmq::socket_t>> _dealers;  // by router endpoint
-    struct lane_key {
-        std::string endpoint, channel;
-        std::uint32_t lane = 0;
-        auto operator<=>(const lane_key&) const = default;
-    };
-    std::map<lane_key, std::unique_ptr<zmq::socket_t>> _lanes;  // data connections per dial
+    // Data connections per dial: endpoint -> channel -> one socket per lane. Keyed with
+    // transparent comparison so a send looks one up without building a string.
+    using lane_sockets = std::vector<std::unique_ptr<zmq::socket_t>>;
+    std::map<std::string, std::map<std::string, lane_sockets, std::less<>>, std::less<>> _lanes;
     std::map<std::string, int> _subscriptions;  // pub endpoint -> references (connect once)
     struct monitor {
         void* watched = nullptr;  // the monitored socket's handle
@@ -122,6 +127,17 @@ private:
         std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
     };
     std::vector<monitor> _monitors;
+    // What each poll item is, in the order of _poll_items.
+    struct poll_source {
+        enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
+        zmq::socket_t* socket = nullptr;
+        const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
+        std::size_t monitor_index = 0;
+    };
+    std::vector<zmq_pollitem_t> _poll_items;
+    std::vector<poll_source> _poll_sources;
+    bool _poll_dirty = true;
+    std::string _routing_scratch;  // lane routing ids built per send without allocating
     std::string _router_endpoint;
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;

@@ -1,5 +1,7 @@
 #include "wire/codec.hpp"
 
+#include "wire/routed_codec.hpp"
+
 #include <cereal/archives/portable_binary.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -34,20 +36,6 @@ void load_string(input_archive& ar, std::string& text) {
     const auto size = load_count(ar, max_string_bytes, "string");
     text.resize(static_cast<std::size_t>(size));
     ar(cereal::binary_data(text.data(), text.size()));
-}
-
-// Payloads are bounded by the frame being decoded (itself within max_message_bytes).
-thread_local std::size_t frame_bytes_in_decode = 0;
-
-void save_payload(output_archive& ar, const std::string& bytes) {
-    ar(static_cast<std::uint64_t>(bytes.size()));
-    ar(cereal::binary_data(bytes.data(), bytes.size()));
-}
-
-void load_payload(input_archive& ar, std::string& bytes) {
-    const auto size = load_count(ar, frame_bytes_in_decode, "payload");
-    bytes.resize(static_cast<std::size_t>(size));
-    ar(cereal::binary_data(bytes.data(), bytes.size()));
 }
 
 void save_spec(output_archive& ar, const node_spec& spec) {
@@ -177,22 +165,9 @@ struct body_saver {
         ar(m.ttl);
     }
     void operator()(const core::partition_resolve& m) const { save_string(ar, m.ref); }
-    void operator()(const core::forward& m) const {
-        save_string(ar, m.origin);
-        ar(m.origin_incarnation);
-        save_string(ar, m.destination);
-        save_string(ar, m.handler);
-        ar(static_cast<std::uint8_t>(m.kind));
-        save_string(ar, m.channel);
-        ar(m.lane, m.hops, m.id, static_cast<std::uint8_t>(m.ack));
-        save_string(ar, m.reply_to);
-        save_payload(ar, m.payload);
-    }
-    void operator()(const core::forward_ack& m) const {
-        save_string(ar, m.origin);
-        save_string(ar, m.destination);
-        ar(m.id, static_cast<std::uint8_t>(m.status), m.hops);
-    }
+    // Routed messages never reach an archive: encode() writes them with routed_codec.
+    void operator()(const core::forward&) const {}
+    void operator()(const core::forward_ack&) const {}
     void operator()(const core::partition_groups& m) const {
         save_string(ar, m.ref);
         ar(static_cast<std::uint64_t>(m.groups.size()));
@@ -283,34 +258,9 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_string(ar, m.ref);
             return m;
         }
-        case core::message_type::forward: {
-            core::forward m;
-            load_string(ar, m.origin);
-            ar(m.origin_incarnation);
-            load_string(ar, m.destination);
-            load_string(ar, m.handler);
-            std::uint8_t kind = 0, ack = 0;
-            ar(kind);
-            if (kind < 1 || kind > 5) throw malformed_input("bad delivery kind");
-            m.kind = static_cast<core::delivery_kind>(kind);
-            load_string(ar, m.channel);
-            ar(m.lane, m.hops, m.id, ack);
-            if (ack > 1) throw malformed_input("bad flag");
-            m.ack = ack == 1;
-            load_string(ar, m.reply_to);
-            load_payload(ar, m.payload);
-            return m;
-        }
-        case core::message_type::forward_ack: {
-            core::forward_ack m;
-            load_string(ar, m.origin);
-            load_string(ar, m.destination);
-            std::uint8_t status = 0;
-            ar(m.id, status, m.hops);
-            if (status > 1) throw malformed_input("bad ack status");
-            m.status = static_cast<core::ack_status>(status);
-            return m;
-        }
+        case core::message_type::forward:
+        case core::message_type::forward_ack:
+            break;  // routed_codec.cpp: decoded before any archive exists
         case core::message_type::partition_groups: {
             core::partition_groups m;
             load_string(ar, m.ref);
@@ -384,8 +334,19 @@ const char* describe(decode_error error) {
 
 std::string encode(const core::message& message) {
     std::string frame;
-    const auto* data = std::get_if<core::forward>(&message);
-    frame.reserve(128 + (data ? data->payload.size() : 0));
+    if (const auto* data = std::get_if<core::forward>(&message)) {
+        const auto fields = fields_of(*data);
+        if (!encodable(fields)) throw std::invalid_argument("forward: a name is longer than 65535 bytes");
+        frame.resize(encoded_size(fields));
+        encode_into(fields, frame.data());
+        return frame;
+    }
+    if (const auto* ack = std::get_if<core::forward_ack>(&message)) {
+        frame.resize(encoded_size(*ack));
+        encode_into(*ack, frame.data());
+        return frame;
+    }
+    frame.reserve(128);
     frame.push_back('Z');
     frame.push_back('P');
     frame.push_back(static_cast<char>(envelope_version));
@@ -425,7 +386,15 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
             result.detail = "type " + std::to_string(result.type_byte);
             return result;
         }
-        frame_bytes_in_decode = frame.size();
+        const auto type = static_cast<core::message_type>(result.type_byte);
+        if (type == core::message_type::forward) {
+            result.message = decode_forward(frame);
+            return result;
+        }
+        if (type == core::message_type::forward_ack) {
+            result.message = decode_forward_ack(frame);
+            return result;
+        }
         view_buffer buffer(frame.substr(header_bytes));
         std::istream in(&buffer);
         input_archive ar(in);

@@ -81,3 +81,46 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
     CHECK_FALSE(net.node("c1").running());
     CHECK(net.converged({"s1", "s2"}));
 }
+
+TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
+    sim::sim_network net(5);
+    net.add("s1", role::server);
+    net.add("s2", role::server);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.node("c1").join(net.router_of("s1"), 0);
+    net.node("c2").join(net.router_of("s2"), 0);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    auto& s1 = net.node("s1");
+    const core::link from_c1{core::link::kind::accepted, "c1"};
+
+    // c1 -> s1 -> s2 -> c2: s1 passes it to s2, over its own dial.
+    auto hop = s1.relay_hop(from_c1, "c2", 0, false, 0);
+    REQUIRE(hop);
+    CHECK(hop->via == core::link::kind::dialed);
+    CHECK(hop->id == net.router_of("s2"));
+    // s2 hands it to its own client on its ROUTER.
+    const auto last = net.node("s2").relay_hop({core::link::kind::dialed, net.router_of("s1")}, "c2", 1, false, 0);
+    REQUIRE(last);
+    CHECK(last->via == core::link::kind::accepted);
+    CHECK(last->id == "c2");
+
+    CHECK_FALSE(s1.relay_hop(from_c1, "c2", core::max_hops, false, 0));
+    CHECK(s1.counters()["dropped_hop_limit"] == 1);
+    CHECK_FALSE(s1.relay_hop(from_c1, "nobody", 0, true, 0));
+    CHECK(s1.counters()["dropped_unroutable"] == 1);
+
+    core::link app_hop;
+    CHECK(net.node("c1").app_route("c2", &app_hop) == core::route_status::ok);
+    CHECK(app_hop.via == core::link::kind::dialed);
+    CHECK(app_hop.id == net.router_of("s1"));  // a client sends everything to its home
+    CHECK(net.node("c1").app_route("nobody", &app_hop) == core::route_status::unknown_node);
+
+    // A partition in force changes the cached answers at once.
+    s1.partition_into_groups({{"s1", "c1"}, {"s2", "c2"}});
+    CHECK_FALSE(s1.relay_hop(from_c1, "c2", 0, false, 0));
+    CHECK(s1.app_route("c2", &app_hop) == core::route_status::partitioned);
+    CHECK(s1.app_route("c1", &app_hop) == core::route_status::ok);
+}

@@ -1,0 +1,48 @@
+#include "transport/frame.hpp"
+
+#include <zmq.h>
+
+#include <cstring>
+#include <new>
+
+namespace zpartisan::transport {
+
+static_assert(sizeof(zmq_msg_t) <= 64 && alignof(zmq_msg_t) <= 8, "frame's storage must hold a zmq_msg_t");
+
+namespace {
+zmq_msg_t* msg(void* storage) { return static_cast<zmq_msg_t*>(storage); }
+const zmq_msg_t* msg(const void* storage) { return static_cast<const zmq_msg_t*>(storage); }
+}  // namespace
+
+frame::frame() noexcept { zmq_msg_init(msg(_storage)); }
+
+frame::frame(std::size_t size) {
+    if (zmq_msg_init_size(msg(_storage), size) != 0) throw std::bad_alloc();
+}
+
+frame::frame(std::string_view bytes) : frame(bytes.size()) {
+    if (!bytes.empty()) std::memcpy(data(), bytes.data(), bytes.size());
+}
+
+frame::frame(frame&& other) noexcept {
+    zmq_msg_init(msg(_storage));
+    zmq_msg_move(msg(_storage), msg(other._storage));
+}
+
+frame& frame::operator=(frame&& other) noexcept {
+    if (this != &other) zmq_msg_move(msg(_storage), msg(other._storage));  // closes ours first
+    return *this;
+}
+
+frame::~frame() { zmq_msg_close(msg(_storage)); }
+
+char* frame::data() noexcept { return static_cast<char*>(zmq_msg_data(msg(_storage))); }
+
+const char* frame::data() const noexcept {
+    // zmq_msg_data does not modify the message; the C API just lacks const.
+    return static_cast<const char*>(zmq_msg_data(const_cast<zmq_msg_t*>(msg(_storage))));
+}
+
+std::size_t frame::size() const noexcept { return zmq_msg_size(msg(_storage)); }
+
+}  // namespace zpartisan::transport

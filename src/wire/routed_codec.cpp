@@ -1,0 +1,187 @@
+#include "wire/routed_codec.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "wire/codec.hpp"
+
+namespace zpartisan::wire {
+
+namespace {
+
+// forward: header, hops, flags, kind, reserved, u32 lane, u64 id, u64 origin_incarnation.
+constexpr std::size_t forward_fixed_bytes = 28;
+// forward_ack: header, hops, status, 2 reserved, u64 id.
+constexpr std::size_t ack_fixed_bytes = 16;
+constexpr std::uint8_t ack_flag = 0x01;
+
+struct malformed : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+void put_u16(char*& out, std::uint16_t v) {
+    *out++ = static_cast<char>(v & 0xff);
+    *out++ = static_cast<char>(v >> 8);
+}
+
+void put_uint(char* out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+std::uint64_t get_uint(const char* in, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+    return v;
+}
+
+void put_string(char*& out, std::string_view s) {
+    put_u16(out, static_cast<std::uint16_t>(s.size()));
+    std::memcpy(out, s.data(), s.size());
+    out += s.size();
+}
+
+void put_header(char* out, core::message_type type) {
+    out[0] = 'Z';
+    out[1] = 'P';
+    out[2] = static_cast<char>(envelope_version);
+    out[3] = static_cast<char>(type);
+}
+
+// Reads the u16-length strings that follow the fixed part; every read is bounds-checked.
+struct reader {
+    std::string_view frame;
+    std::size_t at;
+
+    bool string(std::string_view& s) {
+        if (frame.size() - at < 2) return false;
+        const auto size = static_cast<std::size_t>(get_uint(frame.data() + at, 2));
+        at += 2;
+        if (frame.size() - at < size) return false;
+        s = frame.substr(at, size);
+        at += size;
+        return true;
+    }
+    std::string_view take(const char* what) {
+        std::string_view s;
+        if (!string(s)) throw malformed(std::string("truncated ") + what);
+        return s;
+    }
+};
+
+bool has_type(std::string_view frame, core::message_type type, std::size_t fixed) {
+    return frame.size() >= fixed && frame[0] == 'Z' && frame[1] == 'P' &&
+           static_cast<std::uint8_t>(frame[2]) == envelope_version &&
+           static_cast<std::uint8_t>(frame[3]) == static_cast<std::uint8_t>(type);
+}
+
+}  // namespace
+
+forward_fields fields_of(const core::forward& m) {
+    return {m.origin, m.origin_incarnation, m.destination, m.handler, m.kind, m.channel, m.lane, m.hops,
+            m.id,     m.ack,                m.reply_to,    m.payload};
+}
+
+bool encodable(const forward_fields& f) {
+    for (auto s : {f.origin, f.destination, f.handler, f.channel, f.reply_to})
+        if (s.size() > max_routed_string) return false;
+    return true;
+}
+
+std::size_t encoded_size(const forward_fields& f) {
+    return forward_fixed_bytes + 10 + f.destination.size() + f.channel.size() + f.origin.size() + f.handler.size() +
+           f.reply_to.size() + f.payload.size();
+}
+
+void encode_into(const forward_fields& f, char* out) {
+    put_header(out, core::message_type::forward);
+    out[4] = static_cast<char>(f.hops);
+    out[5] = static_cast<char>(f.ack ? ack_flag : 0);
+    out[6] = static_cast<char>(f.kind);
+    out[7] = 0;
+    put_uint(out + 8, f.lane, 4);
+    put_uint(out + 12, f.id, 8);
+    put_uint(out + 20, f.origin_incarnation, 8);
+    char* at = out + forward_fixed_bytes;
+    // Destination and channel first: all a relay reads.
+    put_string(at, f.destination);
+    put_string(at, f.channel);
+    put_string(at, f.origin);
+    put_string(at, f.handler);
+    put_string(at, f.reply_to);
+    if (!f.payload.empty()) std::memcpy(at, f.payload.data(), f.payload.size());
+}
+
+std::size_t encoded_size(const core::forward_ack& m) {
+    return ack_fixed_bytes + 4 + m.destination.size() + m.origin.size();
+}
+
+void encode_into(const core::forward_ack& m, char* out) {
+    put_header(out, core::message_type::forward_ack);
+    out[4] = static_cast<char>(m.hops);
+    out[5] = static_cast<char>(m.status);
+    out[6] = 0;
+    out[7] = 0;
+    put_uint(out + 8, m.id, 8);
+    char* at = out + ack_fixed_bytes;
+    put_string(at, m.destination);
+    put_string(at, m.origin);
+}
+
+std::optional<routed_header> peek_routed(std::string_view frame) noexcept {
+    routed_header h;
+    if (has_type(frame, core::message_type::forward, forward_fixed_bytes)) {
+        reader r{frame, forward_fixed_bytes};
+        if (!r.string(h.destination) || !r.string(h.channel)) return std::nullopt;
+        h.lane = static_cast<std::uint32_t>(get_uint(frame.data() + 8, 4));
+    } else if (has_type(frame, core::message_type::forward_ack, ack_fixed_bytes)) {
+        reader r{frame, ack_fixed_bytes};
+        if (!r.string(h.destination)) return std::nullopt;
+        h.is_ack = true;
+    } else {
+        return std::nullopt;
+    }
+    h.hops = static_cast<std::uint8_t>(frame[hops_offset]);
+    return h;
+}
+
+core::forward decode_forward(std::string_view frame) {
+    if (frame.size() < forward_fixed_bytes) throw malformed("truncated fixed fields");
+    core::forward m;
+    m.hops = static_cast<std::uint8_t>(frame[4]);
+    const auto flags = static_cast<std::uint8_t>(frame[5]);
+    if (flags & ~ack_flag) throw malformed("unknown flags");
+    m.ack = (flags & ack_flag) != 0;
+    const auto kind = static_cast<std::uint8_t>(frame[6]);
+    if (kind < 1 || kind > 5) throw malformed("bad delivery kind");
+    m.kind = static_cast<core::delivery_kind>(kind);
+    if (frame[7] != 0) throw malformed("reserved byte set");
+    m.lane = static_cast<std::uint32_t>(get_uint(frame.data() + 8, 4));
+    m.id = get_uint(frame.data() + 12, 8);
+    m.origin_incarnation = get_uint(frame.data() + 20, 8);
+    reader r{frame, forward_fixed_bytes};
+    m.destination = r.take("destination");
+    m.channel = r.take("channel");
+    m.origin = r.take("origin");
+    m.handler = r.take("handler");
+    m.reply_to = r.take("reply_to");
+    m.payload = frame.substr(r.at);
+    return m;
+}
+
+core::forward_ack decode_forward_ack(std::string_view frame) {
+    if (frame.size() < ack_fixed_bytes) throw malformed("truncated fixed fields");
+    core::forward_ack m;
+    m.hops = static_cast<std::uint8_t>(frame[4]);
+    const auto status = static_cast<std::uint8_t>(frame[5]);
+    if (status > 1) throw malformed("bad ack status");
+    m.status = static_cast<core::ack_status>(status);
+    if (frame[6] != 0 || frame[7] != 0) throw malformed("reserved byte set");
+    m.id = get_uint(frame.data() + 8, 8);
+    reader r{frame, ack_fixed_bytes};
+    m.destination = r.take("destination");
+    m.origin = r.take("origin");
+    if (r.at != frame.size()) throw malformed("trailing bytes");
+    return m;
+}
+
+}  // namespace zpartisan::wire

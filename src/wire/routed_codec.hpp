@@ -1,0 +1,63 @@
+// The compact layout of the two routed messages, forward and forward_ack (docs/protocol.md §6):
+// fixed-offset fields first, so a relay reads the destination and bumps `hops` in place
+// without decoding the body; then strings with a u16 length; then (forward) the payload to
+// the end of the frame. Written by hand rather than with cereal because these are the hot
+// path: no stream, no allocation but the frame itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/messages.hpp"
+
+namespace zpartisan::wire {
+
+inline constexpr std::size_t hops_offset = 4;              // the byte a relay increments
+inline constexpr std::size_t max_routed_string = 0xffff;   // a u16 length
+
+// A forward as views, so application threads encode one without building a core::forward.
+struct forward_fields {
+    std::string_view origin;
+    std::uint64_t origin_incarnation = 0;
+    std::string_view destination;
+    std::string_view handler;
+    core::delivery_kind kind = core::delivery_kind::forward;
+    std::string_view channel;
+    std::uint32_t lane = 0;
+    std::uint8_t hops = 0;
+    std::uint64_t id = 0;
+    bool ack = false;
+    std::string_view reply_to;
+    std::string_view payload;
+};
+
+[[nodiscard]] forward_fields fields_of(const core::forward& m);
+// False when a string field is longer than a u16 length can say.
+[[nodiscard]] bool encodable(const forward_fields& f);
+[[nodiscard]] std::size_t encoded_size(const forward_fields& f);
+// Writes exactly encoded_size(f) bytes to out. f must be encodable.
+void encode_into(const forward_fields& f, char* out);
+
+[[nodiscard]] std::size_t encoded_size(const core::forward_ack& m);
+void encode_into(const core::forward_ack& m, char* out);
+
+// What a relay needs, read in place (views into the frame).
+struct routed_header {
+    bool is_ack = false;
+    std::uint8_t hops = 0;
+    std::string_view destination;
+    std::string_view channel;  // empty for acks
+    std::uint32_t lane = 0;
+};
+
+// nullopt when the frame is not a well-formed routed message; decode() then says why.
+[[nodiscard]] std::optional<routed_header> peek_routed(std::string_view frame) noexcept;
+
+// Body decoders, used by decode(); they throw std::runtime_error on malformed input.
+[[nodiscard]] core::forward decode_forward(std::string_view frame);
+[[nodiscard]] core::forward_ack decode_forward_ack(std::string_view frame);
+
+}  // namespace zpartisan::wire

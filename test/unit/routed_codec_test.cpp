@@ -1,0 +1,141 @@
+// The compact forward and forward_ack layout: round trips, the in-place header a relay reads
+// and bumps, and garbage, truncated and forged frames rejected as error values.
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "wire/codec.hpp"
+#include "wire/routed_codec.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::core;
+
+namespace {
+
+constexpr std::size_t limit = 1 << 20;
+
+forward sample_forward() {
+    return forward{"c1", 77, "c3", "orders", delivery_kind::call, "bulk", 5, 1, 4242, true, "zp.ref.9@c1",
+                   std::string("pay\0load", 8)};
+}
+
+}  // namespace
+
+TEST_CASE("forward and forward_ack round-trip every field", "[codec][routed]") {
+    const auto original = sample_forward();
+    const auto decoded = wire::decode(wire::encode(original), limit);
+    REQUIRE(decoded.message);
+    const auto& f = std::get<forward>(*decoded.message);
+    CHECK(f.origin == "c1");
+    CHECK(f.origin_incarnation == 77);
+    CHECK(f.destination == "c3");
+    CHECK(f.handler == "orders");
+    CHECK(f.kind == delivery_kind::call);
+    CHECK(f.channel == "bulk");
+    CHECK(f.lane == 5);
+    CHECK(f.hops == 1);
+    CHECK(f.id == 4242);
+    CHECK(f.ack);
+    CHECK(f.reply_to == "zp.ref.9@c1");
+    CHECK(f.payload == std::string("pay\0load", 8));
+
+    const forward_ack ack{"c3", "c1", 4242, ack_status::unknown_handler, 2};
+    const auto back = wire::decode(wire::encode(ack), limit);
+    REQUIRE(back.message);
+    const auto& a = std::get<forward_ack>(*back.message);
+    CHECK(a.origin == "c3");
+    CHECK(a.destination == "c1");
+    CHECK(a.id == 4242);
+    CHECK(a.status == ack_status::unknown_handler);
+    CHECK(a.hops == 2);
+
+    forward empty;
+    empty.origin = "s1";
+    empty.destination = "s2";
+    empty.kind = delivery_kind::send;
+    const auto e = wire::decode(wire::encode(empty), limit);
+    REQUIRE(e.message);
+    CHECK(std::get<forward>(*e.message).payload.empty());
+}
+
+TEST_CASE("a relay reads the header in place and bumps hops without decoding", "[codec][routed]") {
+    auto frame = wire::encode(sample_forward());
+    auto header = wire::peek_routed(frame);
+    REQUIRE(header);
+    CHECK_FALSE(header->is_ack);
+    CHECK(header->destination == "c3");
+    CHECK(header->channel == "bulk");
+    CHECK(header->lane == 5);
+    CHECK(header->hops == 1);
+    frame[wire::hops_offset] = static_cast<char>(header->hops + 1);
+    const auto decoded = wire::decode(frame, limit);
+    REQUIRE(decoded.message);
+    CHECK(std::get<forward>(*decoded.message).hops == 2);
+    CHECK(std::get<forward>(*decoded.message).payload == sample_forward().payload);
+
+    const auto ack = wire::peek_routed(wire::encode(forward_ack{"c3", "c1", 1, ack_status::delivered, 0}));
+    REQUIRE(ack);
+    CHECK(ack->is_ack);
+    CHECK(ack->destination == "c1");
+
+    CHECK_FALSE(wire::peek_routed(wire::encode(heartbeat{"s1"})));
+    CHECK_FALSE(wire::peek_routed(""));
+}
+
+TEST_CASE("the application's encoder writes the same bytes as the core's", "[codec][routed]") {
+    const auto original = sample_forward();
+    const auto fields = wire::fields_of(original);
+    std::string direct(wire::encoded_size(fields), '\0');
+    wire::encode_into(fields, direct.data());
+    CHECK(direct == wire::encode(original));
+}
+
+TEST_CASE("over-long names cannot be encoded", "[codec][routed]") {
+    auto f = sample_forward();
+    f.handler.assign(wire::max_routed_string + 1, 'h');
+    CHECK_FALSE(wire::encodable(wire::fields_of(f)));
+    CHECK_THROWS(wire::encode(f));
+    f.handler.assign(wire::max_routed_string, 'h');
+    CHECK(wire::encodable(wire::fields_of(f)));
+    CHECK(wire::decode(wire::encode(f), limit).message);
+}
+
+TEST_CASE("truncated, forged and garbage routed frames are errors, never crashes", "[codec][routed]") {
+    const auto frame = wire::encode(sample_forward());
+    // A forward's payload runs to the end, so a cut inside the payload is a shorter payload;
+    // every cut inside the header or the names must be rejected.
+    const auto names_end = frame.size() - sample_forward().payload.size();
+    for (std::size_t cut = 0; cut < names_end; ++cut) {
+        CAPTURE(cut);
+        const auto view = std::string_view(frame).substr(0, cut);
+        CHECK_FALSE(wire::decode(view, limit).message);
+        // The fixed part, destination "c3" and channel "bulk" end at byte 38.
+        if (cut < 38) CHECK_FALSE(wire::peek_routed(view));
+    }
+    const auto ack = wire::encode(forward_ack{"c3", "c1", 1, ack_status::delivered, 0});
+    for (std::size_t cut = 0; cut < ack.size(); ++cut) CHECK_FALSE(wire::decode(ack.substr(0, cut), limit).message);
+    CHECK_FALSE(wire::decode(ack + "x", limit).message);  // trailing bytes
+
+    auto forged = frame;
+    forged[5] = '\x80';  // unknown flag
+    CHECK(wire::decode(forged, limit).error == wire::decode_error::malformed);
+    forged = frame;
+    forged[6] = '\x09';  // no such delivery kind
+    CHECK(wire::decode(forged, limit).error == wire::decode_error::malformed);
+    forged = frame;
+    forged[28] = '\xff';  // destination length past the end
+    forged[29] = '\xff';
+    CHECK_FALSE(wire::decode(forged, limit).message);
+    CHECK_FALSE(wire::peek_routed(forged));
+
+    std::mt19937 rng(11);
+    for (int i = 0; i < 20000; ++i) {
+        std::string garbage = i % 2 ? frame : ack;
+        const auto flips = 1 + rng() % 4;
+        for (unsigned f = 0; f < flips; ++f) garbage[rng() % garbage.size()] = static_cast<char>(rng());
+        if (i % 7 == 0) garbage.resize(rng() % garbage.size());
+        const auto peeked = wire::peek_routed(garbage);
+        if (peeked) CHECK(peeked->destination.size() <= garbage.size());
+        const auto decoded = wire::decode(garbage, limit);
+        if (decoded.message) (void)wire::encode(*decoded.message);
+    }
+}
