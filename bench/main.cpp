@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
         ->delimiter(',')
         ->check(CLI::IsMember({"ss", "cc1", "cc2"}));
     relay->add_option("--sizes", relay_settings.sizes, "payload sizes in bytes")->delimiter(',');
+    relay->add_option("--handlers", relay_settings.handlers,
+                      "where handlers run: thread = the handler thread (default config), inline = the reactor "
+                      "(config.inline_handlers)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"thread", "inline"}));
     relay->add_option("--messages", relay_settings.messages, "messages per throughput run (halved for >= 1 KiB)");
     relay->add_option("--round-trips", relay_settings.round_trips, "round trips per latency run (after 200 warm-up)");
 

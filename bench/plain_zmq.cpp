@@ -13,6 +13,22 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// ROUTER_MANDATORY refuses a peer whose connection is still being set up (its own context
+// may not have finished the handshake): wait for it rather than drop, up to a bound.
+void send_routed(zmq::socket_t& router, const std::string& id, zmq::message_t& body) {
+    const auto deadline = clock_type::now() + std::chrono::seconds(10);
+    for (;;) {
+        try {
+            (void)router.send(zmq::buffer(id), zmq::send_flags::sndmore);
+            (void)router.send(body, zmq::send_flags::none);
+            return;
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EHOSTUNREACH || clock_type::now() > deadline) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+}
+
 // One relay: a ROUTER whose upstream peer is "U" (and, for the last relay, B is "D"), and a
 // DEALER to the next relay's ROUTER unless it is the last.
 void relay_loop(zmq::context_t& context, zmq::socket_t router, const std::string& next, std::atomic<bool>& stop) {
@@ -38,8 +54,7 @@ void relay_loop(zmq::context_t& context, zmq::socket_t router, const std::string
                 if (from_upstream && down) {
                     (void)down->send(body, zmq::send_flags::none);
                 } else {
-                    (void)router.send(zmq::buffer(std::string(from_upstream ? "D" : "U")), zmq::send_flags::sndmore);
-                    (void)router.send(body, zmq::send_flags::none);
+                    send_routed(router, from_upstream ? "D" : "U", body);
                 }
             }
         }
@@ -47,15 +62,19 @@ void relay_loop(zmq::context_t& context, zmq::socket_t router, const std::string
             for (int n = 0; n < 512; ++n) {
                 zmq::message_t body;
                 if (!down->recv(body, zmq::recv_flags::dontwait)) break;
-                (void)router.send(zmq::buffer(std::string("U")), zmq::send_flags::sndmore);
-                (void)router.send(body, zmq::send_flags::none);
+                send_routed(router, "U", body);
             }
         }
     }
 }
 
+// Every party has its own context, hence its own I/O thread, as separate processes (and
+// zpartisan's nodes, one context each) do: a shared context would let one I/O thread carry
+// both ends of each TCP hop, which no deployment of the same hops gets.
 struct chain {
-    zmq::context_t context{1};
+    zmq::context_t context{1};  // A's
+    zmq::context_t b_context{1};  // B's
+    std::vector<std::unique_ptr<zmq::context_t>> relay_contexts;
     std::atomic<bool> stop{false};
     std::vector<std::thread> relays;
     std::string first_endpoint, last_endpoint;
@@ -67,7 +86,8 @@ struct chain {
         std::vector<zmq::socket_t> routers;
         std::vector<std::string> endpoints;
         for (std::size_t i = 0; i < count; ++i) {
-            zmq::socket_t router(context, zmq::socket_type::router);
+            relay_contexts.push_back(std::make_unique<zmq::context_t>(1));
+            zmq::socket_t router(*relay_contexts.back(), zmq::socket_type::router);
             router.set(zmq::sockopt::linger, 0);
             router.set(zmq::sockopt::sndhwm, 100000);
             router.set(zmq::sockopt::rcvhwm, 100000);
@@ -77,7 +97,7 @@ struct chain {
             routers.push_back(std::move(router));
         }
         for (std::size_t i = 0; i < count; ++i)
-            relays.emplace_back(relay_loop, std::ref(context), std::move(routers[i]),
+            relays.emplace_back(relay_loop, std::ref(*relay_contexts[i]), std::move(routers[i]),
                                 i + 1 < count ? endpoints[i + 1] : std::string(), std::ref(stop));
         if (count) {
             first_endpoint = endpoints.front();
@@ -112,9 +132,9 @@ double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::
     chain c(relays);
     zmq::socket_t a = endpoint_socket(c.context, "U");
     std::unique_ptr<zmq::socket_t> b_router;  // no relay: B is the ROUTER itself
-    zmq::socket_t b = endpoint_socket(c.context, "D");
+    zmq::socket_t b = endpoint_socket(c.b_context, "D");
     if (relays == 0) {
-        b_router = std::make_unique<zmq::socket_t>(c.context, zmq::socket_type::router);
+        b_router = std::make_unique<zmq::socket_t>(c.b_context, zmq::socket_type::router);
         b_router->set(zmq::sockopt::rcvhwm, 100000);
         b_router->set(zmq::sockopt::rcvtimeo, 10000);
         b_router->bind("tcp://127.0.0.1:*");
@@ -152,10 +172,10 @@ double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::
 latency plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips) {
     chain c(relays);
     zmq::socket_t a = endpoint_socket(c.context, "U");
-    zmq::socket_t b = endpoint_socket(c.context, "D");
+    zmq::socket_t b = endpoint_socket(c.b_context, "D");
     std::unique_ptr<zmq::socket_t> b_router;
     if (relays == 0) {
-        b_router = std::make_unique<zmq::socket_t>(c.context, zmq::socket_type::router);
+        b_router = std::make_unique<zmq::socket_t>(c.b_context, zmq::socket_type::router);
         b_router->bind("tcp://127.0.0.1:*");
         a.connect(b_router->get(zmq::sockopt::last_endpoint));
     } else {

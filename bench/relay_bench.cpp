@@ -22,6 +22,7 @@ struct route_cluster {
     Node* a = nullptr;
     Node* b = nullptr;
     std::size_t relays = 0;
+    bool inline_handlers = false;
 
     Node& add(const std::string& name, role r) {
         config cfg;
@@ -29,11 +30,12 @@ struct route_cluster {
         cfg.role = r;
         cfg.cluster_name = "relay-bench";
         cfg.send_high_water_mark = 100000;
+        cfg.inline_handlers = inline_handlers;
         nodes.push_back(std::make_unique<Node>(cfg));
         return *nodes.back();
     }
 
-    explicit route_cluster(const std::string& route) {
+    route_cluster(const std::string& route, bool inline_mode) : inline_handlers(inline_mode) {
         auto& s1 = add("s1", role::server);
         if (route == "ss") {
             auto& s2 = add("s2", role::server);
@@ -106,13 +108,15 @@ double round1(double value) { return std::round(value * 10) / 10; }
 
 void run_relay(const relay_settings& settings, const reporter& out) {
     for (const auto& route : settings.routes) {
-        route_cluster cluster(route);
+      for (const auto& handlers : settings.handlers) {
+        route_cluster cluster(route, handlers == "inline");
         for (const auto size : settings.sizes) {
             const auto messages = size >= 1024 ? settings.messages / 2 : settings.messages;
             const double ours = zpartisan_throughput(cluster, size, messages);
             const double plain = plain_zmq_throughput(cluster.relays, size, messages);
             out.figure({{"bench", "relay_throughput"},
                         {"route", route},
+                        {"handlers", handlers},
                         {"payload_bytes", size},
                         {"relays", cluster.relays},
                         {"zpartisan_msgs_per_s", std::round(ours)},
@@ -122,6 +126,7 @@ void run_relay(const relay_settings& settings, const reporter& out) {
             const auto plain_rtt = plain_zmq_round_trip(cluster.relays, size, settings.round_trips);
             out.figure({{"bench", "relay_rtt"},
                         {"route", route},
+                        {"handlers", handlers},
                         {"payload_bytes", size},
                         {"relays", cluster.relays},
                         {"zpartisan_p50_us", round1(our_rtt.p50_us)},
@@ -130,6 +135,7 @@ void run_relay(const relay_settings& settings, const reporter& out) {
                         {"libzmq_p99_us", round1(plain_rtt.p99_us)},
                         {"p50_ratio", std::round(our_rtt.p50_us / plain_rtt.p50_us * 1000) / 1000}});
         }
+      }
     }
 }
 

@@ -12,6 +12,8 @@ namespace zpartisan::bench {
 struct relay_settings {
     std::vector<std::string> routes{"ss", "cc1", "cc2"};  // server->server; client->client via 1 / 2 servers
     std::vector<std::size_t> sizes{64, 1024};
+    // thread: handlers on the node's handler thread (the default); inline: on its reactor.
+    std::vector<std::string> handlers{"thread", "inline"};
     std::size_t messages = 200000;   // per throughput run
     std::size_t round_trips = 2000;  // per latency run, after 200 warm-up
 };

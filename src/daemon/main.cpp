@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
         ->envname("ZPARTISAN_LOG_FORMAT");
     app.add_flag("--leave-on-stop", leave_on_stop, "leave the cluster on SIGTERM/SIGINT instead of just stopping")
         ->envname("ZPARTISAN_LEAVE_ON_STOP");
+    app.add_flag("--inline-handlers", cfg.inline_handlers,
+                 "run message handlers on the reactor thread (lower latency; handlers must not block)")
+        ->envname("ZPARTISAN_INLINE_HANDLERS");
     app.add_option("--inbox-size", inbox_size, "messages the inbox handler keeps")->envname("ZPARTISAN_INBOX_SIZE");
 
     try {

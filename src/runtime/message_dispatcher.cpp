@@ -7,10 +7,13 @@
 
 namespace zpartisan::runtime {
 
-message_dispatcher::message_dispatcher(std::string node_name)
-    : _node_name(std::move(node_name)), _thread([this] { run(); }) {}
+message_dispatcher::message_dispatcher(std::string node_name, bool inline_delivery)
+    : _node_name(std::move(node_name)), _inline(inline_delivery) {
+    if (!_inline) _thread = std::thread([this] { run(); });
+}
 
 message_dispatcher::~message_dispatcher() {
+    if (!_thread.joinable()) return;
     {
         std::lock_guard lock(_mutex);
         _stopping = true;
@@ -30,6 +33,10 @@ bool message_dispatcher::remove_handler(const std::string& name) {
 }
 
 void message_dispatcher::post(inbound_message message) {
+    if (_inline) {
+        invoke(message);
+        return;
+    }
     bool was_empty = false;
     {
         std::lock_guard lock(_mutex);
@@ -44,11 +51,42 @@ void message_dispatcher::post(inbound_message message) {
 }
 
 void message_dispatcher::post_task(std::function<void()> fn) {
+    if (_inline) {
+        try {
+            fn();
+        } catch (...) {
+            ++_failures;
+        }
+        return;
+    }
     {
         std::lock_guard lock(_mutex);
         _tasks.push_back(std::move(fn));
     }
     _wake.notify_one();
+}
+
+void message_dispatcher::invoke(const inbound_message& message) {
+    std::shared_ptr<message_handler> handler;
+    {
+        std::lock_guard lock(_mutex);
+        auto it = _handlers.find(message.handler);
+        if (it != _handlers.end()) handler = it->second;
+    }
+    if (!handler) {
+        ++_unknown;
+        return;
+    }
+    try {
+        (*handler)(message);
+        ++_delivered;
+    } catch (const std::exception& e) {
+        ++_failures;
+        spdlog::error("[{}] handler '{}' threw: {}", _node_name, message.handler, e.what());
+    } catch (...) {
+        ++_failures;
+        spdlog::error("[{}] handler '{}' threw", _node_name, message.handler);
+    }
 }
 
 void message_dispatcher::run() {
@@ -62,28 +100,7 @@ void message_dispatcher::run() {
             batch.swap(_queue);
             tasks.swap(_tasks);
         }
-        for (auto& message : batch) {
-            std::shared_ptr<message_handler> handler;
-            {
-                std::lock_guard lock(_mutex);
-                auto it = _handlers.find(message.handler);
-                if (it != _handlers.end()) handler = it->second;
-            }
-            if (!handler) {
-                ++_unknown;
-                continue;
-            }
-            try {
-                (*handler)(message);
-                ++_delivered;
-            } catch (const std::exception& e) {
-                ++_failures;
-                spdlog::error("[{}] handler '{}' threw: {}", _node_name, message.handler, e.what());
-            } catch (...) {
-                ++_failures;
-                spdlog::error("[{}] handler '{}' threw", _node_name, message.handler);
-            }
-        }
+        for (auto& message : batch) invoke(message);
         batch.clear();
         for (auto& task : tasks) {
             try {

@@ -23,7 +23,8 @@ public:
     // waiting messages new ones are dropped and counted (acked ones are retransmitted).
     static constexpr std::size_t queue_max = 200'000;
 
-    explicit message_dispatcher(std::string node_name);
+    // inline_delivery: handlers and tasks run on the posting thread (the reactor), no thread.
+    message_dispatcher(std::string node_name, bool inline_delivery);
     ~message_dispatcher();
     message_dispatcher(const message_dispatcher&) = delete;
     message_dispatcher& operator=(const message_dispatcher&) = delete;
@@ -41,6 +42,7 @@ public:
 
 private:
     void run();
+    void invoke(const inbound_message& message);
 
     std::string _node_name;
     std::mutex _mutex;
@@ -53,7 +55,8 @@ private:
     std::atomic<std::uint64_t> _failures{0};
     std::atomic<std::uint64_t> _unknown{0};
     std::atomic<std::uint64_t> _overflow{0};
-    std::thread _thread;  // last: starts once everything above exists
+    bool _inline = false;
+    std::thread _thread;  // last: starts once everything above exists (not when inline)
 };
 
 }  // namespace zpartisan::runtime

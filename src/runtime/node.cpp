@@ -38,6 +38,8 @@ op_result Node::join(const std::string& endpoint) {
 }
 
 op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds timeout) {
+    if (_reactor->on_reactor_thread())
+        throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
     if (auto bad = check_endpoint(endpoint)) return *bad;
     if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
     auto done = _reactor->join_and_wait(endpoint, timeout);
@@ -189,6 +191,8 @@ std::string Node::make_reference() {
 
 call_result Node::call(const std::string& node, const std::string& handler, std::string payload,
                        std::chrono::milliseconds timeout, const message_options& options) {
+    if (_reactor->on_reactor_thread())
+        throw usage_error("call from an inline handler would wait on its own reactor; use forward_message with a reply handler");
     const auto reference = make_reference();
     const auto ref_name = reference.substr(0, reference.rfind('@'));
     auto answer = std::make_shared<std::promise<std::string>>();

@@ -75,7 +75,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
-    _messages = std::make_unique<message_dispatcher>(_config.name);
+    _messages = std::make_unique<message_dispatcher>(_config.name, _config.inline_handlers);
     _tick_ms = std::clamp<std::uint64_t>(
         std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
 

@@ -41,6 +41,7 @@ public:
 
     void stop();
     [[nodiscard]] bool stopped() const { return _thread_exited.load(); }
+    [[nodiscard]] bool on_reactor_thread() const { return std::this_thread::get_id() == _thread.get_id(); }
     [[nodiscard]] const config& cfg() const { return _config; }
     [[nodiscard]] const node_spec& advertised_self() const { return _advertised_self; }
 

@@ -38,7 +38,9 @@ struct messaging_cluster {
     std::vector<std::unique_ptr<Node>> nodes;
     std::map<std::string, Node*> by_name;
 
-    messaging_cluster() {
+    bool inline_handlers = false;
+
+    explicit messaging_cluster(bool run_handlers_inline = false) : inline_handlers(run_handlers_inline) {
         for (const auto* name : {"s1", "s2", "s3"}) add(name, role::server);
         for (const auto* name : {"c1", "c2", "c3", "c4"}) add(name, role::client);
         REQUIRE(node("s2").sync_join(node("s1").router_endpoint(), 10s).ok());
@@ -74,6 +76,7 @@ struct messaging_cluster {
         auto cfg = test_config(name, r);
         cfg.heartbeat_interval_ms = 250;
         cfg.missed_heartbeats = 4;
+        cfg.inline_handlers = inline_handlers;
         nodes.push_back(std::make_unique<Node>(cfg));
         by_name[name] = nodes.back().get();
     }
@@ -83,7 +86,9 @@ struct messaging_cluster {
 }  // namespace
 
 TEST_CASE("every ordered pair exchanges send, forward, cast and call, each to the right handler", "[messaging]") {
-    messaging_cluster c;
+    const bool inline_handlers = GENERATE(false, true);
+    CAPTURE(inline_handlers);
+    messaging_cluster c(inline_handlers);
     std::size_t pairs = 0;
     for (auto& [from, sender] : c.by_name) {
         for (auto& [to, receiver] : c.by_name) {
@@ -127,7 +132,9 @@ TEST_CASE("every ordered pair exchanges send, forward, cast and call, each to th
 }
 
 TEST_CASE("order holds per sender, receiver, channel and key, across two relays", "[messaging]") {
-    messaging_cluster c;
+    const bool inline_handlers = GENERATE(false, true);
+    CAPTURE(inline_handlers);
+    messaging_cluster c(inline_handlers);
     constexpr int count = 2000;
     for (int i = 0; i < count; ++i) {
         message_options options;
@@ -231,4 +238,28 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
     CHECK(got.copy()[1].kind == message_kind::cast);
     CHECK(s1->receive_message("bridge", "default", "garbage").status == op_status::refused);
     CHECK(s1->call("s1", "missing", "x", 200ms).answered == false);
+}
+
+TEST_CASE("an inline handler runs on the reactor and may not block on it", "[messaging]") {
+    std::promise<std::string> outcome;
+    std::atomic<bool> answered{false};
+    messaging_cluster c(true);
+    Node& s2 = c.node("s2");
+    s2.register_handler("blocking", [&](const inbound_message&) {
+        std::string what;
+        try {
+            (void)s2.call("s1", "echo", "x", 1s);
+            what = "call returned";
+        } catch (const usage_error& e) {
+            what = e.what();
+        }
+        // Non-blocking sends are fine from here.
+        (void)s2.forward_message("s1", "work", "from an inline handler");
+        if (!answered.exchange(true)) outcome.set_value(what);
+    });
+    REQUIRE(c.node("c3").forward_message("s2", "blocking", "go") == send_status::ok);
+    auto result = outcome.get_future();
+    REQUIRE(result.wait_for(10s) == std::future_status::ready);
+    CHECK_THAT(result.get(), Catch::Contains("inline handler"));
+    WAIT_FOR("the inline handler's forward arrived", c.work["s1"]->size() == 1);
 }
