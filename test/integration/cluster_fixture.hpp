@@ -54,6 +54,15 @@ struct small_cluster {
         const std::vector<std::string> all{"c1", "c2", "s1", "s2", "s3"};
         WAIT_FOR("converged", s1->members() == all && s2->members() == all && s3->members() == all &&
                                   c1->members() == all && c2->members() == all);
+        // Names alone are not enough: a client's home travels in a later delta, and a test
+        // that cuts the cluster right away must not cut that delta off (c1 would never learn
+        // that c2 lives behind s2).
+        WAIT_FOR("every node knows every client's home", [&] {
+            for (const auto* n : {s1.get(), s2.get(), s3.get(), c1.get(), c2.get()})
+                for (const auto& spec : n->members_for_orchestration())
+                    if (spec.role == role::client && spec.home_server.empty()) return false;
+            return true;
+        }());
     }
 };
 
