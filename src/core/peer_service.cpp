@@ -133,14 +133,18 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
         return;
     }
     ++_received_by_type[msg.index()];
-    const auto sender = sender_of(from, msg);
-    if (sender && !is_partition_control(msg) && partitioned_from(*sender)) {
-        count("dropped_partitioned_in");
-        return;
-    }
-    // Any message is a heartbeat (spec.md §3).
-    if (sender) heard_from(*sender, now_ms);
+    if (!admit(sender_of(from, msg), is_partition_control(msg), now_ms)) return;
     std::visit([&](auto& m) { handle(from, std::move(m), now_ms); }, msg);
+}
+
+bool peer_service::admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms) {
+    if (!sender) return true;
+    if (!partition_control && partitioned_from(*sender)) {
+        count("dropped_partitioned_in");
+        return false;
+    }
+    heard_from(*sender, now_ms);  // any message is a heartbeat (spec.md §3)
+    return true;
 }
 
 void peer_service::tick(std::uint64_t now_ms) {

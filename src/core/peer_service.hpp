@@ -315,7 +315,11 @@ private:
         bool hop_blocked = false;  // a partition in force forbids that hop
     };
     const cached_route& route_for(std::string_view destination);
+    // The peer a link names (an accepted routing id, a welcomed dial), if any.
     [[nodiscard]] std::optional<std::string> sender_of_link(const link& from) const;
+    // Inbound admission shared by on_message and relay_hop: a partition in force drops the
+    // sender's traffic (counted); otherwise the message counts as a heartbeat from it.
+    bool admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms);
     void note(effect::notice::level severity, std::string text);
     [[nodiscard]] std::optional<std::string> dial_of_peer(const std::string& name) const;
 

@@ -7,20 +7,22 @@
 
 namespace zpartisan::core {
 
+std::optional<std::string> peer_service::sender_of_link(const link& from) const {
+    if (from.via == link::kind::accepted) return from.id;  // a relay's name: the hop we heard from
+    if (from.via == link::kind::dialed)
+        if (auto it = _dials.find(from.id); it != _dials.end() && it->second.welcomed) return it->second.peer;
+    return std::nullopt;
+}
+
 std::optional<std::string> peer_service::sender_of(const link& from, const message& msg) const {
-    switch (from.via) {
-        case link::kind::accepted: return from.id;  // a relay's name: the hop we heard from
-        case link::kind::dialed: {
-            auto it = _dials.find(from.id);
-            if (it != _dials.end() && it->second.welcomed) return it->second.peer;
-            if (const auto* w = std::get_if<welcome>(&msg)) return w->spec.name;
-            return std::nullopt;
-        }
-        case link::kind::subscribed:
-            if (const auto* d = std::get_if<delta>(&msg)) return d->origin;
-            if (const auto* b = std::get_if<beacon>(&msg)) return b->origin;
-            if (const auto* l = std::get_if<liveness>(&msg)) return l->origin;
-            return std::nullopt;
+    if (auto sender = sender_of_link(from)) return sender;
+    // A dial's first answer names its peer; a PUB message names its publisher.
+    if (from.via == link::kind::dialed)
+        if (const auto* w = std::get_if<welcome>(&msg)) return w->spec.name;
+    if (from.via == link::kind::subscribed) {
+        if (const auto* d = std::get_if<delta>(&msg)) return d->origin;
+        if (const auto* b = std::get_if<beacon>(&msg)) return b->origin;
+        if (const auto* l = std::get_if<liveness>(&msg)) return l->origin;
     }
     return std::nullopt;
 }

@@ -51,9 +51,7 @@ const peer_service::cached_route& peer_service::route_for(std::string_view desti
     r.status = route_status_of(name);
     if (name != _self.name) {
         r.hop = next_hop(name);
-        if (r.hop) {
-            r.hop_blocked = blocked(effect::send{*r.hop, heartbeat{}});
-        }
+        if (r.hop) r.hop_blocked = blocked(effect::send{*r.hop, heartbeat{}});
     }
     return _route_cache.emplace(std::move(name), std::move(r)).first->second;
 }
@@ -67,13 +65,6 @@ route_status peer_service::app_route(std::string_view destination, link* hop) {
     return route_status::ok;
 }
 
-std::optional<std::string> peer_service::sender_of_link(const link& from) const {
-    if (from.via == link::kind::accepted) return from.id;
-    if (from.via == link::kind::dialed)
-        if (auto it = _dials.find(from.id); it != _dials.end() && it->second.welcomed) return it->second.peer;
-    return std::nullopt;
-}
-
 std::optional<link> peer_service::relay_hop(const link& from, std::string_view destination, std::uint8_t hops,
                                             bool is_ack, std::uint64_t now_ms) {
     if (!_running) {
@@ -83,12 +74,7 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
     static const std::size_t forward_index = message(std::in_place_type<forward>).index();
     static const std::size_t ack_index = message(std::in_place_type<forward_ack>).index();
     ++_received_by_type[is_ack ? ack_index : forward_index];
-    const auto sender = sender_of_link(from);
-    if (sender && partitioned_from(*sender)) {
-        count("dropped_partitioned_in");
-        return std::nullopt;
-    }
-    if (sender) heard_from(*sender, now_ms);  // any message is a heartbeat (spec.md §3)
+    if (!admit(sender_of_link(from), false, now_ms)) return std::nullopt;
     if (hops + 1 > max_hops) {
         count("dropped_hop_limit");
         return std::nullopt;

@@ -193,7 +193,6 @@ bool peer_service::can_accept_client(const node_spec& client) const {
 }
 
 reserve_status peer_service::reserve(const std::string& tag) {
-    routes_changed();
     if (_self.role != role::server) return reserve_status::not_a_server;
     if (_options.max_clients != 0 && free_client_slots() == 0) return reserve_status::no_available_slots;
     ++_reservations[tag];

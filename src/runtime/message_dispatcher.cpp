@@ -52,11 +52,7 @@ void message_dispatcher::post(inbound_message message) {
 
 void message_dispatcher::post_task(std::function<void()> fn) {
     if (_inline) {
-        try {
-            fn();
-        } catch (...) {
-            ++_failures;
-        }
+        run_task(fn);
         return;
     }
     {
@@ -89,6 +85,14 @@ void message_dispatcher::invoke(const inbound_message& message) {
     }
 }
 
+void message_dispatcher::run_task(const std::function<void()>& task) {
+    try {
+        task();
+    } catch (...) {
+        ++_failures;
+    }
+}
+
 void message_dispatcher::run() {
     std::deque<inbound_message> batch;
     std::deque<std::function<void()>> tasks;
@@ -102,13 +106,7 @@ void message_dispatcher::run() {
         }
         for (auto& message : batch) invoke(message);
         batch.clear();
-        for (auto& task : tasks) {
-            try {
-                task();
-            } catch (...) {
-                ++_failures;
-            }
-        }
+        for (auto& task : tasks) run_task(task);
         tasks.clear();
     }
 }

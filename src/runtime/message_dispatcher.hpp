@@ -43,6 +43,7 @@ public:
 private:
     void run();
     void invoke(const inbound_message& message);
+    void run_task(const std::function<void()>& task);
 
     std::string _node_name;
     std::mutex _mutex;

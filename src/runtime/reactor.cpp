@@ -32,6 +32,24 @@ transport::transport_options transport_options_from(const config& cfg) {
     return options;
 }
 
+// A routed message is written straight into the buffer ZeroMQ sends; anything else (control
+// traffic, rare) is encoded by the cereal codec and copied in.
+transport::frame frame_of(const wire::forward_fields& fields) {
+    transport::frame frame(wire::encoded_size(fields));
+    wire::encode_into(fields, frame.data());
+    return frame;
+}
+
+transport::frame frame_of(const core::message& msg) {
+    if (const auto* data = std::get_if<core::forward>(&msg)) return frame_of(wire::fields_of(*data));
+    if (const auto* ack = std::get_if<core::forward_ack>(&msg)) {
+        transport::frame frame(wire::encoded_size(*ack));
+        wire::encode_into(*ack, frame.data());
+        return frame;
+    }
+    return transport::frame(std::string_view(wire::encode(msg)));
+}
+
 const char* describe(transport::send_status status) {
     switch (status) {
         case transport::send_status::ok: return "ok";
@@ -221,17 +239,7 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                 using T = std::decay_t<decltype(e)>;
                 if constexpr (std::is_same_v<T, core::effect::send>) {
                     const auto* data = std::get_if<core::forward>(&e.msg);
-                    transport::frame frame;
-                    if (data) {
-                        const auto fields = wire::fields_of(*data);
-                        frame = transport::frame(wire::encoded_size(fields));
-                        wire::encode_into(fields, frame.data());
-                    } else if (const auto* ack = std::get_if<core::forward_ack>(&e.msg)) {
-                        frame = transport::frame(wire::encoded_size(*ack));
-                        wire::encode_into(*ack, frame.data());
-                    } else {
-                        frame = transport::frame(std::string_view(wire::encode(e.msg)));
-                    }
+                    auto frame = frame_of(e.msg);
                     if (data) send_frame(e.to, frame, data->channel, data->lane, true, core::message_type::forward);
                     else send_frame(e.to, frame, {}, 0, false, core::type_of(e.msg));
                 } else if constexpr (std::is_same_v<T, core::effect::publish>) {
@@ -303,8 +311,7 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
     const bool pre_encode = !msg.ack && msg.destination != _advertised_self.name;
     transport::frame encoded;
     if (pre_encode) {
-        encoded = transport::frame(wire::encoded_size(fields));
-        wire::encode_into(fields, encoded.data());
+        encoded = frame_of(fields);
         std::string().swap(msg.payload);
         std::string().swap(msg.handler);
         std::string().swap(msg.reply_to);

@@ -223,9 +223,8 @@ zmq::socket_t* zmq_transport::lane_socket(std::string_view endpoint, std::string
 namespace {
 // zmq_msg_send without blocking: true when queued, false on a full queue (the message is
 // then untouched); other errors throw like cppzmq does.
-bool send_frame(zmq::socket_t& socket, frame& message, void* native, int flags) {
-    (void)message;
-    if (zmq_msg_send(static_cast<zmq_msg_t*>(native), socket.handle(), flags | ZMQ_DONTWAIT) >= 0) return true;
+bool send_frame(zmq::socket_t& socket, void* native) {
+    if (zmq_msg_send(static_cast<zmq_msg_t*>(native), socket.handle(), ZMQ_DONTWAIT) >= 0) return true;
     if (zmq_errno() == EAGAIN) return false;
     throw zmq::error_t();
 }
@@ -244,7 +243,7 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
             _routing_scratch.assign(to.id).append("|").append(channel).append("|").append(std::to_string(lane));
             try {
                 if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
-                (void)send_frame(*_router, message, message.native(), 0);
+                (void)send_frame(*_router, message.native());
                 return send_status::ok;
             } catch (const zmq::error_t& e) {
                 if (e.num() != EHOSTUNREACH) throw;
@@ -253,16 +252,16 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
             if (auto* data = lane_socket(to.id, channel, lane))
-                return send_frame(*data, message, message.native(), 0) ? send_status::ok : send_status::congested;
+                return send_frame(*data, message.native()) ? send_status::ok : send_status::congested;
         }
         if (to.via == core::link::kind::accepted) {
             if (!send_routing_id(*_router, to.id)) return send_status::congested;
-            (void)send_frame(*_router, message, message.native(), 0);
+            (void)send_frame(*_router, message.native());
             return send_status::ok;
         }
         auto it = _dealers.find(to.id);
         if (it == _dealers.end()) return send_status::not_connected;
-        return send_frame(*it->second, message, message.native(), 0) ? send_status::ok : send_status::congested;
+        return send_frame(*it->second, message.native()) ? send_status::ok : send_status::congested;
     } catch (const zmq::error_t& e) {
         return e.num() == EHOSTUNREACH ? send_status::unreachable : send_status::not_connected;
     }
@@ -305,8 +304,7 @@ void zmq_transport::rebuild_poll_items() {
 
 namespace {
 // Receives one part without blocking into message; false when nothing is waiting.
-bool receive_part(zmq::socket_t& socket, frame& message, void* native, bool& more) {
-    (void)message;
+bool receive_part(zmq::socket_t& socket, void* native, bool& more) {
     auto* msg = static_cast<zmq_msg_t*>(native);
     if (zmq_msg_recv(msg, socket.handle(), ZMQ_DONTWAIT) < 0) {
         if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
@@ -333,14 +331,14 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
     auto receive = [&](zmq::socket_t& socket, std::size_t parts, frame& into) -> int {
         bool more = false;
         frame& head = parts == 2 ? first : into;
-        if (!receive_part(socket, head, head.native(), more)) return 0;
+        if (!receive_part(socket, head.native(), more)) return 0;
         std::size_t got = 1;
         if (parts == 2 && more) {
-            if (!receive_part(socket, into, into.native(), more)) return -1;
+            if (!receive_part(socket, into.native(), more)) return -1;
             ++got;
         }
         while (more) {  // extra parts
-            if (!receive_part(socket, extra, extra.native(), more)) break;
+            if (!receive_part(socket, extra.native(), more)) break;
             ++got;
         }
         if (got != parts) {
