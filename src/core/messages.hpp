@@ -154,6 +154,8 @@ struct forward {
     bool ack = false;
     std::string reply_to;  // calls: the reference to answer, "ref@node"
     std::string payload;
+    // > 0: payload is a bundle of this many payloads (wire/routed_codec.hpp, bundles).
+    std::uint32_t bundled = 0;
 };
 
 inline constexpr std::uint8_t max_hops = 3;

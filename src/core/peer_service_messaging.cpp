@@ -184,7 +184,7 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         return;
     }
     if (!_handlers.contains(msg.handler)) {
-        count("dropped_unknown_handler");
+        _counters["dropped_unknown_handler"] += std::max<std::uint32_t>(msg.bundled, 1);
         answer(ack_status::unknown_handler);
         return;
     }

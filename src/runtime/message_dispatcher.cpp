@@ -1,7 +1,10 @@
 #include "runtime/message_dispatcher.hpp"
 
+#include "wire/routed_codec.hpp"
+
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -32,20 +35,24 @@ bool message_dispatcher::remove_handler(const std::string& name) {
     return _handlers.erase(name) > 0;
 }
 
-void message_dispatcher::post(inbound_message message) {
+void message_dispatcher::post(inbound_message message, std::size_t bundled_entries) {
+    queued item{std::move(message), bundled_entries};
     if (_inline) {
-        invoke(message);
+        handler_cache cache;
+        invoke(item, cache);
         return;
     }
+    const auto count = std::max<std::size_t>(bundled_entries, 1);
     bool was_empty = false;
     {
         std::lock_guard lock(_mutex);
         was_empty = _queue.empty() && _tasks.empty();
-        if (_queue.size() >= queue_max) {
-            ++_overflow;
+        if (_queued_messages + count > queue_max) {
+            _overflow += count;
             return;
         }
-        _queue.push_back(std::move(message));
+        _queued_messages += count;
+        _queue.push_back(std::move(item));
     }
     if (was_empty) _wake.notify_one();
 }
@@ -62,19 +69,35 @@ void message_dispatcher::post_task(std::function<void()> fn) {
     _wake.notify_one();
 }
 
-void message_dispatcher::invoke(const inbound_message& message) {
-    std::shared_ptr<message_handler> handler;
-    {
+void message_dispatcher::invoke(queued& item, handler_cache& cache) {
+    auto& message = item.message;
+    if (!cache.handler || cache.name != message.handler) {
         std::lock_guard lock(_mutex);
         auto it = _handlers.find(message.handler);
-        if (it != _handlers.end()) handler = it->second;
+        cache.handler = it != _handlers.end() ? it->second : nullptr;
+        cache.name = message.handler;
     }
-    if (!handler) {
-        ++_unknown;
+    if (!cache.handler) {
+        _unknown += std::max<std::size_t>(item.bundled_entries, 1);
         return;
     }
+    if (item.bundled_entries == 0) {
+        call_handler(*cache.handler, message);
+        return;
+    }
+    // One message reused for every entry: its payload's buffer is allocated once.
+    const std::string bundle = std::move(message.payload);
+    wire::bundle_reader entries(bundle);
+    std::string_view entry;
+    while (entries.next(entry)) {
+        message.payload.assign(entry);
+        call_handler(*cache.handler, message);
+    }
+}
+
+void message_dispatcher::call_handler(const message_handler& handler, const inbound_message& message) {
     try {
-        (*handler)(message);
+        handler(message);
         ++_delivered;
     } catch (const std::exception& e) {
         ++_failures;
@@ -94,8 +117,9 @@ void message_dispatcher::run_task(const std::function<void()>& task) {
 }
 
 void message_dispatcher::run() {
-    std::deque<inbound_message> batch;
+    std::deque<queued> batch;
     std::deque<std::function<void()>> tasks;
+    handler_cache cache;
     for (;;) {
         {
             std::unique_lock lock(_mutex);
@@ -103,8 +127,11 @@ void message_dispatcher::run() {
             if (_stopping) return;
             batch.swap(_queue);
             tasks.swap(_tasks);
+            _queued_messages = 0;
         }
-        for (auto& message : batch) invoke(message);
+        // Looked up again per batch: a handler removed meanwhile is not called afterwards.
+        cache = {};
+        for (auto& item : batch) invoke(item, cache);
         batch.clear();
         for (auto& task : tasks) run_task(task);
         tasks.clear();

@@ -31,7 +31,9 @@ public:
 
     void set_handler(const std::string& name, message_handler fn);
     bool remove_handler(const std::string& name);
-    void post(inbound_message message);
+    // bundled_entries > 0: message.payload is a bundle of that many payloads (one handler,
+    // one sender), each handed to the handler as a message of its own.
+    void post(inbound_message message, std::size_t bundled_entries = 0);
     // Runs fn on the dispatcher thread after what is queued (delivery reports).
     void post_task(std::function<void()> fn);
 
@@ -41,15 +43,26 @@ public:
     [[nodiscard]] std::uint64_t overflow_drops() const { return _overflow.load(); }
 
 private:
+    struct queued {
+        inbound_message message;
+        std::size_t bundled_entries = 0;
+    };
+    // The last handler looked up, so a run of messages for one handler takes the lock once.
+    struct handler_cache {
+        std::string name;
+        std::shared_ptr<message_handler> handler;
+    };
     void run();
-    void invoke(const inbound_message& message);
+    void invoke(queued& item, handler_cache& cache);
+    void call_handler(const message_handler& handler, const inbound_message& message);
     void run_task(const std::function<void()>& task);
 
     std::string _node_name;
     std::mutex _mutex;
     std::condition_variable _wake;
     std::deque<std::function<void()>> _tasks;
-    std::deque<inbound_message> _queue;
+    std::deque<queued> _queue;
+    std::size_t _queued_messages = 0;  // in _queue, counting each bundle's entries
     std::map<std::string, std::shared_ptr<message_handler>> _handlers;
     bool _stopping = false;
     std::atomic<std::uint64_t> _delivered{0};

@@ -140,6 +140,7 @@ void reactor::run() {
         retry_stalled();
         if (_stalled.empty()) drain_send_queue();
         for (auto& message : inbound) handle_inbound(message);
+        if (_stalled.empty()) drain_send_queue();  // what inline handlers just sent
         if (now_ms() >= next_tick_ms) {
             _core->tick(now_ms());
             apply_output();
@@ -264,7 +265,8 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     auto& m = e.msg;
                     _messages->post(inbound_message{std::move(m.origin), std::move(m.handler),
                                                     static_cast<message_kind>(static_cast<int>(m.kind) - 1),
-                                                    std::move(m.channel), std::move(m.payload), std::move(m.reply_to)});
+                                                    std::move(m.channel), std::move(m.payload), std::move(m.reply_to)},
+                                    m.bundled);
                 } else if constexpr (std::is_same_v<T, core::effect::delivery_report>) {
                     if (!e.delivered) count("deliveries_failed_" + e.reason);
                     auto callback = _report_callbacks.find(e.id);
@@ -300,22 +302,38 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
     }
 }
 
-send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report) {
+namespace {
+// Big enough that a burst of small messages becomes one frame, small enough that one bundle
+// does not hold a link (and the relays' queues) for long.
+constexpr std::size_t bundle_max_bytes = 64 * 1024;
+}  // namespace
+
+bool reactor::join_last_bundle(const core::outgoing& msg, bool keyed) {
+    if (_send_queue.empty()) return false;
+    auto& last = _send_queue.back();
+    if (last.entries == 0 || last.msg.destination != msg.destination || last.msg.handler != msg.handler ||
+        last.msg.kind != msg.kind || last.msg.channel != msg.channel || (keyed && last.msg.lane != msg.lane) ||
+        last.msg.reply_to != msg.reply_to)
+        return false;
+    const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
+    if (last.bundle.size() + wire::bundle_entry_overhead + msg.payload.size() > limit) return false;
+    wire::append_bundle_entry(last.bundle, msg.payload);
+    ++last.entries;
+    return true;
+}
+
+send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report,
+                                  bool keyed) {
     const wire::forward_fields fields{_advertised_self.name, _advertised_self.incarnation, msg.destination,
                                       msg.handler, msg.kind, msg.channel, msg.lane, 0, 0, msg.ack, msg.reply_to,
                                       msg.payload};
     if (!wire::encodable(fields)) return send_status::too_large;
-    // A plain message to another node is encoded here, on the sending thread, into the very
-    // buffer ZeroMQ will send: the reactor only picks its route. Acked and local messages go
+    if (wire::encoded_size(fields) + wire::bundle_entry_overhead > _config.max_message_bytes)
+        return send_status::too_large;
+    // A plain message to another node is encoded here, on the sending thread, into the bundle
+    // the reactor will send: the reactor only picks its route. Acked and local messages go
     // through the core (ids, retransmission, local delivery).
-    const bool pre_encode = !msg.ack && msg.destination != _advertised_self.name;
-    transport::frame encoded;
-    if (pre_encode) {
-        encoded = frame_of(fields);
-        std::string().swap(msg.payload);
-        std::string().swap(msg.handler);
-        std::string().swap(msg.reply_to);
-    }
+    const bool bundled = !msg.ack && msg.destination != _advertised_self.name;
     bool wake = false;
     {
         std::lock_guard lock(_send_mutex);
@@ -337,11 +355,23 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
             case core::route_status::congested: return send_status::congested;
             case core::route_status::stopped: return send_status::stopped;
         }
-        if (_send_queue.size() >= _config.send_queue_max) return send_status::congested;
+        if (_queued_sends >= _config.send_queue_max) return send_status::congested;
+        ++_queued_sends;
+        if (bundled && join_last_bundle(msg, keyed)) return send_status::ok;  // the reactor is already due
         wake = _send_queue.empty();
-        _send_queue.push_back({std::move(msg), std::move(encoded), pre_encode, std::move(on_report)});
+        pending_send pending;
+        if (bundled) {
+            wire::start_bundle(fields, pending.bundle);
+            wire::append_bundle_entry(pending.bundle, msg.payload);
+            pending.entries = 1;
+            std::string().swap(msg.payload);
+        }
+        pending.msg = std::move(msg);
+        pending.on_report = std::move(on_report);
+        _send_queue.push_back(std::move(pending));
     }
-    if (wake) _transport->wakeup().notify();
+    // On the reactor thread (an inline handler) the queue is drained before the next poll.
+    if (wake && !on_reactor_thread()) _transport->wakeup().notify();
     return send_status::ok;
 }
 
@@ -356,23 +386,29 @@ void reactor::drain_send_queue() {
         if (_send_queue.empty()) return;
         if (_send_queue.size() <= batch_max) {
             batch.swap(_send_queue);
+            _queued_sends = 0;
         } else {
             batch.assign(std::make_move_iterator(_send_queue.begin()),
                          std::make_move_iterator(_send_queue.begin() + batch_max));
             _send_queue.erase(_send_queue.begin(), _send_queue.begin() + batch_max);
+            for (const auto& taken : batch) _queued_sends -= std::max<std::size_t>(taken.entries, 1);
             more = true;
         }
     }
     if (more) _transport->wakeup().notify();  // come back for the rest right after this turn
     const auto now = now_ms();
     for (auto& pending : batch) {
-        if (pending.pre_encoded) {
+        if (pending.entries > 0) {
             core::link hop;
             const auto status = _core->app_route(pending.msg.destination, &hop);
-            if (status == core::route_status::ok)
-                send_frame(hop, pending.encoded, pending.msg.channel, pending.msg.lane, true, core::message_type::forward);
-            else if (status != core::route_status::unreachable)
-                count("sends_failed_after_queueing");
+            if (status == core::route_status::ok) {
+                transport::frame frame(std::move(pending.bundle));
+                send_frame(hop, frame, pending.msg.channel, pending.msg.lane, true, core::message_type::forward);
+                ++_bundles_out;
+                _bundled_messages_out += pending.entries;
+            } else if (status != core::route_status::unreachable) {
+                _counters["sends_failed_after_queueing"] += pending.entries;
+            }
             continue;
         }
         const auto destination = pending.msg.destination;
@@ -511,6 +547,8 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["bytes_sent"] += _bytes_sent;
         all["messages_out"] += _messages_out;
         all["control_messages_out"] += _control_messages_out;
+        all["bundles_out"] += _bundles_out;
+        all["bundled_messages_out"] += _bundled_messages_out;
         all["dropped_malformed_multipart"] += _transport->malformed_frames();
         all["dealers"] = _transport->dealer_count();
         all["callback_failures"] = _events->callback_failures();

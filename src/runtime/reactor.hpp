@@ -92,7 +92,10 @@ public:
     // Application threads: queue a message for the reactor. Decides what it can at once
     // from the route snapshot (unknown node, partitioned...) and never blocks: a full queue
     // is congested.
-    send_status enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report);
+    // keyed: the lane comes from a partition key; an unkeyed message may join a bundle that
+    // is bound for another lane of its channel.
+    send_status enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report,
+                             bool keyed = false);
 
 private:
     struct join_waiter {
@@ -133,11 +136,17 @@ private:
     std::unique_ptr<message_dispatcher> _messages;  // handlers, off this thread
 
     struct pending_send {
-        core::outgoing msg;  // with pre_encoded, only destination, channel and lane are kept
-        transport::frame encoded;  // encoded by the sending thread: not acked, not local
-        bool pre_encoded = false;
+        // Bundles keep only the fields a following message must share to join them.
+        core::outgoing msg;
+        // Plain messages (not acked, not local) are encoded by the sending thread into a
+        // bundle, which the messages queued after it for the same destination, handler,
+        // kind, channel and lane join until the reactor takes it (wire/routed_codec.hpp).
+        std::string bundle;
+        std::uint32_t entries = 0;  // > 0: a bundle
         std::function<void(const delivery_report&)> on_report;
     };
+    // Appends msg to the newest queued bundle when it may join it (_send_mutex held).
+    bool join_last_bundle(const core::outgoing& msg, bool keyed);
     // What application threads may know without asking the reactor: each member's route.
     struct route_snapshot {
         bool running = true;
@@ -152,6 +161,7 @@ private:
     std::deque<stalled_send> _stalled;  // reactor thread only; bounded by send_queue_max
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
+    std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
     std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
     bool _snapshot_dirty = true;  // reactor thread only
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
@@ -169,6 +179,7 @@ private:
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
     // Per-message counters as plain fields (reactor thread only): no map lookup per message.
     std::uint64_t _bytes_received = 0, _bytes_sent = 0, _messages_out = 0, _control_messages_out = 0;
+    std::uint64_t _bundles_out = 0, _bundled_messages_out = 0;  // plain application sends, as packed
     double _publish_loss_ratio = 0.0;  // fault injection: share of publishes dropped
     std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace zpartisan::transport {
@@ -13,6 +14,8 @@ public:
     frame() noexcept;                       // empty
     explicit frame(std::size_t size);       // size bytes to write into
     explicit frame(std::string_view bytes);  // a copy of bytes
+    // Takes the bytes over; a large buffer is handed to ZeroMQ as it is, without a copy.
+    explicit frame(std::string&& bytes);
     frame(frame&& other) noexcept;
     frame& operator=(frame&& other) noexcept;
     frame(const frame&) = delete;

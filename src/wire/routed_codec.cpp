@@ -14,6 +14,7 @@ constexpr std::size_t forward_fixed_bytes = 28;
 // forward_ack: header, hops, status, 2 reserved, u64 id.
 constexpr std::size_t ack_fixed_bytes = 16;
 constexpr std::uint8_t ack_flag = 0x01;
+constexpr std::uint8_t bundle_flag = 0x02;
 
 struct malformed : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -77,8 +78,8 @@ bool has_type(std::string_view frame, core::message_type type, std::size_t fixed
 }  // namespace
 
 forward_fields fields_of(const core::forward& m) {
-    return {m.origin, m.origin_incarnation, m.destination, m.handler, m.kind, m.channel, m.lane, m.hops,
-            m.id,     m.ack,                m.reply_to,    m.payload};
+    return {m.origin, m.origin_incarnation, m.destination, m.handler, m.kind,      m.channel, m.lane,
+            m.hops,   m.id,                 m.ack,         m.reply_to, m.payload, m.bundled > 0};
 }
 
 bool encodable(const forward_fields& f) {
@@ -95,7 +96,7 @@ std::size_t encoded_size(const forward_fields& f) {
 void encode_into(const forward_fields& f, char* out) {
     put_header(out, core::message_type::forward);
     out[4] = static_cast<char>(f.hops);
-    out[5] = static_cast<char>(f.ack ? ack_flag : 0);
+    out[5] = static_cast<char>((f.ack ? ack_flag : 0) | (f.bundled ? bundle_flag : 0));
     out[6] = static_cast<char>(f.kind);
     out[7] = 0;
     put_uint(out + 8, f.lane, 4);
@@ -109,6 +110,38 @@ void encode_into(const forward_fields& f, char* out) {
     put_string(at, f.handler);
     put_string(at, f.reply_to);
     if (!f.payload.empty()) std::memcpy(at, f.payload.data(), f.payload.size());
+}
+
+void start_bundle(const forward_fields& f, std::string& out) {
+    auto head = f;
+    head.payload = {};
+    head.bundled = true;
+    head.ack = false;
+    out.resize(encoded_size(head));
+    encode_into(head, out.data());
+}
+
+void append_bundle_entry(std::string& bundle, std::string_view payload) {
+    char length[bundle_entry_overhead];
+    put_uint(length, payload.size(), bundle_entry_overhead);
+    bundle.append(length, bundle_entry_overhead).append(payload);
+}
+
+bool bundle_reader::next(std::string_view& entry) noexcept {
+    if (_rest.size() < bundle_entry_overhead) return false;
+    const auto size = get_uint(_rest.data(), bundle_entry_overhead);
+    if (_rest.size() - bundle_entry_overhead < size) return false;
+    entry = _rest.substr(bundle_entry_overhead, size);
+    _rest.remove_prefix(bundle_entry_overhead + size);
+    return true;
+}
+
+std::size_t bundle_entries(std::string_view bundle) noexcept {
+    bundle_reader reader(bundle);
+    std::size_t count = 0;
+    std::string_view entry;
+    while (reader.next(entry)) ++count;
+    return reader.at_end() ? count : 0;
 }
 
 std::size_t encoded_size(const core::forward_ack& m) {
@@ -149,8 +182,10 @@ core::forward decode_forward(std::string_view frame) {
     core::forward m;
     m.hops = static_cast<std::uint8_t>(frame[4]);
     const auto flags = static_cast<std::uint8_t>(frame[5]);
-    if (flags & ~ack_flag) throw malformed("unknown flags");
+    if (flags & ~(ack_flag | bundle_flag)) throw malformed("unknown flags");
     m.ack = (flags & ack_flag) != 0;
+    const bool bundled = (flags & bundle_flag) != 0;
+    if (m.ack && bundled) throw malformed("an acked bundle");
     const auto kind = static_cast<std::uint8_t>(frame[6]);
     if (kind < 1 || kind > 5) throw malformed("bad delivery kind");
     m.kind = static_cast<core::delivery_kind>(kind);
@@ -165,6 +200,11 @@ core::forward decode_forward(std::string_view frame) {
     m.handler = r.take("handler");
     m.reply_to = r.take("reply_to");
     m.payload = frame.substr(r.at);
+    if (bundled) {
+        const auto entries = bundle_entries(m.payload);
+        if (entries == 0 || entries > 0xffffffffu) throw malformed("broken bundle");
+        m.bundled = static_cast<std::uint32_t>(entries);
+    }
     return m;
 }
 

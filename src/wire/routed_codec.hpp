@@ -32,6 +32,7 @@ struct forward_fields {
     bool ack = false;
     std::string_view reply_to;
     std::string_view payload;
+    bool bundled = false;  // payload is a bundle (below)
 };
 
 [[nodiscard]] forward_fields fields_of(const core::forward& m);
@@ -43,6 +44,30 @@ void encode_into(const forward_fields& f, char* out);
 
 [[nodiscard]] std::size_t encoded_size(const core::forward_ack& m);
 void encode_into(const core::forward_ack& m, char* out);
+
+// A bundle: the payload of a forward flagged `bundled` carries several application payloads
+// for the same destination, handler, kind, channel and lane, each a u32 length and its bytes.
+// A sender packs what its application queued while the reactor was busy into one frame, so
+// ZeroMQ, the TCP hops and every relay handle one message instead of many. Never acked.
+inline constexpr std::size_t bundle_entry_overhead = 4;
+
+// Writes f's header (flagged bundled, no payload yet) to out, replacing what it held.
+void start_bundle(const forward_fields& f, std::string& out);
+void append_bundle_entry(std::string& bundle, std::string_view payload);
+
+// Reads a bundle's entries in order; next() is false at the end or on broken framing.
+class bundle_reader {
+public:
+    explicit bundle_reader(std::string_view bundle) noexcept : _rest(bundle) {}
+    bool next(std::string_view& entry) noexcept;
+    [[nodiscard]] bool at_end() const noexcept { return _rest.empty(); }
+
+private:
+    std::string_view _rest;
+};
+
+// Entries in a well-formed bundle (at least one, framing exact to the end); 0 otherwise.
+[[nodiscard]] std::size_t bundle_entries(std::string_view bundle) noexcept;
 
 // What a relay needs, read in place (views into the frame).
 struct routed_header {

@@ -263,3 +263,30 @@ TEST_CASE("an inline handler runs on the reactor and may not block on it", "[mes
     CHECK_THAT(result.get(), Catch::Contains("inline handler"));
     WAIT_FOR("the inline handler's forward arrived", c.work["s1"]->size() == 1);
 }
+
+TEST_CASE("messages queued while the reactor is busy travel as one bundle, in order", "[messaging][bundle]") {
+    constexpr int burst = 100;
+    std::atomic<int> sent{-1};
+    messaging_cluster c(true);
+    Node& s2 = c.node("s2");
+    // An inline handler holds s2's reactor: everything it sends waits in the queue and is
+    // packed into one bundle, which c4's home server s3 relays.
+    s2.register_handler("burst", [&](const inbound_message&) {
+        int ok = 0;
+        for (int i = 0; i < burst; ++i) ok += s2.forward_message("c4", "work", std::to_string(i)) == send_status::ok;
+        sent = ok;
+    });
+    const auto before = s2.status().counters;
+    REQUIRE(c.node("c1").forward_message("s2", "burst", "go") == send_status::ok);
+    WAIT_FOR("all arrived", c.work["c4"]->size() == burst);
+    CHECK(sent.load() == burst);
+    const auto messages = c.work["c4"]->copy();
+    for (int i = 0; i < burst; ++i) {
+        CHECK(messages[i].payload == std::to_string(i));
+        CHECK(messages[i].from == "s2");
+        CHECK(messages[i].handler == "work");
+    }
+    auto after = s2.status().counters;
+    CHECK(after["bundles_out"] - before.at("bundles_out") == 1);
+    CHECK(after["bundled_messages_out"] - before.at("bundled_messages_out") == burst);
+}

@@ -139,3 +139,76 @@ TEST_CASE("truncated, forged and garbage routed frames are errors, never crashes
         if (decoded.message) (void)wire::encode(*decoded.message);
     }
 }
+
+namespace {
+
+// A bundle of three payloads (one empty, one binary) as the sending thread builds it.
+std::string sample_bundle() {
+    auto head = sample_forward();
+    head.ack = false;
+    head.reply_to.clear();
+    std::string bundle;
+    wire::start_bundle(wire::fields_of(head), bundle);
+    wire::append_bundle_entry(bundle, "first");
+    wire::append_bundle_entry(bundle, "");
+    wire::append_bundle_entry(bundle, std::string("bi\0nary", 7));
+    return bundle;
+}
+
+}  // namespace
+
+TEST_CASE("a bundle carries several payloads in one forward, in order", "[codec][routed][bundle]") {
+    const auto frame = sample_bundle();
+    const auto peeked = wire::peek_routed(frame);  // relays forward a bundle like any forward
+    REQUIRE(peeked);
+    CHECK(peeked->destination == "c3");
+    CHECK(peeked->channel == "bulk");
+
+    const auto decoded = wire::decode(frame, limit);
+    REQUIRE(decoded.message);
+    const auto& f = std::get<forward>(*decoded.message);
+    CHECK(f.bundled == 3);
+    CHECK_FALSE(f.ack);
+    CHECK(f.handler == "orders");
+    wire::bundle_reader entries(f.payload);
+    std::vector<std::string> payloads;
+    std::string_view entry;
+    while (entries.next(entry)) payloads.emplace_back(entry);
+    CHECK(entries.at_end());
+    CHECK(payloads == std::vector<std::string>{"first", "", std::string("bi\0nary", 7)});
+    CHECK(wire::encode(f) == frame);  // re-encoding keeps the flag and the framing
+}
+
+TEST_CASE("broken bundles are rejected as malformed", "[codec][routed][bundle]") {
+    const auto frame = sample_bundle();
+    // Every cut that ends inside an entry breaks the framing; cuts between entries are
+    // shorter bundles, and a cut before the first entry leaves an empty one.
+    const auto head_size = frame.size() - (4 + 5) - 4 - (4 + 7);
+    for (std::size_t cut = head_size; cut < frame.size(); ++cut) {
+        CAPTURE(cut);
+        const bool between_entries = cut == head_size + 9 || cut == head_size + 13;
+        CHECK(static_cast<bool>(wire::decode(std::string_view(frame).substr(0, cut), limit).message) ==
+              between_entries);
+    }
+    CHECK_FALSE(wire::decode(frame + "x", limit).message);  // trailing bytes after the last entry
+    auto forged = frame;
+    forged[5] = '\x03';  // acked and bundled: never sent, so never accepted
+    CHECK(wire::decode(forged, limit).error == wire::decode_error::malformed);
+    forged = frame;
+    forged[head_size] = '\xff';  // the first entry's length runs past the end
+    CHECK(wire::decode(forged, limit).error == wire::decode_error::malformed);
+    CHECK(wire::bundle_entries("") == 0);
+    CHECK(wire::bundle_entries(std::string("\x01\x00\x00", 3)) == 0);
+
+    std::mt19937 rng(29);
+    for (int i = 0; i < 20000; ++i) {
+        auto garbage = frame;
+        const auto flips = 1 + rng() % 4;
+        for (unsigned n = 0; n < flips; ++n) garbage[rng() % garbage.size()] = static_cast<char>(rng());
+        if (i % 5 == 0) garbage.resize(rng() % garbage.size());
+        const auto decoded = wire::decode(garbage, limit);
+        if (!decoded.message) continue;
+        if (const auto* f = std::get_if<forward>(&*decoded.message); f && f->bundled)
+            CHECK(wire::bundle_entries(f->payload) == f->bundled);  // what is accepted reads whole
+    }
+}
