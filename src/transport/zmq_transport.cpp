@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <zmq.hpp>
 
 namespace zpartisan::transport {
@@ -32,32 +36,27 @@ bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
 }
 }  // namespace
 
-wakeup_pipe::wakeup_pipe(zmq::context_t& context, const std::string& address)
-    : _sender(std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair)) {
-    _sender->set(zmq::sockopt::linger, 0);
-    _sender->set(zmq::sockopt::sndhwm, 1);
-    _sender->connect(address);
+wakeup_pipe::wakeup_pipe() : _fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (_fd < 0) throw transport_error(std::string("cannot create the wake-up eventfd: ") + std::strerror(errno));
 }
 
-wakeup_pipe::~wakeup_pipe() = default;
+wakeup_pipe::~wakeup_pipe() { ::close(_fd); }
 
-void wakeup_pipe::notify() {
-    std::lock_guard lock(_mutex);
-    // One pending byte is enough to wake the reactor; a full pipe means it is already awake.
-    try {
-        (void)_sender->send(zmq::const_buffer("", 0), zmq::send_flags::dontwait);
-    } catch (const zmq::error_t&) {
-    }
+void wakeup_pipe::notify() noexcept {
+    // Fails only when the counter is near 2^64: the reactor is then certainly awake.
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(_fd, &one, sizeof one);
+}
+
+void wakeup_pipe::drain() noexcept {
+    std::uint64_t pending = 0;
+    [[maybe_unused]] const auto got = ::read(_fd, &pending, sizeof pending);
 }
 
 zmq_transport::zmq_transport(transport_options options)
     : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
     try {
-        const auto wakeup_address = unique_inproc_address("wakeup");
-        _wakeup_receiver = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
-        _wakeup_receiver->set(zmq::sockopt::linger, 0);
-        _wakeup_receiver->bind(wakeup_address);
-        _wakeup = std::make_unique<wakeup_pipe>(*_context, wakeup_address);
+        _wakeup = std::make_unique<wakeup_pipe>();
 
         _router = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::router);
         apply_common_options(*_router);
@@ -101,7 +100,6 @@ zmq_transport::~zmq_transport() {
     _pub.reset();
     _router.reset();
     _wakeup.reset();
-    _wakeup_receiver.reset();
     _context.reset();
 }
 
@@ -195,6 +193,7 @@ void zmq_transport::hang_up(const std::string& endpoint) {
 
 void zmq_transport::subscribe(const std::string& pub_endpoint) {
     if (_subscriptions[pub_endpoint]++ > 0) return;
+    mark_used(*_sub);
     try {
         _sub->connect(pub_endpoint);
     } catch (const zmq::error_t&) {
@@ -206,6 +205,7 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     if (it == _subscriptions.end()) return;
     if (--it->second > 0) return;
     _subscriptions.erase(it);
+    mark_used(*_sub);
     try {
         _sub->disconnect(pub_endpoint);
     } catch (const zmq::error_t&) {
@@ -241,6 +241,7 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
     try {
         if (!channel.empty() && to.via == core::link::kind::accepted) {
             _routing_scratch.assign(to.id).append("|").append(channel).append("|").append(std::to_string(lane));
+            mark_used(*_router);
             try {
                 if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
                 (void)send_frame(*_router, message.native());
@@ -251,16 +252,20 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
             }
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
-            if (auto* data = lane_socket(to.id, channel, lane))
+            if (auto* data = lane_socket(to.id, channel, lane)) {
+                mark_used(*data);
                 return send_frame(*data, message.native()) ? send_status::ok : send_status::congested;
+            }
         }
         if (to.via == core::link::kind::accepted) {
+            mark_used(*_router);
             if (!send_routing_id(*_router, to.id)) return send_status::congested;
             (void)send_frame(*_router, message.native());
             return send_status::ok;
         }
         auto it = _dealers.find(to.id);
         if (it == _dealers.end()) return send_status::not_connected;
+        mark_used(*it->second);
         return send_frame(*it->second, message.native()) ? send_status::ok : send_status::congested;
     } catch (const zmq::error_t& e) {
         return e.num() == EHOSTUNREACH ? send_status::unreachable : send_status::not_connected;
@@ -282,15 +287,23 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
 }
 
 
+void zmq_transport::mark_used(zmq::socket_t& socket) {
+    if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle()) _used_since_poll.push_back(socket.handle());
+}
+
 void zmq_transport::rebuild_poll_items() {
-    _poll_items.clear();
+    _poll_fds.clear();
     _poll_sources.clear();
+    _source_of_socket.clear();
+    _used_since_poll.clear();
+    _poll_fds.push_back({_wakeup->fd(), POLLIN, 0});
+    _poll_sources.push_back({poll_source::kind::wakeup});
     auto add = [&](zmq::socket_t* socket, poll_source source) {
-        _poll_items.push_back({socket->handle(), 0, ZMQ_POLLIN, 0});
+        _poll_fds.push_back({socket->get(zmq::sockopt::fd), POLLIN, 0});
         source.socket = socket;
-        _poll_sources.push_back(source);
+        _source_of_socket.emplace(socket->handle(), _poll_sources.size());
+        _poll_sources.push_back(source);  // recheck: a new socket may hold messages already
     };
-    add(_wakeup_receiver.get(), {poll_source::kind::wakeup});
     add(_router.get(), {poll_source::kind::router});
     add(_sub.get(), {poll_source::kind::sub});
     for (auto& [endpoint, dealer] : _dealers) add(dealer.get(), {poll_source::kind::dealer, nullptr, &endpoint});
@@ -313,18 +326,11 @@ bool receive_part(zmq::socket_t& socket, void* native, bool& more) {
     more = zmq_msg_more(msg) != 0;
     return true;
 }
+
+bool readable(zmq::socket_t& socket) { return (socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; }
 }  // namespace
 
-bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
-    if (_poll_dirty) rebuild_poll_items();
-    try {
-        zmq::poll(_poll_items.data(), _poll_items.size(), timeout);
-    } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) return false;
-        throw transport_error(std::string("poll failed: ") + e.what());
-    }
-
-    bool woken = false;
+bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max) {
     frame first, second, extra;
     // A message of `parts` parts: the last part lands in `into`, a leading one in `first`.
     // Anything else is a shape we do not speak: drained and counted.
@@ -347,48 +353,81 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
         }
         return 1;
     };
-    for (std::size_t i = 0; i < _poll_items.size(); ++i) {
-        if (!(_poll_items[i].revents & ZMQ_POLLIN)) continue;
-        auto& source = _poll_sources[i];
-        switch (source.what) {
-            case poll_source::kind::wakeup: {
-                woken = true;
-                zmq::message_t drained;
-                while (_wakeup_receiver->recv(drained, zmq::recv_flags::dontwait)) {
-                }
-                break;
+    switch (source.what) {
+        case poll_source::kind::wakeup: return true;
+        case poll_source::kind::router:
+            for (std::size_t n = 0; n < batch_max; ++n) {
+                const int got = receive(*_router, 2, second);
+                if (got == 0) return true;
+                if (got < 0) continue;
+                auto sender = first.view();
+                if (auto bar = sender.find('|'); bar != std::string_view::npos) sender = sender.substr(0, bar);  // a data lane
+                out.push_back({{core::link::kind::accepted, std::string(sender)}, std::move(second)});
             }
-            case poll_source::kind::router:
-                for (std::size_t n = 0; n < batch_max; ++n) {
-                    const int got = receive(*_router, 2, second);
-                    if (got == 0) break;
-                    if (got < 0) continue;
-                    auto sender = first.view();
-                    if (auto bar = sender.find('|'); bar != std::string_view::npos) sender = sender.substr(0, bar);  // a data lane
-                    out.push_back({{core::link::kind::accepted, std::string(sender)}, std::move(second)});
-                }
-                break;
-            case poll_source::kind::sub:
-                for (std::size_t n = 0; n < batch_max; ++n) {
-                    const int got = receive(*_sub, 2, second);
-                    if (got == 0) break;
-                    if (got < 0) continue;
-                    out.push_back({{core::link::kind::subscribed, ""}, std::move(second)});
-                }
-                break;
-            case poll_source::kind::dealer:
-            case poll_source::kind::lane:
-                for (std::size_t n = 0; n < batch_max; ++n) {
-                    const int got = receive(*source.socket, 1, second);
-                    if (got == 0) break;
-                    if (got < 0) continue;
-                    out.push_back({{core::link::kind::dialed, *source.endpoint}, std::move(second)});
-                }
-                break;
-            case poll_source::kind::monitor: drain_monitor(source.monitor_index, out); break;
-        }
+            return false;
+        case poll_source::kind::sub:
+            for (std::size_t n = 0; n < batch_max; ++n) {
+                const int got = receive(*_sub, 2, second);
+                if (got == 0) return true;
+                if (got < 0) continue;
+                out.push_back({{core::link::kind::subscribed, ""}, std::move(second)});
+            }
+            return false;
+        case poll_source::kind::dealer:
+        case poll_source::kind::lane:
+            for (std::size_t n = 0; n < batch_max; ++n) {
+                const int got = receive(*source.socket, 1, second);
+                if (got == 0) return true;
+                if (got < 0) continue;
+                out.push_back({{core::link::kind::dialed, *source.endpoint}, std::move(second)});
+            }
+            return false;
+        case poll_source::kind::monitor: drain_monitor(source.monitor_index, out); return true;
     }
-    return woken;
+    return true;
+}
+
+bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
+    if (_poll_dirty) rebuild_poll_items();
+    for (auto* handle : _used_since_poll)
+        if (auto it = _source_of_socket.find(handle); it != _source_of_socket.end())
+            _poll_sources[it->second].recheck = true;
+    _used_since_poll.clear();
+
+    std::vector<bool>& ready = _ready_scratch;
+    ready.assign(_poll_sources.size(), false);
+    bool any_ready = false;
+    try {
+        for (std::size_t i = 0; i < _poll_sources.size(); ++i) {
+            auto& source = _poll_sources[i];
+            if (!source.recheck) continue;
+            source.recheck = false;
+            if (source.socket && readable(*source.socket)) any_ready = ready[i] = true;
+        }
+        const int fired = ::poll(_poll_fds.data(), _poll_fds.size(), any_ready ? 0 : static_cast<int>(timeout.count()));
+        if (fired < 0 && errno != EINTR)
+            throw transport_error(std::string("poll failed: ") + std::strerror(errno));
+        bool woken = false;
+        for (std::size_t i = 0; i < _poll_sources.size(); ++i) {
+            auto& source = _poll_sources[i];
+            if (fired > 0 && (_poll_fds[i].revents & (POLLIN | POLLERR | POLLHUP))) {
+                if (source.what == poll_source::kind::wakeup) {
+                    _wakeup->drain();
+                    woken = true;
+                    continue;
+                }
+                if (!ready[i]) ready[i] = readable(*source.socket);
+            }
+            // A timeout is a cheap moment to look at every socket once more, in case an edge
+            // was ever consumed where this loop did not expect it.
+            if (fired == 0 && !any_ready) source.recheck = true;
+            if (ready[i] && !drain_source(source, out, batch_max)) source.recheck = true;  // more waiting
+        }
+        return woken;
+    } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return false;
+        throw transport_error(std::string("poll failed: ") + e.what());
+    }
 }
 
 }  // namespace zpartisan::transport

@@ -4,6 +4,8 @@
 // Not thread-safe: used by the reactor thread only, except wakeup_pipe::notify.
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/peer_service.hpp"
@@ -20,7 +23,6 @@ namespace zmq {
 class context_t;
 class socket_t;
 }  // namespace zmq
-struct zmq_pollitem_t;
 
 namespace zpartisan::transport {
 
@@ -50,16 +52,20 @@ struct inbound {
     bool connection_lost = false;  // a socket-monitor event, not a message: frame is empty
 };
 
-// Wakes the reactor from other threads. notify() may be called from any thread.
+// Wakes the reactor from other threads: an eventfd, so a wake-up is one write() without a lock
+// and the reactor polls it as a plain descriptor. notify() may be called from any thread.
 class wakeup_pipe {
 public:
-    explicit wakeup_pipe(zmq::context_t& context, const std::string& address);
+    wakeup_pipe();
     ~wakeup_pipe();
-    void notify();
+    wakeup_pipe(const wakeup_pipe&) = delete;
+    wakeup_pipe& operator=(const wakeup_pipe&) = delete;
+    void notify() noexcept;
+    void drain() noexcept;  // reactor thread: consumes every pending wake-up
+    [[nodiscard]] int fd() const { return _fd; }
 
 private:
-    std::mutex _mutex;  // zmq sockets are not thread-safe; callers come from any thread
-    std::unique_ptr<zmq::socket_t> _sender;
+    int _fd = -1;
 };
 
 class zmq_transport {
@@ -113,7 +119,6 @@ private:
     std::unique_ptr<zmq::socket_t> _router;
     std::unique_ptr<zmq::socket_t> _pub;
     std::unique_ptr<zmq::socket_t> _sub;
-    std::unique_ptr<zmq::socket_t> _wakeup_receiver;
     std::unique_ptr<wakeup_pipe> _wakeup;
     std::map<std::string, std::unique_ptr<zmq::socket_t>> _dealers;  // by router endpoint
     // Data connections per dial: endpoint -> channel -> one socket per lane. Keyed with
@@ -127,16 +132,27 @@ private:
         std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
     };
     std::vector<monitor> _monitors;
-    // What each poll item is, in the order of _poll_items.
+    // What each polled descriptor is, in the order of _poll_fds. ZeroMQ sockets are polled by
+    // their ZMQ_FD, which only says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs a system
+    // call, so it is read only for sockets whose descriptor fired, that were used since the
+    // last poll (a send may consume the descriptor's signal), or that were left undrained.
+    // zmq_poll reads it for every socket, twice per call, which dominated the latency.
     struct poll_source {
         enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
         zmq::socket_t* socket = nullptr;
         const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
         std::size_t monitor_index = 0;
+        bool recheck = true;  // read ZMQ_EVENTS before sleeping
     };
-    std::vector<zmq_pollitem_t> _poll_items;
+    std::vector<pollfd> _poll_fds;
     std::vector<poll_source> _poll_sources;
+    std::unordered_map<void*, std::size_t> _source_of_socket;  // zmq handle -> index
+    std::vector<void*> _used_since_poll;  // handles of sockets sent on or reconfigured
+    std::vector<bool> _ready_scratch;
     bool _poll_dirty = true;
+    void mark_used(zmq::socket_t& socket);
+    // Drains one source into out; false when it stopped at batch_max with more waiting.
+    bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
     std::string _router_endpoint;
     std::string _pub_endpoint;
