@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"thread", "inline"}));
     relay->add_option("--messages", relay_settings.messages, "messages per throughput run (halved for >= 1 KiB)");
     relay->add_option("--round-trips", relay_settings.round_trips, "round trips per latency run (after 200 warm-up)");
+    relay->add_option("--rounds", relay_settings.rounds,
+                      "turns ours and plain libzmq take per figure (throughput: median of the turns; latency: "
+                      "the turns' samples pooled)")
+        ->check(CLI::Range(1, 100));
 
     int trials = 20;
     std::uint32_t heartbeat_ms = 100, missed = 3;

@@ -169,7 +169,7 @@ double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::
     return static_cast<double>(received.load() - 1) / seconds;
 }
 
-latency plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips) {
+std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips) {
     chain c(relays);
     zmq::socket_t a = endpoint_socket(c.context, "U");
     zmq::socket_t b = endpoint_socket(c.b_context, "D");
@@ -216,7 +216,7 @@ latency plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std:
     }
     done = true;
     echo.join();
-    return percentiles(std::move(samples));
+    return samples;
 }
 
 }  // namespace zpartisan::bench

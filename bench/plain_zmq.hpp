@@ -13,7 +13,8 @@ struct latency {
 };
 
 double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::size_t messages);
-latency plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips);
+// One sample (µs) per round trip, after 200 unrecorded warm-up round trips.
+std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips);
 latency percentiles(std::vector<double> samples_us);
 
 }  // namespace zpartisan::bench

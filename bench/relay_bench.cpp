@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <thread>
@@ -69,43 +70,50 @@ struct route_cluster {
 };
 
 double zpartisan_throughput(route_cluster& c, std::size_t payload_bytes, std::size_t messages) {
-    std::atomic<std::size_t> received{0};
-    c.b->register_handler("sink", [&](const inbound_message&) { ++received; });
+    auto received = std::make_shared<std::atomic<std::size_t>>(0);
+    c.b->register_handler("sink", [received](const inbound_message&) { ++*received; });
     const std::string payload(payload_bytes, 'x');
     const auto started = clock_type::now();
     for (std::size_t i = 0; i < messages; ++i) {
         while (c.a->forward_message(c.b->name(), "sink", payload) == send_status::congested) std::this_thread::yield();
     }
     const auto deadline = clock_type::now() + 60s;
-    while (received.load() < messages && clock_type::now() < deadline) std::this_thread::sleep_for(100us);
+    while (received->load() < messages && clock_type::now() < deadline) std::this_thread::sleep_for(100us);
     const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    const auto got = received.load();
+    const auto got = received->load();
     c.b->unregister_handler("sink");
     return static_cast<double>(got) / seconds;
 }
 
-latency zpartisan_round_trip(route_cluster& c, std::size_t payload_bytes, std::size_t round_trips) {
-    std::atomic<std::size_t> pongs{0};
+std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_bytes, std::size_t round_trips) {
+    // Shared with the handler: a pong that comes after its deadline must find it alive.
+    auto pongs = std::make_shared<std::atomic<std::size_t>>(0);
     Node* b = c.b;
     c.b->register_handler("echo", [b](const inbound_message& m) { (void)b->forward_message(m.from, "pong", m.payload); });
-    c.a->register_handler("pong", [&](const inbound_message&) { ++pongs; pongs.notify_one(); });
+    c.a->register_handler("pong", [pongs](const inbound_message&) { ++*pongs; });
     const std::string payload(payload_bytes, 'x');
     std::vector<double> samples;
     for (std::size_t i = 0; i < round_trips + 200; ++i) {
-        const auto expected = pongs.load() + 1;
+        const auto expected = pongs->load() + 1;
         const auto started = clock_type::now();
         if (c.a->forward_message(c.b->name(), "echo", payload) != send_status::ok) continue;
         const auto deadline = started + 2s;
-        static const bool block = getenv("BENCH_BLOCK") != nullptr;
-        if (block) { auto seen = pongs.load(); while (seen < expected && clock_type::now() < deadline) { pongs.wait(seen); seen = pongs.load(); } }
-        else
-        while (pongs.load() < expected && clock_type::now() < deadline) std::this_thread::yield();
+        while (pongs->load() < expected && clock_type::now() < deadline) std::this_thread::yield();
         if (i >= 200) samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - started).count());
     }
-    return percentiles(std::move(samples));
+    c.b->unregister_handler("echo");
+    c.a->unregister_handler("pong");
+    return samples;
 }
 
 double round1(double value) { return std::round(value * 10) / 10; }
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+void append(std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); }
 
 }  // namespace
 
@@ -115,8 +123,14 @@ void run_relay(const relay_settings& settings, const reporter& out) {
         route_cluster cluster(route, handlers == "inline");
         for (const auto size : settings.sizes) {
             const auto messages = size >= 1024 ? settings.messages / 2 : settings.messages;
-            const double ours = zpartisan_throughput(cluster, size, messages);
-            const double plain = plain_zmq_throughput(cluster.relays, size, messages);
+            const auto rounds = std::max<std::size_t>(settings.rounds, 1);
+            std::vector<double> our_rates, plain_rates;
+            for (std::size_t turn = 0; turn < rounds; ++turn) {
+                our_rates.push_back(zpartisan_throughput(cluster, size, messages));
+                plain_rates.push_back(plain_zmq_throughput(cluster.relays, size, messages));
+            }
+            const double ours = median(our_rates);
+            const double plain = median(plain_rates);
             out.figure({{"bench", "relay_throughput"},
                         {"route", route},
                         {"handlers", handlers},
@@ -125,8 +139,14 @@ void run_relay(const relay_settings& settings, const reporter& out) {
                         {"zpartisan_msgs_per_s", std::round(ours)},
                         {"libzmq_msgs_per_s", std::round(plain)},
                         {"ratio", std::round(ours / plain * 1000) / 1000}});
-            const auto our_rtt = zpartisan_round_trip(cluster, size, settings.round_trips);
-            const auto plain_rtt = plain_zmq_round_trip(cluster.relays, size, settings.round_trips);
+            std::vector<double> our_samples, plain_samples;
+            const auto per_turn = std::max<std::size_t>(settings.round_trips / rounds, 1);
+            for (std::size_t turn = 0; turn < rounds; ++turn) {
+                append(our_samples, zpartisan_round_trip(cluster, size, per_turn));
+                append(plain_samples, plain_zmq_round_trip(cluster.relays, size, per_turn));
+            }
+            const auto our_rtt = percentiles(std::move(our_samples));
+            const auto plain_rtt = percentiles(std::move(plain_samples));
             out.figure({{"bench", "relay_rtt"},
                         {"route", route},
                         {"handlers", handlers},

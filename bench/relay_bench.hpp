@@ -16,6 +16,9 @@ struct relay_settings {
     std::vector<std::string> handlers{"thread", "inline"};
     std::size_t messages = 200000;   // per throughput run
     std::size_t round_trips = 2000;  // per latency run, after 200 warm-up
+    // Ours and plain libzmq take turns this many times per figure: a machine whose speed
+    // drifts during the run (a shared VM) then slows both alike instead of whichever ran last.
+    std::size_t rounds = 3;
 };
 
 void run_relay(const relay_settings& settings, const reporter& out);
