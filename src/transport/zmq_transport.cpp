@@ -100,6 +100,7 @@ zmq_transport::~zmq_transport() {
     _pub.reset();
     _router.reset();
     _wakeup.reset();
+    if (_epoll_fd >= 0) ::close(_epoll_fd);
     _context.reset();
 }
 
@@ -292,14 +293,23 @@ void zmq_transport::mark_used(zmq::socket_t& socket) {
 }
 
 void zmq_transport::rebuild_poll_items() {
-    _poll_fds.clear();
+    if (_epoll_fd >= 0) ::close(_epoll_fd);
+    _epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (_epoll_fd < 0) throw transport_error(std::string("epoll_create1 failed: ") + std::strerror(errno));
     _poll_sources.clear();
     _source_of_socket.clear();
     _used_since_poll.clear();
-    _poll_fds.push_back({_wakeup->fd(), POLLIN, 0});
+    auto watch = [&](int fd) {
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.u64 = _poll_sources.size();
+        if (epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0)
+            throw transport_error(std::string("epoll_ctl failed: ") + std::strerror(errno));
+    };
+    watch(_wakeup->fd());
     _poll_sources.push_back({poll_source::kind::wakeup});
     auto add = [&](zmq::socket_t* socket, poll_source source) {
-        _poll_fds.push_back({socket->get(zmq::sockopt::fd), POLLIN, 0});
+        watch(socket->get(zmq::sockopt::fd));
         source.socket = socket;
         _source_of_socket.emplace(socket->handle(), _poll_sources.size());
         _poll_sources.push_back(source);  // recheck: a new socket may hold messages already
@@ -312,6 +322,7 @@ void zmq_transport::rebuild_poll_items() {
             for (auto& lane : sockets) add(lane.get(), {poll_source::kind::lane, nullptr, &endpoint});
     for (std::size_t i = 0; i < _monitors.size(); ++i)
         add(_monitors[i].events.get(), {poll_source::kind::monitor, nullptr, nullptr, i});
+    _epoll_events.resize(_poll_sources.size());
     _poll_dirty = false;
 }
 
@@ -389,42 +400,47 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
 
 bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
     if (_poll_dirty) rebuild_poll_items();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= _next_full_recheck) {
+        for (auto& source : _poll_sources) source.recheck = true;
+        _next_full_recheck = now + std::chrono::milliseconds(50);
+    }
     for (auto* handle : _used_since_poll)
         if (auto it = _source_of_socket.find(handle); it != _source_of_socket.end())
-            _poll_sources[it->second].recheck = true;
+            if (auto& source = _poll_sources[it->second]; source.received_any) source.recheck = true;
     _used_since_poll.clear();
 
-    std::vector<bool>& ready = _ready_scratch;
-    ready.assign(_poll_sources.size(), false);
-    bool any_ready = false;
     try {
-        for (std::size_t i = 0; i < _poll_sources.size(); ++i) {
-            auto& source = _poll_sources[i];
+        bool any_ready = false;
+        for (auto& source : _poll_sources) {
             if (!source.recheck) continue;
             source.recheck = false;
-            if (source.socket && readable(*source.socket)) any_ready = ready[i] = true;
+            if (source.socket && readable(*source.socket)) any_ready = source.ready = true;
         }
-        const int fired = ::poll(_poll_fds.data(), _poll_fds.size(), any_ready ? 0 : static_cast<int>(timeout.count()));
+        const int fired = epoll_wait(_epoll_fd, _epoll_events.data(), static_cast<int>(_epoll_events.size()),
+                                     any_ready ? 0 : static_cast<int>(timeout.count()));
         if (fired < 0 && errno != EINTR)
-            throw transport_error(std::string("poll failed: ") + std::strerror(errno));
+            throw transport_error(std::string("epoll_wait failed: ") + std::strerror(errno));
         bool woken = false;
-        for (std::size_t i = 0; i < _poll_sources.size(); ++i) {
-            auto& source = _poll_sources[i];
-            if (fired > 0 && (_poll_fds[i].revents & (POLLIN | POLLERR | POLLHUP))) {
-                if (source.what == poll_source::kind::wakeup) {
-                    _wakeup->drain();
-                    woken = true;
-                    continue;
-                }
-                if (!ready[i]) ready[i] = readable(*source.socket);
+        for (int n = 0; n < fired; ++n) {
+            auto& source = _poll_sources[_epoll_events[n].data.u64];
+            if (source.what == poll_source::kind::wakeup) {
+                _wakeup->drain();
+                woken = true;
+            } else if (!source.ready) {
+                source.ready = readable(*source.socket);
             }
-            // A timeout is a cheap moment to look at every socket once more, in case an edge
-            // was ever consumed where this loop did not expect it.
-            if (fired == 0 && !any_ready) source.recheck = true;
-            if (ready[i] && !drain_source(source, out, batch_max)) source.recheck = true;  // more waiting
+        }
+        for (auto& source : _poll_sources) {
+            if (!source.ready) continue;
+            source.ready = false;
+            const auto before = out.size();
+            if (!drain_source(source, out, batch_max)) source.recheck = true;  // more waiting
+            if (out.size() > before) source.received_any = true;
         }
         return woken;
     } catch (const zmq::error_t& e) {
+        for (auto& source : _poll_sources) source.ready = false;
         if (e.num() == EINTR) return false;
         throw transport_error(std::string("poll failed: ") + e.what());
     }

@@ -4,7 +4,7 @@
 // Not thread-safe: used by the reactor thread only, except wakeup_pipe::notify.
 #pragma once
 
-#include <poll.h>
+#include <sys/epoll.h>
 
 #include <chrono>
 #include <cstdint>
@@ -132,23 +132,30 @@ private:
         std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
     };
     std::vector<monitor> _monitors;
-    // What each polled descriptor is, in the order of _poll_fds. ZeroMQ sockets are polled by
-    // their ZMQ_FD, which only says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs a system
-    // call, so it is read only for sockets whose descriptor fired, that were used since the
-    // last poll (a send may consume the descriptor's signal), or that were left undrained.
-    // zmq_poll reads it for every socket, twice per call, which dominated the latency.
+    // What each polled descriptor is. ZeroMQ sockets are polled by their ZMQ_FD, which only
+    // says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs system calls, so it is read only for
+    // sockets whose descriptor fired, that were left undrained, or that were used since the
+    // last poll and ever received anything (a send may consume the descriptor's signal).
+    // zmq_poll reads it for every socket twice per call and registers every descriptor with
+    // the kernel on each call; a persistent epoll set does neither, and on this path those
+    // system calls were most of a round trip's cost.
     struct poll_source {
         enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
         zmq::socket_t* socket = nullptr;
         const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
         std::size_t monitor_index = 0;
-        bool recheck = true;  // read ZMQ_EVENTS before sleeping
+        bool recheck = true;        // read ZMQ_EVENTS before sleeping
+        bool received_any = false;  // a socket that never received needs no recheck after a send
+        bool ready = false;         // scratch: ZMQ_EVENTS said readable
     };
-    std::vector<pollfd> _poll_fds;
     std::vector<poll_source> _poll_sources;
     std::unordered_map<void*, std::size_t> _source_of_socket;  // zmq handle -> index
     std::vector<void*> _used_since_poll;  // handles of sockets sent on or reconfigured
-    std::vector<bool> _ready_scratch;
+    int _epoll_fd = -1;
+    std::vector<epoll_event> _epoll_events;
+    // Every socket's ZMQ_EVENTS is read at least this often, so a descriptor signal consumed
+    // where the rules above did not expect it delays a message by this much, never forever.
+    std::chrono::steady_clock::time_point _next_full_recheck{};
     bool _poll_dirty = true;
     void mark_used(zmq::socket_t& socket);
     // Drains one source into out; false when it stopped at batch_max with more waiting.
