@@ -128,14 +128,23 @@ void reactor::run() {
     while (!_stop_requested) {
         const auto now = now_ms();
         // With sends waiting on a full queue, look again soon rather than at the next tick.
-        const auto wait_ms = !_stalled.empty() ? 1 : (next_tick_ms > now ? next_tick_ms - now : 0);
+        auto wait_ms = !_stalled.empty() ? 1 : (next_tick_ms > now ? next_tick_ms - now : 0);
+        // Senders wake us only while we wait (enqueue_send): announce the wait, then look at
+        // the queue once more, so a message queued in between is not left for the next tick.
+        _waiting.store(true);
+        if (wait_ms > 0 && _stalled.empty()) {
+            std::lock_guard lock(_send_mutex);
+            if (!_send_queue.empty()) wait_ms = 0;
+        }
         inbound.clear();
         try {
             _transport->poll(std::chrono::milliseconds(wait_ms), inbound);
         } catch (const transport::transport_error& e) {
+            _waiting.store(false);
             spdlog::error("[{}] {}", _config.name, e.what());
             break;
         }
+        _waiting.store(false);
         run_commands();
         retry_stalled();
         if (_stalled.empty()) drain_send_queue();
@@ -358,7 +367,6 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         ++_queued_sends;
         if (bundled && join_last_bundle(msg, keyed)) return send_status::ok;  // the reactor is already due
-        wake = _send_queue.empty();
         pending_send pending;
         if (bundled) {
             wire::start_bundle(fields, pending.bundle);
@@ -369,6 +377,10 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
         pending.msg = std::move(msg);
         pending.on_report = std::move(on_report);
         _send_queue.push_back(std::move(pending));
+        // Seen under the lock the reactor takes to look at the queue before it waits: either
+        // it saw this message, or it had announced its wait and is woken here. An awake
+        // reactor drains the queue before waiting again, so it needs no wake-up write.
+        wake = _waiting.load();
     }
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
     if (wake && !on_reactor_thread()) _transport->wakeup().notify();

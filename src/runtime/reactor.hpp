@@ -162,6 +162,7 @@ private:
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
+    std::atomic<bool> _waiting{false};  // the reactor is in (or entering) its poll wait
     std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
     bool _snapshot_dirty = true;  // reactor thread only
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
