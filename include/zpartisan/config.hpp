@@ -30,7 +30,10 @@ struct config {
     std::uint32_t missed_heartbeats = 3;       // X: this many missed in a row means failed
     std::uint32_t gossip_interval_ms = 1000;   // anti-entropy: one digest to one peer per interval
     std::uint32_t handshake_retry_ms = 500;    // resend hello while a dial is unanswered
-    std::size_t max_message_bytes = 4u << 20;  // ZMQ_MAXMSGSIZE and the decoder's limit
+    // ZMQ_MAXMSGSIZE and the decoder's limit. Give every node the same value: a frame over a
+    // receiver's limit closes the connection, and bundles of small messages reach
+    // min(64 KiB, this) (docs/protocol.md §1).
+    std::size_t max_message_bytes = 4u << 20;
     int send_high_water_mark = 10000;          // per socket; reaching it means congested
 
     // Application channels: name -> parallelism (connections per peer). Membership and
