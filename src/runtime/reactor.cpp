@@ -418,7 +418,9 @@ void reactor::drain_send_queue() {
                 send_frame(hop, frame, pending.msg.channel, pending.msg.lane, true, core::message_type::forward);
                 ++_bundles_out;
                 _bundled_messages_out += pending.entries;
-            } else if (status != core::route_status::unreachable) {
+            } else {
+                // The route went away while the messages waited (the send said ok): dropped,
+                // as a plain send may be, but counted.
                 _counters["sends_failed_after_queueing"] += pending.entries;
             }
             continue;
