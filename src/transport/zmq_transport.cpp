@@ -292,6 +292,19 @@ void zmq_transport::mark_used(zmq::socket_t& socket) {
     if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle()) _used_since_poll.push_back(socket.handle());
 }
 
+void zmq_transport::queue_recheck(std::size_t index) {
+    auto& source = _poll_sources[index];
+    if (source.recheck || !source.socket) return;
+    source.recheck = true;
+    _to_recheck.push_back(index);
+}
+
+void zmq_transport::mark_ready(std::size_t index) {
+    if (_poll_sources[index].ready) return;
+    _poll_sources[index].ready = true;
+    _ready.push_back(index);
+}
+
 void zmq_transport::rebuild_poll_items() {
     if (_epoll_fd >= 0) ::close(_epoll_fd);
     _epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -299,6 +312,8 @@ void zmq_transport::rebuild_poll_items() {
     _poll_sources.clear();
     _source_of_socket.clear();
     _used_since_poll.clear();
+    _to_recheck.clear();
+    _ready.clear();
     auto watch = [&](int fd) {
         epoll_event event{};
         event.events = EPOLLIN;
@@ -312,7 +327,8 @@ void zmq_transport::rebuild_poll_items() {
         watch(socket->get(zmq::sockopt::fd));
         source.socket = socket;
         _source_of_socket.emplace(socket->handle(), _poll_sources.size());
-        _poll_sources.push_back(source);  // recheck: a new socket may hold messages already
+        _poll_sources.push_back(source);
+        queue_recheck(_poll_sources.size() - 1);  // a new socket may hold messages already
     };
     add(_router.get(), {poll_source::kind::router});
     add(_sub.get(), {poll_source::kind::sub});
@@ -402,45 +418,51 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
     if (_poll_dirty) rebuild_poll_items();
     const auto now = std::chrono::steady_clock::now();
     if (now >= _next_full_recheck) {
-        for (auto& source : _poll_sources) source.recheck = true;
+        for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
         _next_full_recheck = now + std::chrono::milliseconds(50);
     }
     for (auto* handle : _used_since_poll)
         if (auto it = _source_of_socket.find(handle); it != _source_of_socket.end())
-            if (auto& source = _poll_sources[it->second]; source.received_any) source.recheck = true;
+            if (_poll_sources[it->second].received_any) queue_recheck(it->second);
     _used_since_poll.clear();
 
     try {
-        bool any_ready = false;
-        for (auto& source : _poll_sources) {
-            if (!source.recheck) continue;
-            source.recheck = false;
-            if (source.socket && readable(*source.socket)) any_ready = source.ready = true;
+        for (const auto index : _to_recheck) {
+            _poll_sources[index].recheck = false;
+            if (readable(*_poll_sources[index].socket)) mark_ready(index);
         }
+        _to_recheck.clear();
         const int fired = epoll_wait(_epoll_fd, _epoll_events.data(), static_cast<int>(_epoll_events.size()),
-                                     any_ready ? 0 : static_cast<int>(timeout.count()));
+                                     _ready.empty() ? static_cast<int>(timeout.count()) : 0);
         if (fired < 0 && errno != EINTR)
             throw transport_error(std::string("epoll_wait failed: ") + std::strerror(errno));
         bool woken = false;
         for (int n = 0; n < fired; ++n) {
-            auto& source = _poll_sources[_epoll_events[n].data.u64];
+            const auto index = static_cast<std::size_t>(_epoll_events[n].data.u64);
+            auto& source = _poll_sources[index];
             if (source.what == poll_source::kind::wakeup) {
                 _wakeup->drain();
                 woken = true;
-            } else if (!source.ready) {
-                source.ready = readable(*source.socket);
+            } else if (!source.ready && readable(*source.socket)) {
+                mark_ready(index);
             }
         }
-        for (auto& source : _poll_sources) {
-            if (!source.ready) continue;
+        std::sort(_ready.begin(), _ready.end());  // drained in a fixed order: router, sub, dealers...
+        for (const auto index : _ready) {
+            auto& source = _poll_sources[index];
             source.ready = false;
             const auto before = out.size();
-            if (!drain_source(source, out, batch_max)) source.recheck = true;  // more waiting
+            if (!drain_source(source, out, batch_max)) queue_recheck(index);  // more waiting
             if (out.size() > before) source.received_any = true;
         }
+        _ready.clear();
         return woken;
     } catch (const zmq::error_t& e) {
-        for (auto& source : _poll_sources) source.ready = false;
+        // Interrupted midway: every socket is looked at again next time.
+        for (auto& source : _poll_sources) source.ready = source.recheck = false;
+        _ready.clear();
+        _to_recheck.clear();
+        for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
         if (e.num() == EINTR) return false;
         throw transport_error(std::string("poll failed: ") + e.what());
     }

@@ -144,10 +144,15 @@ private:
         zmq::socket_t* socket = nullptr;
         const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
         std::size_t monitor_index = 0;
-        bool recheck = true;        // read ZMQ_EVENTS before sleeping
+        bool recheck = false;       // listed in _to_recheck: read ZMQ_EVENTS before sleeping
         bool received_any = false;  // a socket that never received needs no recheck after a send
-        bool ready = false;         // scratch: ZMQ_EVENTS said readable
+        bool ready = false;         // listed in _ready: ZMQ_EVENTS said readable
     };
+    // Index lists, so a poll touches only the sources that need it, not every socket.
+    std::vector<std::size_t> _to_recheck;
+    std::vector<std::size_t> _ready;
+    void queue_recheck(std::size_t index);
+    void mark_ready(std::size_t index);
     std::vector<poll_source> _poll_sources;
     std::unordered_map<void*, std::size_t> _source_of_socket;  // zmq handle -> index
     std::vector<void*> _used_since_poll;  // handles of sockets sent on or reconfigured
