@@ -54,6 +54,11 @@ struct messaging_cluster {
                 if (n->members().size() != 7 || !n->status().settled) return false;
             return true;
         }());
+        WAIT_FOR("every node knows every client's home", [&] {
+            std::vector<const Node*> all;
+            for (auto& [name, n] : by_name) all.push_back(n);
+            return every_client_home_known(all);
+        }());
         for (auto& [name, n] : by_name) {
             inbox[name] = std::make_shared<received>();
             work[name] = std::make_shared<received>();
