@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/thread_name.hpp"
+
 #include <vector>
 
 namespace zpartisan::runtime {
@@ -43,6 +45,7 @@ void event_dispatcher::post(std::string node, bool up) {
 }
 
 void event_dispatcher::run() {
+    name_this_thread("zpe", _node_name);
     for (;;) {
         event next;
         std::vector<callback> targets;

@@ -1,6 +1,7 @@
 #include "runtime/message_dispatcher.hpp"
 
 #include "wire/routed_codec.hpp"
+#include "runtime/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -117,6 +118,7 @@ void message_dispatcher::run_task(const std::function<void()>& task) {
 }
 
 void message_dispatcher::run() {
+    name_this_thread("zph", _node_name);
     std::deque<queued> batch;
     std::deque<std::function<void()>> tasks;
     handler_cache cache;

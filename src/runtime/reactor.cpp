@@ -1,5 +1,7 @@
 #include "runtime/reactor.hpp"
 
+#include "runtime/thread_name.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include "wire/codec.hpp"
@@ -59,6 +61,22 @@ const char* describe(transport::send_status status) {
         case transport::send_status::too_large: return "too_large";
     }
     return "unknown";
+}
+
+// What a send meets on a route: ok, or why it is refused at once. Acked messages wait for a
+// route that is down or not there yet (retransmitted until their deadline).
+send_status refusal_of(core::route_status route, bool acked) {
+    switch (route) {
+        case core::route_status::ok: return send_status::ok;
+        case core::route_status::unreachable: return acked ? send_status::ok : send_status::unreachable;
+        case core::route_status::unknown_node: return send_status::unknown_node;
+        case core::route_status::not_yet_connected: return acked ? send_status::ok : send_status::not_yet_connected;
+        case core::route_status::disconnected: return acked ? send_status::ok : send_status::disconnected;
+        case core::route_status::partitioned: return send_status::partitioned;
+        case core::route_status::congested: return send_status::congested;
+        case core::route_status::stopped: return send_status::stopped;
+    }
+    return send_status::unknown_node;
 }
 
 }  // namespace
@@ -123,6 +141,8 @@ std::uint64_t reactor::now_ms() const {
 }
 
 void reactor::run() {
+    name_this_thread("zpr", _config.name);
+    std::unique_lock turn(_turn);  // released only while waiting (see send_directly)
     std::vector<transport::inbound> inbound;
     std::uint64_t next_tick_ms = now_ms();
     while (!_stop_requested) {
@@ -138,13 +158,27 @@ void reactor::run() {
         }
         inbound.clear();
         try {
-            _transport->poll(std::chrono::milliseconds(wait_ms), inbound);
+            const int timeout_ms = _transport->prepare_wait(std::chrono::milliseconds(wait_ms));
+            _idle = true;
+            turn.unlock();
+            int fired = 0;
+            try {
+                fired = _transport->wait_for_input(timeout_ms);
+            } catch (...) {
+                turn.lock();
+                _idle = false;
+                throw;
+            }
+            turn.lock();
+            _idle = false;
+            _transport->collect(fired, inbound);
         } catch (const transport::transport_error& e) {
             _waiting.store(false);
             spdlog::error("[{}] {}", _config.name, e.what());
             break;
         }
         _waiting.store(false);
+        if (_core->has_output()) apply_output();  // left by a direct send (send_directly)
         run_commands();
         retry_stalled();
         if (_stalled.empty()) drain_send_queue();
@@ -343,47 +377,70 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
     // the reactor will send: the reactor only picks its route. Acked and local messages go
     // through the core (ids, retransmission, local delivery).
     const bool bundled = !msg.ack && msg.destination != _advertised_self.name;
+    // A sleeping reactor lends its turn: the sender then sends itself, sparing the message a
+    // thread hand-off. Never on the reactor thread (it holds the turn already).
+    // Not within a burst, though: there the reactor packs what queues into bundles, which
+    // carry far more messages per second than one send each.
+    const auto started_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    const bool in_burst = started_ns - _last_send_ended_ns.load(std::memory_order_relaxed) < burst_gap_ns;
+    struct note_end {
+        std::atomic<std::int64_t>& at;
+        ~note_end() { at.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+    } noted{_last_send_ended_ns};
+    std::unique_lock turn(_turn, std::defer_lock);
+    if (bundled && !in_burst && !on_reactor_thread() && turn.try_lock() && !_idle) turn.unlock();
     bool wake = false;
+    bool direct = false;
     {
         std::lock_guard lock(_send_mutex);
         if (!_snapshot->running || stopped()) return send_status::stopped;
         auto route = _snapshot->routes.find(msg.destination);
         if (route == _snapshot->routes.end()) return send_status::unknown_node;
-        switch (route->second) {
-            case core::route_status::ok: break;
-            case core::route_status::unreachable:
-                if (msg.ack) break;  // acked messages wait for it (retransmitted until the deadline)
-                return send_status::unreachable;
-            case core::route_status::unknown_node: return send_status::unknown_node;
-            case core::route_status::not_yet_connected:
-            case core::route_status::disconnected:
-                if (msg.ack) break;  // acked messages wait for a route until their deadline
-                return route->second == core::route_status::disconnected ? send_status::disconnected
-                                                                         : send_status::not_yet_connected;
-            case core::route_status::partitioned: return send_status::partitioned;
-            case core::route_status::congested: return send_status::congested;
-            case core::route_status::stopped: return send_status::stopped;
-        }
+        if (const auto refused = refusal_of(route->second, msg.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
-        ++_queued_sends;
-        if (bundled && join_last_bundle(msg, keyed)) return send_status::ok;  // the reactor is already due
-        pending_send pending;
-        if (bundled) {
-            wire::start_bundle(fields, pending.bundle);
-            wire::append_bundle_entry(pending.bundle, msg.payload);
-            pending.entries = 1;
-            std::string().swap(msg.payload);
-        }
-        pending.msg = std::move(msg);
-        pending.on_report = std::move(on_report);
-        _send_queue.push_back(std::move(pending));
-        // Seen under the lock the reactor takes to look at the queue before it waits: either
-        // it saw this message, or it had announced its wait and is woken here. An awake
-        // reactor drains the queue before waiting again, so it needs no wake-up write.
-        wake = _waiting.load();
+        // Only behind nothing: a message still queued or stalled goes first.
+        direct = turn.owns_lock() && _send_queue.empty() && _stalled.empty();
+        if (!direct) wake = queue_locked(msg, on_report, fields, bundled, keyed);
     }
+    if (direct) return send_directly(msg, fields);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
     if (wake && !on_reactor_thread()) _transport->wakeup().notify();
+    return send_status::ok;
+}
+
+bool reactor::queue_locked(core::outgoing& msg, std::function<void(const delivery_report&)>& on_report,
+                           const wire::forward_fields& fields, bool bundled, bool keyed) {
+    ++_queued_sends;
+    if (bundled && join_last_bundle(msg, keyed)) return false;  // the reactor is already due
+    pending_send pending;
+    if (bundled) {
+        // fields views msg's strings: read before msg is moved from.
+        wire::start_bundle(fields, pending.bundle);
+        wire::append_bundle_entry(pending.bundle, msg.payload);
+        pending.entries = 1;
+        std::string().swap(msg.payload);
+    }
+    pending.msg = std::move(msg);
+    pending.on_report = std::move(on_report);
+    _send_queue.push_back(std::move(pending));
+    // Seen under the lock the reactor takes to look at the queue before it waits: either
+    // it saw this message, or it had announced its wait and is woken here. An awake
+    // reactor drains the queue before waiting again, so it needs no wake-up write.
+    return _waiting.load();
+}
+
+send_status reactor::send_directly(const core::outgoing& msg, const wire::forward_fields& fields) {
+    core::link hop;
+    const auto route = _core->app_route(msg.destination, &hop);
+    if (route != core::route_status::ok) return refusal_of(route, false);
+    auto frame = frame_of(fields);
+    send_frame(hop, frame, msg.channel, msg.lane, true, core::message_type::forward);
+    ++_direct_sends;
+    // What only the reactor should do (apply the core's effects, which may run handlers and
+    // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send
+    // left readable, wake it for.
+    const bool reactor_needed = _core->has_output() || !_stalled.empty() || _snapshot_dirty;
+    if (_transport->settle_after_foreign_sends() || reactor_needed) _transport->wakeup().notify();
     return send_status::ok;
 }
 
@@ -563,6 +620,7 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["control_messages_out"] += _control_messages_out;
         all["bundles_out"] += _bundles_out;
         all["bundled_messages_out"] += _bundled_messages_out;
+        all["messages_sent_directly"] += _direct_sends;
         all["dropped_malformed_multipart"] += _transport->malformed_frames();
         all["dealers"] = _transport->dealer_count();
         all["callback_failures"] = _events->callback_failures();

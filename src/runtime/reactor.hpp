@@ -1,7 +1,8 @@
 // One node's reactor: the single thread that owns the transport and the pure core. It polls
 // the sockets with a timeout up to the next tick, decodes, steps the core, ticks it, and
-// applies the effects in the order the core emitted them. Application threads reach it only
-// through call()/post(), which travel over the wake-up pipe (the czmq actor pattern).
+// applies the effects in the order the core emitted them. Application threads reach it
+// through call() and enqueue_send(), which travel over the wake-up pipe (the czmq actor
+// pattern); only while it sleeps may a sender borrow its turn to send a message itself.
 #pragma once
 
 #include <atomic>
@@ -24,6 +25,7 @@
 #include "runtime/message_dispatcher.hpp"
 #include "runtime/state_store.hpp"
 #include "transport/zmq_transport.hpp"
+#include "wire/routed_codec.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/errors.hpp"
 #include "zpartisan/messaging.hpp"
@@ -98,6 +100,13 @@ public:
                              bool keyed = false);
 
 private:
+    // Queues a message for the reactor (_send_mutex held); true when the reactor must be
+    // woken for it.
+    bool queue_locked(core::outgoing& msg, std::function<void(const delivery_report&)>& on_report,
+                      const wire::forward_fields& fields, bool bundled, bool keyed);
+    // A plain message sent on the application's thread while the reactor sleeps and has
+    // lent it its turn (_turn held, nothing queued or stalled ahead of it).
+    send_status send_directly(const core::outgoing& msg, const wire::forward_fields& fields);
     struct join_waiter {
         std::string endpoint;
         std::uint64_t deadline_ms = 0;
@@ -163,6 +172,17 @@ private:
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
     std::atomic<bool> _waiting{false};  // the reactor is in (or entering) its poll wait
+    // The reactor's turn: whoever holds it owns the core and the transport. The reactor holds
+    // it except while it waits for input; a sender that takes it then, with _idle set, may
+    // send a plain message itself (send_directly) instead of handing it over. Lock order:
+    // _turn before _send_mutex.
+    std::mutex _turn;
+    bool _idle = false;  // guarded by _turn: the reactor is waiting and lent its turn
+    std::uint64_t _direct_sends = 0;  // guarded by _turn
+    // When the last enqueue_send returned; a send that follows it closer than burst_gap_ns
+    // is part of a burst and queues (steady_clock nanoseconds).
+    std::atomic<std::int64_t> _last_send_ended_ns{0};
+    static constexpr std::int64_t burst_gap_ns = 5'000;
     std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
     bool _snapshot_dirty = true;  // reactor thread only
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id

@@ -414,28 +414,61 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
     return true;
 }
 
-bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max) {
-    if (_poll_dirty) rebuild_poll_items();
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= _next_full_recheck) {
-        for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
-        _next_full_recheck = now + std::chrono::milliseconds(50);
-    }
+void zmq_transport::recheck_after_error() {
+    // Interrupted midway: every socket is looked at again next time.
+    for (auto& source : _poll_sources) source.ready = source.recheck = false;
+    _ready.clear();
+    _to_recheck.clear();
+    for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
+}
+
+void zmq_transport::queue_rechecks_of_used_sockets() {
     for (auto* handle : _used_since_poll)
         if (auto it = _source_of_socket.find(handle); it != _source_of_socket.end())
             if (_poll_sources[it->second].received_any) queue_recheck(it->second);
     _used_since_poll.clear();
+}
 
+bool zmq_transport::read_queued_rechecks() {
     try {
         for (const auto index : _to_recheck) {
             _poll_sources[index].recheck = false;
             if (readable(*_poll_sources[index].socket)) mark_ready(index);
         }
         _to_recheck.clear();
-        const int fired = epoll_wait(_epoll_fd, _epoll_events.data(), static_cast<int>(_epoll_events.size()),
-                                     _ready.empty() ? static_cast<int>(timeout.count()) : 0);
-        if (fired < 0 && errno != EINTR)
-            throw transport_error(std::string("epoll_wait failed: ") + std::strerror(errno));
+        return !_ready.empty();
+    } catch (const zmq::error_t& e) {
+        recheck_after_error();
+        if (e.num() == EINTR) return true;
+        throw transport_error(std::string("poll failed: ") + e.what());
+    }
+}
+
+int zmq_transport::prepare_wait(std::chrono::milliseconds timeout) {
+    if (_poll_dirty) rebuild_poll_items();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= _next_full_recheck) {
+        for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
+        _next_full_recheck = now + std::chrono::milliseconds(50);
+    }
+    queue_rechecks_of_used_sockets();
+    return read_queued_rechecks() ? 0 : static_cast<int>(timeout.count());
+}
+
+bool zmq_transport::settle_after_foreign_sends() {
+    queue_rechecks_of_used_sockets();
+    return read_queued_rechecks();
+}
+
+int zmq_transport::wait_for_input(int timeout_ms) {
+    const int fired = epoll_wait(_epoll_fd, _epoll_events.data(), static_cast<int>(_epoll_events.size()), timeout_ms);
+    if (fired >= 0) return fired;
+    if (errno == EINTR) return 0;
+    throw transport_error(std::string("epoll_wait failed: ") + std::strerror(errno));
+}
+
+bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t batch_max) {
+    try {
         bool woken = false;
         for (int n = 0; n < fired; ++n) {
             const auto index = static_cast<std::size_t>(_epoll_events[n].data.u64);
@@ -458,11 +491,7 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, std::vector<inbound>
         _ready.clear();
         return woken;
     } catch (const zmq::error_t& e) {
-        // Interrupted midway: every socket is looked at again next time.
-        for (auto& source : _poll_sources) source.ready = source.recheck = false;
-        _ready.clear();
-        _to_recheck.clear();
-        for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
+        recheck_after_error();
         if (e.num() == EINTR) return false;
         throw transport_error(std::string("poll failed: ") + e.what());
     }

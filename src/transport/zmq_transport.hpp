@@ -1,7 +1,8 @@
 // The ZeroMQ edge: owns the context and every socket of one node (ROUTER inbox, PUB,
 // one DEALER per dialed peer, one SUB, and the wake-up pipe), applies socket options, and
 // polls them. The only code that includes zmq.hpp; zmq::error_t never leaves this layer.
-// Not thread-safe: used by the reactor thread only, except wakeup_pipe::notify.
+// Not thread-safe: used by one thread at a time (the reactor, or a sender it lent the
+// sockets to while it sleeps, see prepare_wait), except wakeup_pipe::notify.
 #pragma once
 
 #include <sys/epoll.h>
@@ -94,9 +95,18 @@ public:
     // clients: clients), see docs/protocol.md §4.
     [[nodiscard]] send_status publish(core::effect::stream stream, std::string_view frame);
 
-    // Waits up to timeout for input, then drains what is ready (at most batch_max messages
-    // per socket). Appends to out; returns true when the wake-up pipe fired.
-    bool poll(std::chrono::milliseconds timeout, std::vector<inbound>& out, std::size_t batch_max = 256);
+    // A poll in three steps: prepare_wait returns the timeout to wait with (0 when a socket
+    // is readable already), wait_for_input waits up to it, collect drains what is ready (at
+    // most batch_max messages per socket) into out and returns true when the wake-up pipe
+    // fired. Split so the reactor can lend the sockets to another thread while it sleeps:
+    // wait_for_input touches nothing but the epoll set, so it alone may run meanwhile.
+    [[nodiscard]] int prepare_wait(std::chrono::milliseconds timeout);
+    [[nodiscard]] int wait_for_input(int timeout_ms);
+    bool collect(int fired, std::vector<inbound>& out, std::size_t batch_max = 256);
+    // After another thread sent while the reactor slept: true when a send may have consumed
+    // a socket's descriptor signal and that socket is readable, so the reactor must be woken
+    // to drain it (collect() drains it then).
+    [[nodiscard]] bool settle_after_foreign_sends();
 
     [[nodiscard]] std::size_t dealer_count() const { return _dealers.size(); }
     // By default closing drops whatever is still queued (a stop is as abrupt as a crash);
@@ -163,6 +173,10 @@ private:
     std::chrono::steady_clock::time_point _next_full_recheck{};
     bool _poll_dirty = true;
     void mark_used(zmq::socket_t& socket);
+    void queue_rechecks_of_used_sockets();
+    // Reads ZMQ_EVENTS of the sockets queued for it; true when any is readable.
+    bool read_queued_rechecks();
+    void recheck_after_error();
     // Drains one source into out; false when it stopped at batch_max with more waiting.
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating

@@ -295,3 +295,48 @@ TEST_CASE("messages queued while the reactor is busy travel as one bundle, in or
     CHECK(after["bundles_out"] - before.at("bundles_out") == 1);
     CHECK(after["bundled_messages_out"] - before.at("bundled_messages_out") == burst);
 }
+
+TEST_CASE("a sender finds its reactor asleep and sends itself; direct and queued sends keep one order",
+          "[messaging][direct]") {
+    messaging_cluster c;
+    Node& c1 = c.node("c1");
+    Node& c3 = c.node("c3");
+    c3.register_handler("bounce", [&c3](const inbound_message& m) { (void)c3.forward_message(m.from, "inbox", m.payload); });
+    const auto before = c1.status().counters;
+
+    // One message at a time: between round trips c1's reactor sleeps, so c1 sends each itself.
+    constexpr int round_trips = 50;
+    for (int i = 0; i < round_trips; ++i) {
+        REQUIRE(c1.forward_message("c3", "bounce", std::to_string(i)) == send_status::ok);
+        WAIT_FOR("the bounce came back", c.inbox["c1"]->size() == static_cast<std::size_t>(i + 1));
+    }
+    const auto bounced = c.inbox["c1"]->copy();
+    for (int i = 0; i < round_trips; ++i) CHECK(bounced[i].payload == std::to_string(i));
+    auto after_round_trips = c1.status().counters;
+    CHECK(after_round_trips["messages_sent_directly"] - before.at("messages_sent_directly") >= round_trips / 2);
+
+    // Bursts (queued, bundled) and pauses (sent directly) mixed in one stream and three keys.
+    constexpr int count = 3000;
+    for (int i = 0; i < count; ++i) {
+        message_options options;
+        options.partition_key = static_cast<std::uint64_t>(i % 3);
+        send_status status;
+        while ((status = c1.forward_message("c3", "work", std::to_string(i), options)) == send_status::congested)
+            std::this_thread::sleep_for(1ms);
+        REQUIRE(status == send_status::ok);
+        if (i % 7 == 0) std::this_thread::sleep_for(50us);  // a pause: the next send is not part of a burst
+    }
+    WAIT_FOR("all arrived", c.work["c3"]->size() == count);
+    std::map<int, int> last_by_key;
+    for (const auto& m : c.work["c3"]->copy()) {
+        const int i = std::stoi(m.payload);
+        auto [it, first] = last_by_key.try_emplace(i % 3, i);
+        if (!first) {
+            CHECK(i > it->second);
+            it->second = i;
+        }
+    }
+    auto after = c1.status().counters;
+    CHECK(after["messages_sent_directly"] > after_round_trips["messages_sent_directly"]);
+    CHECK(after["bundles_out"] > after_round_trips["bundles_out"]);
+}
