@@ -41,11 +41,12 @@ struct config {
     std::map<std::string, std::uint32_t> channels{{"default", 1}};
     std::uint64_t ack_timeout_ms = 5000;  // an acked message not acked by then is reported failed
     std::size_t send_queue_max = 100000;  // messages waiting for the reactor; beyond: congested
-    // Where message handlers and delivery reports run. false: on a handler thread of their
-    // own, so a slow handler never delays heartbeats. true: on the reactor thread, one thread
-    // handoff less per message each way (lower latency, higher throughput), for handlers
-    // that return quickly and never block: a handler there must not call call() or
-    // sync_join() (they would wait on the very thread they hold; they throw usage_error).
+    // Where message handlers and delivery reports run. false: off the reactor, on whichever
+    // of the node's two workers received the message (the other takes the sockets over if
+    // the handler runs long), so a slow handler never delays heartbeats. true: on the
+    // reactor itself, one worker, for handlers that return quickly and never block: a
+    // handler there must not call call() or sync_join() (they would wait on the very thread
+    // they hold; they throw usage_error).
     bool inline_handlers = false;
 
     std::uint32_t max_clients = 0;  // servers: client capacity, 0 = unlimited (reserve needs it)

@@ -96,7 +96,8 @@ public:
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
 
     // --- messaging (spec.md §4) -----------------------------------------------------------
-    // Handlers run on the node's handler thread, one message at a time, in arrival order.
+    // Handlers run off the reactor, one message at a time, in arrival order (on either of
+    // the node's two worker threads: the one that received the message, unless it runs long).
     // Registering a name again replaces its handler.
     void register_handler(const std::string& name, message_handler handler);
     bool unregister_handler(const std::string& name);

@@ -1,7 +1,6 @@
 #include "runtime/message_dispatcher.hpp"
 
 #include "wire/routed_codec.hpp"
-#include "runtime/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -12,19 +11,7 @@
 namespace zpartisan::runtime {
 
 message_dispatcher::message_dispatcher(std::string node_name, bool inline_delivery)
-    : _node_name(std::move(node_name)), _inline(inline_delivery) {
-    if (!_inline) _thread = std::thread([this] { run(); });
-}
-
-message_dispatcher::~message_dispatcher() {
-    if (!_thread.joinable()) return;
-    {
-        std::lock_guard lock(_mutex);
-        _stopping = true;
-    }
-    _wake.notify_all();
-    _thread.join();
-}
+    : _node_name(std::move(node_name)), _inline(inline_delivery) {}
 
 void message_dispatcher::set_handler(const std::string& name, message_handler fn) {
     std::lock_guard lock(_mutex);
@@ -44,18 +31,13 @@ void message_dispatcher::post(inbound_message message, std::size_t bundled_entri
         return;
     }
     const auto count = std::max<std::size_t>(bundled_entries, 1);
-    bool was_empty = false;
-    {
-        std::lock_guard lock(_mutex);
-        was_empty = _queue.empty() && _tasks.empty();
-        if (_queued_messages + count > queue_max) {
-            _overflow += count;
-            return;
-        }
-        _queued_messages += count;
-        _queue.push_back(std::move(item));
+    std::lock_guard lock(_mutex);
+    if (_queued_messages + count > queue_max) {
+        _overflow += count;
+        return;
     }
-    if (was_empty) _wake.notify_one();
+    _queued_messages += count;
+    _queue.push_back(std::move(item));
 }
 
 void message_dispatcher::post_task(std::function<void()> fn) {
@@ -63,11 +45,13 @@ void message_dispatcher::post_task(std::function<void()> fn) {
         run_task(fn);
         return;
     }
-    {
-        std::lock_guard lock(_mutex);
-        _tasks.push_back(std::move(fn));
-    }
-    _wake.notify_one();
+    std::lock_guard lock(_mutex);
+    _tasks.push_back(std::move(fn));
+}
+
+bool message_dispatcher::has_work() {
+    std::lock_guard lock(_mutex);
+    return !_queue.empty() || !_tasks.empty();
 }
 
 void message_dispatcher::invoke(queued& item, handler_cache& cache) {
@@ -117,27 +101,21 @@ void message_dispatcher::run_task(const std::function<void()>& task) {
     }
 }
 
-void message_dispatcher::run() {
-    name_this_thread("zph", _node_name);
-    std::deque<queued> batch;
-    std::deque<std::function<void()>> tasks;
-    handler_cache cache;
-    for (;;) {
-        {
-            std::unique_lock lock(_mutex);
-            _wake.wait(lock, [this] { return _stopping || !_queue.empty() || !_tasks.empty(); });
-            if (_stopping) return;
-            batch.swap(_queue);
-            tasks.swap(_tasks);
-            _queued_messages = 0;
-        }
-        // Looked up again per batch: a handler removed meanwhile is not called afterwards.
-        cache = {};
-        for (auto& item : batch) invoke(item, cache);
-        batch.clear();
-        for (auto& task : tasks) run_task(task);
-        tasks.clear();
+bool message_dispatcher::run_queued() {
+    {
+        std::lock_guard lock(_mutex);
+        if (_queue.empty() && _tasks.empty()) return false;
+        _batch.swap(_queue);
+        _batch_tasks.swap(_tasks);
+        _queued_messages = 0;
     }
+    // Looked up again per batch: a handler removed meanwhile is not called afterwards.
+    handler_cache cache;
+    for (auto& item : _batch) invoke(item, cache);
+    _batch.clear();
+    for (auto& task : _batch_tasks) run_task(task);
+    _batch_tasks.clear();
+    return true;
 }
 
 }  // namespace zpartisan::runtime

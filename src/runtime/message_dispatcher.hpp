@@ -1,17 +1,16 @@
-// Runs message handlers on a thread of their own, in arrival order, so a slow or throwing
-// handler never stalls the reactor. Handlers are looked up at delivery time; an unknown one
-// is a counted drop.
+// Holds message handlers and the deliveries waiting for them; runs them in arrival order,
+// one caller at a time, off the reactor's turn, so a slow or throwing handler never stalls
+// the reactor. Handlers are looked up at delivery time; an unknown one is a counted drop.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "zpartisan/messaging.hpp"
 
@@ -23,9 +22,9 @@ public:
     // waiting messages new ones are dropped and counted (acked ones are retransmitted).
     static constexpr std::size_t queue_max = 200'000;
 
-    // inline_delivery: handlers and tasks run on the posting thread (the reactor), no thread.
+    // inline_delivery: handlers and tasks run on the posting thread (the reactor). Otherwise
+    // they queue until a thread calls run_queued (the reactor's workers, one at a time).
     message_dispatcher(std::string node_name, bool inline_delivery);
-    ~message_dispatcher();
     message_dispatcher(const message_dispatcher&) = delete;
     message_dispatcher& operator=(const message_dispatcher&) = delete;
 
@@ -34,8 +33,11 @@ public:
     // bundled_entries > 0: message.payload is a bundle of that many payloads (one handler,
     // one sender), each handed to the handler as a message of its own.
     void post(inbound_message message, std::size_t bundled_entries = 0);
-    // Runs fn on the dispatcher thread after what is queued (delivery reports).
+    // Runs fn after what is queued (delivery reports).
     void post_task(std::function<void()> fn);
+    [[nodiscard]] bool has_work();
+    // Runs what is queued now, in order; false when nothing was. One caller at a time.
+    bool run_queued();
 
     [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
     [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }
@@ -52,25 +54,23 @@ private:
         std::string name;
         std::shared_ptr<message_handler> handler;
     };
-    void run();
     void invoke(queued& item, handler_cache& cache);
     void call_handler(const message_handler& handler, const inbound_message& message);
     void run_task(const std::function<void()>& task);
 
     std::string _node_name;
     std::mutex _mutex;
-    std::condition_variable _wake;
     std::deque<std::function<void()>> _tasks;
     std::deque<queued> _queue;
     std::size_t _queued_messages = 0;  // in _queue, counting each bundle's entries
     std::map<std::string, std::shared_ptr<message_handler>> _handlers;
-    bool _stopping = false;
     std::atomic<std::uint64_t> _delivered{0};
     std::atomic<std::uint64_t> _failures{0};
     std::atomic<std::uint64_t> _unknown{0};
     std::atomic<std::uint64_t> _overflow{0};
     bool _inline = false;
-    std::thread _thread;  // last: starts once everything above exists (not when inline)
+    std::deque<queued> _batch;  // run_queued's, kept so their buffers are reused
+    std::deque<std::function<void()>> _batch_tasks;
 };
 
 }  // namespace zpartisan::runtime

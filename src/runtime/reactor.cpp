@@ -122,17 +122,22 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     spdlog::info("[{}] {} started: router {} pub {}", _config.name, to_string(_config.role),
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
-    _thread = std::thread([this] { run(); });
+    _next_tick_ms = now_ms();
+    const std::size_t workers = _config.inline_handlers ? 1 : 2;
+    for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
 
 reactor::~reactor() { stop(); }
 
 void reactor::stop() {
     _stop_requested = true;
-    if (_thread.joinable()) {
-        _transport->wakeup().notify();
-        _thread.join();
+    _transport->wakeup().notify();
+    {
+        std::lock_guard roles(_roles_mutex);
+        _roles_changed.notify_all();
     }
+    for (auto& worker : _workers)
+        if (worker.joinable()) worker.join();
 }
 
 std::uint64_t reactor::now_ms() const {
@@ -140,15 +145,70 @@ std::uint64_t reactor::now_ms() const {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - _started_at).count());
 }
 
-void reactor::run() {
-    name_this_thread("zpr", _config.name);
-    std::unique_lock turn(_turn);  // released only while waiting (see send_directly)
-    std::vector<transport::inbound> inbound;
-    std::uint64_t next_tick_ms = now_ms();
+namespace {
+// The reactor whose turn this thread holds as its leader (see reactor::lead).
+thread_local const reactor* t_leading = nullptr;
+}  // namespace
+
+bool reactor::on_reactor_thread() const { return t_leading == this; }
+
+void reactor::work(std::size_t index) {
+    name_this_thread("zpw" + std::to_string(index), _config.name);
+    std::unique_lock roles(_roles_mutex);
+    std::uint64_t handoffs_seen = 0;
+    while (!_shut_down) {
+        if (!_leader_present) {
+            _leader_present = true;
+            roles.unlock();
+            const auto outcome = lead();
+            roles.lock();
+            if (outcome == lead_outcome::shut_down) {
+                _shut_down = true;
+                _roles_changed.notify_all();
+                return;
+            }
+            // lead() left the lead to run the handlers (see follower_period).
+            ++_handoffs;
+            if (_follower_sleeps_untimed) _roles_changed.notify_all();
+            run_handlers(roles);
+            continue;
+        }
+        if (!_runner_present && _messages->has_work()) {
+            _runner_present = true;
+            run_handlers(roles);
+            continue;
+        }
+        // While the lead changes hands, look every follower_period for a runner that kept it
+        // too long; once it stops changing hands, sleep until woken.
+        _follower_sleeps_untimed = handoffs_seen == _handoffs;
+        handoffs_seen = _handoffs;
+        if (_follower_sleeps_untimed) _roles_changed.wait(roles);
+        else _roles_changed.wait_for(roles, follower_period);
+        _follower_sleeps_untimed = false;
+    }
+}
+
+void reactor::run_handlers(std::unique_lock<std::mutex>& roles) {
+    // _runner_present is set: no other thread runs handlers meanwhile, so they keep their order.
+    // The last look at the queue is under roles_mutex, where a leader that queued more
+    // deliveries looks at _runner_present: either this sees them or the leader sees no runner.
+    do {
+        roles.unlock();
+        while (!_stop_requested && _messages->run_queued()) {
+        }
+        roles.lock();
+    } while (!_stop_requested && _messages->has_work());
+    _runner_present = false;
+}
+
+reactor::lead_outcome reactor::lead() {
+    t_leading = this;
+    std::unique_lock turn(_turn);
+    _idle = false;
     while (!_stop_requested) {
         const auto now = now_ms();
         // With sends waiting on a full queue, look again soon rather than at the next tick.
-        auto wait_ms = !_stalled.empty() ? 1 : (next_tick_ms > now ? next_tick_ms - now : 0);
+        auto wait_ms = !_stalled.empty() ? 1 : (_next_tick_ms > now ? _next_tick_ms - now : 0);
         // Senders wake us only while we wait (enqueue_send): announce the wait, then look at
         // the queue once more, so a message queued in between is not left for the next tick.
         _waiting.store(true);
@@ -156,7 +216,7 @@ void reactor::run() {
             std::lock_guard lock(_send_mutex);
             if (!_send_queue.empty()) wait_ms = 0;
         }
-        inbound.clear();
+        _inbound.clear();
         try {
             const int timeout_ms = _transport->prepare_wait(std::chrono::milliseconds(wait_ms));
             _idle = true;
@@ -171,10 +231,11 @@ void reactor::run() {
             }
             turn.lock();
             _idle = false;
-            _transport->collect(fired, inbound);
+            _transport->collect(fired, _inbound);
         } catch (const transport::transport_error& e) {
             _waiting.store(false);
             spdlog::error("[{}] {}", _config.name, e.what());
+            _stop_requested = true;
             break;
         }
         _waiting.store(false);
@@ -182,17 +243,30 @@ void reactor::run() {
         run_commands();
         retry_stalled();
         if (_stalled.empty()) drain_send_queue();
-        for (auto& message : inbound) handle_inbound(message);
+        for (auto& message : _inbound) handle_inbound(message);
         if (_stalled.empty()) drain_send_queue();  // what inline handlers just sent
-        if (now_ms() >= next_tick_ms) {
+        if (now_ms() >= _next_tick_ms) {
             _core->tick(now_ms());
             apply_output();
-            next_tick_ms = now_ms() + _tick_ms;
+            _next_tick_ms = now_ms() + _tick_ms;
             _snapshot_dirty = true;  // reachability and routes drift with time too
         }
         if (_snapshot_dirty) refresh_route_snapshot();
         check_waiters();
         persist_if_due(false);
+        if (!_config.inline_handlers && _messages->has_work()) {
+            // Deliveries are waiting and nobody runs handlers: this thread runs them at once
+            // and the other worker takes the lead, so a message reaches its handler without
+            // a thread hand-off (the leader/follower pattern).
+            std::lock_guard roles(_roles_mutex);
+            if (!_runner_present) {
+                _runner_present = true;
+                _leader_present = false;
+                _idle = true;  // until the next leader takes the turn, senders may borrow it
+                t_leading = nullptr;
+                return lead_outcome::run_handlers;
+            }
+        }
     }
     persist_if_due(true);
     {
@@ -203,6 +277,8 @@ void reactor::run() {
     for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
     _waiters.clear();
     _thread_exited = true;
+    t_leading = nullptr;
+    return lead_outcome::shut_down;
 }
 
 void reactor::run_commands() {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,7 +44,9 @@ public:
 
     void stop();
     [[nodiscard]] bool stopped() const { return _thread_exited.load(); }
-    [[nodiscard]] bool on_reactor_thread() const { return std::this_thread::get_id() == _thread.get_id(); }
+    // True on the thread that currently leads this reactor (holds its turn): inline handlers
+    // and delivery reports run there.
+    [[nodiscard]] bool on_reactor_thread() const;
     [[nodiscard]] const config& cfg() const { return _config; }
     [[nodiscard]] const node_spec& advertised_self() const { return _advertised_self; }
 
@@ -67,7 +70,7 @@ public:
                 promise->set_exception(std::current_exception());
             }
         };
-        if (std::this_thread::get_id() == _thread.get_id()) {
+        if (on_reactor_thread()) {
             job(true);
             return result.get();
         }
@@ -113,7 +116,17 @@ private:
         std::promise<op_result> done;
     };
 
-    void run();
+    // Leader/follower: one or two workers (two unless handlers run inline). The leader owns
+    // the turn and runs the reactor; when deliveries wait and no worker runs handlers, the
+    // leader leaves the lead and runs them itself, so an arriving message reaches its handler
+    // on the thread that received it, with no hand-off on its path. The other worker takes
+    // the lead if they run long (follower_period); otherwise the runner takes it back.
+    void work(std::size_t index);
+    enum class lead_outcome { run_handlers, shut_down };
+    lead_outcome lead();
+    // Runs queued deliveries and tasks until none are left (_runner_present set, roles held
+    // on entry and exit).
+    void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
     void handle_inbound(transport::inbound& message);
     void apply_output();
@@ -205,7 +218,22 @@ private:
     std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};
     std::atomic<bool> _thread_exited{false};
-    std::thread _thread;
+    std::mutex _roles_mutex;  // guards the five below
+    std::condition_variable _roles_changed;
+    bool _leader_present = false;  // a worker leads (or is about to take the turn)
+    bool _runner_present = false;  // a worker runs handlers
+    bool _shut_down = false;       // the last leader finished the reactor's shutdown
+    std::uint64_t _handoffs = 0;   // times a leader left the lead to run handlers
+    bool _follower_sleeps_untimed = false;
+    // A leader that leaves the lead to run handlers does not wake the other worker: that
+    // would cost every message a wake-up. The other worker instead looks every
+    // follower_period, while leads change hands, and takes the lead when handlers hold it;
+    // only the first hand-off after a quiet spell wakes it. Long enough to cost little,
+    // short enough that heartbeats and relaying never notice a slow handler.
+    static constexpr std::chrono::milliseconds follower_period{2};
+    std::vector<transport::inbound> _inbound;  // the leader's: what one poll collected
+    std::uint64_t _next_tick_ms = 0;           // the leader's
+    std::vector<std::thread> _workers;  // last: they start once everything above exists
 };
 
 }  // namespace zpartisan::runtime

@@ -340,3 +340,41 @@ TEST_CASE("a sender finds its reactor asleep and sends itself; direct and queued
     CHECK(after["messages_sent_directly"] > after_round_trips["messages_sent_directly"]);
     CHECK(after["bundles_out"] > after_round_trips["bundles_out"]);
 }
+
+TEST_CASE("a handler that blocks holds only the handlers: relaying, calls and heartbeats go on", "[messaging][workers]") {
+    messaging_cluster c;  // handlers off the reactor (the default)
+    Node& s2 = c.node("s2");
+    std::atomic<bool> release{false}, stalled{false};
+    s2.register_handler("stall", [&](const inbound_message&) {
+        stalled = true;
+        // Blocks until the test lets it go (bounded, so a failing test cannot hang).
+        zpartisan::test::eventually([&] { return release.load(); }, 30s);
+    });
+    s2.register_handler("after", [r = c.work["s2"]](const inbound_message& m) { r->add(m); });
+    std::vector<std::uint64_t> downs_before;
+    for (const auto& name : {"s1", "s3", "c3"}) downs_before.push_back(c.node(name).status().counters["events_down"]);
+
+    REQUIRE(c.node("c1").forward_message("s2", "stall", "") == send_status::ok);
+    WAIT_FOR("the stall handler runs", stalled.load());
+    constexpr int queued = 50;
+    for (int i = 0; i < queued; ++i)
+        REQUIRE(c.node("s1").forward_message("s2", "after", std::to_string(i)) == send_status::ok);
+
+    // s2 still relays (c3's home is s2), answers its own API and stays reachable.
+    REQUIRE(c.node("c1").forward_message("c3", "inbox", "through s2") == send_status::ok);
+    WAIT_FOR("c1 -> s2 -> c3 arrives while s2's handler blocks", c.inbox["c3"]->size() == 1);
+    CHECK(s2.members().size() == 7);
+    const auto later = std::chrono::steady_clock::now() + 3 * 250ms * 4;  // past three failure timeouts
+    WAIT_FOR("time passes with the handler blocked", std::chrono::steady_clock::now() >= later, 10s);
+    CHECK(c.work["s2"]->size() == 0);  // handlers run one at a time: the queued ones wait
+    for (const auto* name : {"s1", "s3", "c3"})
+        for (const auto& entry : c.node(name).liveness())
+            if (entry.node == "s2") CHECK(entry.reachable);
+
+    release = true;
+    WAIT_FOR("the queued messages are handled, in order", c.work["s2"]->size() == queued);
+    const auto handled = c.work["s2"]->copy();
+    for (int i = 0; i < queued; ++i) CHECK(handled[i].payload == std::to_string(i));
+    std::size_t n = 0;
+    for (const auto& name : {"s1", "s3", "c3"}) CHECK(c.node(name).status().counters["events_down"] == downs_before[n++]);
+}
