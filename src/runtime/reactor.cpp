@@ -180,7 +180,7 @@ void reactor::work(std::size_t index) {
         }
         // While the lead changes hands, look every follower_period for a runner that kept it
         // too long; once it stops changing hands, sleep until woken.
-        _follower_sleeps_untimed = handoffs_seen == _handoffs;
+        _follower_sleeps_untimed = handoffs_seen == _handoffs && !_runner_present;
         handoffs_seen = _handoffs;
         if (_follower_sleeps_untimed) _roles_changed.wait(roles);
         else _roles_changed.wait_for(roles, follower_period);
