@@ -32,6 +32,20 @@ struct received {
     }
 };
 
+// Payloads are sequence numbers i sent with partition key i % keys: within a key they must
+// arrive in increasing order.
+void check_order_per_key(const std::vector<inbound_message>& arrived, int keys) {
+    std::map<int, int> last_by_key;
+    for (const auto& m : arrived) {
+        const int i = std::stoi(m.payload);
+        auto [it, first] = last_by_key.try_emplace(i % keys, i);
+        if (!first) {
+            CHECK(i > it->second);
+            it->second = i;
+        }
+    }
+}
+
 struct messaging_cluster {
     // Declared before the nodes so they outlive them: handlers may run until a node is gone.
     std::map<std::string, std::shared_ptr<received>> inbox, work;
@@ -152,15 +166,7 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
         REQUIRE(status == send_status::ok);
     }
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
-    std::map<int, int> last_by_key;
-    for (const auto& m : c.work["c4"]->copy()) {
-        const int i = std::stoi(m.payload);
-        auto [it, first] = last_by_key.try_emplace(i % 3, i);
-        if (!first) {
-            CHECK(i > it->second);
-            it->second = i;
-        }
-    }
+    check_order_per_key(c.work["c4"]->copy(), 3);
 }
 
 TEST_CASE("errors are results: unknown node, unknown handler, too large, unknown channel", "[messaging]") {
@@ -327,15 +333,7 @@ TEST_CASE("a sender finds its reactor asleep and sends itself; direct and queued
         if (i % 7 == 0) std::this_thread::sleep_for(50us);  // a pause: the next send is not part of a burst
     }
     WAIT_FOR("all arrived", c.work["c3"]->size() == count);
-    std::map<int, int> last_by_key;
-    for (const auto& m : c.work["c3"]->copy()) {
-        const int i = std::stoi(m.payload);
-        auto [it, first] = last_by_key.try_emplace(i % 3, i);
-        if (!first) {
-            CHECK(i > it->second);
-            it->second = i;
-        }
-    }
+    check_order_per_key(c.work["c3"]->copy(), 3);
     auto after = c1.status().counters;
     CHECK(after["messages_sent_directly"] > after_round_trips["messages_sent_directly"]);
     CHECK(after["bundles_out"] > after_round_trips["bundles_out"]);
