@@ -73,7 +73,7 @@ public:
     // Validates cfg (throws config_error), binds its sockets (throws error when it cannot)
     // and starts the reactor thread. The node starts as a cluster of one.
     explicit Node(config cfg);
-    ~Node();  // stop(): does not leave; use leave() first to go cleanly
+    ~Node();  // stop(): does not leave; use leave() first to go cleanly. Not from its own handler.
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
@@ -113,7 +113,8 @@ public:
     // Delivered with kind cast (partisan: {'$gen_cast', Msg}).
     send_status cast_message(const std::string& node, const std::string& handler, std::string payload,
                              const message_options& options = {});
-    // Request/response on a one-off reference: the handler answers with reply().
+    // Request/response on a one-off reference: the handler answers with reply(). Throws
+    // usage_error from one of this node's own handlers (the reply would wait behind it).
     call_result call(const std::string& node, const std::string& handler, std::string payload,
                      std::chrono::milliseconds timeout, const message_options& options = {});
     send_status reply(const inbound_message& request, std::string payload);
@@ -166,7 +167,7 @@ public:
 
     // Stops the reactor without leaving: the node goes silent while its sockets stay open
     // until destruction, as a hung (SIGSTOPped) process would. Destroying the Node closes
-    // them, as a crash would. Idempotent.
+    // them, as a crash would. Idempotent; may be called from the node's own handler.
     void stop();
 
 private:

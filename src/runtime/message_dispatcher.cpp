@@ -101,7 +101,7 @@ void message_dispatcher::run_task(const std::function<void()>& task) {
     }
 }
 
-bool message_dispatcher::run_queued() {
+bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
     {
         std::lock_guard lock(_mutex);
         if (_queue.empty() && _tasks.empty()) return false;
@@ -111,9 +111,15 @@ bool message_dispatcher::run_queued() {
     }
     // Looked up again per batch: a handler removed meanwhile is not called afterwards.
     handler_cache cache;
-    for (auto& item : _batch) invoke(item, cache);
+    for (auto& item : _batch) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        invoke(item, cache);
+    }
     _batch.clear();
-    for (auto& task : _batch_tasks) run_task(task);
+    for (auto& task : _batch_tasks) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        run_task(task);
+    }
     _batch_tasks.clear();
     return true;
 }

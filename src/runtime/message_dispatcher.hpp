@@ -36,8 +36,9 @@ public:
     // Runs fn after what is queued (delivery reports).
     void post_task(std::function<void()> fn);
     [[nodiscard]] bool has_work();
-    // Runs what is queued now, in order; false when nothing was. One caller at a time.
-    bool run_queued();
+    // Runs what is queued now, in order; false when nothing was. One caller at a time. Once
+    // stop is set, what has not run yet is dropped (a stopped node handles nothing more).
+    bool run_queued(const std::atomic<bool>& stop);
 
     [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
     [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }

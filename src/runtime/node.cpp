@@ -191,8 +191,9 @@ std::string Node::make_reference() {
 
 call_result Node::call(const std::string& node, const std::string& handler, std::string payload,
                        std::chrono::milliseconds timeout, const message_options& options) {
-    if (_reactor->on_reactor_thread())
-        throw usage_error("call from an inline handler would wait on its own reactor; use forward_message with a reply handler");
+    if (_reactor->on_worker_thread())
+        throw usage_error("call from one of this node's handlers would wait for a reply that only a handler can take, "
+                          "after this one returns; use forward_message with a reply handler");
     const auto reference = make_reference();
     const auto ref_name = reference.substr(0, reference.rfind('@'));
     auto answer = std::make_shared<std::promise<std::string>>();

@@ -136,8 +136,10 @@ void reactor::stop() {
         std::lock_guard roles(_roles_mutex);
         _roles_changed.notify_all();
     }
+    // From a handler (a worker's own thread) the others are joined; this one ends once the
+    // handler returns, and the destructor, which must not run on a worker, joins it.
     for (auto& worker : _workers)
-        if (worker.joinable()) worker.join();
+        if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
 }
 
 std::uint64_t reactor::now_ms() const {
@@ -148,12 +150,16 @@ std::uint64_t reactor::now_ms() const {
 namespace {
 // The reactor whose turn this thread holds as its leader (see reactor::lead).
 thread_local const reactor* t_leading = nullptr;
+// The reactor this thread is a worker of (leading, running handlers or following).
+thread_local const reactor* t_worker = nullptr;
 }  // namespace
 
 bool reactor::on_reactor_thread() const { return t_leading == this; }
+bool reactor::on_worker_thread() const { return t_worker == this; }
 
 void reactor::work(std::size_t index) {
     name_this_thread("zpw" + std::to_string(index), _config.name);
+    t_worker = this;
     std::unique_lock roles(_roles_mutex);
     std::uint64_t handoffs_seen = 0;
     while (!_shut_down) {
@@ -173,14 +179,14 @@ void reactor::work(std::size_t index) {
             run_handlers(roles);
             continue;
         }
-        if (!_runner_present && _messages->has_work()) {
+        if (!_runner_present && !_stop_requested && _messages->has_work()) {
             _runner_present = true;
             run_handlers(roles);
             continue;
         }
         // While the lead changes hands, look every follower_period for a runner that kept it
         // too long; once it stops changing hands, sleep until woken.
-        _follower_sleeps_untimed = handoffs_seen == _handoffs && !_runner_present;
+        _follower_sleeps_untimed = handoffs_seen == _handoffs;
         handoffs_seen = _handoffs;
         if (_follower_sleeps_untimed) _roles_changed.wait(roles);
         else _roles_changed.wait_for(roles, follower_period);
@@ -194,7 +200,7 @@ void reactor::run_handlers(std::unique_lock<std::mutex>& roles) {
     // deliveries looks at _runner_present: either this sees them or the leader sees no runner.
     do {
         roles.unlock();
-        while (!_stop_requested && _messages->run_queued()) {
+        while (!_stop_requested && _messages->run_queued(_stop_requested)) {
         }
         roles.lock();
     } while (!_stop_requested && _messages->has_work());
@@ -515,8 +521,15 @@ send_status reactor::send_directly(const core::outgoing& msg, const wire::forwar
     // What only the reactor should do (apply the core's effects, which may run handlers and
     // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send
     // left readable, wake it for.
-    const bool reactor_needed = _core->has_output() || !_stalled.empty() || _snapshot_dirty;
-    if (_transport->settle_after_foreign_sends() || reactor_needed) _transport->wakeup().notify();
+    bool reactor_needed = _core->has_output() || !_stalled.empty() || _snapshot_dirty;
+    try {
+        reactor_needed = _transport->settle_after_foreign_sends() || reactor_needed;
+    } catch (const transport::transport_error& e) {
+        // The reactor's own poll meets the same error and reports it; the send itself went.
+        spdlog::debug("[{}] after a direct send: {}", _config.name, e.what());
+        reactor_needed = true;
+    }
+    if (reactor_needed) _transport->wakeup().notify();
     return send_status::ok;
 }
 

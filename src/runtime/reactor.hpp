@@ -47,6 +47,8 @@ public:
     // True on the thread that currently leads this reactor (holds its turn): inline handlers
     // and delivery reports run there.
     [[nodiscard]] bool on_reactor_thread() const;
+    // True on any of this reactor's workers: in a handler, inline or not.
+    [[nodiscard]] bool on_worker_thread() const;
     [[nodiscard]] const config& cfg() const { return _config; }
     [[nodiscard]] const node_spec& advertised_self() const { return _advertised_self; }
 
@@ -77,7 +79,11 @@ public:
         {
             std::unique_lock lock(_mutex);
             if (!_accepting) {
-                job(false);  // no thread and no transport left: nothing to apply effects to
+                // No worker takes commands any more: fn runs here, under the turn (the last
+                // leader may still be finishing its shutdown), and its effects are dropped.
+                lock.unlock();
+                std::lock_guard turn(_turn);
+                job(false);
                 return result.get();
             }
             _commands.emplace_back([job = std::move(job)]() mutable { job(true); });

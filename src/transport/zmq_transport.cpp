@@ -456,6 +456,10 @@ int zmq_transport::prepare_wait(std::chrono::milliseconds timeout) {
 }
 
 bool zmq_transport::settle_after_foreign_sends() {
+    // Sockets came or went since the last prepare_wait (a leader can leave its turn to run
+    // handlers without another poll): the tables may name closed sockets. The next
+    // prepare_wait rebuilds them and looks at every socket, so the reactor just has to wake.
+    if (_poll_dirty) return true;
     queue_rechecks_of_used_sockets();
     return read_queued_rechecks();
 }

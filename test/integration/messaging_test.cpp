@@ -251,10 +251,12 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
     CHECK(s1->call("s1", "missing", "x", 200ms).answered == false);
 }
 
-TEST_CASE("an inline handler runs on the reactor and may not block on it", "[messaging]") {
+TEST_CASE("a handler may not call() its own node: the reply could only be handled after it", "[messaging]") {
+    const bool inline_handlers = GENERATE(false, true);
+    CAPTURE(inline_handlers);
     std::promise<std::string> outcome;
     std::atomic<bool> answered{false};
-    messaging_cluster c(true);
+    messaging_cluster c(inline_handlers);
     Node& s2 = c.node("s2");
     s2.register_handler("blocking", [&](const inbound_message&) {
         std::string what;
@@ -265,14 +267,30 @@ TEST_CASE("an inline handler runs on the reactor and may not block on it", "[mes
             what = e.what();
         }
         // Non-blocking sends are fine from here.
-        (void)s2.forward_message("s1", "work", "from an inline handler");
+        (void)s2.forward_message("s1", "work", "from a handler");
         if (!answered.exchange(true)) outcome.set_value(what);
     });
     REQUIRE(c.node("c3").forward_message("s2", "blocking", "go") == send_status::ok);
     auto result = outcome.get_future();
     REQUIRE(result.wait_for(10s) == std::future_status::ready);
-    CHECK_THAT(result.get(), Catch::Contains("inline handler"));
-    WAIT_FOR("the inline handler's forward arrived", c.work["s1"]->size() == 1);
+    CHECK_THAT(result.get(), Catch::Contains("this node's handlers"));
+    WAIT_FOR("the handler's forward arrived", c.work["s1"]->size() == 1);
+}
+
+TEST_CASE("a handler may stop its own node", "[messaging][workers]") {
+    const bool inline_handlers = GENERATE(false, true);
+    CAPTURE(inline_handlers);
+    messaging_cluster c(inline_handlers);
+    Node& s2 = c.node("s2");
+    std::atomic<bool> returned{false};
+    s2.register_handler("shutdown", [&](const inbound_message&) {
+        s2.stop();  // joins every worker but the one it runs on
+        returned = true;
+    });
+    REQUIRE(c.node("c1").forward_message("s2", "shutdown", "") == send_status::ok);
+    WAIT_FOR("stop() returned inside the handler", returned.load());
+    WAIT_FOR("s2 is stopped", s2.forward_message("s1", "work", "late") == send_status::stopped);
+    // The cluster's destructor, on this thread, joins the worker that ran the handler.
 }
 
 TEST_CASE("messages queued while the reactor is busy travel as one bundle, in order", "[messaging][bundle]") {

@@ -1,0 +1,60 @@
+// The transport's poll steps as the reactor uses them when it lends its turn.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "transport/zmq_transport.hpp"
+#include "wait_for.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+transport_options options_for(const std::string& name, role r) {
+    transport_options options;
+    options.name = name;
+    options.node_role = r;
+    options.router_bind_endpoint = "tcp://127.0.0.1:*";
+    if (r == role::server) options.pub_bind_endpoint = "tcp://127.0.0.1:*";
+    return options;
+}
+
+// One poll as the reactor runs it; what arrived is appended to into.
+void poll_once(zmq_transport& t, std::vector<inbound>& into) {
+    const int timeout_ms = t.prepare_wait(5ms);
+    t.collect(t.wait_for_input(timeout_ms), into);
+}
+
+}  // namespace
+
+TEST_CASE("a send after sockets closed without a poll since wakes the reactor instead of reading them",
+          "[transport]") {
+    zmq_transport a(options_for("a", role::client));
+    zmq_transport b(options_for("b", role::server));
+    const auto b_endpoint = b.bound_router_endpoint();
+    a.dial(b_endpoint);
+    const core::link to_b{core::link::kind::dialed, b_endpoint};
+    std::vector<inbound> at_a, at_b;
+    WAIT_FOR("a reaches b", [&] {
+        frame hello(std::string_view("hello"));
+        if (a.send(to_b, hello) != send_status::ok) return false;
+        poll_once(a, at_a);
+        poll_once(b, at_b);
+        return !at_b.empty();
+    }());
+    // b answers over the accepted connection: a's dealer has now received, so a send on it
+    // makes it a socket to look at again afterwards.
+    frame answer(std::string_view("answer"));
+    REQUIRE(b.send(at_b.front().from, answer) == send_status::ok);
+    WAIT_FOR("a hears b", (poll_once(a, at_a), !at_a.empty()));
+
+    frame again(std::string_view("again"));
+    REQUIRE(a.send(to_b, again) == send_status::ok);
+    a.hang_up(b_endpoint);  // closes the dealer the send just used, in the same turn
+    CHECK(a.settle_after_foreign_sends());  // stale tables: wake the reactor, touch nothing
+
+    poll_once(a, at_a);  // the reactor's next poll rebuilds its tables
+    CHECK_FALSE(a.settle_after_foreign_sends());  // nothing sent since: nothing to look at
+}
