@@ -103,21 +103,23 @@ public:
     bool unregister_handler(const std::string& name);
 
     // To node's default inbox (the handler named "inbox").
-    send_status send_message(const std::string& node, std::string payload);
+    // Payloads are views: the bytes are copied (once, into the frame or bundle that goes out)
+    // before the call returns, so the caller keeps its buffer.
+    send_status send_message(const std::string& node, std::string_view payload);
     // To a named handler on node; node may be this node (delivered locally).
-    send_status forward_message(const std::string& node, const std::string& handler, std::string payload,
+    send_status forward_message(const std::string& node, const std::string& handler, std::string_view payload,
                                 const message_options& options = {});
     // The same addressed by a remote reference "handler@node" (or one from make_reference).
-    send_status forward_message(const std::string& reference, std::string payload,
+    send_status forward_message(const std::string& reference, std::string_view payload,
                                 const message_options& options = {});
     // Delivered with kind cast (partisan: {'$gen_cast', Msg}).
-    send_status cast_message(const std::string& node, const std::string& handler, std::string payload,
+    send_status cast_message(const std::string& node, const std::string& handler, std::string_view payload,
                              const message_options& options = {});
     // Request/response on a one-off reference: the handler answers with reply(). Throws
     // usage_error from one of this node's own handlers (the reply would wait behind it).
     call_result call(const std::string& node, const std::string& handler, std::string payload,
                      std::chrono::milliseconds timeout, const message_options& options = {});
-    send_status reply(const inbound_message& request, std::string payload);
+    send_status reply(const inbound_message& request, std::string_view payload);
     // A fresh one-off reference "zp.ref.N@this-node" (partisan's gensym); register a handler
     // under its name part to receive what is sent to it.
     [[nodiscard]] std::string make_reference();
@@ -171,7 +173,7 @@ public:
     void stop();
 
 private:
-    send_status send_as(message_kind kind, const std::string& node, const std::string& handler, std::string payload,
+    send_status send_as(message_kind kind, const std::string& node, const std::string& handler, std::string_view payload,
                         const message_options& options, std::string reply_to);
 
     std::unique_ptr<runtime::reactor> _reactor;

@@ -156,32 +156,32 @@ bool Node::unregister_handler(const std::string& name) {
     return _reactor->messages().remove_handler(name);
 }
 
-send_status Node::forward_message(const std::string& node, const std::string& handler, std::string payload,
+send_status Node::forward_message(const std::string& node, const std::string& handler, std::string_view payload,
                                   const message_options& options) {
-    return send_as(message_kind::forward, node, handler, std::move(payload), options, {});
+    return send_as(message_kind::forward, node, handler, payload, options, {});
 }
 
-send_status Node::forward_message(const std::string& reference, std::string payload, const message_options& options) {
+send_status Node::forward_message(const std::string& reference, std::string_view payload,
+                                  const message_options& options) {
     auto [handler, node] = split_reference(reference);
     const bool is_reply = handler.rfind("zp.ref.", 0) == 0;
-    return send_as(is_reply ? message_kind::reply : message_kind::forward, node, handler,
-                   std::move(payload), options, {});
+    return send_as(is_reply ? message_kind::reply : message_kind::forward, node, handler, payload, options, {});
 }
 
-send_status Node::send_message(const std::string& node, std::string payload) {
-    return send_as(message_kind::send, node, "inbox", std::move(payload), {}, {});
+send_status Node::send_message(const std::string& node, std::string_view payload) {
+    return send_as(message_kind::send, node, "inbox", payload, {}, {});
 }
 
-send_status Node::cast_message(const std::string& node, const std::string& handler, std::string payload,
+send_status Node::cast_message(const std::string& node, const std::string& handler, std::string_view payload,
                                const message_options& options) {
-    return send_as(message_kind::cast, node, handler, std::move(payload), options, {});
+    return send_as(message_kind::cast, node, handler, payload, options, {});
 }
 
-send_status Node::reply(const inbound_message& request, std::string payload) {
+send_status Node::reply(const inbound_message& request, std::string_view payload) {
     if (request.reply_to.empty()) throw usage_error("reply: the message is not a call");
     message_options acked;
     acked.ack = true;
-    return forward_message(request.reply_to, std::move(payload), acked);
+    return forward_message(request.reply_to, payload, acked);
 }
 
 std::string Node::make_reference() {
@@ -206,7 +206,7 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
     // Requests and replies are acked: a call survives a lost frame or a client re-homing.
     auto acked = options;
     acked.ack = true;
-    result.status = send_as(message_kind::call, node, handler, std::move(payload), acked, reference);
+    result.status = send_as(message_kind::call, node, handler, payload, acked, reference);
     if (result.status == send_status::ok && answered.wait_for(timeout) == std::future_status::ready) {
         result.answered = true;
         result.payload = answered.get();
@@ -216,7 +216,7 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
 }
 
 send_status Node::send_as(message_kind kind_value, const std::string& node, const std::string& handler,
-                          std::string payload, const message_options& options, std::string reply_to) {
+                          std::string_view payload, const message_options& options, std::string reply_to) {
     if (_reactor->stopped()) return send_status::stopped;
     if (payload.size() + header_allowance > _reactor->cfg().max_message_bytes) return send_status::too_large;
     const auto& channels = _reactor->cfg().channels;
@@ -227,8 +227,8 @@ send_status Node::send_as(message_kind kind_value, const std::string& node, cons
                                                  channel->second);
     // message_kind lists the delivery kinds in wire order, from 1 (docs/protocol.md §6).
     const auto kind = static_cast<core::delivery_kind>(static_cast<int>(kind_value) + 1);
-    core::outgoing out{node, handler, kind, options.channel, lane, options.ack, std::move(reply_to), std::move(payload)};
-    return _reactor->enqueue_send(std::move(out), options.ack ? options.on_report : nullptr,
+    core::outgoing out{node, handler, kind, options.channel, lane, options.ack, std::move(reply_to), {}};
+    return _reactor->enqueue_send(std::move(out), payload, options.ack ? options.on_report : nullptr,
                                   options.partition_key.has_value());
 }
 

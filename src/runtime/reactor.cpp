@@ -433,7 +433,7 @@ namespace {
 constexpr std::size_t bundle_max_bytes = 64 * 1024;
 }  // namespace
 
-bool reactor::join_last_bundle(const core::outgoing& msg, bool keyed) {
+bool reactor::join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed) {
     if (_send_queue.empty()) return false;
     auto& last = _send_queue.back();
     if (last.entries == 0 || last.msg.destination != msg.destination || last.msg.handler != msg.handler ||
@@ -441,17 +441,18 @@ bool reactor::join_last_bundle(const core::outgoing& msg, bool keyed) {
         last.msg.reply_to != msg.reply_to)
         return false;
     const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
-    if (last.bundle.size() + wire::bundle_entry_overhead + msg.payload.size() > limit) return false;
-    wire::append_bundle_entry(last.bundle, msg.payload);
+    if (last.bundle.size() + wire::bundle_entry_overhead + payload.size() > limit) return false;
+    wire::append_bundle_entry(last.bundle, payload);
     ++last.entries;
     return true;
 }
 
-send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report,
+send_status reactor::enqueue_send(core::outgoing msg, std::string_view payload,
+                                  std::function<void(const delivery_report&)> on_report,
                                   bool keyed) {
     const wire::forward_fields fields{_advertised_self.name, _advertised_self.incarnation, msg.destination,
                                       msg.handler, msg.kind, msg.channel, msg.lane, 0, 0, msg.ack, msg.reply_to,
-                                      msg.payload};
+                                      payload};
     if (!wire::encodable(fields)) return send_status::too_large;
     if (wire::encoded_size(fields) + wire::bundle_entry_overhead > _config.max_message_bytes)
         return send_status::too_large;
@@ -482,7 +483,7 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
         direct = turn.owns_lock() && _send_queue.empty() && _stalled.empty();
-        if (!direct) wake = queue_locked(msg, on_report, fields, bundled, keyed);
+        if (!direct) wake = queue_locked(msg, payload, on_report, fields, bundled, keyed);
     }
     if (direct) return send_directly(msg, fields);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
@@ -490,17 +491,19 @@ send_status reactor::enqueue_send(core::outgoing msg, std::function<void(const d
     return send_status::ok;
 }
 
-bool reactor::queue_locked(core::outgoing& msg, std::function<void(const delivery_report&)>& on_report,
-                           const wire::forward_fields& fields, bool bundled, bool keyed) {
+bool reactor::queue_locked(core::outgoing& msg, std::string_view payload,
+                           std::function<void(const delivery_report&)>& on_report, const wire::forward_fields& fields,
+                           bool bundled, bool keyed) {
     ++_queued_sends;
-    if (bundled && join_last_bundle(msg, keyed)) return false;  // the reactor is already due
+    if (bundled && join_last_bundle(msg, payload, keyed)) return false;  // the reactor is already due
     pending_send pending;
     if (bundled) {
         // fields views msg's strings: read before msg is moved from.
         wire::start_bundle(fields, pending.bundle);
-        wire::append_bundle_entry(pending.bundle, msg.payload);
+        wire::append_bundle_entry(pending.bundle, payload);
         pending.entries = 1;
-        std::string().swap(msg.payload);
+    } else {
+        msg.payload.assign(payload);  // the core keeps it (retransmission, local delivery)
     }
     pending.msg = std::move(msg);
     pending.on_report = std::move(on_report);

@@ -105,14 +105,17 @@ public:
     // is congested.
     // keyed: the lane comes from a partition key; an unkeyed message may join a bundle that
     // is bound for another lane of its channel.
-    send_status enqueue_send(core::outgoing msg, std::function<void(const delivery_report&)> on_report,
-                             bool keyed = false);
+    // msg.payload is left empty: the bytes come as a view, copied into the bundle or frame
+    // that goes out (or into msg, for what goes through the core) before this returns.
+    send_status enqueue_send(core::outgoing msg, std::string_view payload,
+                             std::function<void(const delivery_report&)> on_report, bool keyed = false);
 
 private:
     // Queues a message for the reactor (_send_mutex held); true when the reactor must be
     // woken for it.
-    bool queue_locked(core::outgoing& msg, std::function<void(const delivery_report&)>& on_report,
-                      const wire::forward_fields& fields, bool bundled, bool keyed);
+    bool queue_locked(core::outgoing& msg, std::string_view payload,
+                      std::function<void(const delivery_report&)>& on_report, const wire::forward_fields& fields,
+                      bool bundled, bool keyed);
     // A plain message sent on the application's thread while the reactor sleeps and has
     // lent it its turn (_turn held, nothing queued or stalled ahead of it).
     send_status send_directly(const core::outgoing& msg, const wire::forward_fields& fields);
@@ -174,7 +177,7 @@ private:
         std::function<void(const delivery_report&)> on_report;
     };
     // Appends msg to the newest queued bundle when it may join it (_send_mutex held).
-    bool join_last_bundle(const core::outgoing& msg, bool keyed);
+    bool join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed);
     // What application threads may know without asking the reactor: each member's route.
     struct route_snapshot {
         bool running = true;
