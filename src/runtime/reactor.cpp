@@ -288,11 +288,11 @@ reactor::lead_outcome reactor::lead() {
 }
 
 void reactor::run_commands() {
+    std::unique_lock lock(_mutex);
+    if (_commands.empty()) return;  // the usual case: no deque built (libstdc++ allocates one)
     std::deque<std::function<void()>> commands;
-    {
-        std::lock_guard lock(_mutex);
-        commands.swap(_commands);
-    }
+    commands.swap(_commands);
+    lock.unlock();
     for (auto& command : commands) command();
 }
 
@@ -540,22 +540,21 @@ void reactor::drain_send_queue() {
     // At most a bounded batch per loop turn: a deep queue must not delay heartbeats and
     // ticks (a silent reactor is a failed node to its peers).
     constexpr std::size_t batch_max = 2048;
+    std::unique_lock lock(_send_mutex);
+    if (_send_queue.empty()) return;  // the usual case: no deque built (libstdc++ allocates one)
     std::deque<pending_send> batch;
     bool more = false;
-    {
-        std::lock_guard lock(_send_mutex);
-        if (_send_queue.empty()) return;
-        if (_send_queue.size() <= batch_max) {
-            batch.swap(_send_queue);
-            _queued_sends = 0;
-        } else {
-            batch.assign(std::make_move_iterator(_send_queue.begin()),
-                         std::make_move_iterator(_send_queue.begin() + batch_max));
-            _send_queue.erase(_send_queue.begin(), _send_queue.begin() + batch_max);
-            for (const auto& taken : batch) _queued_sends -= std::max<std::size_t>(taken.entries, 1);
-            more = true;
-        }
+    if (_send_queue.size() <= batch_max) {
+        batch.swap(_send_queue);
+        _queued_sends = 0;
+    } else {
+        batch.assign(std::make_move_iterator(_send_queue.begin()),
+                     std::make_move_iterator(_send_queue.begin() + batch_max));
+        _send_queue.erase(_send_queue.begin(), _send_queue.begin() + batch_max);
+        for (const auto& taken : batch) _queued_sends -= std::max<std::size_t>(taken.entries, 1);
+        more = true;
     }
+    lock.unlock();
     if (more) _transport->wakeup().notify();  // come back for the rest right after this turn
     const auto now = now_ms();
     for (auto& pending : batch) {
