@@ -480,9 +480,7 @@ bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t ba
             if (source.what == poll_source::kind::wakeup) {
                 _wakeup->drain();
                 woken = true;
-            } else {
-                // Drained straight away: a non-blocking receive reads the socket's pending
-                // commands itself, so asking ZMQ_EVENTS first would only cost system calls.
+            } else if (!source.ready && readable(*source.socket)) {
                 mark_ready(index);
             }
         }

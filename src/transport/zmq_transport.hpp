@@ -143,10 +143,9 @@ private:
     };
     std::vector<monitor> _monitors;
     // What each polled descriptor is. ZeroMQ sockets are polled by their ZMQ_FD, which only
-    // says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs system calls, so a socket whose
-    // descriptor fired is drained at once (a non-blocking receive reads it itself), and
-    // ZMQ_EVENTS is read only for sockets left undrained or used since the last poll that
-    // ever received anything (a send may consume the descriptor's signal).
+    // says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs system calls, so it is read only for
+    // sockets whose descriptor fired, that were left undrained, or that were used since the
+    // last poll and ever received anything (a send may consume the descriptor's signal).
     // zmq_poll reads it for every socket twice per call and registers every descriptor with
     // the kernel on each call; a persistent epoll set does neither, and on this path those
     // system calls were most of a round trip's cost.
