@@ -1,5 +1,6 @@
 #include "runtime/reactor.hpp"
 
+#include "runtime/cycle_clock.hpp"
 #include "runtime/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
@@ -123,6 +124,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
     _next_tick_ms = now_ms();
+    _burst_gap_cycles = burst_gap_us * cycles_per_microsecond();
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
@@ -431,6 +433,7 @@ namespace {
 // Big enough that a burst of small messages becomes one frame, small enough that one bundle
 // does not hold a link (and the relays' queues) for long.
 constexpr std::size_t bundle_max_bytes = 64 * 1024;
+constexpr std::size_t bundle_start_bytes = 4 * 1024;
 }  // namespace
 
 bool reactor::join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed) {
@@ -464,12 +467,12 @@ send_status reactor::enqueue_send(core::outgoing msg, std::string_view payload,
     // thread hand-off. Never on the reactor thread (it holds the turn already).
     // Not within a burst, though: there the reactor packs what queues into bundles, which
     // carry far more messages per second than one send each.
-    const auto started_ns = std::chrono::steady_clock::now().time_since_epoch().count();
-    const bool in_burst = started_ns - _last_send_ended_ns.load(std::memory_order_relaxed) < burst_gap_ns;
+    const auto started = cycle_now();
+    const bool in_burst = started - _last_send_ended.load(std::memory_order_relaxed) < _burst_gap_cycles;
     struct note_end {
-        std::atomic<std::int64_t>& at;
-        ~note_end() { at.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
-    } noted{_last_send_ended_ns};
+        std::atomic<std::uint64_t>& at;
+        ~note_end() { at.store(cycle_now(), std::memory_order_relaxed); }
+    } noted{_last_send_ended};
     std::unique_lock turn(_turn, std::defer_lock);
     if (bundled && !in_burst && !on_reactor_thread() && turn.try_lock() && !_idle) turn.unlock();
     bool wake = false;
@@ -498,7 +501,9 @@ bool reactor::queue_locked(core::outgoing& msg, std::string_view payload,
     if (bundled && join_last_bundle(msg, payload, keyed)) return false;  // the reactor is already due
     pending_send pending;
     if (bundled) {
-        // fields views msg's strings: read before msg is moved from.
+        // fields views msg's strings: read before msg is moved from. Room for a burst's
+        // first few dozen small messages up front, so the bundle is not regrown for each.
+        pending.bundle.reserve(std::min(bundle_start_bytes, _config.max_message_bytes));
         wire::start_bundle(fields, pending.bundle);
         wire::append_bundle_entry(pending.bundle, payload);
         pending.entries = 1;

@@ -201,10 +201,12 @@ private:
     std::mutex _turn;
     bool _idle = false;  // guarded by _turn: the reactor is waiting and lent its turn
     std::uint64_t _direct_sends = 0;  // guarded by _turn
-    // When the last enqueue_send returned; a send that follows it closer than burst_gap_ns
-    // is part of a burst and queues (steady_clock nanoseconds).
-    std::atomic<std::int64_t> _last_send_ended_ns{0};
-    static constexpr std::int64_t burst_gap_ns = 5'000;
+    // When the last enqueue_send returned (cycle_clock ticks); a send that follows it closer
+    // than burst_gap_us is part of a burst and queues (a TSC tick may come from another core:
+    // a "later" end than this start wraps to a large gap, so no burst, which is harmless).
+    std::atomic<std::uint64_t> _last_send_ended{0};
+    static constexpr std::uint64_t burst_gap_us = 5;
+    std::uint64_t _burst_gap_cycles = 0;  // set before the workers start
     std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
     bool _snapshot_dirty = true;  // reactor thread only
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
