@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
     relay->add_option("--messages", relay_settings.messages, "messages per throughput run (halved for >= 1 KiB)");
     relay->add_option("--round-trips", relay_settings.round_trips, "round trips per latency run (after 200 warm-up)");
     relay->add_option("--rounds", relay_settings.rounds,
-                      "turns ours and plain libzmq take per figure (throughput: median of the turns; latency: "
-                      "the turns' samples pooled)")
+                      "turns ours and plain libzmq take per figure, each of ours followed by plain libzmq's: "
+                      "ratios are the median of the turns' ratios; absolute figures are the median turn "
+                      "(throughput) and the pooled samples (latency)")
         ->check(CLI::Range(1, 100));
 
     int trials = 20;
