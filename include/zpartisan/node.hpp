@@ -1,7 +1,8 @@
 // zpartisan::Node: one member of a zpartisan cluster, embedded in your process.
 // Thread-safe: every method may be called from any thread. Each call is carried to the
-// node's reactor thread through its command pipe; nothing here blocks on the network
-// except sync_join, which waits at most its timeout.
+// node's reactor through its command pipe (a plain send may go out on the caller's thread
+// while the reactor sleeps); nothing here blocks on the network except sync_join, which
+// waits at most its timeout.
 #pragma once
 
 #include <chrono>
@@ -71,7 +72,7 @@ struct node_status {
 class Node {
 public:
     // Validates cfg (throws config_error), binds its sockets (throws error when it cannot)
-    // and starts the reactor thread. The node starts as a cluster of one.
+    // and starts its worker threads (the reactor). The node starts as a cluster of one.
     explicit Node(config cfg);
     ~Node();  // stop(): does not leave; use leave() first to go cleanly. Not from its own handler.
     Node(const Node&) = delete;

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     app.add_flag("--leave-on-stop", leave_on_stop, "leave the cluster on SIGTERM/SIGINT instead of just stopping")
         ->envname("ZPARTISAN_LEAVE_ON_STOP");
     app.add_flag("--inline-handlers", cfg.inline_handlers,
-                 "run message handlers on the reactor thread (lower latency; handlers must not block)")
+                 "run message handlers on the reactor itself, one worker (handlers must return quickly and never block)")
         ->envname("ZPARTISAN_INLINE_HANDLERS");
     app.add_option("--inbox-size", inbox_size, "messages the inbox handler keeps")->envname("ZPARTISAN_INBOX_SIZE");
 
