@@ -16,10 +16,12 @@ message_dispatcher::message_dispatcher(std::string node_name, bool inline_delive
 void message_dispatcher::set_handler(const std::string& name, message_handler fn) {
     std::lock_guard lock(_mutex);
     _handlers[name] = std::make_shared<message_handler>(std::move(fn));
+    ++_handlers_version;
 }
 
 bool message_dispatcher::remove_handler(const std::string& name) {
     std::lock_guard lock(_mutex);
+    ++_handlers_version;
     return _handlers.erase(name) > 0;
 }
 
@@ -54,20 +56,25 @@ bool message_dispatcher::has_work() {
     return !_queue.empty() || !_tasks.empty();
 }
 
+const message_handler* message_dispatcher::handler_for(const std::string& name, handler_cache& cache) {
+    // Looked up again when the name changes or any handler was registered or removed since
+    // (one atomic load otherwise): a replaced handler is not called for what follows.
+    const auto version = _handlers_version.load(std::memory_order_acquire);
+    if (!cache.handler || cache.name != name || cache.version != version) {
+        std::lock_guard lock(_mutex);
+        auto it = _handlers.find(name);
+        cache.handler = it != _handlers.end() ? it->second : nullptr;
+        cache.name = name;
+        cache.version = version;
+    }
+    return cache.handler.get();
+}
+
 void message_dispatcher::invoke(queued& item, handler_cache& cache) {
     auto& message = item.message;
-    if (!cache.handler || cache.name != message.handler) {
-        std::lock_guard lock(_mutex);
-        auto it = _handlers.find(message.handler);
-        cache.handler = it != _handlers.end() ? it->second : nullptr;
-        cache.name = message.handler;
-    }
-    if (!cache.handler) {
-        _unknown += std::max<std::size_t>(item.bundled_entries, 1);
-        return;
-    }
     if (item.bundled_entries == 0) {
-        call_handler(*cache.handler, message);
+        if (const auto* handler = handler_for(message.handler, cache)) call_handler(*handler, message);
+        else ++_unknown;
         return;
     }
     // One message reused for every entry: its payload's buffer is allocated once.
@@ -76,7 +83,8 @@ void message_dispatcher::invoke(queued& item, handler_cache& cache) {
     std::string_view entry;
     while (entries.next(entry)) {
         message.payload.assign(entry);
-        call_handler(*cache.handler, message);
+        if (const auto* handler = handler_for(message.handler, cache)) call_handler(*handler, message);
+        else ++_unknown;
     }
 }
 

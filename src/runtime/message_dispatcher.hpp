@@ -54,7 +54,10 @@ private:
     struct handler_cache {
         std::string name;
         std::shared_ptr<message_handler> handler;
+        std::uint64_t version = 0;  // _handlers_version when looked up
     };
+    // The handler for name, from the cache unless the name or the handler set changed.
+    const message_handler* handler_for(const std::string& name, handler_cache& cache);
     void invoke(queued& item, handler_cache& cache);
     void call_handler(const message_handler& handler, const inbound_message& message);
     void run_task(const std::function<void()>& task);
@@ -65,6 +68,7 @@ private:
     std::deque<queued> _queue;
     std::size_t _queued_messages = 0;  // in _queue, counting each bundle's entries
     std::map<std::string, std::shared_ptr<message_handler>> _handlers;
+    std::atomic<std::uint64_t> _handlers_version{1};  // bumped by every set_handler and remove_handler
     std::atomic<std::uint64_t> _delivered{0};
     std::atomic<std::uint64_t> _failures{0};
     std::atomic<std::uint64_t> _unknown{0};

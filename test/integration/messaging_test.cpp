@@ -394,3 +394,28 @@ TEST_CASE("a handler that blocks holds only the handlers: relaying, calls and he
     std::size_t n = 0;
     for (const auto& name : {"s1", "s3", "c3"}) CHECK(c.node(name).status().counters["events_down"] == downs_before[n++]);
 }
+
+TEST_CASE("a handler replaced in the middle of a bundle is not called for the rest of it", "[messaging][bundle]") {
+    constexpr int burst = 100;
+    messaging_cluster c(true);
+    Node& s2 = c.node("s2");
+    Node& c4 = c.node("c4");
+    // As in the bundle test: an inline handler holding s2's reactor sends one bundle of 100.
+    s2.register_handler("burst", [&](const inbound_message&) {
+        for (int i = 0; i < burst; ++i) (void)s2.forward_message("c4", "numbers", std::to_string(i));
+    });
+    auto first = std::make_shared<received>(), second = std::make_shared<received>();
+    c4.register_handler("numbers", [&c4, first, second](const inbound_message& m) {
+        first->add(m);
+        if (m.payload == "9")  // from here on, the replacement takes the messages
+            c4.register_handler("numbers", [second](const inbound_message& later) { second->add(later); });
+    });
+    const auto before = s2.status().counters;
+    REQUIRE(c.node("c1").forward_message("s2", "burst", "go") == send_status::ok);
+    WAIT_FOR("all arrived", first->size() + second->size() == burst);
+    CHECK(s2.status().counters["bundles_out"] - before.at("bundles_out") == 1);
+    CHECK(first->size() == 10);
+    const auto rest = second->copy();
+    REQUIRE(rest.size() == burst - 10);
+    for (int i = 0; i < burst - 10; ++i) CHECK(rest[i].payload == std::to_string(i + 10));
+}
