@@ -229,14 +229,7 @@ reactor::lead_outcome reactor::lead() {
             const int timeout_ms = _transport->prepare_wait(std::chrono::milliseconds(wait_ms));
             _idle = true;
             turn.unlock();
-            int fired = 0;
-            try {
-                fired = _transport->wait_for_input(timeout_ms);
-            } catch (...) {
-                turn.lock();
-                _idle = false;
-                throw;
-            }
+            const int fired = _transport->wait_for_input(timeout_ms);
             turn.lock();
             _idle = false;
             _transport->collect(fired, _inbound);

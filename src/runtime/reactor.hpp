@@ -199,7 +199,9 @@ private:
     // send a plain message itself (send_directly) instead of handing it over. Lock order:
     // _turn before _send_mutex.
     std::mutex _turn;
-    bool _idle = false;  // guarded by _turn: the reactor is waiting and lent its turn
+    // Guarded by _turn: the turn is lent (the leader waits for input, or a leader left the
+    // lead to run handlers and no worker has taken it yet); false before start and after stop.
+    bool _idle = false;
     std::uint64_t _direct_sends = 0;  // guarded by _turn
     // When the last enqueue_send returned (cycle_clock ticks); a send that follows it closer
     // than burst_gap_us is part of a burst and queues (a TSC tick may come from another core:

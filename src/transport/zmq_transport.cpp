@@ -414,12 +414,13 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
     return true;
 }
 
-void zmq_transport::recheck_after_error() {
+void zmq_transport::recover_from_poll_error(const zmq::error_t& error) {
     // Interrupted midway: every socket is looked at again next time.
     for (auto& source : _poll_sources) source.ready = source.recheck = false;
     _ready.clear();
     _to_recheck.clear();
     for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
+    if (error.num() != EINTR) throw transport_error(std::string("poll failed: ") + error.what());
 }
 
 void zmq_transport::queue_rechecks_of_used_sockets() {
@@ -438,9 +439,8 @@ bool zmq_transport::read_queued_rechecks() {
         _to_recheck.clear();
         return !_ready.empty();
     } catch (const zmq::error_t& e) {
-        recheck_after_error();
-        if (e.num() == EINTR) return true;
-        throw transport_error(std::string("poll failed: ") + e.what());
+        recover_from_poll_error(e);
+        return true;  // interrupted: look again rather than sleep
     }
 }
 
@@ -464,14 +464,14 @@ bool zmq_transport::settle_after_foreign_sends() {
     return read_queued_rechecks();
 }
 
-int zmq_transport::wait_for_input(int timeout_ms) {
+int zmq_transport::wait_for_input(int timeout_ms) noexcept {
     const int fired = epoll_wait(_epoll_fd, _epoll_events.data(), static_cast<int>(_epoll_events.size()), timeout_ms);
     if (fired >= 0) return fired;
-    if (errno == EINTR) return 0;
-    throw transport_error(std::string("epoll_wait failed: ") + std::strerror(errno));
+    return errno == EINTR ? 0 : -errno;
 }
 
 bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t batch_max) {
+    if (fired < 0) throw transport_error(std::string("epoll_wait failed: ") + std::strerror(-fired));
     try {
         bool woken = false;
         for (int n = 0; n < fired; ++n) {
@@ -495,9 +495,8 @@ bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t ba
         _ready.clear();
         return woken;
     } catch (const zmq::error_t& e) {
-        recheck_after_error();
-        if (e.num() == EINTR) return false;
-        throw transport_error(std::string("poll failed: ") + e.what());
+        recover_from_poll_error(e);
+        return false;
     }
 }
 

@@ -23,6 +23,7 @@
 namespace zmq {
 class context_t;
 class socket_t;
+class error_t;
 }  // namespace zmq
 
 namespace zpartisan::transport {
@@ -101,7 +102,9 @@ public:
     // fired. Split so the reactor can lend the sockets to another thread while it sleeps:
     // wait_for_input touches nothing but the epoll set, so it alone may run meanwhile.
     [[nodiscard]] int prepare_wait(std::chrono::milliseconds timeout);
-    [[nodiscard]] int wait_for_input(int timeout_ms);
+    // Never throws (it runs while the reactor has lent its turn): a failure comes back as
+    // -errno, and collect, run under the turn again, reports it.
+    [[nodiscard]] int wait_for_input(int timeout_ms) noexcept;
     bool collect(int fired, std::vector<inbound>& out, std::size_t batch_max = 256);
     // After another thread sent while the reactor slept: true when a send may have consumed
     // a socket's descriptor signal and that socket is readable, so the reactor must be woken
@@ -176,7 +179,8 @@ private:
     void queue_rechecks_of_used_sockets();
     // Reads ZMQ_EVENTS of the sockets queued for it; true when any is readable.
     bool read_queued_rechecks();
-    void recheck_after_error();
+    // Every socket is looked at again next poll; anything but EINTR then throws transport_error.
+    void recover_from_poll_error(const zmq::error_t& error);
     // Drains one source into out; false when it stopped at batch_max with more waiting.
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
