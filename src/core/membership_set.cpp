@@ -143,15 +143,23 @@ std::vector<std::string> membership_set::members() const {
     return names;
 }
 
-std::optional<node_spec> membership_set::find(const std::string& name) const {
-    auto it = _dots_by_name.find(name);
-    if (it == _dots_by_name.end()) return std::nullopt;
+const node_spec& membership_set::best_of(const std::vector<dot>& dots) const {
     const node_spec* best = nullptr;
-    for (const auto& d : it->second) {
+    for (const auto& d : dots) {
         const auto& spec = _state.entries.at(d);
         if (!best || std::tie(best->incarnation, *best) < std::tie(spec.incarnation, spec)) best = &spec;
     }
-    return *best;
+    return *best;  // the index holds no empty vectors
+}
+
+const node_spec* membership_set::spec_of(std::string_view name) const {
+    auto it = _dots_by_name.find(name);
+    return it == _dots_by_name.end() ? nullptr : &best_of(it->second);
+}
+
+std::optional<node_spec> membership_set::find(const std::string& name) const {
+    if (const auto* spec = spec_of(name)) return *spec;
+    return std::nullopt;
 }
 
 }  // namespace zpartisan::core

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/dot_context.hpp"
@@ -66,16 +67,27 @@ public:
     [[nodiscard]] std::vector<std::string> members() const;
     [[nodiscard]] std::vector<node_spec> specs() const { return specs_of(_state); }
     [[nodiscard]] std::optional<node_spec> find(const std::string& name) const;
-    [[nodiscard]] bool contains(const std::string& name) const { return find(name).has_value(); }
+    // The spec find() would copy, or nullptr; valid until the next mutation. For the paths
+    // that run once per member (route statuses, reachability), where a copy per call was
+    // most of their cost.
+    [[nodiscard]] const node_spec* spec_of(std::string_view name) const;
+    [[nodiscard]] bool contains(std::string_view name) const { return _dots_by_name.contains(name); }
+    // Calls visit(spec) for each member's winning spec, in name order, without copying.
+    template <class Visit>
+    void for_each_spec(Visit&& visit) const {
+        for (const auto& [name, dots] : _dots_by_name) visit(best_of(dots));
+    }
     [[nodiscard]] const membership_state& state() const { return _state; }
     [[nodiscard]] const std::string& actor() const { return _actor; }
 
 private:
+    [[nodiscard]] const node_spec& best_of(const std::vector<dot>& dots) const;
+
     std::string _actor;  // "name/incarnation": unique per process lifetime, so dots never collide
     membership_state _state;
     // Index: name -> the dots of its live specs. Invariant: exactly the entries of _state,
     // no empty vectors. Makes find/add/remove/members independent of the cluster's size.
-    std::map<std::string, std::vector<dot>> _dots_by_name;
+    std::map<std::string, std::vector<dot>, std::less<>> _dots_by_name;
 };
 
 }  // namespace zpartisan::core

@@ -126,8 +126,12 @@ void peer_service::update_members(const std::vector<node_spec>& specs, std::uint
 // ---- inputs -------------------------------------------------------------------------------
 
 void peer_service::on_message(const link& from, message&& msg, std::uint64_t now_ms) {
-    // Only routed messages leave routes as they were; anything else may change them.
-    if (!std::holds_alternative<forward>(msg) && !std::holds_alternative<forward_ack>(msg)) routes_changed();
+    // Routed messages, heartbeats, beacons and digests leave routes as they were (a heartbeat
+    // that brings a peer back says so through apply_transition); anything else may change them.
+    if (!std::holds_alternative<forward>(msg) && !std::holds_alternative<forward_ack>(msg) &&
+        !std::holds_alternative<heartbeat>(msg) && !std::holds_alternative<beacon>(msg) &&
+        !std::holds_alternative<digest>(msg))
+        routes_changed();
     if (!_running) {
         count("dropped_stopped");
         return;
@@ -148,7 +152,9 @@ bool peer_service::admit(const std::optional<std::string>& sender, bool partitio
 }
 
 void peer_service::tick(std::uint64_t now_ms) {
-    routes_changed();
+    // No routes_changed() here: time alone changes no route. What a tick may change says so
+    // itself (apply_transition for liveness, reconcile_dials for links), so that a quiet
+    // cluster's routes stay put and the runtime need not recompute them every tick.
     if (!_running) return;
     for (auto& [endpoint, dial] : _dials) {
         // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with
@@ -538,6 +544,7 @@ void peer_service::reconcile_dials(std::uint64_t now_ms) {
         if (!it->second.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{it->second.pub_endpoint});
         _output.emplace_back(effect::hang_up{it->first});
         const auto peer = it->second.peer;
+        if (it->second.welcomed) routes_changed();
         it = _dials.erase(it);
         if (!peer.empty() && !dial_of_peer(peer) && !_attached_clients.contains(peer)) unwatch(peer);
     }
@@ -557,6 +564,7 @@ std::optional<std::string> peer_service::dial_of_peer(const std::string& name) c
 
 void peer_service::stop(std::string reason) {
     if (!_running) return;
+    routes_changed();
     _running = false;
     // First, so the runtime knows the hang-ups below must still flush the goodbyes.
     _output.emplace_back(effect::stopped{reason});

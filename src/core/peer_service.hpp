@@ -161,6 +161,16 @@ public:
     route_status send_app(outgoing msg, std::uint64_t now_ms, std::uint64_t* id = nullptr);
     // Whether a message to destination could leave now, and if not why.
     [[nodiscard]] route_status route_status_of(const std::string& destination) const;
+    // route_status_of for every member, in name order, without copying a spec: what the
+    // runtime publishes to threads that send while the reactor works.
+    template <class Visit>
+    void for_each_route_status(Visit&& visit) const {
+        _membership.for_each_spec([&](const node_spec& spec) { visit(spec.name, route_status_of(spec)); });
+    }
+    // Moves whenever something a route depends on may have changed (membership, links,
+    // liveness, partitions, running); a copy of the routes taken at one epoch holds until
+    // the next.
+    [[nodiscard]] std::uint64_t route_epoch() const { return _route_epoch; }
     // The hot path for an application message the runtime encoded itself (not acked, not
     // local): ok with *hop set, or why it cannot leave now. Answers from a route cache that
     // every change of membership, links, liveness or partitions clears.
@@ -252,6 +262,8 @@ private:
     // The next hop towards destination: a peer we dial, an attached client, or the server
     // that relays (spec.md §4 relay rules); nullopt when there is none.
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
+    [[nodiscard]] std::optional<link> next_hop(const std::string& destination, const node_spec* spec) const;
+    [[nodiscard]] route_status route_status_of(const node_spec& destination) const;
     bool route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane);
     // Passes a forward or an ack on towards its destination, one hop further.
     template <class Routed>
@@ -281,6 +293,7 @@ private:
     void send_heartbeats();
     void apply_transition(const liveness_transition& transition, std::uint64_t now_ms);
     [[nodiscard]] bool compute_reachable(const std::string& name) const;
+    [[nodiscard]] bool compute_reachable(const node_spec& spec) const;
     // Recomputes the view of the named members (all when names is empty) and emits the
     // transitions: on_up/on_down fire from here only.
     void refresh_reachability(const std::vector<std::string>& names);
@@ -308,7 +321,10 @@ private:
     void request_sync(const std::string& peer_name);
     void stop(std::string reason);
     void count(const std::string& what) { ++_counters[what]; }
-    void routes_changed() { _route_cache.clear(); }
+    void routes_changed() {
+        _route_cache.clear();
+        ++_route_epoch;
+    }
     struct cached_route {
         route_status status = route_status::unknown_node;
         std::optional<link> hop;
@@ -372,6 +388,7 @@ private:
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
     std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
+    std::uint64_t _route_epoch = 0;
     std::uint64_t _relayed = 0;  // hot-path counters, merged into counters()
     std::vector<output_effect> _output;
 };

@@ -33,6 +33,7 @@ void peer_service::heard_from(const std::string& peer, std::uint64_t now_ms) {
 
 void peer_service::watch(const std::string& peer, std::uint64_t now_ms) {
     if (_detector.watching(peer)) return;
+    routes_changed();
     _detector.watch(peer, now_ms);
     _lost.erase(peer);
     refresh_reachability({peer});
@@ -40,6 +41,7 @@ void peer_service::watch(const std::string& peer, std::uint64_t now_ms) {
 
 void peer_service::unwatch(const std::string& peer) {
     if (!_detector.watching(peer)) return;
+    routes_changed();
     _detector.unwatch(peer);
     _lost.erase(peer);
     refresh_reachability({peer});
@@ -105,12 +107,17 @@ void peer_service::handle(const link& from, const liveness& msg, std::uint64_t n
 bool peer_service::compute_reachable(const std::string& name) const {
     if (name == _self.name) return true;
     if (_detector.watching(name)) return _detector.is_up(name);
-    const auto spec = _membership.find(name);
-    if (!spec) return false;
-    if (auto word = _announced.find(name); word != _announced.end() && !word->second.reachable) return false;
-    if (spec->role == role::client && !spec->home_server.empty() && spec->home_server != _self.name &&
-        spec->home_server != name)
-        return compute_reachable(spec->home_server);  // a client is cut off with its server
+    const auto* spec = _membership.spec_of(name);
+    return spec && compute_reachable(*spec);
+}
+
+bool peer_service::compute_reachable(const node_spec& spec) const {
+    if (spec.name == _self.name) return true;
+    if (_detector.watching(spec.name)) return _detector.is_up(spec.name);
+    if (auto word = _announced.find(spec.name); word != _announced.end() && !word->second.reachable) return false;
+    if (spec.role == role::client && !spec.home_server.empty() && spec.home_server != _self.name &&
+        spec.home_server != spec.name)
+        return compute_reachable(spec.home_server);  // a client is cut off with its server
     return true;
 }
 

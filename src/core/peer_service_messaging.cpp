@@ -8,6 +8,10 @@
 namespace zpartisan::core {
 
 std::optional<link> peer_service::next_hop(const std::string& destination) const {
+    return next_hop(destination, _membership.spec_of(destination));
+}
+
+std::optional<link> peer_service::next_hop(const std::string& destination, const node_spec* spec) const {
     if (auto endpoint = dial_of_peer(destination)) return link{link::kind::dialed, *endpoint};
     if (_attached_clients.contains(destination)) return link{link::kind::accepted, destination};
     if (_self.role == role::client) {
@@ -16,7 +20,6 @@ std::optional<link> peer_service::next_hop(const std::string& destination) const
         return std::nullopt;
     }
     // A server reaches a foreign client through that client's home server.
-    const auto spec = _membership.find(destination);
     if (spec && spec->role == role::client && !spec->home_server.empty())
         if (auto home = dial_of_peer(spec->home_server)) return link{link::kind::dialed, *home};
     return std::nullopt;
@@ -25,13 +28,18 @@ std::optional<link> peer_service::next_hop(const std::string& destination) const
 route_status peer_service::route_status_of(const std::string& destination) const {
     if (!_running) return route_status::stopped;
     if (destination == _self.name) return route_status::ok;
-    const auto spec = _membership.find(destination);
-    if (!spec) return route_status::unknown_node;
-    if (partitioned_from(destination)) return route_status::partitioned;
+    const auto* spec = _membership.spec_of(destination);
+    return spec ? route_status_of(*spec) : route_status::unknown_node;
+}
+
+route_status peer_service::route_status_of(const node_spec& destination) const {
+    if (!_running) return route_status::stopped;
+    if (destination.name == _self.name) return route_status::ok;
+    if (partitioned_from(destination.name)) return route_status::partitioned;
     // A client not yet attached anywhere cannot be reached; relays would drop the message.
     // (Once we know its home, so does our home server: it told us.)
-    if (spec->role == role::client && spec->home_server.empty()) return route_status::not_yet_connected;
-    const auto hop = next_hop(destination);
+    if (destination.role == role::client && destination.home_server.empty()) return route_status::not_yet_connected;
+    const auto hop = next_hop(destination.name, &destination);
     if (!hop) {
         // Known but no way there yet: still joining, or lost its link.
         return _self.home_server.empty() && _self.role == role::client ? route_status::not_yet_connected

@@ -250,9 +250,8 @@ reactor::lead_outcome reactor::lead() {
             _core->tick(now_ms());
             apply_output();
             _next_tick_ms = now_ms() + _tick_ms;
-            _snapshot_dirty = true;  // reachability and routes drift with time too
         }
-        if (_snapshot_dirty) refresh_route_snapshot();
+        if (snapshot_stale()) refresh_route_snapshot();
         check_waiters();
         persist_if_due(false);
         if (!_config.inline_handlers && _messages->has_work()) {
@@ -472,9 +471,9 @@ send_status reactor::enqueue_send(core::outgoing msg, std::string_view payload,
     bool direct = false;
     {
         std::lock_guard lock(_send_mutex);
-        if (!_snapshot->running || stopped()) return send_status::stopped;
-        auto route = _snapshot->routes.find(msg.destination);
-        if (route == _snapshot->routes.end()) return send_status::unknown_node;
+        if (!_snapshot.running || stopped()) return send_status::stopped;
+        auto route = _snapshot.routes.find(msg.destination);
+        if (route == _snapshot.routes.end()) return send_status::unknown_node;
         if (const auto refused = refusal_of(route->second, msg.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
@@ -522,7 +521,7 @@ send_status reactor::send_directly(const core::outgoing& msg, const wire::forwar
     // What only the reactor should do (apply the core's effects, which may run handlers and
     // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send
     // left readable, wake it for.
-    bool reactor_needed = _core->has_output() || !_stalled.empty() || _snapshot_dirty;
+    bool reactor_needed = _core->has_output() || !_stalled.empty() || snapshot_stale();
     try {
         reactor_needed = _transport->settle_after_foreign_sends() || reactor_needed;
     } catch (const transport::transport_error& e) {
@@ -612,14 +611,27 @@ void reactor::retry_stalled() {
 }
 
 void reactor::refresh_route_snapshot() {
-    auto snapshot = std::make_shared<route_snapshot>();
-    snapshot->running = _core->running();
-    for (const auto& name : _core->membership().members())
-        snapshot->routes.emplace(name, _core->route_status_of(name));
-    {
+    // Every member's route is recomputed (cheap: no copies), but senders are locked out only
+    // to write the few that differ. A large cluster changes a handful of routes at a time,
+    // and rebuilding the whole map on each change made 200 nodes in one process spend most
+    // of their time here.
+    _route_updates.clear();
+    std::size_t still_listed = 0;
+    _core->for_each_route_status([&](const std::string& name, core::route_status status) {
+        const auto it = _snapshot.routes.find(name);
+        if (it != _snapshot.routes.end()) ++still_listed;
+        if (it == _snapshot.routes.end() || it->second != status) _route_updates.emplace_back(&name, status);
+    });
+    const bool running = _core->running();
+    const bool removals = still_listed < _snapshot.routes.size();
+    if (!_route_updates.empty() || removals || running != _snapshot.running) {
         std::lock_guard lock(_send_mutex);
-        _snapshot = std::move(snapshot);
+        _snapshot.running = running;
+        for (const auto& [name, status] : _route_updates) _snapshot.routes.insert_or_assign(*name, status);
+        if (removals)
+            std::erase_if(_snapshot.routes, [&](const auto& entry) { return !_core->membership().contains(entry.first); });
     }
+    _snapshot_epoch = _core->route_epoch();
     _snapshot_dirty = false;
 }
 

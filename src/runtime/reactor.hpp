@@ -179,10 +179,13 @@ private:
     // Appends msg to the newest queued bundle when it may join it (_send_mutex held).
     bool join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed);
     // What application threads may know without asking the reactor: each member's route.
+    // Written only by the reactor, in place, under _send_mutex.
     struct route_snapshot {
         bool running = true;
         std::unordered_map<std::string, core::route_status> routes;
     };
+    // Whether the core's routes moved since the snapshot was taken.
+    [[nodiscard]] bool snapshot_stale() const { return _snapshot_dirty || _core->route_epoch() != _snapshot_epoch; }
     struct stalled_send {
         core::link to;
         transport::frame frame;
@@ -209,8 +212,11 @@ private:
     std::atomic<std::uint64_t> _last_send_ended{0};
     static constexpr std::uint64_t burst_gap_us = 5;
     std::uint64_t _burst_gap_cycles = 0;  // set before the workers start
-    std::shared_ptr<const route_snapshot> _snapshot = std::make_shared<route_snapshot>();
-    bool _snapshot_dirty = true;  // reactor thread only
+    route_snapshot _snapshot;       // guarded by _send_mutex
+    bool _snapshot_dirty = true;    // reactor thread only, as are the two below
+    std::uint64_t _snapshot_epoch = 0;  // the core's route_epoch() when _snapshot was taken
+    // Reused by refresh_route_snapshot: entries that differ from the core's routes.
+    std::vector<std::pair<const std::string*, core::route_status>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
     std::uint64_t _tick_ms = 10;
     std::optional<state_store> _store;  // present when data_dir is set

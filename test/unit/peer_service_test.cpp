@@ -124,3 +124,101 @@ TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions,
     CHECK(s1.app_route("c2", &app_hop) == core::route_status::partitioned);
     CHECK(s1.app_route("c1", &app_hop) == core::route_status::ok);
 }
+
+namespace {
+
+using route_table = std::map<std::string, core::route_status>;
+
+route_table routes_of(const core::peer_service& node) {
+    route_table out;
+    node.for_each_route_status([&](const std::string& name, core::route_status status) { out.emplace(name, status); });
+    return out;
+}
+
+// The runtime recomputes its senders' copy of the routes only when route_epoch() moves: a
+// route that changes while the epoch stands still would be served stale indefinitely.
+struct epoch_watch {
+    std::map<std::string, std::pair<std::uint64_t, route_table>> last;
+    int violations = 0;
+
+    void observe(sim::sim_network& net, const std::vector<std::string>& names) {
+        for (const auto& name : names) {
+            const auto& node = net.node(name);
+            auto now = std::make_pair(node.route_epoch(), routes_of(node));
+            if (auto it = last.find(name); it != last.end() && it->second.first == now.first && it->second.second != now.second) {
+                ++violations;
+                UNSCOPED_INFO(name << " changed a route at round time " << net.now_ms() << " without moving its epoch");
+            }
+            last[name] = std::move(now);
+        }
+    }
+    void run(sim::sim_network& net, const std::vector<std::string>& names, int rounds) {
+        for (int i = 0; i < rounds; ++i) {
+            net.run_rounds(1);
+            observe(net, names);
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a route never changes without the route epoch moving: joins, failures, partitions, leaves",
+          "[peer_service][routing]") {
+    sim::sim_network net(11);
+    const std::vector<std::string> names{"c1", "c2", "c3", "s1", "s2", "s3"};
+    for (const auto* name : {"s1", "s2", "s3"}) net.add(name, role::server);
+    for (const auto* name : {"c1", "c2", "c3"}) net.add(name, role::client);
+    epoch_watch watch;
+    net.node("s2").join(net.router_of("s1"), net.now_ms());
+    net.node("s3").join(net.router_of("s1"), net.now_ms());
+    watch.run(net, names, 20);
+    net.node("c1").join(net.router_of("s1"), net.now_ms());
+    net.node("c2").join(net.router_of("s2"), net.now_ms());
+    net.node("c3").join(net.router_of("s3"), net.now_ms());
+    watch.run(net, names, 60);
+    REQUIRE(net.converged(names));
+    CHECK(net.node("c1").route_status_of("c3") == core::route_status::ok);
+
+    net.partition({"s1", "c1"}, {"s2", "s3", "c2", "c3"});
+    watch.run(net, names, 600);  // long enough for both sides to see the others fail
+    CHECK(net.node("c1").route_status_of("c3") == core::route_status::unreachable);
+    net.heal();
+    watch.run(net, names, 600);
+    CHECK(net.node("c1").route_status_of("c3") == core::route_status::ok);
+
+    net.node("s2").partition_into_groups({{"s2", "c2"}, {"s3", "c3"}});
+    watch.run(net, names, 30);
+    CHECK(net.node("s2").route_status_of("c3") == core::route_status::partitioned);
+
+    net.crash("s3");  // c3 loses its home and moves
+    watch.run(net, names, 800);
+    CHECK(net.node("c3").self().home_server != "s3");
+
+    net.node("c2").leave(net.now_ms());
+    watch.run(net, names, 100);
+    CHECK(net.node("s1").route_status_of("c2") == core::route_status::unknown_node);
+    CHECK(watch.violations == 0);
+}
+
+TEST_CASE("a quiet cluster's routes stay put: heartbeats, beacons, gossip and ticks do not move the epoch",
+          "[peer_service][routing]") {
+    sim::sim_network net(12);
+    const std::vector<std::string> names{"c1", "c2", "s1", "s2"};
+    net.add("s1", role::server);
+    net.add("s2", role::server);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.node("c1").join(net.router_of("s1"), 0);
+    net.node("c2").join(net.router_of("s2"), 0);
+    net.run_rounds(300);
+    REQUIRE(net.converged(names));
+    std::map<std::string, std::uint64_t> before;
+    for (const auto& name : names) before[name] = net.node(name).route_epoch();
+    net.run_rounds(500);  // five heartbeat and gossip intervals
+    for (const auto& name : names) {
+        INFO(name);
+        CHECK(net.node(name).route_epoch() == before[name]);
+        CHECK(net.node(name).counters()["anti_entropy_rounds"] > 0);
+    }
+}
