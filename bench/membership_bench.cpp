@@ -1,6 +1,7 @@
 #include "membership_bench.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,10 +30,19 @@ std::uint64_t counter(const node_status& status, const std::string& name) {
     return it == status.counters.end() ? 0 : it->second;
 }
 
+// CPU time this process has used, all threads, user and system.
+double process_cpu_ms() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+    return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
 }  // namespace
 
 void run_real_membership(const std::vector<int>& node_counts, const reporter& out) {
     using namespace std::chrono_literals;
+    constexpr auto idle_seconds = 3s;  // three heartbeat intervals
     for (const int total : node_counts) {
         const int servers = servers_for(total);
         std::vector<std::unique_ptr<Node>> nodes;
@@ -67,6 +77,12 @@ void run_real_membership(const std::vector<int>& node_counts, const reporter& ou
             const auto status = n->status();
             bytes += counter(status, "bytes_sent") + counter(status, "bytes_published");
         }
+        // What the converged cluster costs at rest (heartbeats, beacons, gossip, ticks): the
+        // figure that says whether a node count is comfortable, not just reachable.
+        const auto idle_from = clock_type::now();
+        const double cpu_before = process_cpu_ms();
+        std::this_thread::sleep_for(idle_seconds);
+        const double idle_cpu_share = (process_cpu_ms() - cpu_before) / elapsed_ms(idle_from);
         // Each join is a membership change seen by every node.
         out.figure({{"bench", "membership_real"},
                     {"nodes", total},
@@ -74,7 +90,8 @@ void run_real_membership(const std::vector<int>& node_counts, const reporter& ou
                     {"converged", converged},
                     {"ms_from_last_join_to_convergence", std::round(converge_ms * 10) / 10},
                     {"bytes_sent_total", bytes},
-                    {"bytes_per_node_per_change", bytes / static_cast<std::uint64_t>(total) / static_cast<std::uint64_t>(total)}});
+                    {"bytes_per_node_per_change", bytes / static_cast<std::uint64_t>(total) / static_cast<std::uint64_t>(total)},
+                    {"idle_cpu_percent_of_one_core", std::round(idle_cpu_share * 1000) / 10}});
         for (auto& n : nodes) n->stop();
     }
 }
