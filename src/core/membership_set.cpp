@@ -62,6 +62,7 @@ bool membership_set::join(const membership_state& delta, membership_state* effec
         *effect = membership_state{};
         effect->context = delta.context.minus(_state.context);
     }
+    _digest.reset();
     return join_into(
         _state, delta,
         [this, effect](const dot& d, const node_spec& spec) {
@@ -101,6 +102,11 @@ membership_digest digest_of(const membership_state& state) {
     out.context = state.context;
     for (const auto& [d, spec] : state.entries) out.live.insert(d);
     return out;
+}
+
+const membership_digest& membership_set::digest() const {
+    if (!_digest) _digest = digest_of(_state);
+    return *_digest;
 }
 
 membership_state membership_set::delta_since(const membership_digest& remote) const {

@@ -57,7 +57,8 @@ public:
     bool join(const membership_state& delta, membership_state* effect = nullptr);
 
     // What this replica has seen and holds; a peer answers it with delta_since.
-    [[nodiscard]] membership_digest digest() const { return digest_of(_state); }
+    // Kept until the next change: a converged cluster gossips the same digest over and over.
+    [[nodiscard]] const membership_digest& digest() const;
     // The smallest delta that brings a replica whose digest is remote up to this one
     // (empty when it has nothing the remote lacks, additions and removals alike).
     [[nodiscard]] membership_state delta_since(const membership_digest& remote) const;
@@ -88,6 +89,7 @@ private:
     // Index: name -> the dots of its live specs. Invariant: exactly the entries of _state,
     // no empty vectors. Makes find/add/remove/members independent of the cluster's size.
     std::map<std::string, std::vector<dot>, std::less<>> _dots_by_name;
+    mutable std::optional<membership_digest> _digest;  // digest() of _state; reset by join
 };
 
 }  // namespace zpartisan::core

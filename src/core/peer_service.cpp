@@ -506,6 +506,13 @@ void peer_service::request_sync(const std::string& peer_name) {
 
 void peer_service::handle(const link& from, const digest& msg, std::uint64_t now_ms) {
     (void)now_ms;
+    // In step (a quiet cluster's every gossip round): neither side lacks anything. One
+    // comparison instead of the two walks below, which made idle servers of a 200-node
+    // cluster spend most of their time here.
+    if (msg.seen == _membership.digest()) {
+        count("anti_entropy_in_step");
+        return;
+    }
     auto missing = _membership.delta_since(msg.seen);
     if (!missing.empty())
         _output.emplace_back(effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});

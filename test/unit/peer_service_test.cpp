@@ -221,4 +221,9 @@ TEST_CASE("a quiet cluster's routes stay put: heartbeats, beacons, gossip and ti
         CHECK(net.node(name).route_epoch() == before[name]);
         CHECK(net.node(name).counters()["anti_entropy_rounds"] > 0);
     }
+    // Every digest found its receiver in step (checked before any walk of the state).
+    for (const auto* server : {"s1", "s2"}) {
+        INFO(server);
+        CHECK(net.node(server).counters()["anti_entropy_in_step"] > 0);
+    }
 }
