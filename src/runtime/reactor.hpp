@@ -115,7 +115,7 @@ private:
     // woken for it.
     bool queue_locked(core::outgoing& msg, std::string_view payload,
                       std::function<void(const delivery_report&)>& on_report, const wire::forward_fields& fields,
-                      bool bundled, bool keyed);
+                      bool bundled, bool keyed, bool in_burst);
     // A plain message sent on the application's thread while the reactor sleeps and has
     // lent it its turn (_turn held, nothing queued or stalled ahead of it).
     send_status send_directly(const core::outgoing& msg, const wire::forward_fields& fields);
