@@ -227,9 +227,16 @@ send_status Node::send_as(message_kind kind_value, const std::string& node, cons
                                                  channel->second);
     // message_kind lists the delivery kinds in wire order, from 1 (docs/protocol.md §6).
     const auto kind = static_cast<core::delivery_kind>(static_cast<int>(kind_value) + 1);
-    core::outgoing out{node, handler, kind, options.channel, lane, options.ack, std::move(reply_to), {}};
-    return _reactor->enqueue_send(std::move(out), payload, options.ack ? options.on_report : nullptr,
-                                  options.partition_key.has_value());
+    wire::forward_fields request;
+    request.destination = node;
+    request.handler = handler;
+    request.kind = kind;
+    request.channel = options.channel;
+    request.lane = lane;
+    request.ack = options.ack;
+    request.reply_to = reply_to;
+    request.payload = payload;
+    return _reactor->enqueue_send(request, options.ack ? options.on_report : nullptr, options.partition_key.has_value());
 }
 
 op_result Node::receive_message(const std::string& peer, const std::string& channel, const std::string& frame) {

@@ -428,33 +428,34 @@ constexpr std::size_t bundle_max_bytes = 64 * 1024;
 constexpr std::size_t bundle_start_bytes = 4 * 1024;
 }  // namespace
 
-bool reactor::join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed) {
+bool reactor::join_last_bundle(const wire::forward_fields& request, bool keyed) {
     if (_send_queue.empty()) return false;
     auto& last = _send_queue.back();
-    if (last.entries == 0 || last.msg.destination != msg.destination || last.msg.handler != msg.handler ||
-        last.msg.kind != msg.kind || last.msg.channel != msg.channel || (keyed && last.msg.lane != msg.lane) ||
-        last.msg.reply_to != msg.reply_to)
+    if (last.entries == 0 || last.msg.destination != request.destination || last.msg.handler != request.handler ||
+        last.msg.kind != request.kind || last.msg.channel != request.channel || (keyed && last.msg.lane != request.lane) ||
+        last.msg.reply_to != request.reply_to)
         return false;
     const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
-    if (last.bundle.size() + wire::bundle_entry_overhead + payload.size() > limit) return false;
-    wire::append_bundle_entry(last.bundle, payload);
+    if (last.bundle.size() + wire::bundle_entry_overhead + request.payload.size() > limit) return false;
+    wire::append_bundle_entry(last.bundle, request.payload);
     ++last.entries;
     return true;
 }
 
-send_status reactor::enqueue_send(core::outgoing msg, std::string_view payload,
-                                  std::function<void(const delivery_report&)> on_report,
+send_status reactor::enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report,
                                   bool keyed) {
-    const wire::forward_fields fields{_advertised_self.name, _advertised_self.incarnation, msg.destination,
-                                      msg.handler, msg.kind, msg.channel, msg.lane, 0, 0, msg.ack, msg.reply_to,
-                                      payload};
-    if (!wire::encodable(fields)) return send_status::too_large;
-    if (wire::encoded_size(fields) + wire::bundle_entry_overhead > _config.max_message_bytes)
+    request.origin = _advertised_self.name;
+    request.origin_incarnation = _advertised_self.incarnation;
+    request.hops = 0;
+    request.id = 0;
+    request.bundled = false;
+    if (!wire::encodable(request)) return send_status::too_large;
+    if (wire::encoded_size(request) + wire::bundle_entry_overhead > _config.max_message_bytes)
         return send_status::too_large;
     // A plain message to another node is encoded here, on the sending thread, into the bundle
     // the reactor will send: the reactor only picks its route. Acked and local messages go
     // through the core (ids, retransmission, local delivery).
-    const bool bundled = !msg.ack && msg.destination != _advertised_self.name;
+    const bool bundled = !request.ack && request.destination != _advertised_self.name;
     // A sleeping reactor lends its turn: the sender then sends itself, sparing the message a
     // thread hand-off. Never on the reactor thread (it holds the turn already).
     // Not within a burst, though: there the reactor packs what queues into bundles, which
@@ -472,44 +473,49 @@ send_status reactor::enqueue_send(core::outgoing msg, std::string_view payload,
     {
         std::lock_guard lock(_send_mutex);
         if (!_snapshot.running || stopped()) return send_status::stopped;
-        auto route = _snapshot.routes.find(msg.destination);
+        auto route = _snapshot.routes.find(request.destination);
         if (route == _snapshot.routes.end()) return send_status::unknown_node;
-        if (const auto refused = refusal_of(route->second, msg.ack); refused != send_status::ok) return refused;
+        if (const auto refused = refusal_of(route->second, request.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
         direct = turn.owns_lock() && _send_queue.empty() && _stalled.empty();
-        if (!direct) wake = queue_locked(msg, payload, on_report, fields, bundled, keyed, in_burst);
+        if (!direct) wake = queue_locked(request, on_report, bundled, keyed, in_burst);
     }
-    if (direct) return send_directly(msg, fields);
+    if (direct) return send_directly(request);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
     if (wake && !on_reactor_thread()) _transport->wakeup().notify();
     return send_status::ok;
 }
 
-bool reactor::queue_locked(core::outgoing& msg, std::string_view payload,
-                           std::function<void(const delivery_report&)>& on_report, const wire::forward_fields& fields,
+bool reactor::queue_locked(const wire::forward_fields& request, std::function<void(const delivery_report&)>& on_report,
                            bool bundled, bool keyed, bool in_burst) {
     ++_queued_sends;
-    if (bundled && join_last_bundle(msg, payload, keyed)) return false;  // the reactor is already due
+    if (bundled && join_last_bundle(request, keyed)) return false;  // the reactor is already due
     pending_send pending;
     if (bundled) {
-        // fields views msg's strings: read before msg is moved from. Room for a burst's
-        // first few dozen small messages up front, so the bundle is not regrown for each.
-        // In a stream (a burst into an empty queue, or after a bundle that filled at least
-        // halfway) the bundle gets its full size at once: regrowing it on the sending thread
-        // cost about a third of a 64-byte stream's rate. Otherwise it starts small, so a
-        // burst that alternates destinations does not reserve the maximum per message; either
-        // way what is reserved stays within twice what is queued, plus one bundle.
+        // Room for a burst's first few dozen small messages up front, so the bundle is not
+        // regrown for each. In a stream (a burst into an empty queue, or after a bundle that
+        // filled at least halfway) the bundle gets its full size at once: regrowing it on the
+        // sending thread cost about a third of a 64-byte stream's rate. Otherwise it starts
+        // small, so a burst that alternates destinations does not reserve the maximum per
+        // message; either way what is reserved stays within twice what is queued, plus one
+        // bundle.
         const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
         const bool stream = in_burst && (_send_queue.empty() || _send_queue.back().bundle.size() >= limit / 2);
         pending.bundle.reserve(stream ? limit : std::min(bundle_start_bytes, limit));
-        wire::start_bundle(fields, pending.bundle);
-        wire::append_bundle_entry(pending.bundle, payload);
+        wire::start_bundle(request, pending.bundle);
+        wire::append_bundle_entry(pending.bundle, request.payload);
         pending.entries = 1;
     } else {
-        msg.payload.assign(payload);  // the core keeps it (retransmission, local delivery)
+        pending.msg.payload.assign(request.payload);  // the core keeps it (retransmission, local delivery)
     }
-    pending.msg = std::move(msg);
+    pending.msg.destination.assign(request.destination);
+    pending.msg.handler.assign(request.handler);
+    pending.msg.kind = request.kind;
+    pending.msg.channel.assign(request.channel);
+    pending.msg.lane = request.lane;
+    pending.msg.ack = request.ack;
+    pending.msg.reply_to.assign(request.reply_to);
     pending.on_report = std::move(on_report);
     _send_queue.push_back(std::move(pending));
     // Seen under the lock the reactor takes to look at the queue before it waits: either
@@ -518,12 +524,12 @@ bool reactor::queue_locked(core::outgoing& msg, std::string_view payload,
     return _waiting.load();
 }
 
-send_status reactor::send_directly(const core::outgoing& msg, const wire::forward_fields& fields) {
+send_status reactor::send_directly(const wire::forward_fields& request) {
     core::link hop;
-    const auto route = _core->app_route(msg.destination, &hop);
+    const auto route = _core->app_route(request.destination, &hop);
     if (route != core::route_status::ok) return refusal_of(route, false);
-    auto frame = frame_of(fields);
-    send_frame(hop, frame, msg.channel, msg.lane, true, core::message_type::forward);
+    auto frame = frame_of(request);
+    send_frame(hop, frame, request.channel, request.lane, true, core::message_type::forward);
     ++_direct_sends;
     // What only the reactor should do (apply the core's effects, which may run handlers and
     // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send

@@ -103,22 +103,22 @@ public:
     // Application threads: queue a message for the reactor. Decides what it can at once
     // from the route snapshot (unknown node, partitioned...) and never blocks: a full queue
     // is congested.
+    // request names the message as views valid for this call (origin, incarnation, hops and
+    // id are filled in here); what is kept is copied before this returns: a message joining
+    // a queued bundle costs its payload's bytes and no string.
     // keyed: the lane comes from a partition key; an unkeyed message may join a bundle that
     // is bound for another lane of its channel.
-    // msg.payload is left empty: the bytes come as a view, copied into the bundle or frame
-    // that goes out (or into msg, for what goes through the core) before this returns.
-    send_status enqueue_send(core::outgoing msg, std::string_view payload,
-                             std::function<void(const delivery_report&)> on_report, bool keyed = false);
+    send_status enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report,
+                             bool keyed = false);
 
 private:
     // Queues a message for the reactor (_send_mutex held); true when the reactor must be
     // woken for it.
-    bool queue_locked(core::outgoing& msg, std::string_view payload,
-                      std::function<void(const delivery_report&)>& on_report, const wire::forward_fields& fields,
+    bool queue_locked(const wire::forward_fields& request, std::function<void(const delivery_report&)>& on_report,
                       bool bundled, bool keyed, bool in_burst);
     // A plain message sent on the application's thread while the reactor sleeps and has
     // lent it its turn (_turn held, nothing queued or stalled ahead of it).
-    send_status send_directly(const core::outgoing& msg, const wire::forward_fields& fields);
+    send_status send_directly(const wire::forward_fields& request);
     struct join_waiter {
         std::string endpoint;
         std::uint64_t deadline_ms = 0;
@@ -177,12 +177,16 @@ private:
         std::function<void(const delivery_report&)> on_report;
     };
     // Appends msg to the newest queued bundle when it may join it (_send_mutex held).
-    bool join_last_bundle(const core::outgoing& msg, std::string_view payload, bool keyed);
+    bool join_last_bundle(const wire::forward_fields& request, bool keyed);
     // What application threads may know without asking the reactor: each member's route.
     // Written only by the reactor, in place, under _send_mutex.
     struct route_snapshot {
         bool running = true;
-        std::unordered_map<std::string, core::route_status> routes;
+        struct name_hash {
+            using is_transparent = void;
+            std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        };
+        std::unordered_map<std::string, core::route_status, name_hash, std::equal_to<>> routes;
     };
     // Whether the core's routes moved since the snapshot was taken.
     [[nodiscard]] bool snapshot_stale() const { return _snapshot_dirty || _core->route_epoch() != _snapshot_epoch; }
