@@ -42,6 +42,7 @@ double process_cpu_ms() {
 
 void run_real_membership(const std::vector<int>& node_counts, const reporter& out) {
     using namespace std::chrono_literals;
+    constexpr auto idle_settle = 2s;
     constexpr auto idle_seconds = 3s;  // three heartbeat intervals
     for (const int total : node_counts) {
         const int servers = servers_for(total);
@@ -79,6 +80,7 @@ void run_real_membership(const std::vector<int>& node_counts, const reporter& ou
         }
         // What the converged cluster costs at rest (heartbeats, beacons, gossip, ticks): the
         // figure that says whether a node count is comfortable, not just reachable.
+        std::this_thread::sleep_for(idle_settle);  // the last repairs after members() agree
         const auto idle_from = clock_type::now();
         const double cpu_before = process_cpu_ms();
         std::this_thread::sleep_for(idle_seconds);

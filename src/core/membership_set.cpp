@@ -63,6 +63,7 @@ bool membership_set::join(const membership_state& delta, membership_state* effec
         effect->context = delta.context.minus(_state.context);
     }
     _digest.reset();
+    _fingerprint.reset();
     return join_into(
         _state, delta,
         [this, effect](const dot& d, const node_spec& spec) {
@@ -107,6 +108,37 @@ membership_digest digest_of(const membership_state& state) {
 const membership_digest& membership_set::digest() const {
     if (!_digest) _digest = digest_of(_state);
     return *_digest;
+}
+
+std::uint64_t membership_set::fingerprint() const {
+    if (!_fingerprint) _fingerprint = fingerprint_of(digest());
+    return *_fingerprint;
+}
+
+std::uint64_t fingerprint_of(const membership_digest& digest) {
+    constexpr std::uint64_t fnv_offset = 14695981039346656037ull;
+    constexpr std::uint64_t fnv_prime = 1099511628211ull;
+    std::uint64_t hash = fnv_offset;
+    auto mix_byte = [&](unsigned char byte) { hash = (hash ^ byte) * fnv_prime; };
+    auto mix_number = [&](std::uint64_t value) {
+        for (int shift = 0; shift < 64; shift += 8) mix_byte(static_cast<unsigned char>(value >> shift));
+    };
+    auto mix_context = [&](const dot_context& context) {
+        for (const auto& [actor, intervals] : context.actors()) {
+            if (intervals.empty()) continue;
+            mix_number(actor.size());  // length first: "ab"+"c" and "a"+"bc" differ
+            for (const char c : actor) mix_byte(static_cast<unsigned char>(c));
+            mix_number(intervals.ranges().size());
+            for (const auto& [low, high] : intervals.ranges()) {
+                mix_number(low);
+                mix_number(high);
+            }
+        }
+        mix_byte(0xff);  // where the seen context ends and the live one begins
+    };
+    mix_context(digest.context);
+    mix_context(digest.live);
+    return hash;
 }
 
 membership_state membership_set::delta_since(const membership_digest& remote) const {

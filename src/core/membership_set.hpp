@@ -39,6 +39,11 @@ struct membership_digest {
 };
 
 [[nodiscard]] membership_digest digest_of(const membership_state& state);
+// A 64-bit FNV-1a hash of a digest's canonical form (actors in order, each with its sorted,
+// disjoint ranges; actors with no ranges skipped). Equal digests hash equal on every node and
+// build; unequal ones collide with a chance of about 2^-64, and then the next change or a
+// publisher's gap still brings a full exchange.
+[[nodiscard]] std::uint64_t fingerprint_of(const membership_digest& digest);
 
 // The CRDT join: into becomes into ⊔ delta. Returns whether into changed.
 bool join_states(membership_state& into, const membership_state& delta);
@@ -59,6 +64,7 @@ public:
     // What this replica has seen and holds; a peer answers it with delta_since.
     // Kept until the next change: a converged cluster gossips the same digest over and over.
     [[nodiscard]] const membership_digest& digest() const;
+    [[nodiscard]] std::uint64_t fingerprint() const;
     // The smallest delta that brings a replica whose digest is remote up to this one
     // (empty when it has nothing the remote lacks, additions and removals alike).
     [[nodiscard]] membership_state delta_since(const membership_digest& remote) const;
@@ -90,6 +96,7 @@ private:
     // no empty vectors. Makes find/add/remove/members independent of the cluster's size.
     std::map<std::string, std::vector<dot>, std::less<>> _dots_by_name;
     mutable std::optional<membership_digest> _digest;  // digest() of _state; reset by join
+    mutable std::optional<std::uint64_t> _fingerprint;  // fingerprint_of(digest()); reset by join
 };
 
 }  // namespace zpartisan::core

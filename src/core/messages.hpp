@@ -76,9 +76,14 @@ struct delta {
 };
 
 // Anti-entropy request: "this is what I have seen, send me what I miss".
+// Anti-entropy (docs/protocol.md §4). A periodic round sends only the fingerprint (full is
+// false, seen empty): a receiver whose own fingerprint matches is in step and answers nothing,
+// so a quiet cluster's gossip costs a few bytes; one that differs answers with its full digest.
 struct digest {
     std::string origin;
     membership_digest seen;
+    std::uint64_t fingerprint = 0;  // fingerprint_of(seen) at the sender
+    bool full = true;
 };
 
 // Answer to a digest; publisher_seq resets the requester's gap tracking for the sender.

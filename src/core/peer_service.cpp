@@ -186,7 +186,12 @@ void peer_service::tick(std::uint64_t now_ms) {
             if (dial.welcomed) peers.push_back(dial.peer);
         if (!peers.empty()) {
             std::uniform_int_distribution<std::size_t> pick(0, peers.size() - 1);
-            request_sync(peers[pick(_rng)]);
+            // While our state moves the cluster is out of step anyway: the whole digest, so
+            // the peer answers with what we lack at once. Once it has held still for a round,
+            // only the fingerprint: in step, nothing follows.
+            const auto fingerprint = _membership.fingerprint();
+            request_sync(peers[pick(_rng)], fingerprint != _fingerprint_at_last_gossip);
+            _fingerprint_at_last_gossip = fingerprint;
             count("anti_entropy_rounds");
         }
     }
@@ -485,7 +490,7 @@ void peer_service::observe_publisher_seq(const std::string& publisher, std::uint
     _seen_seq[publisher] = seq;
     if (gap) {
         count("delta_gaps");
-        request_sync(publisher);
+        request_sync(publisher, true);  // we know we missed something
     }
 }
 
@@ -499,26 +504,33 @@ void peer_service::handle(const link& from, const beacon& msg, std::uint64_t now
     observe_publisher_seq(msg.origin, msg.seq, false);
 }
 
-void peer_service::request_sync(const std::string& peer_name) {
-    if (auto endpoint = dial_of_peer(peer_name))
-        _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, digest{_self.name, _membership.digest()}});
+void peer_service::request_sync(const std::string& peer_name, bool full) {
+    if (auto endpoint = dial_of_peer(peer_name)) _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, our_digest(full)});
+}
+
+digest peer_service::our_digest(bool full) const {
+    digest out{_self.name, {}, _membership.fingerprint(), full};
+    if (full) out.seen = _membership.digest();
+    return out;
 }
 
 void peer_service::handle(const link& from, const digest& msg, std::uint64_t now_ms) {
     (void)now_ms;
-    // In step (a quiet cluster's every gossip round): neither side lacks anything. One
-    // comparison instead of the two walks below, which made idle servers of a 200-node
-    // cluster spend most of their time here.
-    if (msg.seen == _membership.digest()) {
+    // In step (a quiet cluster's every gossip round): neither side lacks anything.
+    if (msg.fingerprint == _membership.fingerprint() && (!msg.full || msg.seen == _membership.digest())) {
         count("anti_entropy_in_step");
+        return;
+    }
+    if (!msg.full) {
+        // Out of step: show ours. The sender's answer to it is what either side lacks.
+        _output.emplace_back(effect::send{from, our_digest(true)});
         return;
     }
     auto missing = _membership.delta_since(msg.seen);
     if (!missing.empty())
         _output.emplace_back(effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});
     // Push-pull: if the requester knows dots we lack, ask for them in turn.
-    if (_membership.lacks_something_of(msg.seen))
-        _output.emplace_back(effect::send{from, digest{_self.name, _membership.digest()}});
+    if (_membership.lacks_something_of(msg.seen)) _output.emplace_back(effect::send{from, our_digest(true)});
 }
 
 void peer_service::handle(const link& from, const sync_delta& msg, std::uint64_t now_ms) {

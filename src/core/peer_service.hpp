@@ -318,7 +318,10 @@ private:
     void reconcile_dials(std::uint64_t now_ms);
     void send_hello(const std::string& endpoint, std::uint64_t now_ms);
     void resolve_join(const std::string& target, join_status status, std::string reason);
-    void request_sync(const std::string& peer_name);
+    // Sends our digest to a peer: with full, the whole digest (we know we lack something);
+    // without, only its fingerprint (a periodic round).
+    void request_sync(const std::string& peer_name, bool full);
+    [[nodiscard]] digest our_digest(bool full) const;
     void stop(std::string reason);
     void count(const std::string& what) { ++_counters[what]; }
     void routes_changed() {
@@ -352,6 +355,7 @@ private:
     std::map<std::string, join_outcome> _join_outcomes;  // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     std::uint64_t _next_gossip_ms = 0;
+    std::uint64_t _fingerprint_at_last_gossip = 0;
     std::uint64_t _next_beacon_ms = 0;
     std::uint64_t _next_heartbeat_ms = 0;
     failure_detector _detector;

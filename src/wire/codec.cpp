@@ -152,8 +152,9 @@ struct body_saver {
     }
     void operator()(const core::digest& m) const {
         save_string(ar, m.origin);
-        save_context(ar, m.seen.context);
+        save_context(ar, m.seen.context);  // empty when not full
         save_context(ar, m.seen.live);
+        ar(m.fingerprint, static_cast<std::uint8_t>(m.full ? 1 : 0));
     }
     void operator()(const core::beacon& m) const {
         save_string(ar, m.origin);
@@ -231,6 +232,10 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_string(ar, m.origin);
             load_context(ar, m.seen.context);
             load_context(ar, m.seen.live);
+            std::uint8_t full = 0;
+            ar(m.fingerprint, full);
+            if (full > 1) throw malformed_input("bad flag");
+            m.full = full == 1;
             return m;
         }
         case core::message_type::sync_delta: {

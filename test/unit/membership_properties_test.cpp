@@ -181,3 +181,46 @@ TEST_CASE("removals leave no tombstones beyond the compacted context", "[members
     CHECK(set.state().entries.size() <= 10);
     CHECK(set.state().context.interval_count() == 1);  // one actor, one compact interval
 }
+
+TEST_CASE("two replicas' fingerprints are equal exactly when their digests are, and follow every change",
+          "[membership][property]") {
+    for (std::uint64_t seed = 1; seed <= cases; ++seed) {
+        CAPTURE(seed);
+        history h(seed, 4, 40);
+        for (auto& r : h.replicas) {
+            // The cached value is the one a fresh computation gives, after all those changes.
+            REQUIRE(r.fingerprint() == fingerprint_of(digest_of(r.state())));
+            REQUIRE(r.digest() == digest_of(r.state()));
+        }
+        for (const auto& a : h.replicas)
+            for (const auto& b : h.replicas)
+                REQUIRE((a.digest() == b.digest()) == (a.fingerprint() == b.fingerprint()));
+        membership_state all;
+        for (const auto& r : h.replicas) join_states(all, r.state());
+        const auto before = h.replicas[0].fingerprint();
+        const bool behind = !(h.replicas[0].digest() == digest_of(all));
+        for (auto& r : h.replicas) r.join(all);
+        // Caught up: every replica's fingerprint is the same, and a replica that moved shows it.
+        for (const auto& r : h.replicas) REQUIRE(r.fingerprint() == h.replicas[0].fingerprint());
+        if (behind) REQUIRE(h.replicas[0].fingerprint() != before);
+    }
+}
+
+TEST_CASE("a fingerprint reads the digest's canonical form: names and ranges cannot blur", "[membership]") {
+    membership_digest ab, a_b;
+    ab.context.insert(dot{"ab", 1});
+    a_b.context.insert(dot{"a", 1});
+    CHECK(fingerprint_of(ab) != fingerprint_of(a_b));
+    membership_digest seen_only, live_only;
+    seen_only.context.insert(dot{"x", 3});
+    live_only.live.insert(dot{"x", 3});
+    CHECK(fingerprint_of(seen_only) != fingerprint_of(live_only));
+    membership_digest two_ranges, one_range;
+    two_ranges.context.insert(dot{"x", 1});
+    two_ranges.context.insert(dot{"x", 3});
+    one_range.context.insert(dot{"x", 1});
+    one_range.context.insert(dot{"x", 2});
+    one_range.context.insert(dot{"x", 3});
+    CHECK(fingerprint_of(two_ranges) != fingerprint_of(one_range));
+    CHECK(fingerprint_of(membership_digest{}) == fingerprint_of(membership_digest{}));
+}

@@ -39,6 +39,7 @@ std::vector<message> one_of_each() {
         beacon{"s3", 123},
         heartbeat{"c4"},
         liveness{"s1", "c2", false, 450, 4, true},
+        digest{"c3", {}, 0x0123456789abcdefull, false},  // a periodic round: the fingerprint only
     };
 }
 
@@ -68,6 +69,10 @@ TEST_CASE("every message type round-trips through the codec", "[codec]") {
     CHECK_FALSE(l.reachable);
     CHECK(l.connection_lost);
     CHECK(l.missed_heartbeats == 4);
+    const auto d = std::get<digest>(*wire::decode(wire::encode(one_of_each()[10]), limit).message);
+    CHECK(d.fingerprint == 0x0123456789abcdefull);
+    CHECK_FALSE(d.full);
+    CHECK(d.seen == membership_digest{});
 }
 
 TEST_CASE("a membership state round-trips on its own", "[codec]") {
