@@ -82,8 +82,10 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
     CHECK(net.converged({"s1", "s2"}));
 }
 
-TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
-    sim::sim_network net(5);
+namespace {
+
+// s1 and s2 meshed; c1 homed at s1, c2 at s2.
+void two_servers_two_clients(sim::sim_network& net) {
     net.add("s1", role::server);
     net.add("s2", role::server);
     net.add("c1", role::client);
@@ -91,6 +93,13 @@ TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions,
     net.node("s2").join(net.router_of("s1"), 0);
     net.node("c1").join(net.router_of("s1"), 0);
     net.node("c2").join(net.router_of("s2"), 0);
+}
+
+}  // namespace
+
+TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
+    sim::sim_network net(5);
+    two_servers_two_clients(net);
     net.run_rounds(40);
     REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
     auto& s1 = net.node("s1");
@@ -204,13 +213,7 @@ TEST_CASE("a quiet cluster's routes stay put: heartbeats, beacons, gossip and ti
           "[peer_service][routing]") {
     sim::sim_network net(12);
     const std::vector<std::string> names{"c1", "c2", "s1", "s2"};
-    net.add("s1", role::server);
-    net.add("s2", role::server);
-    net.add("c1", role::client);
-    net.add("c2", role::client);
-    net.node("s2").join(net.router_of("s1"), 0);
-    net.node("c1").join(net.router_of("s1"), 0);
-    net.node("c2").join(net.router_of("s2"), 0);
+    two_servers_two_clients(net);
     net.run_rounds(300);
     REQUIRE(net.converged(names));
     std::map<std::string, std::uint64_t> before;
