@@ -499,7 +499,8 @@ bool reactor::queue_locked(const wire::forward_fields& request, std::function<vo
         // sending thread cost about a third of a 64-byte stream's rate. Otherwise it starts
         // small, so a burst that alternates destinations does not reserve the maximum per
         // message; either way what is reserved stays within twice what is queued, plus one
-        // bundle.
+        // bundle, and a bundle that leaves sparse is shrunk before ZeroMQ holds it
+        // (drain_send_queue).
         const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
         const bool stream = in_burst && (_send_queue.empty() || _send_queue.back().bundle.size() >= limit / 2);
         pending.bundle.reserve(stream ? limit : std::min(bundle_start_bytes, limit));
@@ -572,6 +573,10 @@ void reactor::drain_send_queue() {
             core::link hop;
             const auto status = _core->app_route(pending.msg.destination, &hop);
             if (status == core::route_status::ok) {
+                // A stream's bundle is reserved whole (queue_locked); one that leaves sparse
+                // must not keep that room while ZeroMQ queues it, up to a high-water mark of
+                // them: its bytes move to an exact-size buffer (a copy of what it holds).
+                if (pending.bundle.capacity() > 2 * pending.bundle.size()) pending.bundle.shrink_to_fit();
                 transport::frame frame(std::move(pending.bundle));
                 send_frame(hop, frame, pending.msg.channel, pending.msg.lane, true, core::message_type::forward);
                 ++_bundles_out;
