@@ -140,6 +140,12 @@ struct dial_view {
     bool welcomed = false;
 };
 
+// Hashes node names for maps searched with a string_view (no string built per lookup).
+struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 class peer_service {
 public:
     explicit peer_service(peer_service_options options);
@@ -387,10 +393,6 @@ private:
     std::uint64_t _rehome_backoff_ms = 0;
     std::map<std::string, std::uint64_t> _counters;  // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
-    struct name_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
     std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
     std::uint64_t _route_epoch = 0;
     std::uint64_t _relayed = 0;  // hot-path counters, merged into counters()

@@ -105,10 +105,9 @@ void peer_service::handle(const link& from, const liveness& msg, std::uint64_t n
 }
 
 bool peer_service::compute_reachable(const std::string& name) const {
-    if (name == _self.name) return true;
-    if (_detector.watching(name)) return _detector.is_up(name);
-    const auto* spec = _membership.spec_of(name);
-    return spec && compute_reachable(*spec);
+    if (const auto* spec = _membership.spec_of(name)) return compute_reachable(*spec);
+    // Not a member (any more): only what we know first-hand.
+    return name == _self.name || (_detector.watching(name) && _detector.is_up(name));
 }
 
 bool peer_service::compute_reachable(const node_spec& spec) const {

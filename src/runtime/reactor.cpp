@@ -397,7 +397,6 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                         _report_callbacks.erase(callback);
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
-                    _snapshot_dirty = true;
                     count("membership_changes");
                     _persist_dirty = true;
                 } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
@@ -406,7 +405,6 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     _transport->flush_on_close(true);  // the goodbyes just queued must go out
                     _persist_dirty = false;
                 } else if constexpr (std::is_same_v<T, core::effect::reachability_changed>) {
-                    _snapshot_dirty = true;
                     count(e.up ? "events_up" : "events_down");
                     _events->post(e.node, e.up);
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
@@ -650,7 +648,6 @@ void reactor::refresh_route_snapshot() {
             std::erase_if(_snapshot.routes, [&](const auto& entry) { return !_core->membership().contains(entry.first); });
     }
     _snapshot_epoch = _core->route_epoch();
-    _snapshot_dirty = false;
 }
 
 std::optional<core::membership_state> reactor::restore_and_choose_incarnation() {

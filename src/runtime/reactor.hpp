@@ -182,14 +182,10 @@ private:
     // Written only by the reactor, in place, under _send_mutex.
     struct route_snapshot {
         bool running = true;
-        struct name_hash {
-            using is_transparent = void;
-            std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-        };
-        std::unordered_map<std::string, core::route_status, name_hash, std::equal_to<>> routes;
+        std::unordered_map<std::string, core::route_status, core::name_hash, std::equal_to<>> routes;
     };
     // Whether the core's routes moved since the snapshot was taken.
-    [[nodiscard]] bool snapshot_stale() const { return _snapshot_dirty || _core->route_epoch() != _snapshot_epoch; }
+    [[nodiscard]] bool snapshot_stale() const { return _core->route_epoch() != _snapshot_epoch; }
     struct stalled_send {
         core::link to;
         transport::frame frame;
@@ -216,9 +212,10 @@ private:
     std::atomic<std::uint64_t> _last_send_ended{0};
     static constexpr std::uint64_t burst_gap_us = 5;
     std::uint64_t _burst_gap_cycles = 0;  // set before the workers start
-    route_snapshot _snapshot;       // guarded by _send_mutex
-    bool _snapshot_dirty = true;    // reactor thread only, as are the two below
-    std::uint64_t _snapshot_epoch = 0;  // the core's route_epoch() when _snapshot was taken
+    route_snapshot _snapshot;  // guarded by _send_mutex
+    // The core's route_epoch() when _snapshot was taken (turn holder only, as is the below);
+    // none before the first refresh.
+    std::optional<std::uint64_t> _snapshot_epoch;
     // Reused by refresh_route_snapshot: entries that differ from the core's routes.
     std::vector<std::pair<const std::string*, core::route_status>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
