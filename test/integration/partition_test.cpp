@@ -71,7 +71,7 @@ TEST_CASE("named groups cut the cluster in two until healed", "[partition]") {
                                               reachable(*c.c1, "c2") && reachable(*c.c2, "c1"));
 }
 
-TEST_CASE("reserve holds a slot; a full server refers new clients to one with room", "[reserve]") {
+TEST_CASE("reserve holds a slot: a full server refers new clients to one with room", "[reserve]") {
     auto cfg = test_config("s1", role::server);
     cfg.max_clients = 1;
     Node s1(cfg);

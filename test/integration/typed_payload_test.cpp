@@ -22,7 +22,7 @@ struct order {
 };
 }  // namespace
 
-TEST_CASE("typed payloads round-trip through the relay; garbage decodes to nothing", "[messaging][typed]") {
+TEST_CASE("typed payloads round-trip through the relay: garbage decodes to nothing", "[messaging][typed]") {
     std::promise<std::optional<order>> got;
     auto s1 = make_node("s1", role::server);
     auto c1 = make_node("c1", role::client);

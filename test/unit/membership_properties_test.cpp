@@ -142,7 +142,7 @@ TEST_CASE("after full exchange every replica agrees", "[membership][property]") 
     }
 }
 
-TEST_CASE("concurrent add and remove: the add wins; stale state never resurrects", "[membership]") {
+TEST_CASE("concurrent add and remove: the add wins: stale state never resurrects", "[membership]") {
     membership_set a("a/1"), b("b/1");
     a.add(spec_named("x", 1));
     b.join(a.state());

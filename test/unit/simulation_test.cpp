@@ -51,7 +51,7 @@ wave join_wave(sim::sim_network& net, int servers_count, int clients_count, std:
 
 }  // namespace
 
-TEST_CASE("200 nodes converge with no faults; the rounds it takes are printed", "[sim]") {
+TEST_CASE("200 nodes converge with no faults: the rounds it takes are printed", "[sim]") {
     for (const auto seed : seeds_to_run({11, 12})) {
         CAPTURE(seed);
         sim::sim_network net(seed);
