@@ -187,6 +187,10 @@ public:
     // (counted).
     std::optional<link> relay_hop(const link& from, std::string_view destination, std::uint8_t hops, bool is_ack,
                                   std::uint64_t now_ms);
+    // The hot path for a plain (not acked) forward addressed to us, read in place: the same
+    // admission and handler check as on_message, without building the message; true when
+    // the runtime should hand it to the handler. entries: messages it carries (a bundle's).
+    bool admit_local_delivery(const link& from, std::string_view handler, std::uint32_t entries, std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
     [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
@@ -342,9 +346,11 @@ private:
     const cached_route& route_for(std::string_view destination);
     // The peer a link names (an accepted routing id, a welcomed dial), if any.
     [[nodiscard]] std::optional<std::string> sender_of_link(const link& from) const;
-    // Inbound admission shared by on_message and relay_hop: a partition in force drops the
+    // Inbound admission shared by on_message, relay_hop and admit_local_delivery: a partition in force drops the
     // sender's traffic (counted); otherwise the message counts as a heartbeat from it.
     bool admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms);
+    // Whether a handler of that name is registered; a message for none is a counted drop.
+    bool handler_known(std::string_view handler, std::uint32_t entries);
     void note(effect::notice::level severity, std::string text);
     [[nodiscard]] std::optional<std::string> dial_of_peer(const std::string& name) const;
 
@@ -382,7 +388,7 @@ private:
         std::uint64_t contiguous = 0;   // every id up to this one was delivered
         std::set<std::uint64_t> above;  // delivered ids beyond it (bounded)
     };
-    std::set<std::string> _handlers;                   // registered handler names
+    std::set<std::string, std::less<>> _handlers;      // registered handler names
     std::uint64_t _next_message_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack
     std::map<std::string, dedup_window> _delivered;     // "origin/incarnation" -> ids seen

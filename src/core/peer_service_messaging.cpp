@@ -100,6 +100,24 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
     return r.hop;
 }
 
+bool peer_service::admit_local_delivery(const link& from, std::string_view handler, std::uint32_t entries,
+                                        std::uint64_t now_ms) {
+    if (!_running) {
+        count("dropped_stopped");
+        return false;
+    }
+    static const std::size_t forward_index = message(std::in_place_type<forward>).index();
+    ++_received_by_type[forward_index];
+    if (!admit(sender_of_link(from), false, now_ms)) return false;
+    return handler_known(handler, entries);
+}
+
+bool peer_service::handler_known(std::string_view handler, std::uint32_t entries) {
+    if (_handlers.contains(handler)) return true;
+    _counters["dropped_unknown_handler"] += std::max<std::uint32_t>(entries, 1);
+    return false;
+}
+
 bool peer_service::route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane) {
     (void)channel, (void)lane;  // carried in the forward itself; the transport picks the connection
     const auto hop = next_hop(destination);
@@ -191,8 +209,7 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         answer(ack_status::delivered);  // the first ack may have been lost
         return;
     }
-    if (!_handlers.contains(msg.handler)) {
-        _counters["dropped_unknown_handler"] += std::max<std::uint32_t>(msg.bundled, 1);
+    if (!handler_known(msg.handler, msg.bundled)) {
         answer(ack_status::unknown_handler);
         return;
     }

@@ -28,8 +28,7 @@ bool message_dispatcher::remove_handler(const std::string& name) {
 void message_dispatcher::post(inbound_message message, std::size_t bundled_entries) {
     queued item{std::move(message), bundled_entries};
     if (_inline) {
-        handler_cache cache;
-        invoke(item, cache);
+        invoke(item, _inline_cache);
         return;
     }
     const auto count = std::max<std::size_t>(bundled_entries, 1);

@@ -297,7 +297,18 @@ void reactor::handle_inbound(transport::inbound& message) {
         return;
     }
     _bytes_received += message.frame.size();
-    if (relay_in_place(message)) return;
+    // Forwards and acks are read in place: one passing through is sent on as it came, and a
+    // plain forward for us goes to its handler without being built as a core message.
+    // Anything else, or anything malformed (decode() then says why), is decoded whole.
+    if (message.frame.size() <= _config.max_message_bytes) {
+        if (const auto routed = wire::peek_routed(message.frame.view())) {
+            if (routed->destination != _advertised_self.name) {
+                relay_in_place(message, *routed);
+                return;
+            }
+            if (!routed->is_ack && deliver_in_place(message)) return;
+        }
+    }
     auto decoded = wire::decode(message.frame.view(), _config.max_message_bytes);
     if (!decoded.message) {
         count(std::string("dropped_decode_") + wire::describe(decoded.error));
@@ -310,18 +321,29 @@ void reactor::handle_inbound(transport::inbound& message) {
     apply_output();
 }
 
-bool reactor::relay_in_place(transport::inbound& message) {
-    if (message.frame.size() > _config.max_message_bytes) return false;  // decode() reports it
-    const auto routed = wire::peek_routed(message.frame.view());
-    if (!routed || routed->destination == _advertised_self.name) return false;
-    const auto hop = _core->relay_hop(message.from, routed->destination, routed->hops, routed->is_ack, now_ms());
+void reactor::relay_in_place(transport::inbound& message, const wire::routed_header& routed) {
+    const auto hop = _core->relay_hop(message.from, routed.destination, routed.hops, routed.is_ack, now_ms());
     if (hop) {
         // The views in `routed` point into the frame; it is not moved before they are used.
-        message.frame.data()[wire::hops_offset] = static_cast<char>(routed->hops + 1);
-        send_frame(*hop, message.frame, routed->channel, routed->lane, !routed->is_ack,
-                   routed->is_ack ? core::message_type::forward_ack : core::message_type::forward);
+        message.frame.data()[wire::hops_offset] = static_cast<char>(routed.hops + 1);
+        send_frame(*hop, message.frame, routed.channel, routed.lane, !routed.is_ack,
+                   routed.is_ack ? core::message_type::forward_ack : core::message_type::forward);
     }
     if (_core->has_output()) apply_output();  // a peer heard from again, say
+}
+
+bool reactor::deliver_in_place(transport::inbound& message) {
+    const auto read = wire::read_forward(message.frame.view());
+    // Acked ones are the core's (ids, duplicates, the ack itself).
+    if (!read || read->fields.ack) return false;
+    const auto& f = read->fields;
+    const bool admitted = _core->admit_local_delivery(message.from, f.handler, read->bundled_entries, now_ms());
+    if (_core->has_output()) apply_output();  // a peer heard from again, say: first, as on_message's effects
+    if (admitted)
+        _messages->post(inbound_message{std::string(f.origin), std::string(f.handler),
+                                        static_cast<message_kind>(static_cast<int>(f.kind) - 1), std::string(f.channel),
+                                        std::string(f.payload), std::string(f.reply_to)},
+                        read->bundled_entries);
     return true;
 }
 
@@ -464,8 +486,12 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         std::atomic<std::uint64_t>& at;
         ~note_end() { at.store(cycle_now(), std::memory_order_relaxed); }
     } noted{_last_send_ended};
+    // The reactor's own thread (an inline handler) holds the turn already: its lone message
+    // goes out at once rather than after the rest of the handler's batch.
+    const bool leading = on_reactor_thread();
     std::unique_lock turn(_turn, std::defer_lock);
-    if (bundled && !in_burst && !on_reactor_thread() && turn.try_lock() && !_idle) turn.unlock();
+    if (bundled && !in_burst && !leading && turn.try_lock() && !_idle) turn.unlock();
+    const bool holds_turn = leading || turn.owns_lock();
     bool wake = false;
     bool direct = false;
     {
@@ -476,10 +502,10 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         if (const auto refused = refusal_of(route->second, request.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
-        direct = turn.owns_lock() && _send_queue.empty() && _stalled.empty();
+        direct = bundled && !in_burst && holds_turn && _send_queue.empty() && _stalled.empty();
         if (!direct) wake = queue_locked(request, on_report, bundled, keyed, in_burst);
     }
-    if (direct) return send_directly(request);
+    if (direct) return leading ? send_from_reactor(request) : send_directly(request);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
     if (wake && !on_reactor_thread()) _transport->wakeup().notify();
     return send_status::ok;
@@ -523,13 +549,18 @@ bool reactor::queue_locked(const wire::forward_fields& request, std::function<vo
     return _waiting.load();
 }
 
-send_status reactor::send_directly(const wire::forward_fields& request) {
+send_status reactor::send_from_reactor(const wire::forward_fields& request) {
     core::link hop;
     const auto route = _core->app_route(request.destination, &hop);
     if (route != core::route_status::ok) return refusal_of(route, false);
     auto frame = frame_of(request);
     send_frame(hop, frame, request.channel, request.lane, true, core::message_type::forward);
     ++_direct_sends;
+    return send_status::ok;
+}
+
+send_status reactor::send_directly(const wire::forward_fields& request) {
+    if (const auto sent = send_from_reactor(request); sent != send_status::ok) return sent;
     // What only the reactor should do (apply the core's effects, which may run handlers and
     // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send
     // left readable, wake it for.

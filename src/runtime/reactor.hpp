@@ -119,6 +119,10 @@ private:
     // A plain message sent on the application's thread while the reactor sleeps and has
     // lent it its turn (_turn held, nothing queued or stalled ahead of it).
     send_status send_directly(const wire::forward_fields& request);
+    // The same message sent by whoever holds the turn; on the reactor's own thread (an
+    // inline handler) that is all there is to do: its loop applies what the send caused and
+    // looks at the socket it used before it sleeps.
+    send_status send_from_reactor(const wire::forward_fields& request);
     struct join_waiter {
         std::string endpoint;
         std::uint64_t deadline_ms = 0;
@@ -151,7 +155,10 @@ private:
     void send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                     bool data, core::message_type type);
     // A forward or ack for someone else: relayed from its header, the frame sent on as it came.
-    bool relay_in_place(transport::inbound& message);
+    void relay_in_place(transport::inbound& message, const wire::routed_header& routed);
+    // A forward for us: a plain one goes to its handler from views into the frame (true);
+    // false leaves it to decode() and the core (acked, or malformed).
+    bool deliver_in_place(transport::inbound& message);
     void refresh_route_snapshot();
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
     std::optional<core::membership_state> restore_and_choose_incarnation();

@@ -380,10 +380,11 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
         }
         return 1;
     };
+    const std::size_t limit = source.expect_one ? 1 : batch_max;
     switch (source.what) {
         case poll_source::kind::wakeup: return true;
         case poll_source::kind::router:
-            for (std::size_t n = 0; n < batch_max; ++n) {
+            for (std::size_t n = 0; n < limit; ++n) {
                 const int got = receive(*_router, 2, second);
                 if (got == 0) return true;
                 if (got < 0) continue;
@@ -393,7 +394,7 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
             }
             return false;
         case poll_source::kind::sub:
-            for (std::size_t n = 0; n < batch_max; ++n) {
+            for (std::size_t n = 0; n < limit; ++n) {
                 const int got = receive(*_sub, 2, second);
                 if (got == 0) return true;
                 if (got < 0) continue;
@@ -402,7 +403,7 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
             return false;
         case poll_source::kind::dealer:
         case poll_source::kind::lane:
-            for (std::size_t n = 0; n < batch_max; ++n) {
+            for (std::size_t n = 0; n < limit; ++n) {
                 const int got = receive(*source.socket, 1, second);
                 if (got == 0) return true;
                 if (got < 0) continue;
@@ -433,8 +434,13 @@ void zmq_transport::queue_rechecks_of_used_sockets() {
 bool zmq_transport::read_queued_rechecks() {
     try {
         for (const auto index : _to_recheck) {
-            _poll_sources[index].recheck = false;
-            if (readable(*_poll_sources[index].socket)) mark_ready(index);
+            auto& source = _poll_sources[index];
+            source.recheck = false;
+            const bool more = readable(*source.socket);
+            if (more) mark_ready(index);
+            // One message taken and more behind it: a stream, drained whole again.
+            if (source.cut_short && more) source.expect_one = false;
+            source.cut_short = false;
         }
         _to_recheck.clear();
         return !_ready.empty();
@@ -489,8 +495,15 @@ bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t ba
             auto& source = _poll_sources[index];
             source.ready = false;
             const auto before = out.size();
-            if (!drain_source(source, out, batch_max)) queue_recheck(index);  // more waiting
-            if (out.size() > before) source.received_any = true;
+            const bool emptied = drain_source(source, out, batch_max);
+            const auto received = out.size() - before;
+            if (received > 0) source.received_any = true;
+            if (!emptied) {
+                source.cut_short = source.expect_one;
+                queue_recheck(index);  // more may be waiting
+            } else if (received > 0) {
+                source.expect_one = received == 1;
+            }
         }
         _ready.clear();
         return woken;

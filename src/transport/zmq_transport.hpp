@@ -160,6 +160,12 @@ private:
         bool recheck = false;       // listed in _to_recheck: read ZMQ_EVENTS before sleeping
         bool received_any = false;  // a socket that never received needs no recheck after a send
         bool ready = false;         // listed in _ready: ZMQ_EVENTS said readable
+        // Finding a socket empty costs a failed receive, which reads the socket's mailbox
+        // with a system call or two. A socket that brought one message at a time lately
+        // (request and response) is drained of one, and whether more wait is left to the
+        // recheck before the next wait: after the reply has gone out, not before.
+        bool expect_one = false;
+        bool cut_short = false;  // its last drain took one message and did not look further
     };
     // Index lists, so a poll touches only the sources that need it, not every socket.
     std::vector<std::size_t> _to_recheck;

@@ -177,34 +177,62 @@ std::optional<routed_header> peek_routed(std::string_view frame) noexcept {
     return h;
 }
 
-core::forward decode_forward(std::string_view frame) {
-    if (frame.size() < forward_fixed_bytes) throw malformed("truncated fixed fields");
-    core::forward m;
-    m.hops = static_cast<std::uint8_t>(frame[4]);
+std::optional<forward_view> read_forward(std::string_view frame, const char** error) noexcept {
+    auto fail = [&](const char* why) -> std::optional<forward_view> {
+        if (error) *error = why;
+        return std::nullopt;
+    };
+    if (frame.size() < forward_fixed_bytes) return fail("truncated fixed fields");
+    if (!has_type(frame, core::message_type::forward, forward_fixed_bytes)) return fail("not a forward");
+    forward_view v;
+    auto& f = v.fields;
+    f.hops = static_cast<std::uint8_t>(frame[4]);
     const auto flags = static_cast<std::uint8_t>(frame[5]);
-    if (flags & ~(ack_flag | bundle_flag)) throw malformed("unknown flags");
-    m.ack = (flags & ack_flag) != 0;
-    const bool bundled = (flags & bundle_flag) != 0;
-    if (m.ack && bundled) throw malformed("an acked bundle");
+    if (flags & ~(ack_flag | bundle_flag)) return fail("unknown flags");
+    f.ack = (flags & ack_flag) != 0;
+    f.bundled = (flags & bundle_flag) != 0;
+    if (f.ack && f.bundled) return fail("an acked bundle");
     const auto kind = static_cast<std::uint8_t>(frame[6]);
-    if (kind < 1 || kind > 5) throw malformed("bad delivery kind");
-    m.kind = static_cast<core::delivery_kind>(kind);
-    if (frame[7] != 0) throw malformed("reserved byte set");
-    m.lane = static_cast<std::uint32_t>(get_uint(frame.data() + 8, 4));
-    m.id = get_uint(frame.data() + 12, 8);
-    m.origin_incarnation = get_uint(frame.data() + 20, 8);
+    if (kind < 1 || kind > 5) return fail("bad delivery kind");
+    f.kind = static_cast<core::delivery_kind>(kind);
+    if (frame[7] != 0) return fail("reserved byte set");
+    f.lane = static_cast<std::uint32_t>(get_uint(frame.data() + 8, 4));
+    f.id = get_uint(frame.data() + 12, 8);
+    f.origin_incarnation = get_uint(frame.data() + 20, 8);
     reader r{frame, forward_fixed_bytes};
-    m.destination = r.take("destination");
-    m.channel = r.take("channel");
-    m.origin = r.take("origin");
-    m.handler = r.take("handler");
-    m.reply_to = r.take("reply_to");
-    m.payload = frame.substr(r.at);
-    if (bundled) {
-        const auto entries = bundle_entries(m.payload);
-        if (entries == 0 || entries > 0xffffffffu) throw malformed("broken bundle");
-        m.bundled = static_cast<std::uint32_t>(entries);
+    if (!r.string(f.destination)) return fail("truncated destination");
+    if (!r.string(f.channel)) return fail("truncated channel");
+    if (!r.string(f.origin)) return fail("truncated origin");
+    if (!r.string(f.handler)) return fail("truncated handler");
+    if (!r.string(f.reply_to)) return fail("truncated reply_to");
+    f.payload = frame.substr(r.at);
+    if (f.bundled) {
+        const auto entries = bundle_entries(f.payload);
+        if (entries == 0 || entries > 0xffffffffu) return fail("broken bundle");
+        v.bundled_entries = static_cast<std::uint32_t>(entries);
     }
+    return v;
+}
+
+core::forward decode_forward(std::string_view frame) {
+    const char* error = "";
+    const auto v = read_forward(frame, &error);
+    if (!v) throw malformed(error);
+    const auto& f = v->fields;
+    core::forward m;
+    m.origin = f.origin;
+    m.origin_incarnation = f.origin_incarnation;
+    m.destination = f.destination;
+    m.handler = f.handler;
+    m.kind = f.kind;
+    m.channel = f.channel;
+    m.lane = f.lane;
+    m.hops = f.hops;
+    m.id = f.id;
+    m.ack = f.ack;
+    m.reply_to = f.reply_to;
+    m.payload = f.payload;
+    m.bundled = v->bundled_entries;
     return m;
 }
 

@@ -81,6 +81,15 @@ struct routed_header {
 // nullopt when the frame is not a well-formed routed message; decode() then says why.
 [[nodiscard]] std::optional<routed_header> peek_routed(std::string_view frame) noexcept;
 
+// A forward read in place, as views into its frame: what a node needs to hand a message for
+// itself to its handler without building a core::forward. nullopt when malformed, with
+// *error (when given) saying why, as decode() would.
+struct forward_view {
+    forward_fields fields;
+    std::uint32_t bundled_entries = 0;  // > 0 when fields.bundled
+};
+[[nodiscard]] std::optional<forward_view> read_forward(std::string_view frame, const char** error = nullptr) noexcept;
+
 // Body decoders, used by decode(); they throw std::runtime_error on malformed input.
 [[nodiscard]] core::forward decode_forward(std::string_view frame);
 [[nodiscard]] core::forward_ack decode_forward_ack(std::string_view frame);

@@ -293,13 +293,14 @@ TEST_CASE("a handler may stop its own node", "[messaging][workers]") {
     // The cluster's destructor, on this thread, joins the worker that ran the handler.
 }
 
-TEST_CASE("messages queued while the reactor is busy travel as one bundle, in order", "[messaging][bundle]") {
+TEST_CASE("an inline handler's burst leaves as its first message and one bundle, in order", "[messaging][bundle]") {
     constexpr int burst = 100;
     std::atomic<int> sent{-1};
     messaging_cluster c(true);
     Node& s2 = c.node("s2");
-    // An inline handler holds s2's reactor: everything it sends waits in the queue and is
-    // packed into one bundle, which c4's home server s3 relays.
+    // An inline handler holds s2's reactor: its first message goes straight out (it waits
+    // behind nothing), and what it sends right after waits in the queue and is packed into
+    // one bundle, which c4's home server s3 relays.
     s2.register_handler("burst", [&](const inbound_message&) {
         int ok = 0;
         for (int i = 0; i < burst; ++i) ok += s2.forward_message("c4", "work", std::to_string(i)) == send_status::ok;
@@ -316,11 +317,17 @@ TEST_CASE("messages queued while the reactor is busy travel as one bundle, in or
         CHECK(messages[i].handler == "work");
     }
     auto after = s2.status().counters;
+    const auto direct = after["messages_sent_directly"] - before.at("messages_sent_directly");
+    const auto bundled = after["bundled_messages_out"] - before.at("bundled_messages_out");
+    // A handler preempted between two sends (over 5 µs) may send one more directly while
+    // the queue is still empty; never after a message has queued.
+    CHECK(direct >= 1);
+    CHECK(direct <= 3);
+    CHECK(direct + bundled == burst);
     CHECK(after["bundles_out"] - before.at("bundles_out") == 1);
-    CHECK(after["bundled_messages_out"] - before.at("bundled_messages_out") == burst);
 }
 
-TEST_CASE("a sender finds its reactor asleep and sends itself; direct and queued sends keep one order",
+TEST_CASE("a sender finds its reactor asleep and sends itself: direct and queued sends keep one order",
           "[messaging][direct]") {
     messaging_cluster c;
     Node& c1 = c.node("c1");

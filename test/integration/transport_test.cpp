@@ -58,3 +58,41 @@ TEST_CASE("a send after sockets closed without a poll since wakes the reactor in
     poll_once(a, at_a);  // the reactor's next poll rebuilds its tables
     CHECK_FALSE(a.settle_after_foreign_sends());  // nothing sent since: nothing to look at
 }
+
+TEST_CASE("a socket that brought one message at a time hands over a burst whole, in order", "[transport]") {
+    zmq_transport a(options_for("a", role::client));
+    zmq_transport b(options_for("b", role::server));
+    const auto b_endpoint = b.bound_router_endpoint();
+    a.dial(b_endpoint);
+    const core::link to_b{core::link::kind::dialed, b_endpoint};
+    std::vector<inbound> at_a, at_b;
+    WAIT_FOR("a reaches b", [&] {
+        frame hello(std::string_view("hello"));
+        if (a.send(to_b, hello) != send_status::ok) return false;
+        poll_once(a, at_a);
+        poll_once(b, at_b);
+        return !at_b.empty();
+    }());
+    // Request and response: b's ROUTER brings one message per poll, so b takes one and
+    // leaves the look for more to its next prepare_wait.
+    for (int i = 0; i < 5; ++i) {
+        at_b.clear();
+        frame ping(std::string_view("ping"));
+        REQUIRE(a.send(to_b, ping) == send_status::ok);
+        WAIT_FOR("b hears the ping", (poll_once(b, at_b), !at_b.empty()));
+        CHECK(at_b.size() == 1);
+    }
+    // Then a burst: whatever the first poll leaves, the recheck finds, and the polls after it
+    // drain in bulk again. Stuck at one per poll, the burst would take 200 polls.
+    constexpr int burst = 200;
+    for (int i = 0; i < burst; ++i) {
+        frame message{std::string_view(std::to_string(i))};
+        REQUIRE(a.send(to_b, message) == send_status::ok);
+    }
+    at_b.clear();
+    int polls = 0;
+    WAIT_FOR("the burst arrives", (++polls, poll_once(b, at_b), at_b.size() >= burst));
+    CHECK(polls < burst / 4);
+    REQUIRE(at_b.size() == burst);
+    for (int i = 0; i < burst; ++i) CHECK(at_b[i].frame.view() == std::to_string(i));
+}

@@ -134,6 +134,36 @@ TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions,
     CHECK(s1.app_route("c1", &app_hop) == core::route_status::ok);
 }
 
+TEST_CASE("a plain forward for us is admitted like on_message would: handlers, partitions, a stopped node",
+          "[peer_service][routing]") {
+    sim::sim_network net(5);
+    two_servers_two_clients(net);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    auto& s2 = net.node("s2");
+    s2.register_handler("work");
+    const core::link from_s1{core::link::kind::accepted, "s1"};
+
+    CHECK(s2.admit_local_delivery(from_s1, "work", 0, net.now_ms()));
+    CHECK(s2.counters()["received_forward"] == 1);
+    // An unknown handler drops every message it carries: a bundle of three counts three.
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, "nobody", 3, net.now_ms()));
+    CHECK(s2.counters()["dropped_unknown_handler"] == 3);
+    // The decoded path agrees: the same message through on_message is dropped the same way.
+    core::forward unknown{"s1", 1, "s2", "nobody", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "x"};
+    s2.on_message(from_s1, unknown, net.now_ms());
+    CHECK(s2.counters()["dropped_unknown_handler"] == 4);
+
+    s2.partition_into_groups({{"s1", "c1"}, {"s2", "c2"}});
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, "work", 0, net.now_ms()));
+    CHECK(s2.counters()["dropped_partitioned_in"] == 1);
+    CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "work", 0, net.now_ms()));
+
+    s2.leave(net.now_ms());
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "work", 0, net.now_ms()));
+    CHECK(s2.counters()["dropped_stopped"] >= 1);
+}
+
 namespace {
 
 using route_table = std::map<std::string, core::route_status>;

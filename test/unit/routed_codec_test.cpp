@@ -137,7 +137,43 @@ TEST_CASE("truncated, forged and garbage routed frames are errors, never crashes
         if (peeked) CHECK(peeked->destination.size() <= garbage.size());
         const auto decoded = wire::decode(garbage, limit);
         if (decoded.message) (void)wire::encode(*decoded.message);
+        // Reading in place accepts exactly the forwards decode() accepts, with the same fields.
+        const auto* as_forward = decoded.message ? std::get_if<forward>(&*decoded.message) : nullptr;
+        const auto read = wire::read_forward(garbage);
+        REQUIRE(read.has_value() == (as_forward != nullptr));
+        if (read) CHECK(wire::encode(*as_forward) == garbage);
     }
+}
+
+TEST_CASE("a forward read in place carries what decode() gives, as views into its frame", "[codec][routed]") {
+    const auto frame = wire::encode(sample_forward());
+    const auto read = wire::read_forward(frame);
+    REQUIRE(read);
+    const auto& f = read->fields;
+    CHECK(f.origin == "c1");
+    CHECK(f.origin_incarnation == 77);
+    CHECK(f.destination == "c3");
+    CHECK(f.handler == "orders");
+    CHECK(f.kind == delivery_kind::call);
+    CHECK(f.channel == "bulk");
+    CHECK(f.lane == 5);
+    CHECK(f.hops == 1);
+    CHECK(f.id == 4242);
+    CHECK(f.ack);
+    CHECK_FALSE(f.bundled);
+    CHECK(read->bundled_entries == 0);
+    CHECK(f.reply_to == "zp.ref.9@c1");
+    CHECK(f.payload == std::string("pay\0load", 8));
+    CHECK(f.payload.data() >= frame.data());  // a view, not a copy
+    CHECK(f.payload.data() + f.payload.size() == frame.data() + frame.size());
+
+    const char* why = nullptr;
+    CHECK_FALSE(wire::read_forward(wire::encode(forward_ack{"node-with-a-long-name", "c1", 1, ack_status::delivered, 0}), &why));
+    CHECK(std::string(why) == "not a forward");
+    auto forged = frame;
+    forged[7] = '\x01';
+    CHECK_FALSE(wire::read_forward(forged, &why));
+    CHECK(std::string(why) == "reserved byte set");
 }
 
 namespace {
@@ -177,6 +213,11 @@ TEST_CASE("a bundle carries several payloads in one forward, in order", "[codec]
     CHECK(entries.at_end());
     CHECK(payloads == std::vector<std::string>{"first", "", std::string("bi\0nary", 7)});
     CHECK(wire::encode(f) == frame);  // re-encoding keeps the flag and the framing
+    const auto read = wire::read_forward(frame);
+    REQUIRE(read);
+    CHECK(read->fields.bundled);
+    CHECK(read->bundled_entries == 3);
+    CHECK(read->fields.payload == f.payload);
 }
 
 TEST_CASE("broken bundles are rejected as malformed", "[codec][routed][bundle]") {
