@@ -27,23 +27,32 @@ void poll_once(zmq_transport& t, std::vector<inbound>& into) {
     t.collect(t.wait_for_input(timeout_ms), into);
 }
 
+// A client transport a that dialed a server transport b, once a's hello reached b.
+struct dialed_pair {
+    zmq_transport a{options_for("a", role::client)};
+    zmq_transport b{options_for("b", role::server)};
+    std::string b_endpoint = b.bound_router_endpoint();
+    core::link to_b{core::link::kind::dialed, b_endpoint};
+    std::vector<inbound> at_a, at_b;
+
+    dialed_pair() {
+        a.dial(b_endpoint);
+        WAIT_FOR("a reaches b", [&] {
+            frame hello(std::string_view("hello"));
+            if (a.send(to_b, hello) != send_status::ok) return false;
+            poll_once(a, at_a);
+            poll_once(b, at_b);
+            return !at_b.empty();
+        }());
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a send after sockets closed without a poll since wakes the reactor instead of reading them",
           "[transport]") {
-    zmq_transport a(options_for("a", role::client));
-    zmq_transport b(options_for("b", role::server));
-    const auto b_endpoint = b.bound_router_endpoint();
-    a.dial(b_endpoint);
-    const core::link to_b{core::link::kind::dialed, b_endpoint};
-    std::vector<inbound> at_a, at_b;
-    WAIT_FOR("a reaches b", [&] {
-        frame hello(std::string_view("hello"));
-        if (a.send(to_b, hello) != send_status::ok) return false;
-        poll_once(a, at_a);
-        poll_once(b, at_b);
-        return !at_b.empty();
-    }());
+    dialed_pair p;
+    auto& [a, b, b_endpoint, to_b, at_a, at_b] = p;
     // b answers over the accepted connection: a's dealer has now received, so a send on it
     // makes it a socket to look at again afterwards.
     frame answer(std::string_view("answer"));
@@ -60,19 +69,8 @@ TEST_CASE("a send after sockets closed without a poll since wakes the reactor in
 }
 
 TEST_CASE("a socket that brought one message at a time hands over a burst whole, in order", "[transport]") {
-    zmq_transport a(options_for("a", role::client));
-    zmq_transport b(options_for("b", role::server));
-    const auto b_endpoint = b.bound_router_endpoint();
-    a.dial(b_endpoint);
-    const core::link to_b{core::link::kind::dialed, b_endpoint};
-    std::vector<inbound> at_a, at_b;
-    WAIT_FOR("a reaches b", [&] {
-        frame hello(std::string_view("hello"));
-        if (a.send(to_b, hello) != send_status::ok) return false;
-        poll_once(a, at_a);
-        poll_once(b, at_b);
-        return !at_b.empty();
-    }());
+    dialed_pair p;
+    auto& [a, b, b_endpoint, to_b, at_a, at_b] = p;
     // Request and response: b's ROUTER brings one message per poll, so b takes one and
     // leaves the look for more to its next prepare_wait.
     for (int i = 0; i < 5; ++i) {
