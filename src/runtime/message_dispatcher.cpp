@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace zpartisan::runtime {
@@ -28,7 +29,12 @@ bool message_dispatcher::remove_handler(const std::string& name) {
 void message_dispatcher::post(inbound_message message, std::size_t bundled_entries) {
     queued item{std::move(message), bundled_entries};
     if (_inline) {
-        invoke(item, _inline_cache);
+        // Taken out for the call: a handler may post again from inside itself (an inline
+        // handler that calls into its node), and the cache is what keeps it alive while it
+        // runs, even if it removed or replaced itself.
+        auto cache = std::exchange(_inline_cache, {});
+        invoke(item, cache);
+        _inline_cache = std::move(cache);
         return;
     }
     const auto count = std::max<std::size_t>(bundled_entries, 1);

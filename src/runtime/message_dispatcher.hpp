@@ -75,7 +75,8 @@ private:
     std::atomic<std::uint64_t> _overflow{0};
     bool _inline = false;
     std::deque<queued> _batch;  // run_queued's, kept so their buffers are reused
-    // Inline delivery's: posts come one at a time from whoever holds the reactor's turn.
+    // Inline delivery's: posts come from whoever holds the reactor's turn, one at a time or
+    // nested (post moves it out while a handler runs).
     handler_cache _inline_cache;
     std::deque<std::function<void()>> _batch_tasks;
 };

@@ -188,6 +188,13 @@ TEST_CASE("errors are results: unknown node, unknown handler, too large, unknown
     CHECK_FALSE(r.delivered);
     CHECK(r.reason == "unknown_handler");
     WAIT_FOR("counted at the receiver", c.node("c3").status().counters["dropped_unknown_handler"] >= 1);
+    // Plain ones are read in place at the receiver and dropped there too, counted per message
+    // whether they came alone or bundled.
+    const auto counted = c.node("c3").status().counters["dropped_unknown_handler"];
+    constexpr std::uint64_t plain = 50;
+    for (std::uint64_t i = 0; i < plain; ++i)
+        REQUIRE(c.node("c1").forward_message("c3", "no-such-handler", "x") == send_status::ok);
+    WAIT_FOR("every plain one counted", c.node("c3").status().counters["dropped_unknown_handler"] == counted + plain);
     CHECK(c.node("c1").forward_message("work@c3", "by reference") == send_status::ok);
     WAIT_FOR("the reference reached c3's work handler", c.work["c3"]->size() == 1);
     CHECK_THROWS_AS(c.node("c1").forward_message("no-at-sign", "x"), usage_error);
@@ -249,6 +256,31 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
     CHECK(got.copy()[1].kind == message_kind::cast);
     CHECK(s1->receive_message("bridge", "default", "garbage").status == op_status::refused);
     CHECK(s1->call("s1", "missing", "x", 200ms).answered == false);
+}
+
+TEST_CASE("an inline handler that removes itself and delivers another message in place runs on intact",
+          "[messaging]") {
+    auto cfg = test_config("s1", role::server);
+    cfg.inline_handlers = true;
+    Node s1(cfg);
+    std::promise<std::string> outer_saw;
+    std::atomic<int> inner_ran{0};
+    s1.register_handler("inner", [&](const inbound_message&) { ++inner_ran; });
+    // The outer handler's own state lives in its closure; removing it while it runs and then
+    // delivering a message to another handler from inside it (receive_message runs on the
+    // spot on the reactor's thread) must not destroy the closure under its feet.
+    const std::string state(64, 'q');
+    s1.register_handler("outer", [&s1, &outer_saw, state](const inbound_message&) {
+        s1.unregister_handler("outer");
+        core::forward nested{"bridge", 1, "s1", "inner", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "n"};
+        (void)s1.receive_message("bridge", "default", wire::encode(nested));
+        outer_saw.set_value(state);
+    });
+    REQUIRE(s1.forward_message("s1", "outer", "go") == send_status::ok);
+    auto saw = outer_saw.get_future();
+    REQUIRE(saw.wait_for(5s) == std::future_status::ready);
+    CHECK(saw.get() == std::string(64, 'q'));
+    CHECK(inner_ran.load() == 1);
 }
 
 TEST_CASE("a handler may not call() its own node: the reply could only be handled after it", "[messaging]") {
@@ -319,12 +351,11 @@ TEST_CASE("an inline handler's burst leaves as its first message and one bundle,
     auto after = s2.status().counters;
     const auto direct = after["messages_sent_directly"] - before.at("messages_sent_directly");
     const auto bundled = after["bundled_messages_out"] - before.at("bundled_messages_out");
-    // A handler preempted between two sends (over 5 µs) may send one more directly while
-    // the queue is still empty; never after a message has queued.
+    // A handler preempted between two sends (over 5 µs apart) may send one more directly
+    // while the queue is still empty; never once a message has queued: the rest join it.
     CHECK(direct >= 1);
-    CHECK(direct <= 3);
     CHECK(direct + bundled == burst);
-    CHECK(after["bundles_out"] - before.at("bundles_out") == 1);
+    CHECK(after["bundles_out"] - before.at("bundles_out") == (bundled > 0 ? 1 : 0));
 }
 
 TEST_CASE("a sender finds its reactor asleep and sends itself: direct and queued sends keep one order",

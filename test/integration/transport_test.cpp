@@ -80,6 +80,24 @@ TEST_CASE("a socket that brought one message at a time hands over a burst whole,
         WAIT_FOR("b hears the ping", (poll_once(b, at_b), !at_b.empty()));
         CHECK(at_b.size() == 1);
     }
+    // Two at once: a poll takes one, and the next finds the other at once, by the recheck
+    // before its wait or by the descriptor. Polled with a 2 s timeout, a message left for
+    // the look at every socket (made only before a wait) would come 2 s late.
+    at_b.clear();
+    for (const auto* text : {"first", "second"}) {
+        frame message{std::string_view(text)};
+        REQUIRE(a.send(to_b, message) == send_status::ok);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    for (int poll = 0; poll < 10 && at_b.size() < 2; ++poll) {
+        const int timeout_ms = b.prepare_wait(std::chrono::milliseconds(2000));
+        b.collect(b.wait_for_input(timeout_ms), at_b);
+    }
+    CHECK(std::chrono::steady_clock::now() - started < 1500ms);
+    REQUIRE(at_b.size() == 2);
+    CHECK(at_b[0].frame.view() == "first");
+    CHECK(at_b[1].frame.view() == "second");
+
     // Then a burst: whatever the first poll leaves, the recheck finds, and the polls after it
     // drain in bulk again. Stuck at one per poll, the burst would take 200 polls.
     constexpr int burst = 200;
