@@ -75,9 +75,10 @@ struct delta {
     membership_state state;
 };
 
-// Anti-entropy request, "this is what I have seen, send me what I miss" (docs/protocol.md §4). A periodic round sends only the fingerprint (full is
-// false, seen empty): a receiver whose own fingerprint matches is in step and answers nothing,
-// so a quiet cluster's gossip costs a few bytes; one that differs answers with its full digest.
+// Anti-entropy request, "this is what I have seen, send me what I miss" (docs/protocol.md §4).
+// A periodic round sends only the fingerprint (full is false, seen empty): a receiver whose own
+// fingerprint matches is in step and answers nothing, so a quiet cluster's gossip costs a few
+// bytes; one that differs answers with its full digest.
 struct digest {
     std::string origin;
     membership_digest seen;

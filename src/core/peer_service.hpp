@@ -346,9 +346,13 @@ private:
     const cached_route& route_for(std::string_view destination);
     // The peer a link names (an accepted routing id, a welcomed dial), if any.
     [[nodiscard]] std::optional<std::string> sender_of_link(const link& from) const;
-    // Inbound admission shared by on_message, relay_hop and admit_local_delivery: a partition in force drops the
-    // sender's traffic (counted); otherwise the message counts as a heartbeat from it.
+    // Inbound admission shared by on_message, relay_hop and admit_local_delivery: a partition
+    // in force drops the sender's traffic (counted); otherwise the message counts as a
+    // heartbeat from it.
     bool admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms);
+    // The hot paths' shared start for a forward or ack read in place: a stopped node drops it,
+    // it is counted as received, then admitted like any message from the link's peer.
+    bool admit_routed(const link& from, bool is_ack, std::uint64_t now_ms);
     // Whether a handler of that name is registered; a message for none is a counted drop.
     bool handler_known(std::string_view handler, std::uint32_t entries);
     void note(effect::notice::level severity, std::string text);

@@ -73,16 +73,20 @@ route_status peer_service::app_route(std::string_view destination, link* hop) {
     return route_status::ok;
 }
 
-std::optional<link> peer_service::relay_hop(const link& from, std::string_view destination, std::uint8_t hops,
-                                            bool is_ack, std::uint64_t now_ms) {
+bool peer_service::admit_routed(const link& from, bool is_ack, std::uint64_t now_ms) {
     if (!_running) {
         count("dropped_stopped");
-        return std::nullopt;
+        return false;
     }
     static const std::size_t forward_index = message(std::in_place_type<forward>).index();
     static const std::size_t ack_index = message(std::in_place_type<forward_ack>).index();
     ++_received_by_type[is_ack ? ack_index : forward_index];
-    if (!admit(sender_of_link(from), false, now_ms)) return std::nullopt;
+    return admit(sender_of_link(from), false, now_ms);
+}
+
+std::optional<link> peer_service::relay_hop(const link& from, std::string_view destination, std::uint8_t hops,
+                                            bool is_ack, std::uint64_t now_ms) {
+    if (!admit_routed(from, is_ack, now_ms)) return std::nullopt;
     if (hops + 1 > max_hops) {
         count("dropped_hop_limit");
         return std::nullopt;
@@ -102,14 +106,7 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
 
 bool peer_service::admit_local_delivery(const link& from, std::string_view handler, std::uint32_t entries,
                                         std::uint64_t now_ms) {
-    if (!_running) {
-        count("dropped_stopped");
-        return false;
-    }
-    static const std::size_t forward_index = message(std::in_place_type<forward>).index();
-    ++_received_by_type[forward_index];
-    if (!admit(sender_of_link(from), false, now_ms)) return false;
-    return handler_known(handler, entries);
+    return admit_routed(from, false, now_ms) && handler_known(handler, entries);
 }
 
 bool peer_service::handler_known(std::string_view handler, std::uint32_t entries) {

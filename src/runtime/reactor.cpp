@@ -476,18 +476,17 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
     // the reactor will send: the reactor only picks its route. Acked and local messages go
     // through the core (ids, retransmission, local delivery).
     const bool bundled = !request.ack && request.destination != _advertised_self.name;
-    // A sleeping reactor lends its turn: the sender then sends itself, sparing the message a
-    // thread hand-off. Never on the reactor thread (it holds the turn already).
-    // Not within a burst, though: there the reactor packs what queues into bundles, which
-    // carry far more messages per second than one send each.
+    // Whoever holds the turn sends a plain message itself: a sleeping reactor lends it, which
+    // spares the message a thread hand-off, and the reactor's own thread (an inline handler)
+    // holds it already, so its lone message goes out at once rather than after the rest of
+    // the handler's batch. Not within a burst, though: there the reactor packs what queues
+    // into bundles, which carry far more messages per second than one send each.
     const auto started = cycle_now();
     const bool in_burst = started - _last_send_ended.load(std::memory_order_relaxed) < _burst_gap_cycles;
     struct note_end {
         std::atomic<std::uint64_t>& at;
         ~note_end() { at.store(cycle_now(), std::memory_order_relaxed); }
     } noted{_last_send_ended};
-    // The reactor's own thread (an inline handler) holds the turn already: its lone message
-    // goes out at once rather than after the rest of the handler's batch.
     const bool leading = on_reactor_thread();
     std::unique_lock turn(_turn, std::defer_lock);
     if (bundled && !in_burst && !leading && turn.try_lock() && !_idle) turn.unlock();
@@ -507,7 +506,7 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
     }
     if (direct) return leading ? send_from_reactor(request) : send_directly(request);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
-    if (wake && !on_reactor_thread()) _transport->wakeup().notify();
+    if (wake && !leading) _transport->wakeup().notify();
     return send_status::ok;
 }
 
