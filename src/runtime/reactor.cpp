@@ -501,7 +501,7 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         if (const auto refused = refusal_of(route->second, request.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
-        direct = bundled && !in_burst && holds_turn && _send_queue.empty() && _stalled.empty();
+        direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _stalled.empty();
         if (!direct) wake = queue_locked(request, on_report, bundled, keyed, in_burst);
     }
     if (direct) return leading ? send_from_reactor(request) : send_directly(request);
@@ -596,11 +596,21 @@ void reactor::drain_send_queue() {
     lock.unlock();
     if (more) _transport->wakeup().notify();  // come back for the rest right after this turn
     const auto now = now_ms();
+    // Handlers the core's output runs in the middle of the batch (local deliveries) queue
+    // what they send behind it instead of sending it ahead.
+    _draining_sends = true;
+    struct end_drain {
+        bool& flag;
+        ~end_drain() { flag = false; }
+    } ended{_draining_sends};
     for (auto& pending : batch) {
         if (pending.entries > 0) {
             core::link hop;
             const auto status = _core->app_route(pending.msg.destination, &hop);
             if (status == core::route_status::ok) {
+                // An acked message queued ahead of this bundle is in the core's output: it
+                // goes out first, so one flow keeps its order across the two kinds.
+                if (_core->has_output()) apply_output();
                 // A stream's bundle is reserved whole (queue_locked); one that leaves sparse
                 // must not keep that room while ZeroMQ queues it, up to a high-water mark of
                 // them: its bytes move to an exact-size buffer (a copy of what it holds).

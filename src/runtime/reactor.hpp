@@ -213,6 +213,7 @@ private:
     // lead to run handlers and no worker has taken it yet); false before start and after stop.
     bool _idle = false;
     std::uint64_t _direct_sends = 0;  // guarded by _turn
+    bool _draining_sends = false;     // guarded by _turn: drain_send_queue's batch is on its way
     // When the last enqueue_send returned (cycle_clock ticks); a send that follows it closer
     // than burst_gap_us is part of a burst and queues (a TSC tick may come from another core:
     // a "later" end than this start wraps to a large gap, so no burst, which is harmless).

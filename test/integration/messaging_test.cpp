@@ -169,6 +169,28 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
     check_order_per_key(c.work["c4"]->copy(), 3);
 }
 
+TEST_CASE("plain and acked messages of one flow keep one order", "[messaging][ack]") {
+    const bool inline_handlers = GENERATE(false, true);
+    CAPTURE(inline_handlers);
+    messaging_cluster c(inline_handlers);
+    // Bursts that queue, mixing the two kinds: an acked message goes through the core, a
+    // plain one into a bundle; neither may overtake the other in one sender's flow.
+    constexpr int count = 1500;
+    for (int i = 0; i < count; ++i) {
+        message_options options;
+        options.partition_key = static_cast<std::uint64_t>(i % 2);
+        options.ack = i % 5 == 0;
+        send_status status;
+        while ((status = c.node("c1").forward_message("c4", "work", std::to_string(i), options)) ==
+               send_status::congested) {
+            std::this_thread::sleep_for(1ms);
+        }
+        REQUIRE(status == send_status::ok);
+    }
+    WAIT_FOR("all arrived", c.work["c4"]->size() == count);
+    check_order_per_key(c.work["c4"]->copy(), 2);
+}
+
 TEST_CASE("errors are results: unknown node, unknown handler, too large, unknown channel", "[messaging]") {
     std::promise<delivery_report> report;
     messaging_cluster c;
