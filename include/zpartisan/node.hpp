@@ -74,7 +74,9 @@ public:
     // Validates cfg (throws config_error), binds its sockets (throws error when it cannot)
     // and starts its worker threads (the reactor). The node starts as a cluster of one.
     explicit Node(config cfg);
-    ~Node();  // stop(): does not leave; use leave() first to go cleanly. Not from its own handler.
+    // stop(): does not leave; use leave() first to go cleanly. From the node's own handler or
+    // callback it stops at once and its threads finish in the background once that returns.
+    ~Node();
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 

@@ -30,6 +30,7 @@ public:
     bool unsubscribe(std::uint64_t handle);
     void post(std::string node, bool up);
 
+    [[nodiscard]] bool on_dispatcher_thread() const { return std::this_thread::get_id() == _thread.get_id(); }
     [[nodiscard]] std::uint64_t callback_failures() const { return _failures.load(); }
     [[nodiscard]] std::uint64_t events_dropped() const { return _dropped.load(); }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <thread>
 
 #include "core/endpoint.hpp"
 #include "runtime/reactor.hpp"
@@ -23,7 +24,14 @@ Node::Node(config cfg) {
     _reactor = std::make_unique<runtime::reactor>(std::move(cfg));
 }
 
-Node::~Node() = default;
+Node::~Node() {
+    if (!_reactor || !_reactor->on_own_thread()) return;  // the reactor goes with _reactor
+    // From one of the node's own handlers or callbacks, whose thread cannot join itself: the
+    // node stops now, and a thread of its own joins the node's threads and frees them once
+    // that handler has returned.
+    _reactor->request_stop();
+    std::thread([reactor = std::move(_reactor)]() mutable { reactor.reset(); }).detach();
+}
 
 void Node::stop() { _reactor->stop(); }
 

@@ -131,13 +131,15 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
 
 reactor::~reactor() { stop(); }
 
-void reactor::stop() {
+void reactor::request_stop() {
     _stop_requested = true;
     _transport->wakeup().notify();
-    {
-        std::lock_guard roles(_roles_mutex);
-        _roles_changed.notify_all();
-    }
+    std::lock_guard roles(_roles_mutex);
+    _roles_changed.notify_all();
+}
+
+void reactor::stop() {
+    request_stop();
     // From a handler (a worker's own thread) the others are joined; this one ends once the
     // handler returns, and the destructor, which must not run on a worker, joins it.
     for (auto& worker : _workers)

@@ -42,13 +42,18 @@ public:
     reactor(const reactor&) = delete;
     reactor& operator=(const reactor&) = delete;
 
+    // Stops the node and joins its workers (all but the caller's, when a handler stops it).
     void stop();
+    // The same without joining anyone: for a handler that destroys its own node (see ~Node).
+    void request_stop();
     [[nodiscard]] bool stopped() const { return _thread_exited.load(); }
     // True on the thread that currently leads this reactor (holds its turn): inline handlers
     // and delivery reports run there.
     [[nodiscard]] bool on_reactor_thread() const;
     // True on any of this reactor's workers: in a handler, inline or not.
     [[nodiscard]] bool on_worker_thread() const;
+    // True in any of the node's handlers, delivery reports or on_up/on_down callbacks.
+    [[nodiscard]] bool on_own_thread() const { return on_worker_thread() || _events->on_dispatcher_thread(); }
     [[nodiscard]] const config& cfg() const { return _config; }
     [[nodiscard]] const node_spec& advertised_self() const { return _advertised_self; }
 

@@ -1,5 +1,7 @@
 // Application messaging over real sockets: 3 servers and 4 clients (two per server).
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 #include <mutex>
@@ -345,6 +347,49 @@ TEST_CASE("a handler may stop its own node", "[messaging][workers]") {
     WAIT_FOR("stop() returned inside the handler", returned.load());
     WAIT_FOR("s2 is stopped", s2.forward_message("s1", "work", "late") == send_status::stopped);
     // The cluster's destructor, on this thread, joins the worker that ran the handler.
+}
+
+namespace {
+// Threads of this process whose name ends in ":<node>" (zpw0:, zpw1:, zpe: ...).
+std::size_t threads_of(const std::string& node) {
+    std::size_t found = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        if (name.size() > node.size() && name.ends_with(":" + node)) ++found;
+    }
+    return found;
+}
+}  // namespace
+
+TEST_CASE("a node destroyed from its own handler or callback stops, and its threads finish", "[messaging][workers]") {
+    const bool inline_handlers = GENERATE(false, true);
+    const bool from_callback = GENERATE(false, true);
+    CAPTURE(inline_handlers, from_callback);
+    auto s1 = make_node("s1", role::server);
+    auto cfg = test_config("doomed", role::server);
+    cfg.inline_handlers = inline_handlers;
+    auto doomed = std::make_unique<Node>(cfg);
+    WAIT_FOR("its threads named themselves", threads_of("doomed") >= 2);
+    std::atomic<bool> destroyed{false};
+    auto destroy = [&doomed, &destroyed] {
+        doomed.reset();
+        destroyed = true;  // the handler runs on after its node is gone
+    };
+    if (from_callback) doomed->on_up("s1", destroy);
+    else doomed->register_handler("die", [&destroy](const inbound_message&) { destroy(); });
+    REQUIRE(doomed->sync_join(s1->router_endpoint(), 10s).ok());
+    if (!from_callback) {
+        WAIT_FOR("s1 can reach doomed", s1->forward_message("doomed", "die", "") == send_status::ok);
+    }
+    WAIT_FOR("the handler destroyed its node and returned", destroyed.load());
+    WAIT_FOR("the node's threads finished", threads_of("doomed") == 0);
+    WAIT_FOR("s1 sees it down", [&] {
+        for (const auto& entry : s1->liveness())
+            if (entry.node == "doomed") return !entry.reachable;
+        return false;
+    }());
 }
 
 TEST_CASE("an inline handler's burst leaves as its first message and one bundle, in order", "[messaging][bundle]") {
