@@ -15,7 +15,7 @@ using nlohmann::json;
 
 std::string cell(const json& value) {
     if (value.is_string()) return value.get<std::string>();
-    return value.dump();
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // A table of rows (objects) with the given columns.
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     }
 
     const auto answer_text =
-        zpartisan::transport::control_request(control, request.dump(), std::chrono::milliseconds(timeout_ms));
+        zpartisan::transport::control_request(control, request.dump(-1, ' ', false, json::error_handler_t::replace), std::chrono::milliseconds(timeout_ms));
     if (!answer_text) {
         std::cerr << "zpartisan-ctl: no answer from " << control << " within " << timeout_ms << " ms\n";
         return 2;

@@ -10,6 +10,10 @@ using nlohmann::json;
 
 json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }
 
+// Requests, payloads and names may hold bytes that are not UTF-8 (a parse error quotes the
+// offending byte): those are written as U+FFFD instead of failing the answer.
+std::string to_text(const json& answer) { return answer.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 json from_op(const op_result& result) {
     if (result.ok()) return {{"ok", true}};
     return {{"ok", false}, {"error", std::string(to_string(result.status)) + (result.reason.empty() ? "" : ": " + result.reason)}};
@@ -120,10 +124,10 @@ json dispatch(Node& node, const inbox& box, const json& request) {
 std::string handle_control_request(Node& node, const inbox& box, const std::string& request) {
     try {
         const auto parsed = json::parse(request);
-        if (!parsed.is_object()) return error("a request is a JSON object").dump();
-        return dispatch(node, box, parsed).dump();
+        if (!parsed.is_object()) return to_text(error("a request is a JSON object"));
+        return to_text(dispatch(node, box, parsed));
     } catch (const std::exception& e) {
-        return error(std::string("bad request: ") + e.what()).dump();
+        return to_text(error(std::string("bad request: ") + e.what()));
     }
 }
 

@@ -1,0 +1,60 @@
+// The daemon's control protocol fed garbage: every request gets a JSON answer, never an
+// exception (one escaping would end the daemon).
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "cluster_fixture.hpp"
+#include "daemon/control_commands.hpp"
+
+using namespace zpartisan;
+using namespace zpartisan::test;
+using nlohmann::json;
+
+namespace {
+json answer_to(Node& node, const daemon::inbox& box, const std::string& request) {
+    std::string text;
+    REQUIRE_NOTHROW(text = daemon::handle_control_request(node, box, request));
+    json answer;
+    REQUIRE_NOTHROW(answer = json::parse(text));  // well-formed UTF-8 JSON, whatever came in
+    REQUIRE(answer.contains("ok"));
+    return answer;
+}
+}  // namespace
+
+TEST_CASE("control requests that are malformed or not UTF-8 get an error answer", "[control]") {
+    auto node = make_node("ctl", role::server);
+    daemon::inbox box(10);
+    for (const std::string& request : {std::string(), std::string("\xff"), std::string("{\"cmd\":\"\xff\"}"),
+                                      std::string("{\"cmd\":\"members\""), std::string("[1,2]"),
+                                      std::string("{\"cmd\":42}"), std::string("{\"cmd\":\"send\"}"),
+                                      std::string("{\"cmd\":\"forward\",\"node\":7}"), std::string("{\"cmd\":\"nope\"}"),
+                                      std::string("{\"cmd\":\"join\",\"endpoint\":\"\xc3\x28\"}"),
+                                      std::string("\"\xed\xa0\x80\"")}) {
+        CAPTURE(request);
+        CHECK(answer_to(*node, box, request)["ok"] == false);
+    }
+    std::mt19937 rng(7);
+    for (int i = 0; i < 300; ++i) {
+        std::string request(rng() % 64, '\0');
+        for (auto& c : request) c = static_cast<char>(rng());
+        if (i % 2 == 0) request = "{\"cmd\":\"" + request + "\"}";
+        CAPTURE(request);
+        CHECK(answer_to(*node, box, request)["ok"] == false);
+    }
+}
+
+TEST_CASE("control answers carry bytes that are not UTF-8 as replacement characters", "[control]") {
+    auto node = make_node("ctl", role::server);
+    daemon::inbox box(10);
+    inbound_message binary;
+    binary.from = "peer";
+    binary.handler = "inbox";
+    binary.payload = std::string("\x00\xff\xfe ok", 6);
+    box.store(binary);
+    const auto answer = answer_to(*node, box, R"({"cmd":"inbox"})");
+    REQUIRE(answer["ok"] == true);
+    REQUIRE(answer["messages"].size() == 1);
+    CHECK(answer["messages"][0]["payload"].get<std::string>().ends_with(" ok"));
+    CHECK(answer_to(*node, box, R"({"cmd":"members"})")["ok"] == true);
+}
