@@ -68,6 +68,11 @@ void config::validate() const {
         if (channel.empty() || channel.find_first_of("|@ ") != std::string::npos)
             reject("channels", "'" + channel + "' must be non-empty, without '|', '@' or spaces");
         if (parallelism == 0 || parallelism > 64) reject("channels", "'" + channel + "' parallelism must be 1-64");
+        // Each connection of a channel is named "name|channel|lane", and ZeroMQ routing ids
+        // hold at most 255 bytes.
+        if (name.size() + channel.size() + 4 > 255)
+            reject("channels", "'" + channel + "' is too long for node name '" + name +
+                                   "': the two with 4 more bytes must fit in 255 (a ZeroMQ routing id)");
     }
     if (ack_timeout_ms == 0) reject("ack_timeout_ms", "must be greater than 0");
     if (send_queue_max == 0) reject("send_queue_max", "must be greater than 0");

@@ -30,7 +30,9 @@ transport::transport_options transport_options_from(const config& cfg) {
     options.send_high_water_mark = cfg.send_high_water_mark;
     // ZMTP heartbeats recycle dead TCP connections; the protocol's own detector is separate.
     options.zmtp_heartbeat_interval_ms = static_cast<int>(cfg.heartbeat_interval_ms);
-    options.zmtp_heartbeat_timeout_ms = static_cast<int>(cfg.heartbeat_interval_ms * cfg.missed_heartbeats);
+    // ZeroMQ takes at most 6,553,500 ms (its TTL travels in deciseconds in 16 bits).
+    options.zmtp_heartbeat_timeout_ms = static_cast<int>(
+        std::min<std::uint64_t>(std::uint64_t{cfg.heartbeat_interval_ms} * cfg.missed_heartbeats, 6'553'500));
     options.channels = cfg.channels;
     return options;
 }
@@ -397,7 +399,13 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     if (status == transport::send_status::ok) _counters["bytes_published"] += frame.size() + 1;
                     if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
                 } else if constexpr (std::is_same_v<T, core::effect::dial>) {
-                    _transport->dial(e.router_endpoint);
+                    try {
+                        _transport->dial(e.router_endpoint);
+                    } catch (const transport::transport_error& error) {
+                        // The peer stays unreachable from here (sends say so); the node goes on.
+                        count("dials_failed");
+                        spdlog::error("[{}] {}", _config.name, error.what());
+                    }
                 } else if constexpr (std::is_same_v<T, core::effect::hang_up>) {
                     _transport->hang_up(e.router_endpoint);
                 } else if constexpr (std::is_same_v<T, core::effect::subscribe>) {

@@ -145,35 +145,40 @@ void zmq_transport::drain_monitor(std::size_t index, std::vector<inbound>& out) 
     }
 }
 
-void zmq_transport::dial(const std::string& endpoint) {
-    if (_dealers.contains(endpoint)) return;
+std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& routing_id, const std::string& endpoint) {
     auto dealer = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
     apply_common_options(*dealer);
-    dealer->set(zmq::sockopt::routing_id, _options.name);
+    dealer->set(zmq::sockopt::routing_id, routing_id);
     try {
         dealer->connect(endpoint);
     } catch (const zmq::error_t&) {
         // An endpoint we cannot even connect to (e.g. an unresolvable name) stays in the map
         // so sends report not_connected and the core's retries stay harmless.
     }
-    start_monitor(*dealer, {core::link::kind::dialed, endpoint});
-    _dealers.emplace(endpoint, std::move(dealer));
-    _poll_dirty = true;
-    auto& channels = _lanes[endpoint];
-    for (const auto& [channel, parallelism] : _options.channels) {
-        auto& sockets = channels[channel];
-        for (std::uint32_t lane = 0; lane < parallelism; ++lane) {
-            auto data = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
-            apply_common_options(*data);
+    return dealer;
+}
+
+void zmq_transport::dial(const std::string& endpoint) {
+    if (_dealers.contains(endpoint)) return;
+    // Every socket is made before any is kept, so running out of them (the context's limit,
+    // descriptors) leaves nothing half-dialed.
+    std::unique_ptr<zmq::socket_t> dealer;
+    std::map<std::string, lane_sockets, std::less<>> channels;
+    try {
+        dealer = dialing_socket(_options.name, endpoint);
+        for (const auto& [channel, parallelism] : _options.channels) {
+            auto& sockets = channels[channel];
             // The peer's ROUTER tells lanes apart by routing id: "name|channel|lane".
-            data->set(zmq::sockopt::routing_id, _options.name + "|" + channel + "|" + std::to_string(lane));
-            try {
-                data->connect(endpoint);
-            } catch (const zmq::error_t&) {
-            }
-            sockets.push_back(std::move(data));
+            for (std::uint32_t lane = 0; lane < parallelism; ++lane)
+                sockets.push_back(dialing_socket(_options.name + "|" + channel + "|" + std::to_string(lane), endpoint));
         }
+        start_monitor(*dealer, {core::link::kind::dialed, endpoint});
+    } catch (const zmq::error_t& e) {
+        throw transport_error("cannot dial " + endpoint + ": " + e.what());
     }
+    _dealers.emplace(endpoint, std::move(dealer));
+    _lanes[endpoint] = std::move(channels);
+    _poll_dirty = true;
 }
 
 void zmq_transport::hang_up(const std::string& endpoint) {

@@ -82,6 +82,7 @@ public:
     [[nodiscard]] const std::string& bound_pub_endpoint() const { return _pub_endpoint; }
     [[nodiscard]] wakeup_pipe& wakeup() { return *_wakeup; }
 
+    // Throws transport_error when the sockets cannot be made; nothing of the dial is kept then.
     void dial(const std::string& endpoint);
     void hang_up(const std::string& endpoint);
     void subscribe(const std::string& pub_endpoint);
@@ -119,6 +120,7 @@ public:
 
 private:
     void apply_common_options(zmq::socket_t& socket) const;
+    std::unique_ptr<zmq::socket_t> dialing_socket(const std::string& routing_id, const std::string& endpoint);
     // Socket monitors report closed connections (a crashed peer's TCP reset) at once.
     void start_monitor(zmq::socket_t& socket, core::link which);
     void stop_monitor(zmq::socket_t& socket);

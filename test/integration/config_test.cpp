@@ -1,4 +1,6 @@
 // Bad configuration is rejected at construction with a message naming the field.
+#include <atomic>
+
 #include "cluster_fixture.hpp"
 
 using namespace zpartisan;
@@ -52,6 +54,36 @@ TEST_CASE("config validation names the offending field", "[config]") {
     cfg = good;
     cfg.max_message_bytes = 10;
     CHECK_THAT(rejection(cfg), Catch::Contains("max_message_bytes"));
+    // "name|channel|lane" is a ZeroMQ routing id: at most 255 bytes.
+    cfg = good;
+    cfg.name = std::string(244, 'n');
+    CHECK(rejection(cfg).empty());
+    cfg.name = std::string(245, 'n');
+    CHECK_THAT(rejection(cfg), Catch::Contains("channels"));
+    cfg = good;
+    cfg.channels["a-channel-name-of-some-length"] = 2;
+    cfg.name = std::string(230, 'n');
+    CHECK_THAT(rejection(cfg), Catch::Contains("a-channel-name-of-some-length"));
+}
+
+TEST_CASE("config values at their limits make nodes that work", "[config]") {
+    using namespace std::chrono_literals;
+    auto s1 = test::make_node("s1", role::server);
+    // Its lanes' routing ids are 255 bytes long.
+    auto long_cfg = test::test_config(std::string(244, 'n'), role::server);
+    Node long_named(long_cfg);
+    REQUIRE(long_named.sync_join(s1->router_endpoint(), 10s).ok());
+    std::atomic<int> got{0};
+    s1->register_handler("work", [&got](const inbound_message&) { ++got; });
+    WAIT_FOR("a forward on a lane arrives", (long_named.forward_message("s1", "work", "x") == send_status::ok &&
+                                             got.load() > 0));
+    // Heartbeats this patient exceed what ZeroMQ's own heartbeat TTL can say; it is capped.
+    auto patient = test::test_config("patient", role::server);
+    patient.heartbeat_interval_ms = 1000;
+    patient.missed_heartbeats = 7000;
+    REQUIRE(rejection(patient).empty());
+    Node patient_node(patient);
+    CHECK(patient_node.status().running);
 }
 
 TEST_CASE("a Node refuses bad config and an endpoint already in use", "[config]") {
