@@ -24,12 +24,13 @@ bool interval_set::includes(const interval_set& other) const {
 void interval_set::insert(interval range) {
     if (range.first > range.second) return;
     // Find the first range that could touch [first, second] (adjacent counts as touching).
+    // Written without "+ 1", which would wrap at the largest counter.
     auto it = std::lower_bound(_ranges.begin(), _ranges.end(), range, [](const interval& r, const interval& x) {
-        return r.second + 1 < x.first;
+        return r.second < x.first && x.first - r.second > 1;
     });
     auto merged = range;
     auto end = it;
-    while (end != _ranges.end() && end->first <= merged.second + 1) {
+    while (end != _ranges.end() && (end->first <= merged.second || end->first - merged.second == 1)) {
         merged.first = std::min(merged.first, end->first);
         merged.second = std::max(merged.second, end->second);
         ++end;

@@ -2,6 +2,7 @@
 
 #include "wire/routed_codec.hpp"
 
+#include <limits>
 #include <cereal/archives/portable_binary.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -76,10 +77,17 @@ void load_context(input_archive& ar, core::dot_context& context) {
         load_string(ar, actor);
         const auto ranges = load_count(ar, max_collection_items, "interval");
         core::interval_set set;
+        std::uint64_t previous_last = 0;
         for (std::uint64_t r = 0; r < ranges; ++r) {
             std::uint64_t first = 0, last = 0;
             ar(first, last);
-            if (first == 0 || first > last) throw malformed_input("bad interval");
+            // Counters start at 1 and never reach the largest value. Ranges come as the sender
+            // holds them (ascending, apart): each is then appended in constant time, where an
+            // unsorted list could cost a quadratic merge.
+            if (first == 0 || first > last || last == std::numeric_limits<std::uint64_t>::max())
+                throw malformed_input("bad interval");
+            if (r > 0 && first <= previous_last + 1) throw malformed_input("intervals not ascending and apart");
+            previous_last = last;
             set.insert({first, last});
         }
         if (!set.empty()) context.actors()[actor].merge(set);

@@ -1,6 +1,7 @@
 // Interval sets and dot contexts: the causal context compacts and answers exactly.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -20,6 +21,22 @@ TEST_CASE("interval sets merge neighbours and split on erase", "[dot_context]") 
     CHECK(set.contains(5));
     CHECK(set.max() == 9);
     CHECK(set.size() == 8);
+}
+
+TEST_CASE("interval sets stay sorted at the largest counter", "[dot_context]") {
+    constexpr auto top = std::numeric_limits<std::uint64_t>::max();
+    interval_set set;
+    set.insert({1, 10});
+    set.insert({11, top});  // adjacent to [1, 10]: one range
+    CHECK(set.ranges() == std::vector<interval_set::interval>{{1, top}});
+    CHECK(set.contains(5));
+    interval_set apart;
+    apart.insert({20, top});
+    apart.insert({1, 10});
+    apart.insert({15, 15});
+    CHECK(apart.ranges() == std::vector<interval_set::interval>{{1, 10}, {15, 15}, {20, top}});
+    apart.insert({11, 19});
+    CHECK(apart.ranges() == std::vector<interval_set::interval>{{1, top}});
 }
 
 TEST_CASE("interval set algebra: includes, minus, overlap", "[dot_context]") {

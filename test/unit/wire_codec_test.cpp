@@ -1,6 +1,9 @@
 // The codec: every message round-trips; garbage, truncation, forged sizes, wrong versions and
 // oversized frames are rejected as error values, never exceptions.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <chrono>
+#include <limits>
 #include <random>
 
 #include "wire/codec.hpp"
@@ -142,23 +145,46 @@ TEST_CASE("states that break the CRDT's invariants are rejected", "[codec]") {
     bad.context.insert(dot{"x/1", 1});
     CHECK_FALSE(wire::decode(wire::encode(delta{"x", 1, bad}), limit).message);
 
-    // An interval [0, 0] or [5, 3] in a context.
-    for (auto [first, last] : {std::pair<std::uint64_t, std::uint64_t>{0, 0}, {5, 3}}) {
+    // A digest whose context holds these intervals for one actor.
+    using intervals = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+    auto digest_with = [](const intervals& ranges) {
         std::string raw("ZP\x01\x06", 4);
         raw.push_back('\x01');
         auto put = [&](std::uint64_t v) { raw.append(reinterpret_cast<const char*>(&v), 8); };
         put(1);
-        raw += "s";       // origin
-        put(1);           // one actor
+        raw += "s";  // origin
+        put(1);      // one actor
         put(3);
-        raw += "a/1";     // actor
-        put(1);           // one interval
-        put(first);
-        put(last);
-        put(0);           // live: no actors
-        CAPTURE(first, last);
-        CHECK(wire::decode(raw, limit).error == wire::decode_error::malformed);
+        raw += "a/1";  // actor
+        put(ranges.size());
+        for (const auto& [first, last] : ranges) {
+            put(first);
+            put(last);
+        }
+        put(0);  // live: no actors
+        put(0);  // fingerprint
+        raw.push_back('\x01');  // full
+        return raw;
+    };
+    constexpr auto top = std::numeric_limits<std::uint64_t>::max();
+    REQUIRE(wire::decode(digest_with({{1, 3}, {5, 9}}), limit).message);
+    // [0, 0], [5, 3], one ending at the largest counter (it would wrap), out of order,
+    // overlapping, adjacent (a sender never keeps those apart).
+    for (const auto& ranges : {intervals{{0, 0}}, intervals{{5, 3}}, intervals{{11, top}}, intervals{{5, 9}, {1, 3}},
+                               intervals{{1, 5}, {3, 9}}, intervals{{1, 4}, {5, 9}}}) {
+        CAPTURE(ranges);
+        CHECK(wire::decode(digest_with(ranges), limit).error == wire::decode_error::malformed);
     }
+    // Many ranges in descending order are refused at the second, not merged one by one at the
+    // front (which was quadratic: tens of seconds for a 4 MiB frame).
+    intervals descending;
+    for (std::uint64_t i = 200'000; i > 0; --i) descending.emplace_back(3 * i, 3 * i);
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(wire::decode(digest_with(descending), 8u << 20).error == wire::decode_error::malformed);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    // And as many in ascending order decode, in linear time.
+    std::reverse(descending.begin(), descending.end());
+    CHECK(wire::decode(digest_with(descending), 8u << 20).message);
 }
 
 TEST_CASE("random bytes and bit flips never escape the decoder", "[codec]") {
