@@ -35,6 +35,7 @@ public:
     // How many values both sets hold; O(ranges), whatever the ranges' lengths.
     [[nodiscard]] std::uint64_t overlap_count(const interval_set& other) const;
     void erase(std::uint64_t value);
+    void erase_first_range() { _ranges.erase(_ranges.begin()); }  // not empty
     [[nodiscard]] std::uint64_t max() const { return _ranges.empty() ? 0 : _ranges.back().second; }
     [[nodiscard]] bool empty() const { return _ranges.empty(); }
     [[nodiscard]] std::uint64_t size() const;

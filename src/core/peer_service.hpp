@@ -279,8 +279,10 @@ private:
     template <class Routed>
     void relay(const Routed& msg);
     void retransmit_and_expire(std::uint64_t now_ms);
-    // True the first time (origin, incarnation, id) is seen; later copies are duplicates.
-    bool first_delivery(const forward& msg);
+    // Whether (origin, incarnation, id) was handed to its handler already (a later copy is a
+    // duplicate), and recording that it was.
+    [[nodiscard]] bool delivered_before(const forward& msg) const;
+    void record_delivery(const forward& msg);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
     [[nodiscard]] bool partitioned_from(const std::string& peer) const;
@@ -389,9 +391,13 @@ private:
         std::uint64_t deadline_ms = 0;
     };
     struct dedup_window {
-        std::uint64_t contiguous = 0;   // every id up to this one was delivered
-        std::set<std::uint64_t> above;  // delivered ids beyond it (bounded)
+        std::uint64_t contiguous = 0;  // every id up to this one was delivered
+        // Delivered ids beyond it, as ranges: its size is the number of gaps (ids lost and
+        // awaiting retransmission, each one the sender still holds unacked), not of ids.
+        interval_set above;
     };
+    // More gaps than any sender's retransmit buffer holds: the oldest is given up on.
+    static constexpr std::size_t dedup_gaps_max = 65536;
     std::set<std::string, std::less<>> _handlers;      // registered handler names
     std::uint64_t _next_message_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack

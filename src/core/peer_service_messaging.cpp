@@ -171,20 +171,22 @@ void peer_service::relay(const Routed& msg) {
         count("dropped_unroutable");
 }
 
-bool peer_service::first_delivery(const forward& msg) {
+bool peer_service::delivered_before(const forward& msg) const {
+    const auto it = _delivered.find(msg.origin + "/" + std::to_string(msg.origin_incarnation));
+    return it != _delivered.end() && (msg.id <= it->second.contiguous || it->second.above.contains(msg.id));
+}
+
+void peer_service::record_delivery(const forward& msg) {
     auto& window = _delivered[msg.origin + "/" + std::to_string(msg.origin_incarnation)];
-    if (msg.id <= window.contiguous || window.above.contains(msg.id)) return false;
+    if (msg.id <= window.contiguous) return;
     window.above.insert(msg.id);
-    while (!window.above.empty() && *window.above.begin() == window.contiguous + 1) {
-        window.above.erase(window.above.begin());
-        ++window.contiguous;
+    // The first range folds into `contiguous` once nothing is missing below it, and so does
+    // the oldest one when there are too many gaps (a sender that never fills them).
+    while (!window.above.empty() &&
+           (window.above.ranges().front().first == window.contiguous + 1 || window.above.ranges().size() > dedup_gaps_max)) {
+        window.contiguous = window.above.ranges().front().second;
+        window.above.erase_first_range();
     }
-    // Bounded: a sender that never fills its gaps cannot grow this forever.
-    while (window.above.size() > 4096) {
-        window.contiguous = *window.above.begin();
-        window.above.erase(window.above.begin());
-    }
-    return true;
 }
 
 void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms) {
@@ -201,15 +203,18 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         else if (!route(ack, msg.origin, msg.channel, msg.lane))
             count("dropped_unroutable_ack");
     };
-    if (msg.ack && !first_delivery(msg)) {
+    if (msg.ack && delivered_before(msg)) {
         count("duplicates_suppressed");
         answer(ack_status::delivered);  // the first ack may have been lost
         return;
     }
+    // Not recorded as delivered: a copy retransmitted because this answer was lost gets the
+    // same answer, not "delivered".
     if (!handler_known(msg.handler, msg.bundled)) {
         answer(ack_status::unknown_handler);
         return;
     }
+    if (msg.ack) record_delivery(msg);
     answer(ack_status::delivered);
     _output.emplace_back(effect::deliver{std::move(msg)});
 }

@@ -260,3 +260,49 @@ TEST_CASE("a quiet cluster's routes stay put: heartbeats, beacons, gossip and ti
         CHECK(net.node(server).counters()["anti_entropy_in_step"] > 0);
     }
 }
+
+TEST_CASE("acked messages: each handled once across a long gap, and an unknown handler answered alike twice",
+          "[peer_service][ack]") {
+    sim::sim_network net(5);
+    two_servers_two_clients(net);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    auto& s2 = net.node("s2");
+    s2.register_handler("work");
+    (void)s2.take_output();
+    const core::link from_s1{core::link::kind::accepted, "s1"};
+    struct outcome {
+        int handled = 0;
+        std::optional<core::ack_status> answer;
+    };
+    auto receive = [&](std::uint64_t id, const std::string& handler) {
+        core::forward msg{"s1", 1, "s2", handler, core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
+        s2.on_message(from_s1, msg, net.now_ms());
+        outcome seen;
+        for (auto& effect : s2.take_output()) {
+            if (std::holds_alternative<core::effect::deliver>(effect)) ++seen.handled;
+            if (const auto* send = std::get_if<core::effect::send>(&effect))
+                if (const auto* ack = std::get_if<core::forward_ack>(&send->msg)) seen.answer = ack->status;
+        }
+        return seen;
+    };
+    // Id 1 is lost; 6,000 later ones arrive, more than any fixed window of ids would hold.
+    int handled = 0;
+    for (std::uint64_t id = 2; id <= 6001; ++id) handled += receive(id, "work").handled;
+    CHECK(handled == 6000);
+    const auto retransmitted = receive(1, "work");
+    CHECK(retransmitted.handled == 1);  // not taken for a duplicate
+    CHECK(retransmitted.answer == core::ack_status::delivered);
+    const auto again = receive(1, "work");
+    CHECK(again.handled == 0);
+    CHECK(again.answer == core::ack_status::delivered);  // its first ack may have been lost
+    CHECK(receive(3000, "work").handled == 0);
+    CHECK(s2.counters()["duplicates_suppressed"] == 2);
+
+    // An unknown handler's answer, lost and asked again by the retransmission, is the same.
+    CHECK(receive(7000, "nobody").answer == core::ack_status::unknown_handler);
+    CHECK(receive(7000, "nobody").answer == core::ack_status::unknown_handler);
+    // Once the handler exists, the message is handled.
+    s2.register_handler("nobody");
+    CHECK(receive(7000, "nobody").handled == 1);
+}
