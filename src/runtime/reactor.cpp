@@ -112,6 +112,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.max_clients = _config.max_clients;
     options.ack_timeout_ms = _config.ack_timeout_ms;
     options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
+    _unacked_max = options.unacked_max;
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
     _messages = std::make_unique<message_dispatcher>(_config.name, _config.inline_handlers);
@@ -218,6 +219,7 @@ reactor::lead_outcome reactor::lead() {
     std::unique_lock turn(_turn);
     _idle = false;
     while (!_stop_requested) {
+        _core_unacked.store(_core->unacked_count(), std::memory_order_relaxed);  // acks, expiries
         const auto now = now_ms();
         // With sends waiting on a full queue, look again soon rather than at the next tick.
         auto wait_ms = !_stalled.empty() ? 1 : (_next_tick_ms > now ? _next_tick_ms - now : 0);
@@ -510,6 +512,10 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         if (route == _snapshot.routes.end()) return send_status::unknown_node;
         if (const auto refused = refusal_of(route->second, request.ack); refused != send_status::ok) return refused;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
+        // The retransmit buffer is bounded: an acked message that would not fit is refused
+        // now, not dropped after the caller heard ok.
+        if (request.ack && _acked_queued + _core_unacked.load(std::memory_order_relaxed) >= _unacked_max)
+            return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
         direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _stalled.empty();
         if (!direct) wake = queue_locked(request, on_report, bundled, keyed, in_burst);
@@ -551,6 +557,7 @@ bool reactor::queue_locked(const wire::forward_fields& request, std::function<vo
     pending.msg.ack = request.ack;
     pending.msg.reply_to.assign(request.reply_to);
     pending.on_report = std::move(on_report);
+    if (request.ack) ++_acked_queued;
     _send_queue.push_back(std::move(pending));
     // Seen under the lock the reactor takes to look at the queue before it waits: either
     // it saw this message, or it had announced its wait and is woken here. An awake
@@ -609,6 +616,7 @@ void reactor::drain_send_queue() {
     // Handlers the core's output runs in the middle of the batch (local deliveries) queue
     // what they send behind it instead of sending it ahead.
     _draining_sends = true;
+    std::size_t acked_taken = 0;
     struct end_drain {
         bool& flag;
         ~end_drain() { flag = false; }
@@ -637,19 +645,28 @@ void reactor::drain_send_queue() {
             continue;
         }
         const auto destination = pending.msg.destination;
+        if (pending.msg.ack) ++acked_taken;
         std::uint64_t id = 0;
         const auto status = _core->send_app(std::move(pending.msg), now, &id);
         if (status != core::route_status::ok && status != core::route_status::unreachable) {
             count("sends_failed_after_queueing");
             if (pending.on_report)
-                _messages->post_task([fn = std::move(pending.on_report), destination] {
-                    fn(delivery_report{destination, false, "no route"});
+                _messages->post_task([fn = std::move(pending.on_report), destination, status] {
+                    fn(delivery_report{destination, false,
+                                       status == core::route_status::congested ? "congested" : "no route"});
                 });
             continue;
         }
         if (id != 0 && pending.on_report) _report_callbacks.emplace(id, std::move(pending.on_report));
     }
     apply_output();
+    // The acked ones leave the queue's count only now that the core counts them: senders
+    // may count them twice meanwhile, which errs on the side of congested, never past the bound.
+    _core_unacked.store(_core->unacked_count(), std::memory_order_relaxed);
+    if (acked_taken > 0) {
+        std::lock_guard relock(_send_mutex);
+        _acked_queued -= acked_taken;
+    }
 }
 
 void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {

@@ -208,6 +208,10 @@ private:
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
+    std::size_t _acked_queued = 0;  // acked messages in _send_queue
+    // The core's retransmit buffer: its size as of the reactor's last look, and its bound.
+    std::atomic<std::size_t> _core_unacked{0};
+    std::size_t _unacked_max = 0;  // set before the workers start
     std::atomic<bool> _waiting{false};  // the reactor is in (or entering) its poll wait
     // The reactor's turn: whoever holds it owns the core and the transport. The reactor holds
     // it except while it waits for input; a sender that takes it then, with _idle set, may

@@ -248,6 +248,39 @@ TEST_CASE("acked messages survive a cut connection and are handled exactly once"
     CHECK(c.node("c1").status().counters["retransmissions"] > 0);
 }
 
+TEST_CASE("a full retransmit buffer is congested at the call, not a message dropped after ok", "[messaging][ack]") {
+    auto patient = [](const std::string& name) {
+        auto cfg = test_config(name, role::server);
+        cfg.heartbeat_interval_ms = 1000;  // retransmissions once a second, no failure in sight
+        cfg.missed_heartbeats = 30;
+        cfg.ack_timeout_ms = 60'000;
+        return cfg;
+    };
+    Node s1(patient("s1")), s2(patient("s2"));
+    REQUIRE(s2.sync_join(s1.router_endpoint(), 10s).ok());
+    WAIT_FOR("s1 routes to s2", s1.forward_message("s2", "work", "") == send_status::ok);
+    s2.stop();  // silent, sockets open: nothing is ever acked
+    std::atomic<int> failures{0};
+    message_options acked;
+    acked.ack = true;
+    acked.on_report = [&failures](const delivery_report& r) {
+        if (!r.delivered) ++failures;
+    };
+    int ok = 0, congested = 0, other = 0;
+    for (int i = 0; i < 10'300; ++i) {
+        const auto status = s1.forward_message("s2", "work", "x", acked);
+        if (status == send_status::ok) ++ok;
+        else if (status == send_status::congested) ++congested;
+        else ++other;
+    }
+    CHECK(other == 0);
+    CHECK(ok <= 10'000);  // the retransmit buffer's bound
+    CHECK(congested >= 300);
+    WAIT_FOR("every accepted message is in the retransmit buffer",
+             s1.status().counters["unacked"] == static_cast<std::uint64_t>(ok));
+    CHECK(failures.load() == 0);  // none dropped after its sender heard ok
+}
+
 TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
     std::promise<delivery_report> report;
     auto cfg = test_config("s1", role::server);
