@@ -245,7 +245,9 @@ void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
         }
         if (now_ms >= pending.last_sent_ms + interval) {
             pending.last_sent_ms = now_ms;
-            if (!partitioned_from(pending.msg.destination) &&
+            // Not towards a destination that cannot be reached now (failed, partitioned): its
+            // copies would only fill the queue of a connection that leads nowhere.
+            if (route_status_of(pending.msg.destination) == route_status::ok &&
                 route(pending.msg, pending.msg.destination, pending.msg.channel, pending.msg.lane))
                 count("retransmissions");
         }

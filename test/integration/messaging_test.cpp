@@ -281,6 +281,34 @@ TEST_CASE("a full retransmit buffer is congested at the call, not a message drop
     CHECK(failures.load() == 0);  // none dropped after its sender heard ok
 }
 
+TEST_CASE("a failed peer's full connection does not hold up traffic to the others", "[messaging][congestion]") {
+    auto small_queues = [](const std::string& name) {
+        auto cfg = test_config(name, role::server);
+        cfg.send_high_water_mark = 20;
+        return cfg;
+    };
+    auto s1 = std::make_unique<Node>(small_queues("s1"));
+    auto s2 = std::make_unique<Node>(small_queues("s2"));
+    auto s3 = std::make_unique<Node>(small_queues("s3"));
+    REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+    REQUIRE(s3->sync_join(s1->router_endpoint(), 10s).ok());
+    WAIT_FOR("s1 routes to s2 and s3", s1->forward_message("s2", "none", "") == send_status::ok &&
+                                           s1->forward_message("s3", "none", "") == send_status::ok);
+    std::atomic<int> got{0};
+    s2->register_handler("work", [&got](const inbound_message&) { ++got; });
+    s3->stop();  // hung, as a SIGSTOPped process: its connections stay open and fill up
+    // Fill s1's connection to it (TCP buffers, then ZeroMQ's queue) before s1 sees it failed;
+    // the sends may also meet congested or, once it is seen failed, unreachable.
+    const std::string payload(64 * 1024, 'x');
+    for (int i = 0; i < 600; ++i) (void)s1->forward_message("s3", "work", payload);
+    WAIT_FOR("s1's messages reach s2 again", (s1->forward_message("s2", "work", "x"), got.load() > 0));
+    WAIT_FOR("s1 sees s3 failed", [&] {
+        for (const auto& entry : s1->liveness())
+            if (entry.node == "s3") return !entry.reachable;
+        return false;
+    }());
+}
+
 TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
     std::promise<delivery_report> report;
     auto cfg = test_config("s1", role::server);
