@@ -56,8 +56,12 @@ struct message_options {
 
 struct call_result {
     send_status status = send_status::ok;  // how the request went out
-    bool answered = false;                 // false: timed out
+    bool answered = false;                 // false: no reply within the timeout, or `failure`
     std::string payload;                   // the reply
+    // Why the request was not handled, known before the timeout: "unknown_handler" (the node
+    // has no such handler) or "timeout" (no acknowledgement by ack_timeout_ms). Empty when
+    // it was handled but no reply came in time.
+    std::string failure;
 
     [[nodiscard]] bool ok() const { return status == send_status::ok && answered; }
 };

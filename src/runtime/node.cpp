@@ -204,22 +204,33 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
                           "after this one returns; use forward_message with a reply handler");
     const auto reference = make_reference();
     const auto ref_name = reference.substr(0, reference.rfind('@'));
-    auto answer = std::make_shared<std::promise<std::string>>();
-    auto answered = answer->get_future();
+    // The first of the reply (true, payload) and a failed delivery report (false, reason).
+    auto outcome = std::make_shared<std::promise<std::pair<bool, std::string>>>();
+    auto settled = outcome->get_future();
     auto once = std::make_shared<std::atomic<bool>>(false);
-    register_handler(ref_name, [answer, once](const inbound_message& message) {
-        if (!once->exchange(true)) answer->set_value(message.payload);
+    register_handler(ref_name, [outcome, once](const inbound_message& message) {
+        if (!once->exchange(true)) outcome->set_value({true, message.payload});
     });
+    struct forget_reference {
+        Node& node;
+        const std::string& name;
+        ~forget_reference() { node.unregister_handler(name); }
+    } forget{*this, ref_name};  // also when send_as throws
     call_result result;
-    // Requests and replies are acked: a call survives a lost frame or a client re-homing.
+    // Requests and replies are acked: a call survives a lost frame or a client re-homing, and
+    // a request that cannot be handled ends the wait with its reason.
     auto acked = options;
     acked.ack = true;
+    acked.on_report = [outcome, once, user = options.on_report](const delivery_report& report) {
+        if (user) user(report);
+        if (!report.delivered && !once->exchange(true)) outcome->set_value({false, report.reason});
+    };
     result.status = send_as(message_kind::call, node, handler, payload, acked, reference);
-    if (result.status == send_status::ok && answered.wait_for(timeout) == std::future_status::ready) {
-        result.answered = true;
-        result.payload = answered.get();
+    if (result.status == send_status::ok && settled.wait_for(timeout) == std::future_status::ready) {
+        auto [answered, text] = settled.get();
+        result.answered = answered;
+        (answered ? result.payload : result.failure) = std::move(text);
     }
-    unregister_handler(ref_name);
     return result;
 }
 

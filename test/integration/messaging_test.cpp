@@ -343,6 +343,26 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
     CHECK(s1->call("s1", "missing", "x", 200ms).answered == false);
 }
 
+TEST_CASE("a call to a handler a node lacks ends with the reason, not at its timeout", "[messaging]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+    WAIT_FOR("s1 routes to s2", s1->forward_message("s2", "none", "") == send_status::ok);
+    std::atomic<int> reports{0};
+    message_options options;
+    options.on_report = [&reports](const delivery_report&) { ++reports; };
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = s1->call("s2", "missing", "x", 30s, options);
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+    CHECK(result.status == send_status::ok);
+    CHECK_FALSE(result.answered);
+    CHECK(result.failure == "unknown_handler");
+    WAIT_FOR("the caller's own report callback ran too", reports.load() == 1);
+    // A channel the node does not have throws (and the reply handler goes with the call).
+    options.channel = "no-such-channel";
+    CHECK_THROWS_AS(s1->call("s2", "echo", "x", 1s, options), usage_error);
+}
+
 TEST_CASE("an inline handler that removes itself and delivers another message in place runs on intact",
           "[messaging]") {
     auto cfg = test_config("s1", role::server);
