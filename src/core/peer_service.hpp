@@ -218,6 +218,10 @@ public:
     void on_connection_lost(const link& which, std::uint64_t now_ms);
     // A send to an accepted peer failed because ZeroMQ no longer has that routing id.
     void on_peer_gone(const link& which, std::uint64_t now_ms);
+    // The handlers' queue is (nearly) full: an acked message for us is then neither taken nor
+    // acknowledged, so its sender retransmits it later, instead of being acknowledged and
+    // then dropped by a full queue.
+    void set_deliveries_backlogged(bool backlogged) { _deliveries_backlogged = backlogged; }
 
     // --- outputs -------------------------------------------------------------------------
     [[nodiscard]] bool has_output() const { return !_output.empty(); }
@@ -402,6 +406,7 @@ private:
     std::uint64_t _next_message_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack
     std::map<std::string, dedup_window> _delivered;     // "origin/incarnation" -> ids seen
+    bool _deliveries_backlogged = false;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
     std::string _rehome_target;                        // clients: the server we are moving to

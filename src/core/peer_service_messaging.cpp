@@ -214,6 +214,10 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         answer(ack_status::unknown_handler);
         return;
     }
+    if (msg.ack && _deliveries_backlogged) {
+        count("acked_deferred_backlog");  // no answer: the sender's retransmission comes back
+        return;
+    }
     if (msg.ack) record_delivery(msg);
     answer(ack_status::delivered);
     _output.emplace_back(effect::deliver{std::move(msg)});

@@ -56,6 +56,12 @@ void message_dispatcher::post_task(std::function<void()> fn) {
     _tasks.push_back(std::move(fn));
 }
 
+bool message_dispatcher::backlogged() {
+    if (_inline) return false;  // handlers run as messages arrive: nothing queues
+    std::lock_guard lock(_mutex);
+    return _queued_messages >= backlog_mark;
+}
+
 bool message_dispatcher::has_work() {
     std::lock_guard lock(_mutex);
     return !_queue.empty() || !_tasks.empty();

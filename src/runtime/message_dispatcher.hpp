@@ -19,8 +19,13 @@ namespace zpartisan::runtime {
 class message_dispatcher {
 public:
     // A handler slower than its traffic must not grow memory without bound: beyond this many
-    // waiting messages new ones are dropped and counted (acked ones are retransmitted).
+    // waiting messages new ones are dropped and counted (acked ones do not get this far: past
+    // backlog_mark the core leaves them unacknowledged, to their senders' retransmission).
     static constexpr std::size_t queue_max = 200'000;
+    // Past this many queued messages acked ones are left to their senders' retransmission
+    // (peer_service::set_deliveries_backlogged): room is kept for what one poll brings.
+    static constexpr std::size_t backlog_mark = queue_max - 50'000;
+    [[nodiscard]] bool backlogged();
 
     // inline_delivery: handlers and tasks run on the posting thread (the reactor). Otherwise
     // they queue until a thread calls run_queued (the reactor's workers, one at a time).

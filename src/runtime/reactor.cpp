@@ -250,6 +250,7 @@ reactor::lead_outcome reactor::lead() {
         run_commands();
         retry_stalled();
         if (_stalled.empty()) drain_send_queue();
+        if (!_inbound.empty()) _core->set_deliveries_backlogged(_messages->backlogged());
         for (auto& message : _inbound) handle_inbound(message);
         if (_stalled.empty()) drain_send_queue();  // what inline handlers just sent
         if (now_ms() >= _next_tick_ms) {

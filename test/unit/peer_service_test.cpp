@@ -306,3 +306,30 @@ TEST_CASE("acked messages: each handled once across a long gap, and an unknown h
     s2.register_handler("nobody");
     CHECK(receive(7000, "nobody").handled == 1);
 }
+
+TEST_CASE("an acked message meeting a full handler queue is left to its retransmission, not acknowledged",
+          "[peer_service][ack]") {
+    sim::sim_network net(5);
+    two_servers_two_clients(net);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    auto& s2 = net.node("s2");
+    s2.register_handler("work");
+    (void)s2.take_output();
+    const core::link from_s1{core::link::kind::accepted, "s1"};
+    const core::forward msg{"s1", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 1, true, "", "p"};
+    s2.set_deliveries_backlogged(true);
+    s2.on_message(from_s1, msg, net.now_ms());
+    CHECK(s2.take_output().empty());  // neither handed over nor acknowledged
+    CHECK(s2.counters()["acked_deferred_backlog"] == 1);
+    s2.set_deliveries_backlogged(false);
+    s2.on_message(from_s1, msg, net.now_ms());  // the retransmission
+    int handled = 0, acks = 0;
+    for (auto& effect : s2.take_output()) {
+        if (std::holds_alternative<core::effect::deliver>(effect)) ++handled;
+        if (const auto* send = std::get_if<core::effect::send>(&effect))
+            if (std::holds_alternative<core::forward_ack>(send->msg)) ++acks;
+    }
+    CHECK(handled == 1);
+    CHECK(acks == 1);
+}
