@@ -48,6 +48,20 @@ void check_order_per_key(const std::vector<inbound_message>& arrived, int keys) 
     }
 }
 
+// Sends 0..count-1 to the "work" handler of `to`, number i with partition key i % keys and,
+// when ack_every > 0, acked every ack_every-th; a congested send is retried.
+void send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every) {
+    for (int i = 0; i < count; ++i) {
+        message_options options;
+        options.partition_key = static_cast<std::uint64_t>(i % keys);
+        options.ack = ack_every > 0 && i % ack_every == 0;
+        send_status status;
+        while ((status = from.forward_message(to, "work", std::to_string(i), options)) == send_status::congested)
+            std::this_thread::sleep_for(1ms);
+        REQUIRE(status == send_status::ok);
+    }
+}
+
 struct messaging_cluster {
     // Declared before the nodes so they outlive them: handlers may run until a node is gone.
     std::map<std::string, std::shared_ptr<received>> inbox, work;
@@ -157,16 +171,7 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
     CAPTURE(inline_handlers);
     messaging_cluster c(inline_handlers);
     constexpr int count = 2000;
-    for (int i = 0; i < count; ++i) {
-        message_options options;
-        options.partition_key = static_cast<std::uint64_t>(i % 3);
-        send_status status;
-        while ((status = c.node("c1").forward_message("c4", "work", std::to_string(i), options)) ==
-               send_status::congested) {
-            std::this_thread::sleep_for(1ms);
-        }
-        REQUIRE(status == send_status::ok);
-    }
+    send_numbered(c.node("c1"), "c4", count, 3, 0);
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
     check_order_per_key(c.work["c4"]->copy(), 3);
 }
@@ -178,17 +183,7 @@ TEST_CASE("plain and acked messages of one flow keep one order", "[messaging][ac
     // Bursts that queue, mixing the two kinds: an acked message goes through the core, a
     // plain one into a bundle; neither may overtake the other in one sender's flow.
     constexpr int count = 1500;
-    for (int i = 0; i < count; ++i) {
-        message_options options;
-        options.partition_key = static_cast<std::uint64_t>(i % 2);
-        options.ack = i % 5 == 0;
-        send_status status;
-        while ((status = c.node("c1").forward_message("c4", "work", std::to_string(i), options)) ==
-               send_status::congested) {
-            std::this_thread::sleep_for(1ms);
-        }
-        REQUIRE(status == send_status::ok);
-    }
+    send_numbered(c.node("c1"), "c4", count, 2, 5);
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
     check_order_per_key(c.work["c4"]->copy(), 2);
 }

@@ -261,31 +261,46 @@ TEST_CASE("a quiet cluster's routes stay put: heartbeats, beacons, gossip and ti
     }
 }
 
-TEST_CASE("acked messages: each handled once across a long gap, and an unknown handler answered alike twice",
-          "[peer_service][ack]") {
-    sim::sim_network net(5);
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
-    auto& s2 = net.node("s2");
-    s2.register_handler("work");
-    (void)s2.take_output();
-    const core::link from_s1{core::link::kind::accepted, "s1"};
+namespace {
+
+// s2 of a converged two-server cluster, with a "work" handler, taking acked forwards from s1
+// one at a time: what each caused (handed to the handler, answered with which ack).
+struct acked_receiver {
+    sim::sim_network net{5};
+    core::peer_service* s2 = nullptr;
     struct outcome {
         int handled = 0;
         std::optional<core::ack_status> answer;
     };
-    auto receive = [&](std::uint64_t id, const std::string& handler) {
-        core::forward msg{"s1", 1, "s2", handler, core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
-        s2.on_message(from_s1, msg, net.now_ms());
+
+    acked_receiver() {
+        two_servers_two_clients(net);
+        net.run_rounds(40);
+        REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+        s2 = &net.node("s2");
+        s2->register_handler("work");
+        (void)s2->take_output();
+    }
+    outcome receive(std::uint64_t id, const std::string& handler = "work") {
+        const core::forward msg{"s1", 1, "s2", handler, core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
+        s2->on_message({core::link::kind::accepted, "s1"}, msg, net.now_ms());
         outcome seen;
-        for (auto& effect : s2.take_output()) {
+        for (auto& effect : s2->take_output()) {
             if (std::holds_alternative<core::effect::deliver>(effect)) ++seen.handled;
             if (const auto* send = std::get_if<core::effect::send>(&effect))
                 if (const auto* ack = std::get_if<core::forward_ack>(&send->msg)) seen.answer = ack->status;
         }
         return seen;
-    };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("acked messages: each handled once across a long gap, and an unknown handler answered alike twice",
+          "[peer_service][ack]") {
+    acked_receiver r;
+    auto& s2 = *r.s2;
+    auto receive = [&r](std::uint64_t id, const std::string& handler) { return r.receive(id, handler); };
     // Id 1 is lost; 6,000 later ones arrive, more than any fixed window of ids would hold.
     int handled = 0;
     for (std::uint64_t id = 2; id <= 6001; ++id) handled += receive(id, "work").handled;
@@ -309,27 +324,14 @@ TEST_CASE("acked messages: each handled once across a long gap, and an unknown h
 
 TEST_CASE("an acked message meeting a full handler queue is left to its retransmission, not acknowledged",
           "[peer_service][ack]") {
-    sim::sim_network net(5);
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
-    auto& s2 = net.node("s2");
-    s2.register_handler("work");
-    (void)s2.take_output();
-    const core::link from_s1{core::link::kind::accepted, "s1"};
-    const core::forward msg{"s1", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 1, true, "", "p"};
-    s2.set_deliveries_backlogged(true);
-    s2.on_message(from_s1, msg, net.now_ms());
-    CHECK(s2.take_output().empty());  // neither handed over nor acknowledged
-    CHECK(s2.counters()["acked_deferred_backlog"] == 1);
-    s2.set_deliveries_backlogged(false);
-    s2.on_message(from_s1, msg, net.now_ms());  // the retransmission
-    int handled = 0, acks = 0;
-    for (auto& effect : s2.take_output()) {
-        if (std::holds_alternative<core::effect::deliver>(effect)) ++handled;
-        if (const auto* send = std::get_if<core::effect::send>(&effect))
-            if (std::holds_alternative<core::forward_ack>(send->msg)) ++acks;
-    }
-    CHECK(handled == 1);
-    CHECK(acks == 1);
+    acked_receiver r;
+    r.s2->set_deliveries_backlogged(true);
+    const auto deferred = r.receive(1);
+    CHECK(deferred.handled == 0);  // neither handed over nor acknowledged
+    CHECK_FALSE(deferred.answer);
+    CHECK(r.s2->counters()["acked_deferred_backlog"] == 1);
+    r.s2->set_deliveries_backlogged(false);
+    const auto retransmitted = r.receive(1);
+    CHECK(retransmitted.handled == 1);
+    CHECK(retransmitted.answer == core::ack_status::delivered);
 }
