@@ -8,6 +8,7 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include "zpartisan/bounded_archive.hpp"
 #include <optional>
 #include <sstream>
 #include <string>
@@ -25,14 +26,15 @@ template <class T>
     return std::move(out).str();
 }
 
+// A size the payload cannot hold (a forged length) is refused before anything is allocated
+// for it (bounded_archive.hpp).
 template <class T>
 [[nodiscard]] std::optional<T> decode_payload(std::string_view bytes) noexcept {
     try {
-        std::istringstream in{std::string(bytes)};
-        cereal::PortableBinaryInputArchive archive(in);
+        bounded_input_archive archive(bytes);
         T value{};
         archive(value);
-        if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;  // not exactly one T
+        if (archive.remaining() != 0) return std::nullopt;  // not exactly one T
         return value;
     } catch (...) {
         return std::nullopt;

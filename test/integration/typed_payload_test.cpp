@@ -1,5 +1,6 @@
 // Typed payloads serialized with cereal, end to end through a relay.
 #include <future>
+#include <map>
 
 #include "cluster_fixture.hpp"
 #include "zpartisan/typed.hpp"
@@ -40,4 +41,27 @@ TEST_CASE("typed payloads round-trip through the relay: garbage decodes to nothi
     CHECK_FALSE(decode_payload<order>("not cereal"));
     CHECK_FALSE(decode_payload<order>(""));
     CHECK_FALSE(decode_payload<order>(encode_payload(sent) + "tail"));
+}
+
+TEST_CASE("typed payloads with forged sizes decode to nothing, without allocating what they claim", "[typed]") {
+    // The archive's first byte says the writer's byte order; then a string or vector size.
+    auto forged = [](std::uint64_t claimed, std::string tail = "") {
+        std::string bytes(1, static_cast<char>(cereal::portable_binary_detail::is_little_endian()));
+        bytes.append(reinterpret_cast<const char*>(&claimed), sizeof claimed);
+        return bytes + tail;
+    };
+    const auto started = std::chrono::steady_clock::now();
+    // 2 GB each: the stock archive allocated and zeroed them before finding the bytes missing.
+    CHECK_FALSE(decode_payload<std::vector<double>>(forged(1ull << 28)));
+    CHECK_FALSE(decode_payload<std::string>(forged(1ull << 31)));
+    CHECK_FALSE(decode_payload<std::vector<double>>(forged(1ull << 40)));
+    CHECK_FALSE(decode_payload<std::map<std::string, std::string>>(forged(1ull << 35)));
+    CHECK_FALSE(decode_payload<std::vector<double>>(forged(3, std::string(16, 'x'))));  // 2 of 3 doubles
+    CHECK(std::chrono::steady_clock::now() - started < 1s);
+    // Sizes the bytes can hold still decode, in every container.
+    CHECK(decode_payload<std::string>(forged(5, "hello")) == std::string("hello"));
+    const std::map<std::string, std::vector<double>> nested{{"a", {1.5, 2.5}}, {"b", {}}};
+    CHECK(decode_payload<std::map<std::string, std::vector<double>>>(encode_payload(nested)) == nested);
+    const order sent{"pear", 7, std::vector<double>(1000, 0.25)};
+    CHECK(decode_payload<order>(encode_payload(sent)) == sent);
 }
