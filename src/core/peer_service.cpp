@@ -627,6 +627,7 @@ std::map<std::string, std::uint64_t> peer_service::counters() const {
         if (_received_by_type[i] > 0)
             all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
     if (_relayed > 0) all["relayed"] += _relayed;
+    if (!_delivered.empty()) all["duplicate_windows"] = _delivered.size();  // a gauge: senders remembered
     return all;
 }
 

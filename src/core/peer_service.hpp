@@ -405,7 +405,9 @@ private:
     std::set<std::string, std::less<>> _handlers;      // registered handler names
     std::uint64_t _next_message_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack
-    std::map<std::string, dedup_window> _delivered;     // "origin/incarnation" -> ids seen
+    // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
+    // windows of its older ones: their senders' retransmit buffers died with them.
+    std::map<std::pair<std::string, std::uint64_t>, dedup_window, std::less<>> _delivered;
     bool _deliveries_backlogged = false;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons

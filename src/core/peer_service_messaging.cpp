@@ -172,12 +172,15 @@ void peer_service::relay(const Routed& msg) {
 }
 
 bool peer_service::delivered_before(const forward& msg) const {
-    const auto it = _delivered.find(msg.origin + "/" + std::to_string(msg.origin_incarnation));
+    const auto it = _delivered.find(std::make_pair(msg.origin, msg.origin_incarnation));
     return it != _delivered.end() && (msg.id <= it->second.contiguous || it->second.above.contains(msg.id));
 }
 
 void peer_service::record_delivery(const forward& msg) {
-    auto& window = _delivered[msg.origin + "/" + std::to_string(msg.origin_incarnation)];
+    auto [found, created] = _delivered.try_emplace(std::make_pair(msg.origin, msg.origin_incarnation));
+    if (created)
+        _delivered.erase(_delivered.lower_bound(std::make_pair(msg.origin, std::uint64_t{0})), found);
+    auto& window = found->second;
     if (msg.id <= window.contiguous) return;
     window.above.insert(msg.id);
     // The first range folds into `contiguous` once nothing is missing below it, and so does

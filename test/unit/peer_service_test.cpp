@@ -335,3 +335,22 @@ TEST_CASE("an acked message meeting a full handler queue is left to its retransm
     CHECK(retransmitted.handled == 1);
     CHECK(retransmitted.answer == core::ack_status::delivered);
 }
+
+TEST_CASE("a sender's restart (a new incarnation) starts a fresh duplicate window and drops the old",
+          "[peer_service][ack]") {
+    acked_receiver r;
+    auto from = [&r](std::uint64_t incarnation, std::uint64_t id) {
+        const core::forward msg{"s1", incarnation, "s2", "work", core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
+        r.s2->on_message({core::link::kind::accepted, "s1"}, msg, r.net.now_ms());
+        int handled = 0;
+        for (auto& effect : r.s2->take_output()) handled += std::holds_alternative<core::effect::deliver>(effect);
+        return handled;
+    };
+    CHECK(from(1, 1) == 1);
+    CHECK(from(1, 1) == 0);  // a duplicate
+    CHECK(from(2, 1) == 1);  // the restarted sender numbers from 1 again
+    CHECK(from(2, 1) == 0);
+    CHECK(from(3, 1) == 1);
+    CHECK(r.s2->counters()["duplicates_suppressed"] == 2);
+    CHECK(r.s2->counters()["duplicate_windows"] == 1);  // incarnations 1 and 2 forgotten
+}
