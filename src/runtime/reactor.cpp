@@ -249,10 +249,10 @@ reactor::lead_outcome reactor::lead() {
         if (_core->has_output()) apply_output();  // left by a direct send (send_directly)
         run_commands();
         retry_stalled();
-        if (_stalled.empty()) drain_send_queue();
+        drain_send_queue();  // a message for a congested hop waits behind what already waits for it
         if (!_inbound.empty()) _core->set_deliveries_backlogged(_messages->backlogged());
         for (auto& message : _inbound) handle_inbound(message);
-        if (_stalled.empty()) drain_send_queue();  // what inline handlers just sent
+        drain_send_queue();  // what inline handlers just sent
         if (now_ms() >= _next_tick_ms) {
             _core->tick(now_ms());
             apply_output();
@@ -356,7 +356,7 @@ bool reactor::deliver_in_place(transport::inbound& message) {
 
 void reactor::send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                          bool data, core::message_type type) {
-    if (data && !_stalled.empty()) {  // keep the order behind what already waits
+    if (data && _stalled.contains(to)) {  // keep the order behind what already waits for that hop
         stall(to, std::move(frame), channel, lane);
         return;
     }
@@ -671,27 +671,70 @@ void reactor::drain_send_queue() {
 }
 
 void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {
-    if (_stalled.size() >= _config.send_queue_max) {
+    if (_stalled_frames >= _config.send_queue_max) {
         count("dropped_backlog_full");
         return;
     }
-    _stalled.push_back({to, std::move(frame), std::string(channel), lane});
+    auto [waiting, first] = _stalled.try_emplace(to);
+    waiting->second.push_back({to, std::move(frame), std::string(channel), lane});
+    ++_stalled_frames;
+    if (first) set_hop_congested(to, true);
 }
 
 void reactor::retry_stalled() {
-    while (!_stalled.empty()) {
-        auto& next = _stalled.front();
-        const auto bytes = next.frame.size();
-        const auto status = _transport->send(next.to, next.frame, next.channel, next.lane);
-        if (status == transport::send_status::congested) return;  // still full: later
-        if (status == transport::send_status::ok) {
-            _bytes_sent += bytes;
-            ++_messages_out;
-        } else {
-            count(std::string("send_") + describe(status));
+    for (auto hop = _stalled.begin(); hop != _stalled.end();) {
+        auto& waiting = hop->second;
+        while (!waiting.empty()) {
+            auto& next = waiting.front();
+            const auto bytes = next.frame.size();
+            const auto status = _transport->send(next.to, next.frame, next.channel, next.lane);
+            if (status == transport::send_status::congested) break;  // still full: later
+            if (status == transport::send_status::ok) {
+                _bytes_sent += bytes;
+                ++_messages_out;
+            } else {
+                count(std::string("send_") + describe(status));
+            }
+            waiting.pop_front();
+            --_stalled_frames;
         }
-        _stalled.pop_front();
+        if (!waiting.empty()) {
+            ++hop;
+            continue;
+        }
+        const auto cleared = hop->first;
+        hop = _stalled.erase(hop);
+        set_hop_congested(cleared, false);
     }
+}
+
+bool reactor::congested_destination(const std::string& name) const {
+    for (const auto& [hop, names] : _congested_by_hop)
+        if (std::find(names.begin(), names.end(), name) != names.end()) return true;
+    return false;
+}
+
+void reactor::set_hop_congested(const core::link& hop, bool congested) {
+    // Senders hear congested for every destination routed through the hop, so the queue that
+    // waits for it stays short; every other destination's messages go on.
+    std::vector<std::pair<std::string, core::route_status>> changes;
+    if (congested) {
+        auto& names = _congested_by_hop[hop];
+        for (const auto& [name, status] : _snapshot.routes) {  // written on this thread only
+            core::link via;
+            if (status == core::route_status::ok && _core->app_route(name, &via) == core::route_status::ok && via == hop) {
+                names.push_back(name);
+                changes.emplace_back(name, core::route_status::congested);
+            }
+        }
+    } else if (auto listed = _congested_by_hop.find(hop); listed != _congested_by_hop.end()) {
+        for (auto& name : listed->second) changes.emplace_back(std::move(name), _core->route_status_of(name));
+        _congested_by_hop.erase(listed);
+    }
+    if (changes.empty()) return;
+    std::lock_guard lock(_send_mutex);
+    for (auto& [name, status] : changes)
+        if (auto entry = _snapshot.routes.find(name); entry != _snapshot.routes.end()) entry->second = status;
 }
 
 void reactor::refresh_route_snapshot() {
@@ -702,6 +745,8 @@ void reactor::refresh_route_snapshot() {
     _route_updates.clear();
     std::size_t still_listed = 0;
     _core->for_each_route_status([&](const std::string& name, core::route_status status) {
+        if (status == core::route_status::ok && !_congested_by_hop.empty() && congested_destination(name))
+            status = core::route_status::congested;
         const auto it = _snapshot.routes.find(name);
         if (it != _snapshot.routes.end()) ++still_listed;
         if (it == _snapshot.routes.end() || it->second != status) _route_updates.emplace_back(&name, status);

@@ -152,8 +152,8 @@ private:
     void check_waiters();
     void persist_if_due(bool force);
     void drain_send_queue();
-    // Sends that met a full queue (HWM) wait here, in order, instead of being dropped; while
-    // any wait, the application's queue is not drained, so callers see congested.
+    // Sends that met a full queue (HWM) wait, in order per hop, instead of being dropped;
+    // while any wait for a hop, senders to the destinations behind it see congested.
     void retry_stalled();
     void stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane);
     // Sends one frame; a data frame meeting a full queue waits in _stalled (in order).
@@ -204,7 +204,14 @@ private:
         std::string channel;
         std::uint32_t lane = 0;
     };
-    std::deque<stalled_send> _stalled;  // reactor thread only; bounded by send_queue_max
+    // Data frames that met a full queue (HWM), in order, per hop: a full connection holds up
+    // only what goes through it. Reactor thread (or a sender holding the lent turn) only.
+    std::map<core::link, std::deque<stalled_send>> _stalled;
+    std::size_t _stalled_frames = 0;  // bounded by send_queue_max
+    // Destinations the route snapshot says congested because their hop is stalled.
+    std::map<core::link, std::vector<std::string>> _congested_by_hop;
+    void set_hop_congested(const core::link& hop, bool congested);
+    [[nodiscard]] bool congested_destination(const std::string& name) const;
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries

@@ -304,6 +304,31 @@ TEST_CASE("a failed peer's full connection does not hold up traffic to the other
     }());
 }
 
+TEST_CASE("a hung peer's full connection is congested for it alone: the others' messages go on",
+          "[messaging][congestion]") {
+    auto patient = [](const std::string& name) {
+        auto cfg = test_config(name, role::server);
+        cfg.send_high_water_mark = 20;
+        cfg.heartbeat_interval_ms = 1000;  // neither failure detection nor ZeroMQ's heartbeat
+        cfg.missed_heartbeats = 30;        // recycles the hung peer's connection in this test
+        return cfg;
+    };
+    Node s1(patient("s1")), s2(patient("s2")), s3(patient("s3"));
+    REQUIRE(s2.sync_join(s1.router_endpoint(), 10s).ok());
+    REQUIRE(s3.sync_join(s1.router_endpoint(), 10s).ok());
+    WAIT_FOR("s1 routes to s2 and s3", s1.forward_message("s2", "none", "") == send_status::ok &&
+                                           s1.forward_message("s3", "none", "") == send_status::ok);
+    std::atomic<int> got{0};
+    s2.register_handler("work", [&got](const inbound_message&) { ++got; });
+    s3.stop();  // hung: its connections stay open and fill up
+    const std::string payload(64 * 1024, 'x');
+    WAIT_FOR("s1's connection to s3 is full: congested", s1.forward_message("s3", "work", payload) == send_status::congested);
+    REQUIRE(s1.forward_message("s2", "work", "x") == send_status::ok);
+    WAIT_FOR("s2 got it while s3 still holds up its own", got.load() == 1, 5s);
+    CHECK(s1.forward_message("s3", "work", payload) == send_status::congested);
+    CHECK(s1.status().counters["dropped_backlog_full"] == 0);
+}
+
 TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
     std::promise<delivery_report> report;
     auto cfg = test_config("s1", role::server);
