@@ -671,17 +671,23 @@ void reactor::drain_send_queue() {
 }
 
 void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {
-    if (_stalled_frames >= _config.send_queue_max) {
+    auto [waiting, first] = _stalled.try_emplace(to);
+    // One hung hop may hold at most a quarter of the node's budget: what still reaches it
+    // (relays, retransmissions, messages queued before it was marked) cannot crowd out the
+    // other hops' waiting frames.
+    const auto per_hop_max = std::max<std::size_t>(_config.send_queue_max / 4, 1);
+    if (_stalled_frames >= _config.send_queue_max || waiting->second.size() >= per_hop_max) {
         count("dropped_backlog_full");
+        if (first) _stalled.erase(waiting);
         return;
     }
-    auto [waiting, first] = _stalled.try_emplace(to);
     waiting->second.push_back({to, std::move(frame), std::string(channel), lane});
     ++_stalled_frames;
-    if (first) set_hop_congested(to, true);
+    if (first) update_congestion_marks();
 }
 
 void reactor::retry_stalled() {
+    bool marks_due = false;
     for (auto hop = _stalled.begin(); hop != _stalled.end();) {
         auto& waiting = hop->second;
         while (!waiting.empty()) {
@@ -702,39 +708,34 @@ void reactor::retry_stalled() {
             ++hop;
             continue;
         }
-        const auto cleared = hop->first;
         hop = _stalled.erase(hop);
-        set_hop_congested(cleared, false);
+        marks_due = true;
     }
+    if (marks_due) update_congestion_marks();
 }
 
-bool reactor::congested_destination(const std::string& name) const {
-    for (const auto& [hop, names] : _congested_by_hop)
-        if (std::find(names.begin(), names.end(), name) != names.end()) return true;
-    return false;
+core::route_status reactor::route_for_senders(const std::string& name, core::route_status status) {
+    if (status != core::route_status::ok || _stalled.empty()) return status;
+    core::link hop;
+    return _core->app_route(name, &hop) == core::route_status::ok && _stalled.contains(hop)
+               ? core::route_status::congested
+               : status;
 }
 
-void reactor::set_hop_congested(const core::link& hop, bool congested) {
-    // Senders hear congested for every destination routed through the hop, so the queue that
-    // waits for it stays short; every other destination's messages go on.
-    std::vector<std::pair<std::string, core::route_status>> changes;
-    if (congested) {
-        auto& names = _congested_by_hop[hop];
-        for (const auto& [name, status] : _snapshot.routes) {  // written on this thread only
-            core::link via;
-            if (status == core::route_status::ok && _core->app_route(name, &via) == core::route_status::ok && via == hop) {
-                names.push_back(name);
-                changes.emplace_back(name, core::route_status::congested);
-            }
-        }
-    } else if (auto listed = _congested_by_hop.find(hop); listed != _congested_by_hop.end()) {
-        for (auto& name : listed->second) changes.emplace_back(std::move(name), _core->route_status_of(name));
-        _congested_by_hop.erase(listed);
-    }
-    if (changes.empty()) return;
+void reactor::update_congestion_marks() {
+    // Senders hear congested for every destination whose route goes through a stalled hop,
+    // so what waits for it stays short, while every other destination's messages go on.
+    // Recomputed from the routes of the moment whenever a hop stalls or clears (and at every
+    // refresh), so a route that moves onto or off a stalled hop is marked accordingly.
+    _route_updates.clear();
+    _core->for_each_route_status([&](const std::string& name, core::route_status status) {
+        const auto wanted = route_for_senders(name, status);
+        const auto it = _snapshot.routes.find(name);  // written by the turn holder only
+        if (it != _snapshot.routes.end() && it->second != wanted) _route_updates.emplace_back(&name, wanted);
+    });
+    if (_route_updates.empty()) return;
     std::lock_guard lock(_send_mutex);
-    for (auto& [name, status] : changes)
-        if (auto entry = _snapshot.routes.find(name); entry != _snapshot.routes.end()) entry->second = status;
+    for (const auto& [name, status] : _route_updates) _snapshot.routes.insert_or_assign(*name, status);
 }
 
 void reactor::refresh_route_snapshot() {
@@ -745,8 +746,7 @@ void reactor::refresh_route_snapshot() {
     _route_updates.clear();
     std::size_t still_listed = 0;
     _core->for_each_route_status([&](const std::string& name, core::route_status status) {
-        if (status == core::route_status::ok && !_congested_by_hop.empty() && congested_destination(name))
-            status = core::route_status::congested;
+        status = route_for_senders(name, status);
         const auto it = _snapshot.routes.find(name);
         if (it != _snapshot.routes.end()) ++still_listed;
         if (it == _snapshot.routes.end() || it->second != status) _route_updates.emplace_back(&name, status);

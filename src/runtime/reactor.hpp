@@ -208,10 +208,9 @@ private:
     // only what goes through it. Reactor thread (or a sender holding the lent turn) only.
     std::map<core::link, std::deque<stalled_send>> _stalled;
     std::size_t _stalled_frames = 0;  // bounded by send_queue_max
-    // Destinations the route snapshot says congested because their hop is stalled.
-    std::map<core::link, std::vector<std::string>> _congested_by_hop;
-    void set_hop_congested(const core::link& hop, bool congested);
-    [[nodiscard]] bool congested_destination(const std::string& name) const;
+    // What senders are told of a route: congested while its hop is stalled.
+    [[nodiscard]] core::route_status route_for_senders(const std::string& name, core::route_status status);
+    void update_congestion_marks();
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
