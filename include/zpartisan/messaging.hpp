@@ -17,7 +17,8 @@ enum class send_status {
     disconnected,       // a member, but no route to it right now
     unreachable,        // a member this node sees as failed
     partitioned,        // an injected partition forbids it
-    congested,          // back-pressure: the send queue is full; retry later
+    congested,          // back-pressure, retry later: the send queue, the connection to the
+                        // destination's next hop (its high-water mark) or the retransmit buffer is full
     too_large,          // over max_message_bytes
     stopped,            // this node left, was removed or stopped
 };

@@ -286,7 +286,7 @@ private:
     // Whether (origin, incarnation, id) was handed to its handler already (a later copy is a
     // duplicate), and recording that it was.
     [[nodiscard]] bool delivered_before(const forward& msg) const;
-    void record_delivery(const forward& msg);
+    void record_delivery(const forward& msg, std::uint64_t now_ms);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
     [[nodiscard]] bool partitioned_from(const std::string& peer) const;
@@ -399,9 +399,15 @@ private:
         // Delivered ids beyond it, as ranges: its size is the number of gaps (ids lost and
         // awaiting retransmission, each one the sender still holds unacked), not of ids.
         interval_set above;
+        std::uint64_t last_used_ms = 0;
     };
     // More gaps than any sender's retransmit buffer holds: the oldest is given up on.
     static constexpr std::size_t dedup_gaps_max = 65536;
+    // A sender no longer a member (it left, was removed) keeps its window this long after its
+    // last message, longer than any retransmission of it lasts; looked at once a second.
+    static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
+    std::uint64_t _next_window_prune_ms = 0;
+    void prune_duplicate_windows(std::uint64_t now_ms);
     std::set<std::string, std::less<>> _handlers;      // registered handler names
     std::uint64_t _next_message_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack

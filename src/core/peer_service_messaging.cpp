@@ -176,11 +176,12 @@ bool peer_service::delivered_before(const forward& msg) const {
     return it != _delivered.end() && (msg.id <= it->second.contiguous || it->second.above.contains(msg.id));
 }
 
-void peer_service::record_delivery(const forward& msg) {
+void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
     auto [found, created] = _delivered.try_emplace(std::make_pair(msg.origin, msg.origin_incarnation));
     if (created)
         _delivered.erase(_delivered.lower_bound(std::make_pair(msg.origin, std::uint64_t{0})), found);
     auto& window = found->second;
+    window.last_used_ms = now_ms;
     if (msg.id <= window.contiguous) return;
     window.above.insert(msg.id);
     // The first range folds into `contiguous` once nothing is missing below it, and so does
@@ -221,7 +222,7 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         count("acked_deferred_backlog");  // no answer: the sender's retransmission comes back
         return;
     }
-    if (msg.ack) record_delivery(msg);
+    if (msg.ack) record_delivery(msg, now_ms);
     answer(ack_status::delivered);
     _output.emplace_back(effect::deliver{std::move(msg)});
 }
@@ -238,6 +239,13 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
     _output.emplace_back(effect::delivery_report{msg.id, it->second.msg.destination, delivered,
                                                  delivered ? "" : "unknown_handler"});
     _unacked.erase(it);
+}
+
+void peer_service::prune_duplicate_windows(std::uint64_t now_ms) {
+    _next_window_prune_ms = now_ms + 1000;
+    std::erase_if(_delivered, [&](const auto& entry) {
+        return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
+    });
 }
 
 void peer_service::retransmit_and_expire(std::uint64_t now_ms) {

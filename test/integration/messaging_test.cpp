@@ -478,10 +478,17 @@ TEST_CASE("a node destroyed from its own handler or callback stops, and its thre
         doomed.reset();
         destroyed = true;  // the handler runs on after its node is gone
     };
-    if (from_callback) doomed->on_up("s1", destroy);
-    else doomed->register_handler("die", [&destroy](const inbound_message&) { destroy(); });
+    doomed->register_handler("die", [&destroy](const inbound_message&) { destroy(); });
     REQUIRE(doomed->sync_join(s1->router_endpoint(), 10s).ok());
-    if (!from_callback) {
+    // From here on this thread calls nothing on doomed: its handler or callback may destroy it
+    // at any moment.
+    std::unique_ptr<Node> s3;
+    if (from_callback) {
+        doomed->on_up("s3", destroy);  // fires once doomed hears from s3, which joins next
+        s3 = make_node("s3", role::server);
+        // Not sync_join: that waits for s3 to reach every server, doomed included.
+        REQUIRE(s3->join(s1->router_endpoint()).ok());
+    } else {
         WAIT_FOR("s1 can reach doomed", s1->forward_message("doomed", "die", "") == send_status::ok);
     }
     WAIT_FOR("the handler destroyed its node and returned", destroyed.load());

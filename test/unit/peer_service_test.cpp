@@ -354,3 +354,17 @@ TEST_CASE("a sender's restart (a new incarnation) starts a fresh duplicate windo
     CHECK(r.s2->counters()["duplicates_suppressed"] == 2);
     CHECK(r.s2->counters()["duplicate_windows"] == 1);  // incarnations 1 and 2 forgotten
 }
+
+TEST_CASE("a sender that is no longer a member has its duplicate window pruned, after a long linger",
+          "[peer_service][ack]") {
+    acked_receiver r;
+    const core::forward from_ghost{"ghost", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 1, true, "", "p"};
+    const auto now = r.net.now_ms();
+    r.s2->on_message({core::link::kind::accepted, "ghost"}, from_ghost, now);
+    (void)r.receive(1);  // s1, a member
+    CHECK(r.s2->counters()["duplicate_windows"] == 2);
+    r.s2->tick(now + 60'000);  // within the linger: a late retransmission is still recognised
+    CHECK(r.s2->counters()["duplicate_windows"] == 2);
+    r.s2->tick(now + 601'000);
+    CHECK(r.s2->counters()["duplicate_windows"] == 1);  // s1's stays: it is a member
+}
