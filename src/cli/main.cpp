@@ -13,9 +13,12 @@ namespace {
 
 using nlohmann::json;
 
+// Bytes that are not UTF-8 (from arguments or a node's answer) become U+FFFD, never an exception.
+std::string text_of(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string cell(const json& value) {
     if (value.is_string()) return value.get<std::string>();
-    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return text_of(value);
 }
 
 // A table of rows (objects) with the given columns.
@@ -127,7 +130,7 @@ int main(int argc, char** argv) {
     }
 
     const auto answer_text =
-        zpartisan::transport::control_request(control, request.dump(-1, ' ', false, json::error_handler_t::replace), std::chrono::milliseconds(timeout_ms));
+        zpartisan::transport::control_request(control, text_of(request), std::chrono::milliseconds(timeout_ms));
     if (!answer_text) {
         std::cerr << "zpartisan-ctl: no answer from " << control << " within " << timeout_ms << " ms\n";
         return 2;

@@ -683,11 +683,11 @@ void reactor::stall(const core::link& to, transport::frame frame, std::string_vi
     }
     waiting->second.push_back({to, std::move(frame), std::string(channel), lane});
     ++_stalled_frames;
-    if (first) update_congestion_marks();
+    if (first) refresh_route_snapshot();  // the destinations behind this hop are now congested
 }
 
 void reactor::retry_stalled() {
-    bool marks_due = false;
+    bool hop_cleared = false;
     for (auto hop = _stalled.begin(); hop != _stalled.end();) {
         auto& waiting = hop->second;
         while (!waiting.empty()) {
@@ -709,9 +709,9 @@ void reactor::retry_stalled() {
             continue;
         }
         hop = _stalled.erase(hop);
-        marks_due = true;
+        hop_cleared = true;
     }
-    if (marks_due) update_congestion_marks();
+    if (hop_cleared) refresh_route_snapshot();
 }
 
 core::route_status reactor::route_for_senders(const std::string& name, core::route_status status) {
@@ -720,22 +720,6 @@ core::route_status reactor::route_for_senders(const std::string& name, core::rou
     return _core->app_route(name, &hop) == core::route_status::ok && _stalled.contains(hop)
                ? core::route_status::congested
                : status;
-}
-
-void reactor::update_congestion_marks() {
-    // Senders hear congested for every destination whose route goes through a stalled hop,
-    // so what waits for it stays short, while every other destination's messages go on.
-    // Recomputed from the routes of the moment whenever a hop stalls or clears (and at every
-    // refresh), so a route that moves onto or off a stalled hop is marked accordingly.
-    _route_updates.clear();
-    _core->for_each_route_status([&](const std::string& name, core::route_status status) {
-        const auto wanted = route_for_senders(name, status);
-        const auto it = _snapshot.routes.find(name);  // written by the turn holder only
-        if (it != _snapshot.routes.end() && it->second != wanted) _route_updates.emplace_back(&name, wanted);
-    });
-    if (_route_updates.empty()) return;
-    std::lock_guard lock(_send_mutex);
-    for (const auto& [name, status] : _route_updates) _snapshot.routes.insert_or_assign(*name, status);
 }
 
 void reactor::refresh_route_snapshot() {

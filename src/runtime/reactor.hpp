@@ -208,9 +208,10 @@ private:
     // only what goes through it. Reactor thread (or a sender holding the lent turn) only.
     std::map<core::link, std::deque<stalled_send>> _stalled;
     std::size_t _stalled_frames = 0;  // bounded by send_queue_max
-    // What senders are told of a route: congested while its hop is stalled.
+    // What senders are told of a route: congested while its hop is stalled. Applied by
+    // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so
+    // a route that moves onto or off a stalled hop is marked accordingly.
     [[nodiscard]] core::route_status route_for_senders(const std::string& name, core::route_status status);
-    void update_congestion_marks();
     std::mutex _send_mutex;  // guards _send_queue and _snapshot
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
