@@ -49,6 +49,8 @@ struct delivery_report {
 struct message_options {
     std::string channel = "default";
     // The same key always takes the same connection of the channel, so order holds per key.
+    // Without one the destination picks the connection: order holds per receiver and channel,
+    // and a key is how one destination's traffic spreads over a channel's connections.
     std::optional<std::uint64_t> partition_key;
     // At-least-once: retransmitted until acknowledged, duplicates suppressed at the receiver.
     bool ack = false;

@@ -241,9 +241,11 @@ send_status Node::send_as(message_kind kind_value, const std::string& node, cons
     const auto& channels = _reactor->cfg().channels;
     auto channel = channels.find(options.channel);
     if (channel == channels.end()) throw usage_error("unknown channel '" + options.channel + "'");
-    static thread_local std::uint64_t round_robin = 0;
-    const auto lane = static_cast<std::uint32_t>((options.partition_key ? *options.partition_key : round_robin++) %
-                                                 channel->second);
+    // Without a key a message takes its destination's lane, so one sender's messages to one
+    // receiver on one channel keep their order either way, while a channel's connections
+    // still share out the traffic to different destinations.
+    const auto spread = options.partition_key ? *options.partition_key : std::hash<std::string>{}(node);
+    const auto lane = static_cast<std::uint32_t>(spread % channel->second);
     // message_kind lists the delivery kinds in wire order, from 1 (docs/protocol.md §6).
     const auto kind = static_cast<core::delivery_kind>(static_cast<int>(kind_value) + 1);
     wire::forward_fields request;
@@ -255,7 +257,7 @@ send_status Node::send_as(message_kind kind_value, const std::string& node, cons
     request.ack = options.ack;
     request.reply_to = reply_to;
     request.payload = payload;
-    return _reactor->enqueue_send(request, options.ack ? options.on_report : nullptr, options.partition_key.has_value());
+    return _reactor->enqueue_send(request, options.ack ? options.on_report : nullptr);
 }
 
 op_result Node::receive_message(const std::string& peer, const std::string& channel, const std::string& frame) {

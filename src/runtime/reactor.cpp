@@ -461,11 +461,11 @@ constexpr std::size_t bundle_max_bytes = 64 * 1024;
 constexpr std::size_t bundle_start_bytes = 4 * 1024;
 }  // namespace
 
-bool reactor::join_last_bundle(const wire::forward_fields& request, bool keyed) {
+bool reactor::join_last_bundle(const wire::forward_fields& request) {
     if (_send_queue.empty()) return false;
     auto& last = _send_queue.back();
     if (last.entries == 0 || last.msg.destination != request.destination || last.msg.handler != request.handler ||
-        last.msg.kind != request.kind || last.msg.channel != request.channel || (keyed && last.msg.lane != request.lane) ||
+        last.msg.kind != request.kind || last.msg.channel != request.channel || last.msg.lane != request.lane ||
         last.msg.reply_to != request.reply_to)
         return false;
     const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
@@ -475,8 +475,7 @@ bool reactor::join_last_bundle(const wire::forward_fields& request, bool keyed) 
     return true;
 }
 
-send_status reactor::enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report,
-                                  bool keyed) {
+send_status reactor::enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report) {
     request.origin = _advertised_self.name;
     request.origin_incarnation = _advertised_self.incarnation;
     request.hops = 0;
@@ -519,7 +518,7 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
             return send_status::congested;
         // Only behind nothing: a message still queued or stalled goes first.
         direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _stalled.empty();
-        if (!direct) wake = queue_locked(request, on_report, bundled, keyed, in_burst);
+        if (!direct) wake = queue_locked(request, on_report, bundled, in_burst);
     }
     if (direct) return leading ? send_from_reactor(request) : send_directly(request);
     // On the reactor thread (an inline handler) the queue is drained before the next poll.
@@ -528,9 +527,9 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
 }
 
 bool reactor::queue_locked(const wire::forward_fields& request, std::function<void(const delivery_report&)>& on_report,
-                           bool bundled, bool keyed, bool in_burst) {
+                           bool bundled, bool in_burst) {
     ++_queued_sends;
-    if (bundled && join_last_bundle(request, keyed)) return false;  // the reactor is already due
+    if (bundled && join_last_bundle(request)) return false;  // the reactor is already due
     pending_send pending;
     if (bundled) {
         // Room for a burst's first few dozen small messages up front, so the bundle is not

@@ -111,16 +111,13 @@ public:
     // request names the message as views valid for this call (origin, incarnation, hops and
     // id are filled in here); what is kept is copied before this returns: a message joining
     // a queued bundle costs its payload's bytes and no string.
-    // keyed: the lane comes from a partition key; an unkeyed message may join a bundle that
-    // is bound for another lane of its channel.
-    send_status enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report,
-                             bool keyed = false);
+    send_status enqueue_send(wire::forward_fields request, std::function<void(const delivery_report&)> on_report);
 
 private:
     // Queues a message for the reactor (_send_mutex held); true when the reactor must be
     // woken for it.
     bool queue_locked(const wire::forward_fields& request, std::function<void(const delivery_report&)>& on_report,
-                      bool bundled, bool keyed, bool in_burst);
+                      bool bundled, bool in_burst);
     // A plain message sent on the application's thread while the reactor sleeps and has
     // lent it its turn (_turn held, nothing queued or stalled ahead of it).
     send_status send_directly(const wire::forward_fields& request);
@@ -189,7 +186,7 @@ private:
         std::function<void(const delivery_report&)> on_report;
     };
     // Appends msg to the newest queued bundle when it may join it (_send_mutex held).
-    bool join_last_bundle(const wire::forward_fields& request, bool keyed);
+    bool join_last_bundle(const wire::forward_fields& request);
     // What application threads may know without asking the reactor: each member's route.
     // Written only by the reactor, in place, under _send_mutex.
     struct route_snapshot {

@@ -34,13 +34,13 @@ struct received {
     }
 };
 
-// Payloads are sequence numbers i sent with partition key i % keys: within a key they must
-// arrive in increasing order.
+// Payloads are sequence numbers i sent with partition key i % keys (no key when keys is 0):
+// within a key (or a sender's unkeyed flow) they must arrive in increasing order.
 void check_order_per_key(const std::vector<inbound_message>& arrived, int keys) {
-    std::map<int, int> last_by_key;
+    std::map<std::pair<std::string, int>, int> last_by_key;
     for (const auto& m : arrived) {
         const int i = std::stoi(m.payload);
-        auto [it, first] = last_by_key.try_emplace(i % keys, i);
+        auto [it, first] = last_by_key.try_emplace({m.from, keys > 0 ? i % keys : 0}, i);
         if (!first) {
             CHECK(i > it->second);
             it->second = i;
@@ -48,12 +48,15 @@ void check_order_per_key(const std::vector<inbound_message>& arrived, int keys) 
     }
 }
 
-// Sends 0..count-1 to the "work" handler of `to`, number i with partition key i % keys and,
-// when ack_every > 0, acked every ack_every-th; a congested send is retried.
-void send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every) {
+// Sends 0..count-1 to the "work" handler of `to` on `channel`, number i with partition key
+// i % keys (none when keys is 0) and, when ack_every > 0, acked every ack_every-th; a
+// congested send is retried.
+void send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every,
+                   const std::string& channel = "default") {
     for (int i = 0; i < count; ++i) {
         message_options options;
-        options.partition_key = static_cast<std::uint64_t>(i % keys);
+        options.channel = channel;
+        if (keys > 0) options.partition_key = static_cast<std::uint64_t>(i % keys);
         options.ack = ack_every > 0 && i % ack_every == 0;
         send_status status;
         while ((status = from.forward_message(to, "work", std::to_string(i), options)) == send_status::congested)
@@ -112,6 +115,7 @@ struct messaging_cluster {
         cfg.heartbeat_interval_ms = 250;
         cfg.missed_heartbeats = 4;
         cfg.inline_handlers = inline_handlers;
+        cfg.channels["bulk"] = 4;  // four connections per peer, so order across them is tested
         nodes.push_back(std::make_unique<Node>(cfg));
         by_name[name] = nodes.back().get();
     }
@@ -174,6 +178,20 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
     send_numbered(c.node("c1"), "c4", count, 3, 0);
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
     check_order_per_key(c.work["c4"]->copy(), 3);
+
+    // A channel of four connections: keys spread over them, and each key keeps its order;
+    // without a key the destination picks one, so a sender's flow to it keeps its order too.
+    // Two senders at once, through two relays and through one.
+    for (const int keys : {8, 0}) {
+        CAPTURE(keys);
+        c.work["c4"] = std::make_shared<received>();
+        c.node("c4").register_handler("work", [r = c.work["c4"]](const inbound_message& m) { r->add(m); });
+        std::thread second([&] { send_numbered(c.node("s2"), "c4", count, keys, 0, "bulk"); });
+        send_numbered(c.node("c1"), "c4", count, keys, 0, "bulk");
+        second.join();
+        WAIT_FOR("all arrived on the bulk channel", c.work["c4"]->size() == 2 * count);
+        check_order_per_key(c.work["c4"]->copy(), keys);
+    }
 }
 
 TEST_CASE("plain and acked messages of one flow keep one order", "[messaging][ack]") {
