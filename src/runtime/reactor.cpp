@@ -34,6 +34,7 @@ transport::transport_options transport_options_from(const config& cfg) {
     options.zmtp_heartbeat_timeout_ms = static_cast<int>(
         std::min<std::uint64_t>(std::uint64_t{cfg.heartbeat_interval_ms} * cfg.missed_heartbeats, 6'553'500));
     options.channels = cfg.channels;
+    options.lane_wait_ms = options.reconnect_interval_max_ms;
     return options;
 }
 

@@ -251,11 +251,14 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
             try {
                 if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
                 (void)send_frame(*_router, message.native());
+                if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
                 return send_status::ok;
             } catch (const zmq::error_t& e) {
                 if (e.num() != EHOSTUNREACH) throw;
-                // That lane is not connected (yet): the control connection still gets it there.
             }
+            if (lane_still_awaited(_routing_scratch)) return send_status::congested;
+            // Given up on: the control connection gets it there, at the price of order when
+            // the lane turns up after all (a peer configured without this channel never does).
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
             if (auto* data = lane_socket(to.id, channel, lane)) {
@@ -292,6 +295,20 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
     }
 }
 
+
+bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
+    // A peer's lanes connect alongside its control connection but may finish later (or,
+    // reconnecting, after it). Until then its frames wait, as for a full connection, rather
+    // than take the control connection: one sent there and the next on the lane could
+    // arrive the wrong way round.
+    const auto now = std::chrono::steady_clock::now();
+    // Lanes of peers long gone stay listed (so they are not waited for again); the bound
+    // only means an old one may be waited for once more.
+    constexpr std::size_t awaited_max = 65536;
+    if (_lanes_awaited.size() >= awaited_max) _lanes_awaited.clear();
+    const auto since = _lanes_awaited.try_emplace(routing_id, now).first->second;
+    return now - since < std::chrono::milliseconds(_options.lane_wait_ms);
+}
 
 void zmq_transport::mark_used(zmq::socket_t& socket) {
     if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle()) _used_since_poll.push_back(socket.handle());

@@ -44,6 +44,9 @@ struct transport_options {
     // connections per channel, so bulk traffic never queues behind (or ahead of) heartbeats
     // and membership, which use the first connection.
     std::map<std::string, std::uint32_t> channels;
+    // How long frames for a peer's lane that is not connected (yet) wait for it before they
+    // take the control connection instead. Covers a lane's reconnection backoff.
+    int lane_wait_ms = 2000;
 };
 
 enum class send_status { ok, congested, unreachable, not_connected, too_large };
@@ -192,6 +195,11 @@ private:
     // Drains one source into out; false when it stopped at batch_max with more waiting.
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
+    // Accepted peers' lanes found unconnected, by routing id, with when that was first seen;
+    // a lane leaves when a send on it succeeds.
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> _lanes_awaited;
+    // True while frames for that lane should wait for it (send says congested).
+    bool lane_still_awaited(const std::string& routing_id);
     std::string _router_endpoint;
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <zmq.hpp>
+
 #include "transport/zmq_transport.hpp"
 #include "wait_for.hpp"
 
@@ -111,4 +113,52 @@ TEST_CASE("a socket that brought one message at a time hands over a burst whole,
     CHECK(polls < burst / 4);
     REQUIRE(at_b.size() == burst);
     for (int i = 0; i < burst; ++i) CHECK(at_b[i].frame.view() == std::to_string(i));
+}
+
+TEST_CASE("frames for a peer's lane that is not connected wait for it, then take the control connection",
+          "[transport][channels]") {
+    // a has no data lanes of its own, so b's lanes to it connect only when this test makes
+    // them: a late lane, as after a reconnection or a slow connect, made deterministic.
+    auto b_options = options_for("b", role::server);
+    b_options.channels["bulk"] = 2;
+    b_options.lane_wait_ms = 300;
+    zmq_transport a{options_for("a", role::client)};
+    zmq_transport b{b_options};
+    std::vector<inbound> at_a, at_b;
+    const core::link to_b{core::link::kind::dialed, b.bound_router_endpoint()};
+    a.dial(b.bound_router_endpoint());
+    WAIT_FOR("a reaches b", [&] {
+        frame hello(std::string_view("hello"));
+        if (a.send(to_b, hello) != send_status::ok) return false;
+        poll_once(b, at_b);
+        return !at_b.empty();
+    }());
+    const core::link to_a = at_b.front().from;
+
+    // Lane 0 connects while its first frame waits: the frame then goes on it, intact.
+    frame first(std::string_view("on-lane-0"));
+    REQUIRE(b.send(to_a, first, "bulk", 0) == send_status::congested);
+    CHECK(first.view() == "on-lane-0");
+    zmq::context_t context;
+    zmq::socket_t lane0(context, zmq::socket_type::dealer);
+    lane0.set(zmq::sockopt::routing_id, "a|bulk|0");
+    lane0.set(zmq::sockopt::linger, 0);
+    lane0.connect(b.bound_router_endpoint());
+    WAIT_FOR("lane 0 takes the waiting frame", b.send(to_a, first, "bulk", 0) == send_status::ok);
+    zmq::message_t got;
+    lane0.set(zmq::sockopt::rcvtimeo, 5000);
+    REQUIRE(lane0.recv(got));
+    CHECK(got.to_string_view() == "on-lane-0");
+
+    // Lane 1 never connects: its frames wait lane_wait_ms, then go on the control connection.
+    const auto started = std::chrono::steady_clock::now();
+    frame second(std::string_view("via-control"));
+    REQUIRE(b.send(to_a, second, "bulk", 1) == send_status::congested);
+    WAIT_FOR("lane 1 given up on", b.send(to_a, second, "bulk", 1) == send_status::ok);
+    CHECK(std::chrono::steady_clock::now() - started >= 300ms);
+    WAIT_FOR("a hears it on its control connection", (poll_once(a, at_a), !at_a.empty()));
+    CHECK(at_a.front().frame.view() == "via-control");
+    // Given up on, it is not waited for again.
+    frame third(std::string_view("via-control-again"));
+    CHECK(b.send(to_a, third, "bulk", 1) == send_status::ok);
 }
