@@ -722,7 +722,34 @@ core::route_status reactor::route_for_senders(const std::string& name, core::rou
                : status;
 }
 
+void reactor::reroute_stalled() {
+    // A destination's route moves off a stalled hop when its client re-homes or a relay
+    // fails. Its waiting frames would otherwise go to a hop no longer on the way (lost
+    // there, or late: after the messages sent on the new route meanwhile). Moved, they go
+    // ahead of everything sent to it from now on, which queues behind them.
+    std::vector<stalled_send> moved;
+    for (auto& [hop, waiting] : _stalled) {
+        std::deque<stalled_send> kept;
+        for (auto& frame : waiting) {
+            core::link now_via;
+            const auto routed = wire::peek_routed(frame.frame.view());
+            if (routed && _core->app_route(routed->destination, &now_via) == core::route_status::ok && now_via != hop) {
+                frame.to = now_via;
+                moved.push_back(std::move(frame));
+            } else {
+                kept.push_back(std::move(frame));
+            }
+        }
+        waiting.swap(kept);
+    }
+    if (moved.empty()) return;
+    _counters["stalled_frames_rerouted"] += moved.size();
+    for (auto& frame : moved) _stalled[frame.to].push_back(std::move(frame));  // retry_stalled sends them
+    std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
+}
+
 void reactor::refresh_route_snapshot() {
+    if (!_stalled.empty() && snapshot_stale()) reroute_stalled();
     // Every member's route is recomputed (cheap: no copies), but senders are locked out only
     // to write the few that differ. A large cluster changes a handful of routes at a time,
     // and rebuilding the whole map on each change made 200 nodes in one process spend most
@@ -842,6 +869,8 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["handler_failures"] = _messages->handler_failures();
         all["dropped_handler_queue_full"] = _messages->overflow_drops();
         all["unacked"] = core.unacked_count();
+        all["stalled_frames"] = _stalled_frames;  // gauges: frames waiting for full connections
+        all["stalled_hops"] = _stalled.size();
         return all;
     });
 }

@@ -153,6 +153,9 @@ private:
     // while any wait for a hop, senders to the destinations behind it see congested.
     void retry_stalled();
     void stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane);
+    // After routes moved: frames waiting for a hop no longer on their destination's route
+    // follow the route, in order, to wait for (or go out on) the new hop.
+    void reroute_stalled();
     // Sends one frame; a data frame meeting a full queue waits in _stalled (in order).
     void send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                     bool data, core::message_type type);

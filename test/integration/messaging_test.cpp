@@ -347,6 +347,60 @@ TEST_CASE("a hung peer's full connection is congested for it alone: the others' 
     CHECK(s1.status().counters["dropped_backlog_full"] == 0);
 }
 
+TEST_CASE("frames waiting for a hung relay follow their client when it re-homes, in order",
+          "[messaging][congestion]") {
+    // c1 notices its home s1 hang quickly and re-homes to s2. s2 would notice s1 only after
+    // 3 s (neither its detector nor ZeroMQ's heartbeat recycles its connection to s1 before),
+    // so s2 still holds frames for c1 waiting for that full connection when c1 arrives.
+    auto s1_cfg = test_config("s1", role::server);
+    s1_cfg.send_high_water_mark = 20;
+    auto s2_cfg = test_config("s2", role::server);
+    s2_cfg.send_high_water_mark = 20;
+    s2_cfg.missed_heartbeats = 30;
+    Node s1(s1_cfg), s2(s2_cfg);
+    REQUIRE(s2.sync_join(s1.router_endpoint(), 10s).ok());
+    auto c1 = make_node("c1", role::client);
+    REQUIRE(c1->sync_join(s1.router_endpoint(), 10s).ok());
+    std::mutex mutex;
+    std::vector<int> arrived;
+    c1->register_handler("work", [&](const inbound_message& m) {
+        std::lock_guard lock(mutex);
+        arrived.push_back(std::stoi(m.payload.substr(0, m.payload.find(' '))));
+    });
+    auto numbered = [](int i) { return std::to_string(i) + " " + std::string(64 * 1024, 'x'); };
+    WAIT_FOR("s2 reaches c1 through s1", s2.forward_message("c1", "work", numbered(-1)) == send_status::ok);
+    WAIT_FOR("the probe arrived", (std::lock_guard(mutex), !arrived.empty()));
+
+    s1.stop();  // hung: its connections stay open and fill up
+    // s2 keeps its connection to s1 full until c1 has moved: whatever left s2 is lost in s1,
+    // what still waits at s2 is the newest frames, and those must reach c1.
+    int next = 0;
+    while (c1->status().self.home_server != "s2") {
+        const auto status = s2.forward_message("c1", "work", numbered(next));
+        if (status == send_status::ok) ++next;
+        else std::this_thread::sleep_for(1ms);
+        REQUIRE(next < 20000);
+    }
+    const int sent_before = next;
+    WAIT_FOR("nothing waits at s2 any more", s2.status().counters["stalled_frames"] == 0);
+    const auto rerouted = static_cast<int>(s2.status().counters["stalled_frames_rerouted"]);
+    CHECK(rerouted > 0);
+    WAIT_FOR("s2 sends to c1 directly", [&] {
+        const auto status = s2.forward_message("c1", "work", numbered(next));
+        if (status == send_status::ok) ++next;
+        return status == send_status::ok;
+    }());
+    WAIT_FOR("the new message reaches c1", (std::lock_guard(mutex), !arrived.empty() && arrived.back() == next - 1));
+    std::lock_guard lock(mutex);
+    CHECK(std::is_sorted(arrived.begin(), arrived.end()));
+    CHECK(std::adjacent_find(arrived.begin(), arrived.end()) == arrived.end());
+    // The frames that waited at s2 are the last ones sent before c1 moved: all arrived.
+    for (int i = sent_before - rerouted; i < sent_before; ++i) {
+        CAPTURE(i);
+        CHECK(std::binary_search(arrived.begin(), arrived.end(), i));
+    }
+}
+
 TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
     std::promise<delivery_report> report;
     auto cfg = test_config("s1", role::server);
