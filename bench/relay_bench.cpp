@@ -118,6 +118,10 @@ void append(std::vector<double>& to, const std::vector<double>& from) { to.inser
 }  // namespace
 
 void run_relay(const relay_settings& settings, const reporter& out) {
+    // The targets, counted over this run's figures, so a run says at once where it stands.
+    constexpr double throughput_target = 0.8;
+    constexpr double p50_target = 1.3;
+    std::vector<double> throughput_ratios, latency_ratios;
     for (const auto& route : settings.routes) {
       for (const auto& handlers : settings.handlers) {
         route_cluster cluster(route, handlers == "inline");
@@ -133,6 +137,7 @@ void run_relay(const relay_settings& settings, const reporter& out) {
                 plain_rates.push_back(plain_zmq_throughput(cluster.relays, size, messages));
                 rate_ratios.push_back(our_rates.back() / plain_rates.back());
             }
+            throughput_ratios.push_back(median(rate_ratios));
             const double ours = median(our_rates);
             const double plain = median(plain_rates);
             out.figure({{"bench", "relay_throughput"},
@@ -153,6 +158,7 @@ void run_relay(const relay_settings& settings, const reporter& out) {
                 append(our_samples, our_turn);
                 append(plain_samples, plain_turn);
             }
+            if (!p50_ratios.empty()) latency_ratios.push_back(median(p50_ratios));
             const auto our_rtt = percentiles(std::move(our_samples));
             const auto plain_rtt = percentiles(std::move(plain_samples));
             out.figure({{"bench", "relay_rtt"},
@@ -169,6 +175,21 @@ void run_relay(const relay_settings& settings, const reporter& out) {
         }
       }
     }
+    const auto met = [](const std::vector<double>& ratios, auto within) {
+        return static_cast<std::size_t>(std::count_if(ratios.begin(), ratios.end(), within));
+    };
+    const auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
+    out.figure({{"bench", "relay_targets"},
+                {"throughput_target_ratio_min", throughput_target},
+                {"throughput_figures", throughput_ratios.size()},
+                {"throughput_met", met(throughput_ratios, [&](double r) { return r >= throughput_target; })},
+                {"throughput_ratio_worst",
+                 throughput_ratios.empty() ? 0.0 : round3(*std::min_element(throughput_ratios.begin(), throughput_ratios.end()))},
+                {"p50_target_ratio_max", p50_target},
+                {"p50_figures", latency_ratios.size()},
+                {"p50_met", met(latency_ratios, [&](double r) { return r <= p50_target; })},
+                {"p50_ratio_worst",
+                 latency_ratios.empty() ? 0.0 : round3(*std::max_element(latency_ratios.begin(), latency_ratios.end()))}});
 }
 
 }  // namespace zpartisan::bench
