@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
                       "ratios are the median of the turns' ratios; absolute figures are the median turn "
                       "(throughput) and the pooled samples (latency)")
         ->check(CLI::Range(1, 100));
+    relay->add_option("--wait", relay_settings.wait,
+                      "how A waits for each round trip's reply, the same way on both sides: spin = polls without "
+                      "blocking, yielding between looks (default); block = sleeps until woken (a condition variable "
+                      "for ours, a blocking recv for plain libzmq)")
+        ->check(CLI::IsMember({"spin", "block"}));
 
     int trials = 20;
     std::uint32_t heartbeat_ms = 100, missed = 3;

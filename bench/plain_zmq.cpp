@@ -169,7 +169,8 @@ double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::
     return static_cast<double>(received.load() - 1) / seconds;
 }
 
-std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips) {
+std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips,
+                                         bool spin) {
     chain c(relays);
     zmq::socket_t a = endpoint_socket(c.context, "U");
     zmq::socket_t b = endpoint_socket(c.b_context, "D");
@@ -211,7 +212,11 @@ std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload
     for (std::size_t i = 0; i < round_trips + 200; ++i) {
         const auto started = clock_type::now();
         (void)a.send(zmq::buffer(payload), zmq::send_flags::none);
-        (void)a.recv(reply);
+        if (spin) {
+            while (!a.recv(reply, zmq::recv_flags::dontwait)) std::this_thread::yield();
+        } else {
+            (void)a.recv(reply);
+        }
         if (i >= 200) samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - started).count());
     }
     done = true;

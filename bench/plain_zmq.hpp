@@ -14,7 +14,10 @@ struct latency {
 
 double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::size_t messages);
 // One sample (µs) per round trip, after 200 unrecorded warm-up round trips.
-std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips);
+// spin: A waits for each reply polling without blocking (yielding the CPU between looks), as
+// the zpartisan side waits for its pong; otherwise in a blocking recv.
+std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload_bytes, std::size_t round_trips,
+                                         bool spin);
 latency percentiles(std::vector<double> samples_us);
 
 }  // namespace zpartisan::bench

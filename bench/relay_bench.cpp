@@ -4,7 +4,9 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "plain_zmq.hpp"
@@ -85,12 +87,29 @@ double zpartisan_throughput(route_cluster& c, std::size_t payload_bytes, std::si
     return static_cast<double>(got) / seconds;
 }
 
-std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_bytes, std::size_t round_trips) {
+std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_bytes, std::size_t round_trips,
+                                         bool spin) {
     // Shared with the handler: a pong that comes after its deadline must find it alive.
-    auto pongs = std::make_shared<std::atomic<std::size_t>>(0);
+    struct pong_count {
+        std::atomic<std::size_t> value{0};
+        std::mutex mutex;
+        std::condition_variable arrived;
+        std::size_t load() const { return value.load(); }
+    };
+    auto pongs = std::make_shared<pong_count>();
     Node* b = c.b;
     c.b->register_handler("echo", [b](const inbound_message& m) { (void)b->forward_message(m.from, "pong", m.payload); });
-    c.a->register_handler("pong", [pongs](const inbound_message&) { ++*pongs; });
+    c.a->register_handler("pong", [pongs, spin](const inbound_message&) {
+        if (spin) {
+            ++pongs->value;
+            return;
+        }
+        {
+            std::lock_guard lock(pongs->mutex);
+            ++pongs->value;
+        }
+        pongs->arrived.notify_one();
+    });
     const std::string payload(payload_bytes, 'x');
     std::vector<double> samples;
     for (std::size_t i = 0; i < round_trips + 200; ++i) {
@@ -98,7 +117,12 @@ std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_b
         const auto started = clock_type::now();
         if (c.a->forward_message(c.b->name(), "echo", payload) != send_status::ok) continue;
         const auto deadline = started + 2s;
-        while (pongs->load() < expected && clock_type::now() < deadline) std::this_thread::yield();
+        if (spin) {
+            while (pongs->load() < expected && clock_type::now() < deadline) std::this_thread::yield();
+        } else {
+            std::unique_lock lock(pongs->mutex);
+            pongs->arrived.wait_until(lock, deadline, [&] { return pongs->load() >= expected; });
+        }
         if (i >= 200) samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - started).count());
     }
     c.b->unregister_handler("echo");
@@ -151,8 +175,9 @@ void run_relay(const relay_settings& settings, const reporter& out) {
             std::vector<double> our_samples, plain_samples, p50_ratios;
             const auto per_turn = std::max<std::size_t>(settings.round_trips / rounds, 1);
             for (std::size_t turn = 0; turn < rounds; ++turn) {
-                const auto our_turn = zpartisan_round_trip(cluster, size, per_turn);
-                const auto plain_turn = plain_zmq_round_trip(cluster.relays, size, per_turn);
+                const bool spin = settings.wait == "spin";
+                const auto our_turn = zpartisan_round_trip(cluster, size, per_turn, spin);
+                const auto plain_turn = plain_zmq_round_trip(cluster.relays, size, per_turn, spin);
                 if (!our_turn.empty() && !plain_turn.empty())
                     p50_ratios.push_back(percentiles(our_turn).p50_us / percentiles(plain_turn).p50_us);
                 append(our_samples, our_turn);
@@ -166,6 +191,7 @@ void run_relay(const relay_settings& settings, const reporter& out) {
                         {"handlers", handlers},
                         {"payload_bytes", size},
                         {"relays", cluster.relays},
+                        {"wait", settings.wait},
                         {"zpartisan_p50_us", round1(our_rtt.p50_us)},
                         {"zpartisan_p99_us", round1(our_rtt.p99_us)},
                         {"libzmq_p50_us", round1(plain_rtt.p50_us)},

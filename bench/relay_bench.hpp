@@ -19,6 +19,10 @@ struct relay_settings {
     // Ours and plain libzmq take turns this many times per figure: a machine whose speed
     // drifts during the run (a shared VM) then slows both alike instead of whichever ran last.
     std::size_t rounds = 3;
+    // How A waits for each reply in the round trips, the same on both sides: spin = looks
+    // without blocking, yielding between looks; block = sleeps until woken (a condition
+    // variable for ours, a blocking recv for plain libzmq).
+    std::string wait = "spin";
 };
 
 void run_relay(const relay_settings& settings, const reporter& out);
