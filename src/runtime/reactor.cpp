@@ -34,7 +34,6 @@ transport::transport_options transport_options_from(const config& cfg) {
     options.zmtp_heartbeat_timeout_ms = static_cast<int>(
         std::min<std::uint64_t>(std::uint64_t{cfg.heartbeat_interval_ms} * cfg.missed_heartbeats, 6'553'500));
     options.channels = cfg.channels;
-    options.lane_wait_ms = options.reconnect_interval_max_ms;
     return options;
 }
 
@@ -357,6 +356,9 @@ bool reactor::deliver_in_place(transport::inbound& message) {
 
 void reactor::send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                          bool data, core::message_type type) {
+    // Routes may have moved since the frames waiting now were stalled (a hello just handled
+    // in this batch, say): they take their new routes before this frame goes on one.
+    if (data) reroute_if_routes_moved();
     if (data && _stalled.contains(to)) {  // keep the order behind what already waits for that hop
         stall(to, std::move(frame), channel, lane);
         return;
@@ -687,7 +689,9 @@ void reactor::stall(const core::link& to, transport::frame frame, std::string_vi
 }
 
 void reactor::retry_stalled() {
+    reroute_if_routes_moved();
     bool hop_cleared = false;
+    std::vector<core::link> gone;
     for (auto hop = _stalled.begin(); hop != _stalled.end();) {
         auto& waiting = hop->second;
         while (!waiting.empty()) {
@@ -703,6 +707,10 @@ void reactor::retry_stalled() {
             }
             waiting.pop_front();
             --_stalled_frames;
+            if (status == transport::send_status::unreachable) {
+                gone.push_back(hop->first);
+                break;
+            }
         }
         if (!waiting.empty()) {
             ++hop;
@@ -710,6 +718,21 @@ void reactor::retry_stalled() {
         }
         hop = _stalled.erase(hop);
         hop_cleared = true;
+    }
+    if (!gone.empty()) {
+        // The peer behind a hop is gone: the core hears it once, routes move, what waited for
+        // it bound elsewhere follows, and what was for it alone is dropped, counted.
+        for (const auto& link : gone) _core->on_peer_gone(link, now_ms());
+        apply_output();
+        reroute_if_routes_moved();
+        for (const auto& link : gone) {
+            const auto it = _stalled.find(link);
+            if (it == _stalled.end()) continue;
+            _counters["send_unreachable"] += it->second.size();
+            _stalled_frames -= it->second.size();
+            _stalled.erase(it);
+            hop_cleared = true;
+        }
     }
     if (hop_cleared) refresh_route_snapshot();
 }
@@ -727,6 +750,7 @@ void reactor::reroute_stalled() {
     // fails. Its waiting frames would otherwise go to a hop no longer on the way (lost
     // there, or late: after the messages sent on the new route meanwhile). Moved, they go
     // ahead of everything sent to it from now on, which queues behind them.
+    _rerouted_epoch = _core->route_epoch();
     std::vector<stalled_send> moved;
     for (auto& [hop, waiting] : _stalled) {
         std::deque<stalled_send> kept;
@@ -749,7 +773,7 @@ void reactor::reroute_stalled() {
 }
 
 void reactor::refresh_route_snapshot() {
-    if (!_stalled.empty() && snapshot_stale()) reroute_stalled();
+    reroute_if_routes_moved();
     // Every member's route is recomputed (cheap: no copies), but senders are locked out only
     // to write the few that differ. A large cluster changes a handful of routes at a time,
     // and rebuilding the whole map on each change made 200 nodes in one process spend most

@@ -156,6 +156,9 @@ private:
     // After routes moved: frames waiting for a hop no longer on their destination's route
     // follow the route, in order, to wait for (or go out on) the new hop.
     void reroute_stalled();
+    void reroute_if_routes_moved() {
+        if (!_stalled.empty() && _core->route_epoch() != _rerouted_epoch) reroute_stalled();
+    }
     // Sends one frame; a data frame meeting a full queue waits in _stalled (in order).
     void send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                     bool data, core::message_type type);
@@ -240,6 +243,9 @@ private:
     // The core's route_epoch() when _snapshot was taken (turn holder only, as is the below);
     // none before the first refresh.
     std::optional<std::uint64_t> _snapshot_epoch;
+    // The route epoch the stalled frames were last rerouted for: they follow a moved route
+    // before any data frame is sent on it (reroute_if_routes_moved).
+    std::optional<std::uint64_t> _rerouted_epoch;
     // Reused by refresh_route_snapshot: entries that differ from the core's routes.
     std::vector<std::pair<const std::string*, core::route_status>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id

@@ -149,6 +149,9 @@ std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& 
     auto dealer = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
     apply_common_options(*dealer);
     dealer->set(zmq::sockopt::routing_id, routing_id);
+    // Each new connection announces itself with an empty message: the peer's ROUTER then
+    // knows a lane is there, or that the control connection is new (lane_announced).
+    dealer->set(zmq::sockopt::probe_router, 1);
     try {
         dealer->connect(endpoint);
     } catch (const zmq::error_t&) {
@@ -251,7 +254,6 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
             try {
                 if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
                 (void)send_frame(*_router, message.native());
-                if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
                 return send_status::ok;
             } catch (const zmq::error_t& e) {
                 if (e.num() != EHOSTUNREACH) throw;
@@ -296,14 +298,28 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
 }
 
 
+void zmq_transport::connection_announced(std::string_view routing_id) {
+    if (_lanes_awaited.empty()) return;
+    if (routing_id.find('|') != std::string_view::npos) {
+        _lanes_awaited.erase(std::string(routing_id));  // that lane is there now
+        return;
+    }
+    // A new control connection: a new session of the peer (restarted, or back after a cut),
+    // whose lanes are worth waiting for again even where the last session's were given up.
+    std::erase_if(_lanes_awaited, [&](const auto& lane) {
+        return lane.first.size() > routing_id.size() && lane.first.starts_with(routing_id) &&
+               lane.first[routing_id.size()] == '|';
+    });
+}
+
 bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
     // A peer's lanes connect alongside its control connection but may finish later (or,
     // reconnecting, after it). Until then its frames wait, as for a full connection, rather
     // than take the control connection: one sent there and the next on the lane could
     // arrive the wrong way round.
     const auto now = std::chrono::steady_clock::now();
-    // Lanes of peers long gone stay listed (so they are not waited for again); the bound
-    // only means an old one may be waited for once more.
+    // Lanes given up on stay listed until they or their peer's control connection announce
+    // themselves; the bound only means an old one may be waited for once more.
     constexpr std::size_t awaited_max = 65536;
     if (_lanes_awaited.size() >= awaited_max) _lanes_awaited.clear();
     const auto since = _lanes_awaited.try_emplace(routing_id, now).first->second;
@@ -410,6 +426,10 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
                 const int got = receive(*_router, 2, second);
                 if (got == 0) return true;
                 if (got < 0) continue;
+                if (second.size() == 0) {  // a connection's announcement (ZMQ_PROBE_ROUTER)
+                    connection_announced(first.view());
+                    continue;
+                }
                 auto sender = first.view();
                 if (auto bar = sender.find('|'); bar != std::string_view::npos) sender = sender.substr(0, bar);  // a data lane
                 out.push_back({{core::link::kind::accepted, std::string(sender)}, std::move(second)});

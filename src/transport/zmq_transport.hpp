@@ -45,8 +45,9 @@ struct transport_options {
     // and membership, which use the first connection.
     std::map<std::string, std::uint32_t> channels;
     // How long frames for a peer's lane that is not connected (yet) wait for it before they
-    // take the control connection instead. Covers a lane's reconnection backoff.
-    int lane_wait_ms = 2000;
+    // take the control connection instead (a peer without that channel, or gone). A lane
+    // connects alongside its control connection and reconnects on the same schedule.
+    int lane_wait_ms = 500;
 };
 
 enum class send_status { ok, congested, unreachable, not_connected, too_large };
@@ -196,8 +197,10 @@ private:
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
     // Accepted peers' lanes found unconnected, by routing id, with when that was first seen;
-    // a lane leaves when a send on it succeeds.
+    // a lane leaves when it announces itself, all of a peer's when its control connection
+    // does (a new session). Not looked up on a successful send.
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> _lanes_awaited;
+    void connection_announced(std::string_view routing_id);
     // True while frames for that lane should wait for it (send says congested).
     bool lane_still_awaited(const std::string& routing_id);
     std::string _router_endpoint;
