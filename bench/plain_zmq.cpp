@@ -183,6 +183,7 @@ std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload
         a.connect(c.first_endpoint);
         b.connect(c.last_endpoint);
     }
+    a.set(zmq::sockopt::rcvtimeo, 2000);  // a lost reply costs what it costs our side: 2 s
     zmq::message_t reply;
     if (!b_router) {
         (void)b.send(zmq::buffer(std::string("hello")), zmq::send_flags::none);
@@ -213,7 +214,9 @@ std::vector<double> plain_zmq_round_trip(std::size_t relays, std::size_t payload
         const auto started = clock_type::now();
         (void)a.send(zmq::buffer(payload), zmq::send_flags::none);
         if (spin) {
-            while (!a.recv(reply, zmq::recv_flags::dontwait)) std::this_thread::yield();
+            // Given up after 2 s, as our side gives up on a pong.
+            const auto deadline = started + std::chrono::seconds(2);
+            while (!a.recv(reply, zmq::recv_flags::dontwait) && clock_type::now() < deadline) std::this_thread::yield();
         } else {
             (void)a.recv(reply);
         }

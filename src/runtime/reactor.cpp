@@ -626,12 +626,13 @@ void reactor::drain_send_queue() {
     } ended{_draining_sends};
     for (auto& pending : batch) {
         if (pending.entries > 0) {
+            // An acked message queued ahead of this bundle is in the core's output: it goes
+            // out first, so one flow keeps its order across the two kinds. The route is
+            // looked up after it, as that output may move routes (a peer found gone).
+            if (_core->has_output()) apply_output();
             core::link hop;
             const auto status = _core->app_route(pending.msg.destination, &hop);
             if (status == core::route_status::ok) {
-                // An acked message queued ahead of this bundle is in the core's output: it
-                // goes out first, so one flow keeps its order across the two kinds.
-                if (_core->has_output()) apply_output();
                 // A stream's bundle is reserved whole (queue_locked); one that leaves sparse
                 // must not keep that room while ZeroMQ queues it, up to a high-water mark of
                 // them: its bytes move to an exact-size buffer (a copy of what it holds).

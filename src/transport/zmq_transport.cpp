@@ -254,6 +254,9 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
             try {
                 if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
                 (void)send_frame(*_router, message.native());
+                // A lane that reconnects does not announce itself (ZeroMQ probes once per
+                // connect() call, and a DEALER's reconnections keep its pipe): its send does.
+                if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
                 return send_status::ok;
             } catch (const zmq::error_t& e) {
                 if (e.num() != EHOSTUNREACH) throw;
@@ -304,8 +307,9 @@ void zmq_transport::connection_announced(std::string_view routing_id) {
         _lanes_awaited.erase(std::string(routing_id));  // that lane is there now
         return;
     }
-    // A new control connection: a new session of the peer (restarted, or back after a cut),
-    // whose lanes are worth waiting for again even where the last session's were given up.
+    // A new control connection: a new session of the peer (a restarted process, or one that
+    // dialed anew), whose lanes are worth waiting for again even where the last session's
+    // were given up.
     std::erase_if(_lanes_awaited, [&](const auto& lane) {
         return lane.first.size() > routing_id.size() && lane.first.starts_with(routing_id) &&
                lane.first[routing_id.size()] == '|';

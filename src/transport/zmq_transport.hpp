@@ -197,8 +197,8 @@ private:
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
     // Accepted peers' lanes found unconnected, by routing id, with when that was first seen;
-    // a lane leaves when it announces itself, all of a peer's when its control connection
-    // does (a new session). Not looked up on a successful send.
+    // a lane leaves when it announces itself or a send on it succeeds, all of a peer's when
+    // its control connection announces itself (a new session).
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> _lanes_awaited;
     void connection_announced(std::string_view routing_id);
     // True while frames for that lane should wait for it (send says congested).
