@@ -19,7 +19,7 @@ enum class send_status {
     partitioned,        // an injected partition forbids it
     congested,          // back-pressure, retry later: the send queue, the connection to the
                         // destination's next hop (its high-water mark) or the retransmit buffer is full
-    too_large,          // over max_message_bytes
+    too_large,          // its frame (payload, names and header) over max_message_bytes
     stopped,            // this node left, was removed or stopped
 };
 
@@ -39,7 +39,11 @@ struct inbound_message {
 using message_handler = std::function<void(const inbound_message&)>;
 
 // Delivered on the node's callback thread once an acked message is acknowledged, or when it
-// failed (reason "timeout" at ack_timeout_ms, "unknown_handler" when the peer has none).
+// failed, with the reason: "timeout" (no ack by ack_timeout_ms), "unknown_handler" (the peer
+// has no such handler), "stopped" (this node left, was removed or stopped first: on the
+// stopping thread then), "no route" or "congested" (its route went away, or filled up, while
+// it waited in the send queue). "delivered" means accepted for the handler: a handler
+// unregistered meanwhile drops what was queued for it (counted).
 struct delivery_report {
     std::string destination;
     bool delivered = false;
@@ -61,9 +65,9 @@ struct call_result {
     send_status status = send_status::ok;  // how the request went out
     bool answered = false;                 // false: no reply within the timeout, or `failure`
     std::string payload;                   // the reply
-    // Why the request was not handled, known before the timeout: "unknown_handler" (the node
-    // has no such handler) or "timeout" (no acknowledgement by ack_timeout_ms). Empty when
-    // it was handled but no reply came in time.
+    // Why the request was not handled, known before the timeout: a delivery_report reason
+    // ("unknown_handler", "timeout", "stopped", ...). Empty when it was handled but no reply
+    // came in time.
     std::string failure;
 
     [[nodiscard]] bool ok() const { return status == send_status::ok && answered; }

@@ -99,6 +99,10 @@ public:
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
 
     // --- messaging (spec.md §4) -----------------------------------------------------------
+    // Every send returns a send_status for what can happen at run time. Mistakes in the call
+    // itself throw usage_error instead: a channel the config does not name, a reference that
+    // is not "handler@node", reply() to a message that was not a call, call() from this
+    // node's own handler.
     // Handlers run off the reactor, one message at a time, in arrival order (on either of
     // the node's two worker threads: the one that received the message, unless it runs long).
     // Registering a name again replaces its handler.
@@ -123,7 +127,8 @@ public:
     call_result call(const std::string& node, const std::string& handler, std::string payload,
                      std::chrono::milliseconds timeout, const message_options& options = {});
     send_status reply(const inbound_message& request, std::string_view payload);
-    // A fresh one-off reference "zp.ref.N@this-node" (partisan's gensym); register a handler
+    // A fresh one-off reference "zp.ref.<incarnation>.<N>@this-node" (partisan's gensym),
+    // never handed out again, even by a restart of this node; register a handler
     // under its name part to receive what is sent to it.
     [[nodiscard]] std::string make_reference();
     // The single entry every inbound frame goes through; callable directly with an encoded

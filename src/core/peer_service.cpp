@@ -10,6 +10,16 @@ namespace zpartisan::core {
 
 namespace {
 std::string actor_of(const node_spec& self) { return self.name + "/" + std::to_string(self.incarnation); }
+
+// Acked message ids start at a point drawn from the seed (which differs per incarnation), so
+// an ack still travelling for a restarted node's previous incarnation cannot match a message
+// of this one (splitmix64's finaliser; below 2^62, so the count never wraps).
+std::uint64_t first_message_id(std::uint64_t seed) {
+    std::uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (z ^ (z >> 31)) >> 2;
+}
 }  // namespace
 
 peer_service::peer_service(peer_service_options options)
@@ -17,7 +27,8 @@ peer_service::peer_service(peer_service_options options)
       _self(_options.self),
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
-      _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats) {}
+      _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
+      _next_message_id(first_message_id(_options.rng_seed)) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     routes_changed();
@@ -586,6 +597,7 @@ void peer_service::stop(std::string reason) {
     if (!_running) return;
     routes_changed();
     _running = false;
+    fail_unacked("stopped");
     // First, so the runtime knows the hang-ups below must still flush the goodbyes.
     _output.emplace_back(effect::stopped{reason});
     for (const auto& [endpoint, dial] : _dials) {

@@ -194,6 +194,9 @@ public:
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
     [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
+    // Every acked message still waiting for its ack fails with `reason` (a delivery_report
+    // each): the node stopped, so nothing will retransmit or hear them.
+    void fail_unacked(const std::string& reason);
 
     // --- fault injection and capacity (peer_service_partition.cpp) ----------------------
     // Cuts `origin` off from every peer it is connected to (spreading ttl more hops). The

@@ -235,10 +235,23 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
     }
     auto it = _unacked.find(msg.id);
     if (it == _unacked.end()) return;  // a duplicate ack
+    // Ids start at random per incarnation (first_message_id), so an ack meant for an earlier
+    // incarnation of this node finds no message; one from a node the message was not for
+    // is not its ack either.
+    if (it->second.msg.destination != msg.origin) {
+        count("dropped_ack_from_other_node");
+        return;
+    }
     const bool delivered = msg.status == ack_status::delivered;
     _output.emplace_back(effect::delivery_report{msg.id, it->second.msg.destination, delivered,
                                                  delivered ? "" : "unknown_handler"});
     _unacked.erase(it);
+}
+
+void peer_service::fail_unacked(const std::string& reason) {
+    for (const auto& [id, pending] : _unacked)
+        _output.emplace_back(effect::delivery_report{id, pending.msg.destination, false, reason});
+    _unacked.clear();
 }
 
 void peer_service::prune_duplicate_windows(std::uint64_t now_ms) {

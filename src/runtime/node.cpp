@@ -136,8 +136,6 @@ const char* to_string(send_status status) {
 
 namespace {
 
-constexpr std::size_t header_allowance = 1024;  // names, channel, ids around the payload
-
 std::pair<std::string, std::string> split_reference(const std::string& reference) {
     const auto at = reference.rfind('@');
     if (at == std::string::npos || at == 0 || at + 1 == reference.size())
@@ -193,8 +191,11 @@ send_status Node::reply(const inbound_message& request, std::string_view payload
 }
 
 std::string Node::make_reference() {
+    // The incarnation keeps a restarted node from handing out its previous life's references:
+    // a reply to one of those, still retransmitted, must not answer a new call.
     static std::atomic<std::uint64_t> counter{0};
-    return "zp.ref." + std::to_string(++counter) + "@" + name();
+    return "zp.ref." + std::to_string(_reactor->advertised_self().incarnation) + "." + std::to_string(++counter) + "@" +
+           name();
 }
 
 call_result Node::call(const std::string& node, const std::string& handler, std::string payload,
@@ -237,7 +238,6 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
 send_status Node::send_as(message_kind kind_value, const std::string& node, const std::string& handler,
                           std::string_view payload, const message_options& options, std::string reply_to) {
     if (_reactor->stopped()) return send_status::stopped;
-    if (payload.size() + header_allowance > _reactor->cfg().max_message_bytes) return send_status::too_large;
     const auto& channels = _reactor->cfg().channels;
     auto channel = channels.find(options.channel);
     if (channel == channels.end()) throw usage_error("unknown channel '" + options.channel + "'");

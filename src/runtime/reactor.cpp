@@ -283,9 +283,42 @@ reactor::lead_outcome reactor::lead() {
     run_commands();  // commands queued before _accepting flipped still get their answer
     for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
     _waiters.clear();
+    fail_reports_at_shutdown();
     _thread_exited = true;
     t_leading = nullptr;
     return lead_outcome::shut_down;
+}
+
+void reactor::fail_reports_at_shutdown() {
+    // Acked messages in flight or still queued will hear nothing more: their senders hear
+    // "stopped" now (a call() returns at once instead of at its timeout). On this thread:
+    // the workers that run reports are finishing.
+    const auto report = [&](std::function<void(const delivery_report&)>& fn, const std::string& destination) {
+        try {
+            fn(delivery_report{destination, false, "stopped"});
+        } catch (const std::exception& e) {
+            spdlog::warn("[{}] a delivery report callback threw: {}", _config.name, e.what());
+        } catch (...) {
+            spdlog::warn("[{}] a delivery report callback threw", _config.name);
+        }
+    };
+    _core->fail_unacked("stopped");
+    for (auto& effect : _core->take_output()) {  // the rest is moot with the sockets closing
+        const auto* failed = std::get_if<core::effect::delivery_report>(&effect);
+        if (!failed) continue;
+        if (auto callback = _report_callbacks.find(failed->id); callback != _report_callbacks.end()) {
+            report(callback->second, failed->destination);
+            _report_callbacks.erase(callback);
+        }
+    }
+    std::deque<pending_send> queued;
+    {
+        std::lock_guard lock(_send_mutex);
+        queued.swap(_send_queue);
+        _queued_sends = 0;
+    }
+    for (auto& pending : queued)
+        if (pending.on_report) report(pending.on_report, pending.msg.destination);
 }
 
 void reactor::run_commands() {

@@ -143,6 +143,7 @@ private:
     // on entry and exit).
     void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
+    void fail_reports_at_shutdown();
     void handle_inbound(transport::inbound& message);
     void apply_output();
     void apply_effects(std::vector<core::output_effect> effects);

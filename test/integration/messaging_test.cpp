@@ -451,6 +451,49 @@ TEST_CASE("an acked message to a node that never answers fails at the deadline",
     CHECK(future.get().reason == "timeout");
 }
 
+TEST_CASE("stopping fails what waits for an ack at once: reports and calls say stopped", "[messaging][ack]") {
+    auto cfg = test_config("s1", role::server);
+    cfg.ack_timeout_ms = 60000;
+    Node s1(cfg);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+    s2->register_handler("work", [](const inbound_message&) {});
+    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
+    s2->stop();  // hangs: never acks, never answers
+    std::promise<delivery_report> report;
+    message_options acked;
+    acked.ack = true;
+    acked.on_report = [&](const delivery_report& r) { report.set_value(r); };
+    REQUIRE(s1.forward_message("s2", "work", "lost", acked) == send_status::ok);
+    auto answer = std::async(std::launch::async, [&] { return s1.call("s2", "work", "question", 30s); });
+    WAIT_FOR("both wait for their acks", s1.status().counters["unacked"] == 2);
+    const auto stopping = std::chrono::steady_clock::now();
+    s1.stop();
+    auto reported = report.get_future();
+    REQUIRE(reported.wait_for(5s) == std::future_status::ready);
+    CHECK(reported.get().reason == "stopped");
+    REQUIRE(answer.wait_for(5s) == std::future_status::ready);
+    const auto result = answer.get();
+    CHECK_FALSE(result.answered);
+    CHECK(result.failure == "stopped");
+    CHECK(std::chrono::steady_clock::now() - stopping < 5s);
+}
+
+TEST_CASE("references carry the incarnation, and too_large is about the frame, not a fixed allowance", "[messaging]") {
+    auto cfg = test_config("s1", role::server);
+    cfg.max_message_bytes = 4096;
+    Node s1(cfg);
+    const auto reference = s1.make_reference();
+    CHECK(reference.starts_with("zp.ref." + std::to_string(s1.status().self.incarnation) + "."));
+    CHECK(reference.ends_with("@s1"));
+    CHECK(s1.make_reference() != reference);
+    received got;
+    s1.register_handler("work", [&got](const inbound_message& m) { got.add(m); });
+    CHECK(s1.forward_message("s1", "work", std::string(3500, 'x')) == send_status::ok);
+    CHECK(s1.forward_message("s1", "work", std::string(4096, 'x')) == send_status::too_large);
+    WAIT_FOR("the 3,500-byte message arrived", got.size() == 1);
+}
+
 TEST_CASE("local delivery, and receive_message as the single inbound entry", "[messaging]") {
     received got;
     auto s1 = make_node("s1", role::server);

@@ -368,3 +368,51 @@ TEST_CASE("a sender that is no longer a member has its duplicate window pruned, 
     r.s2->tick(now + 601'000);
     CHECK(r.s2->counters()["duplicate_windows"] == 1);  // s1's stays: it is a member
 }
+
+TEST_CASE("an ack counts only from the message's destination, ids differ per incarnation, and a stop fails the rest",
+          "[peer_service][ack]") {
+    sim::sim_network net(13);
+    two_servers_two_clients(net);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    auto& s1 = net.node("s1");
+    (void)s1.take_output();
+    auto send_acked = [&] {
+        std::uint64_t id = 0;
+        REQUIRE(s1.send_app(core::outgoing{"s2", "work", core::delivery_kind::forward, "default", 0, true, "", "p"},
+                            net.now_ms(), &id) == core::route_status::ok);
+        (void)s1.take_output();
+        return id;
+    };
+    auto reports = [&] {
+        std::vector<core::effect::delivery_report> seen;
+        for (auto& effect : s1.take_output())
+            if (auto* report = std::get_if<core::effect::delivery_report>(&effect)) seen.push_back(*report);
+        return seen;
+    };
+    const auto first = send_acked();
+    // Counting from a point drawn from the seed, not from 1: a restarted node (another seed)
+    // does not reuse its previous life's ids, whose acks may still be on their way.
+    CHECK(first > 1'000'000);
+
+    // An ack for that id from a node the message was not for: not its ack.
+    s1.on_message({core::link::kind::accepted, "c1"}, core::forward_ack{"c1", "s1", first, core::ack_status::delivered, 0},
+                  net.now_ms());
+    CHECK(reports().empty());
+    CHECK(s1.counters()["dropped_ack_from_other_node"] == 1);
+    s1.on_message({core::link::kind::accepted, "s2"}, core::forward_ack{"s2", "s1", first, core::ack_status::delivered, 0},
+                  net.now_ms());
+    auto acked = reports();
+    REQUIRE(acked.size() == 1);
+    CHECK(acked[0].delivered);
+
+    // Leaving fails what still waits for its ack, at once, with the reason.
+    const auto second = send_acked();
+    s1.leave(net.now_ms());
+    const auto failed = reports();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].id == second);
+    CHECK_FALSE(failed[0].delivered);
+    CHECK(failed[0].reason == "stopped");
+    CHECK(s1.unacked_count() == 0);
+}
