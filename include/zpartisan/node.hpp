@@ -128,7 +128,8 @@ public:
                      std::chrono::milliseconds timeout, const message_options& options = {});
     send_status reply(const inbound_message& request, std::string_view payload);
     // A fresh one-off reference "zp.ref.<incarnation>.<N>@this-node" (partisan's gensym),
-    // never handed out again, even by a restart of this node; register a handler
+    // never handed out again, even by a restart of this node (unless config.incarnation pins
+    // the incarnation); register a handler
     // under its name part to receive what is sent to it.
     [[nodiscard]] std::string make_reference();
     // The single entry every inbound frame goes through; callable directly with an encoded

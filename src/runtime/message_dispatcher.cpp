@@ -135,12 +135,24 @@ bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
         invoke(item, cache);
     }
     _batch.clear();
-    for (auto& task : _batch_tasks) {
-        if (stop.load(std::memory_order_relaxed)) break;
-        run_task(task);
+    std::size_t ran = 0;
+    for (; ran < _batch_tasks.size() && !stop.load(std::memory_order_relaxed); ++ran) run_task(_batch_tasks[ran]);
+    if (ran < _batch_tasks.size()) {  // a stop came first: they wait for run_remaining_tasks
+        std::lock_guard lock(_mutex);
+        _tasks.insert(_tasks.begin(), std::make_move_iterator(_batch_tasks.begin() + static_cast<std::ptrdiff_t>(ran)),
+                      std::make_move_iterator(_batch_tasks.end()));
     }
     _batch_tasks.clear();
     return true;
+}
+
+void message_dispatcher::run_remaining_tasks() {
+    std::deque<std::function<void()>> tasks;
+    {
+        std::lock_guard lock(_mutex);
+        tasks.swap(_tasks);
+    }
+    for (auto& task : tasks) run_task(task);
 }
 
 }  // namespace zpartisan::runtime

@@ -145,8 +145,30 @@ void reactor::stop() {
     request_stop();
     // From a handler (a worker's own thread) the others are joined; this one ends once the
     // handler returns, and the destructor, which must not run on a worker, joins it.
-    for (auto& worker : _workers)
-        if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
+    bool all_finished = true;
+    for (auto& worker : _workers) {
+        if (worker.get_id() == std::this_thread::get_id()) all_finished = false;
+        else if (worker.joinable()) worker.join();
+    }
+    if (all_finished) run_reports_after_stop();
+}
+
+void reactor::run_reports_after_stop() {
+    // The node's threads are gone: the reports they left run here, on the thread that
+    // stopped the node (Node::stop or its destructor), never inside the node's own threads,
+    // which stop() may be joining.
+    _messages->run_remaining_tasks();
+    auto failed = std::move(_reports_after_stop);
+    _reports_after_stop.clear();
+    for (auto& [fn, destination] : failed) {
+        try {
+            fn(delivery_report{destination, false, "stopped"});
+        } catch (const std::exception& e) {
+            spdlog::warn("[{}] a delivery report callback threw: {}", _config.name, e.what());
+        } catch (...) {
+            spdlog::warn("[{}] a delivery report callback threw", _config.name);
+        }
+    }
 }
 
 std::uint64_t reactor::now_ms() const {
@@ -283,42 +305,34 @@ reactor::lead_outcome reactor::lead() {
     run_commands();  // commands queued before _accepting flipped still get their answer
     for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
     _waiters.clear();
-    fail_reports_at_shutdown();
+    collect_reports_at_shutdown();
     _thread_exited = true;
     t_leading = nullptr;
     return lead_outcome::shut_down;
 }
 
-void reactor::fail_reports_at_shutdown() {
-    // Acked messages in flight or still queued will hear nothing more: their senders hear
-    // "stopped" now (a call() returns at once instead of at its timeout). On this thread:
-    // the workers that run reports are finishing.
-    const auto report = [&](std::function<void(const delivery_report&)>& fn, const std::string& destination) {
-        try {
-            fn(delivery_report{destination, false, "stopped"});
-        } catch (const std::exception& e) {
-            spdlog::warn("[{}] a delivery report callback threw: {}", _config.name, e.what());
-        } catch (...) {
-            spdlog::warn("[{}] a delivery report callback threw", _config.name);
-        }
-    };
+void reactor::collect_reports_at_shutdown() {
+    // Acked messages in flight or still queued will hear nothing more: their senders are to
+    // hear "stopped" (a call() returns at once instead of at its timeout), once the node's
+    // threads are gone (run_reports_after_stop). Senders from now on hear stopped at once.
+    std::deque<pending_send> queued;
+    {
+        std::lock_guard lock(_send_mutex);
+        _snapshot.running = false;
+        queued.swap(_send_queue);
+        _queued_sends = 0;
+    }
     _core->fail_unacked("stopped");
     for (auto& effect : _core->take_output()) {  // the rest is moot with the sockets closing
         const auto* failed = std::get_if<core::effect::delivery_report>(&effect);
         if (!failed) continue;
         if (auto callback = _report_callbacks.find(failed->id); callback != _report_callbacks.end()) {
-            report(callback->second, failed->destination);
+            _reports_after_stop.emplace_back(std::move(callback->second), failed->destination);
             _report_callbacks.erase(callback);
         }
     }
-    std::deque<pending_send> queued;
-    {
-        std::lock_guard lock(_send_mutex);
-        queued.swap(_send_queue);
-        _queued_sends = 0;
-    }
     for (auto& pending : queued)
-        if (pending.on_report) report(pending.on_report, pending.msg.destination);
+        if (pending.on_report) _reports_after_stop.emplace_back(std::move(pending.on_report), pending.msg.destination);
 }
 
 void reactor::run_commands() {
@@ -690,7 +704,9 @@ void reactor::drain_send_queue() {
             if (pending.on_report)
                 _messages->post_task([fn = std::move(pending.on_report), destination, status] {
                     fn(delivery_report{destination, false,
-                                       status == core::route_status::congested ? "congested" : "no route"});
+                                       status == core::route_status::congested ? "congested"
+                                       : status == core::route_status::stopped ? "stopped"
+                                                                               : "no route"});
                 });
             continue;
         }

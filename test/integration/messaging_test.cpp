@@ -269,11 +269,11 @@ TEST_CASE("a full retransmit buffer is congested at the call, not a message drop
         cfg.ack_timeout_ms = 60'000;
         return cfg;
     };
+    std::atomic<int> failures{0};  // before the nodes: their reports may run while they stop
     Node s1(patient("s1")), s2(patient("s2"));
     REQUIRE(s2.sync_join(s1.router_endpoint(), 10s).ok());
     WAIT_FOR("s1 routes to s2", s1.forward_message("s2", "work", "") == send_status::ok);
     s2.stop();  // silent, sockets open: nothing is ever acked
-    std::atomic<int> failures{0};
     message_options acked;
     acked.ack = true;
     acked.on_report = [&failures](const delivery_report& r) {
@@ -510,11 +510,11 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
 }
 
 TEST_CASE("a call to a handler a node lacks ends with the reason, not at its timeout", "[messaging]") {
+    std::atomic<int> reports{0};
     auto s1 = make_node("s1", role::server);
     auto s2 = make_node("s2", role::server);
     REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
     WAIT_FOR("s1 routes to s2", s1->forward_message("s2", "none", "") == send_status::ok);
-    std::atomic<int> reports{0};
     message_options options;
     options.on_report = [&reports](const delivery_report&) { ++reports; };
     const auto started = std::chrono::steady_clock::now();
