@@ -41,9 +41,9 @@ using message_handler = std::function<void(const inbound_message&)>;
 // Delivered on the node's callback thread once an acked message is acknowledged, or when it
 // failed, with the reason: "timeout" (no ack by ack_timeout_ms), "unknown_handler" (the peer
 // has no such handler), "stopped" (this node left, was removed or stopped first; when it
-// stopped, the report runs on the thread that stopped it, Node::stop or the destructor, after
-// the node's own threads finished: what a callback uses must outlive the Node), "no route"
-// or "congested" (its route went away, or filled up, while it waited in the send queue). "delivered" means accepted for the handler: a handler
+// stopped, the report runs on the node's on_up/on_down thread, and the destructor waits for
+// it: a report callback must not wait for what the destroying thread holds), "no route" or
+// "congested" (its route went away, or filled up, while it waited in the send queue). "delivered" means accepted for the handler: a handler
 // unregistered meanwhile drops what was queued for it (counted).
 struct delivery_report {
     std::string destination;

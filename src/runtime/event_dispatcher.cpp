@@ -4,6 +4,8 @@
 
 #include "runtime/thread_name.hpp"
 
+#include <algorithm>
+#include <future>
 #include <vector>
 
 namespace zpartisan::runtime {
@@ -36,12 +38,44 @@ void event_dispatcher::post(std::string node, bool up) {
     {
         std::lock_guard lock(_mutex);
         if (_queue.size() >= queue_max) {
-            _queue.pop_front();
-            ++_dropped;
+            // The oldest event goes; tasks are never dropped.
+            const auto oldest = std::find_if(_queue.begin(), _queue.end(), [](const event& e) { return !e.task; });
+            if (oldest != _queue.end()) {
+                _queue.erase(oldest);
+                ++_dropped;
+            }
         }
-        _queue.push_back({std::move(node), up});
+        _queue.push_back({std::move(node), up, {}});
     }
     _wake.notify_one();
+}
+
+void event_dispatcher::post_task(std::function<void()> task) {
+    {
+        std::lock_guard lock(_mutex);
+        _queue.push_back({{}, true, std::move(task)});
+    }
+    _wake.notify_one();
+}
+
+void event_dispatcher::drain_tasks() {
+    if (on_dispatcher_thread()) return;
+    std::promise<void> done;
+    auto ran = done.get_future();
+    post_task([&done] { done.set_value(); });
+    ran.wait();
+}
+
+void event_dispatcher::run_task(const std::function<void()>& task) {
+    try {
+        task();
+    } catch (const std::exception& e) {
+        ++_failures;
+        spdlog::error("[{}] a delivery report callback threw: {}", _node_name, e.what());
+    } catch (...) {
+        ++_failures;
+        spdlog::error("[{}] a delivery report callback threw", _node_name);
+    }
 }
 
 void event_dispatcher::run() {
@@ -52,9 +86,22 @@ void event_dispatcher::run() {
         {
             std::unique_lock lock(_mutex);
             _wake.wait(lock, [this] { return _stopping || !_queue.empty(); });
-            if (_stopping) return;
+            if (_stopping) {
+                // Events are moot now; reports still owed to senders run.
+                auto rest = std::move(_queue);
+                _queue.clear();
+                lock.unlock();
+                for (const auto& item : rest)
+                    if (item.task) run_task(item.task);
+                return;
+            }
             next = std::move(_queue.front());
             _queue.pop_front();
+            if (next.task) {
+                lock.unlock();
+                run_task(next.task);
+                continue;
+            }
             for (const auto& [handle, sub] : _subscriptions)
                 if (sub.on_up == next.up && (sub.key == "*" || sub.key == next.node)) targets.push_back(sub.fn);
         }

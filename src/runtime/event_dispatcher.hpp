@@ -29,6 +29,12 @@ public:
     std::uint64_t subscribe(bool on_up, std::string key, callback fn);
     bool unsubscribe(std::uint64_t handle);
     void post(std::string node, bool up);
+    // A closure run on this thread in order with the events: the delivery reports a stop
+    // cut short, once the workers that run reports are gone. Never dropped: those still
+    // queued when the dispatcher is destroyed run before its thread ends.
+    void post_task(std::function<void()> task);
+    // Returns once every task posted before the call ran; at once on this thread itself.
+    void drain_tasks();
 
     [[nodiscard]] bool on_dispatcher_thread() const { return std::this_thread::get_id() == _thread.get_id(); }
     [[nodiscard]] std::uint64_t callback_failures() const { return _failures.load(); }
@@ -43,7 +49,9 @@ private:
     struct event {
         std::string node;
         bool up = true;
+        std::function<void()> task;  // set: a task, not an event
     };
+    void run_task(const std::function<void()>& task);
 
     void run();
 

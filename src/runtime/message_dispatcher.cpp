@@ -146,13 +146,11 @@ bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
     return true;
 }
 
-void message_dispatcher::run_remaining_tasks() {
+std::deque<std::function<void()>> message_dispatcher::take_remaining_tasks() {
     std::deque<std::function<void()>> tasks;
-    {
-        std::lock_guard lock(_mutex);
-        tasks.swap(_tasks);
-    }
-    for (auto& task : tasks) run_task(task);
+    std::lock_guard lock(_mutex);
+    tasks.swap(_tasks);
+    return tasks;
 }
 
 }  // namespace zpartisan::runtime

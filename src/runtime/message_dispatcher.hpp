@@ -44,9 +44,9 @@ public:
     // Runs what is queued now, in order; false when nothing was. One caller at a time. Once
     // stop is set, what has not run yet is dropped (a stopped node handles nothing more).
     bool run_queued(const std::atomic<bool>& stop);
-    // Once no worker runs any more: the tasks still queued (delivery reports) run on the
-    // calling thread, so their senders hear them; queued messages are left (a stop drops them).
-    void run_remaining_tasks();
+    // Once no worker runs any more: the tasks still queued (delivery reports), for another
+    // thread to run, so their senders hear them; queued messages are left (a stop drops them).
+    [[nodiscard]] std::deque<std::function<void()>> take_remaining_tasks();
 
     [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
     [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }

@@ -25,7 +25,14 @@ Node::Node(config cfg) {
 }
 
 Node::~Node() {
-    if (!_reactor || !_reactor->on_own_thread()) return;  // the reactor goes with _reactor
+    if (!_reactor) return;
+    if (!_reactor->on_own_thread()) {
+        // Stopped while the Node is whole: the delivery reports the stop cut short may still
+        // call it (and hear stopped). The reactor goes with _reactor.
+        _reactor->stop();
+        _reactor->events().drain_tasks();
+        return;
+    }
     // From one of the node's own handlers or callbacks, whose thread cannot join itself: the
     // node stops now, and a thread of its own joins the node's threads and frees them once
     // that handler has returned.

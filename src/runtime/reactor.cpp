@@ -132,7 +132,10 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
 
-reactor::~reactor() { stop(); }
+reactor::~reactor() {
+    stop();
+    _events->drain_tasks();  // the reports a stop cut short run while the node is whole
+}
 
 void reactor::request_stop() {
     _stop_requested = true;
@@ -150,25 +153,9 @@ void reactor::stop() {
         if (worker.get_id() == std::this_thread::get_id()) all_finished = false;
         else if (worker.joinable()) worker.join();
     }
-    if (all_finished) run_reports_after_stop();
-}
-
-void reactor::run_reports_after_stop() {
-    // The node's threads are gone: the reports they left run here, on the thread that
-    // stopped the node (Node::stop or its destructor), never inside the node's own threads,
-    // which stop() may be joining.
-    _messages->run_remaining_tasks();
-    auto failed = std::move(_reports_after_stop);
-    _reports_after_stop.clear();
-    for (auto& [fn, destination] : failed) {
-        try {
-            fn(delivery_report{destination, false, "stopped"});
-        } catch (const std::exception& e) {
-            spdlog::warn("[{}] a delivery report callback threw: {}", _config.name, e.what());
-        } catch (...) {
-            spdlog::warn("[{}] a delivery report callback threw", _config.name);
-        }
-    }
+    // The workers are gone: reports they had queued but not run go to the callback thread.
+    if (all_finished)
+        for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
 }
 
 std::uint64_t reactor::now_ms() const {
@@ -305,16 +292,16 @@ reactor::lead_outcome reactor::lead() {
     run_commands();  // commands queued before _accepting flipped still get their answer
     for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
     _waiters.clear();
-    collect_reports_at_shutdown();
+    fail_reports_at_shutdown();
     _thread_exited = true;
     t_leading = nullptr;
     return lead_outcome::shut_down;
 }
 
-void reactor::collect_reports_at_shutdown() {
-    // Acked messages in flight or still queued will hear nothing more: their senders are to
-    // hear "stopped" (a call() returns at once instead of at its timeout), once the node's
-    // threads are gone (run_reports_after_stop). Senders from now on hear stopped at once.
+void reactor::fail_reports_at_shutdown() {
+    // Acked messages in flight or still queued will hear nothing more: their senders hear
+    // "stopped" now (a call() returns at once instead of at its timeout), on the callback
+    // thread, which no stop() joins. Senders from now on hear stopped at once.
     std::deque<pending_send> queued;
     {
         std::lock_guard lock(_send_mutex);
@@ -327,12 +314,18 @@ void reactor::collect_reports_at_shutdown() {
         const auto* failed = std::get_if<core::effect::delivery_report>(&effect);
         if (!failed) continue;
         if (auto callback = _report_callbacks.find(failed->id); callback != _report_callbacks.end()) {
-            _reports_after_stop.emplace_back(std::move(callback->second), failed->destination);
+            report_stopped(std::move(callback->second), failed->destination);
             _report_callbacks.erase(callback);
         }
     }
     for (auto& pending : queued)
-        if (pending.on_report) _reports_after_stop.emplace_back(std::move(pending.on_report), pending.msg.destination);
+        if (pending.on_report) report_stopped(std::move(pending.on_report), pending.msg.destination);
+}
+
+void reactor::report_stopped(std::function<void(const delivery_report&)> fn, std::string destination) {
+    _events->post_task([fn = std::move(fn), destination = std::move(destination)] {
+        fn(delivery_report{destination, false, "stopped"});
+    });
 }
 
 void reactor::run_commands() {

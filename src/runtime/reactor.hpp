@@ -143,11 +143,8 @@ private:
     // on entry and exit).
     void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
-    void collect_reports_at_shutdown();
-    void run_reports_after_stop();
-    // Reports of acked messages the stop cut short, for run_reports_after_stop: written by
-    // the last leader, read after its thread was joined.
-    std::vector<std::pair<std::function<void(const delivery_report&)>, std::string>> _reports_after_stop;
+    void fail_reports_at_shutdown();
+    void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);
     void handle_inbound(transport::inbound& message);
     void apply_output();
     void apply_effects(std::vector<core::output_effect> effects);

@@ -479,6 +479,27 @@ TEST_CASE("stopping fails what waits for an ack at once: reports and calls say s
     CHECK(std::chrono::steady_clock::now() - stopping < 5s);
 }
 
+TEST_CASE("a node stopped by its own handler fails a waiting call at once, and reports run off its workers",
+          "[messaging][ack]") {
+    auto cfg = test_config("s1", role::server);
+    cfg.ack_timeout_ms = 60000;
+    Node s1(cfg);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+    s2->register_handler("work", [](const inbound_message&) {});
+    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
+    s2->stop();  // hangs: never answers
+    s1.register_handler("halt", [&s1](const inbound_message&) { s1.stop(); });
+    auto answer = std::async(std::launch::async, [&] { return s1.call("s2", "work", "question", 30s); });
+    WAIT_FOR("the call waits for its ack", s1.status().counters["unacked"] == 1);
+    const auto halted = std::chrono::steady_clock::now();
+    REQUIRE(s1.forward_message("s1", "halt", "") == send_status::ok);  // no one outside calls stop()
+    REQUIRE(answer.wait_for(5s) == std::future_status::ready);
+    const auto result = answer.get();
+    CHECK(result.failure == "stopped");
+    CHECK(std::chrono::steady_clock::now() - halted < 5s);
+}
+
 TEST_CASE("references carry the incarnation, and too_large is about the frame, not a fixed allowance", "[messaging]") {
     auto cfg = test_config("s1", role::server);
     cfg.max_message_bytes = 4096;
