@@ -42,7 +42,8 @@ using message_handler = std::function<void(const inbound_message&)>;
 // failed, with the reason: "timeout" (no ack by ack_timeout_ms), "unknown_handler" (the peer
 // has no such handler), "stopped" (this node left, was removed or stopped first; when it
 // stopped, the report runs on the node's on_up/on_down thread, and the destructor waits for
-// it: a report callback must not wait for what the destroying thread holds), "no route" or
+// it, unless called from the node's own handler or callback: a report callback must not wait
+// for what the destroying thread holds), "no route" or
 // "congested" (its route went away, or filled up, while it waited in the send queue). "delivered" means accepted for the handler: a handler
 // unregistered meanwhile drops what was queued for it (counted).
 struct delivery_report {

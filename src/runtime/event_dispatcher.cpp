@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <future>
+#include <memory>
 #include <vector>
 
 namespace zpartisan::runtime {
@@ -60,9 +61,9 @@ void event_dispatcher::post_task(std::function<void()> task) {
 
 void event_dispatcher::drain_tasks() {
     if (on_dispatcher_thread()) return;
-    std::promise<void> done;
-    auto ran = done.get_future();
-    post_task([&done] { done.set_value(); });
+    auto done = std::make_shared<std::promise<void>>();
+    auto ran = done->get_future();
+    post_task([done] { done->set_value(); });
     ran.wait();
 }
 

@@ -234,11 +234,24 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
         if (!report.delivered && !once->exchange(true)) outcome->set_value({false, report.reason});
     };
     result.status = send_as(message_kind::call, node, handler, payload, acked, reference);
-    if (result.status == send_status::ok && settled.wait_for(timeout) == std::future_status::ready) {
-        auto [answered, text] = settled.get();
-        result.answered = answered;
-        (answered ? result.payload : result.failure) = std::move(text);
+    if (result.status != send_status::ok) return result;
+    // In slices: a node that stops meanwhile ends the wait with "stopped" even when its report
+    // cannot reach this thread (a call from an on_up/on_down callback, whose thread runs it).
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) return result;
+        if (settled.wait_for(std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50))) ==
+            std::future_status::ready)
+            break;
+        if (_reactor->stopped() && settled.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+            result.failure = "stopped";
+            return result;
+        }
     }
+    auto [answered, text] = settled.get();
+    result.answered = answered;
+    (answered ? result.payload : result.failure) = std::move(text);
     return result;
 }
 

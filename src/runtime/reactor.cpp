@@ -129,6 +129,7 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _next_tick_ms = now_ms();
     _burst_gap_cycles = burst_gap_us * cycles_per_microsecond();
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
+    _workers_running = workers;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
 
@@ -147,14 +148,18 @@ void reactor::request_stop() {
 void reactor::stop() {
     request_stop();
     // From a handler (a worker's own thread) the others are joined; this one ends once the
-    // handler returns, and the destructor, which must not run on a worker, joins it.
-    bool all_finished = true;
-    for (auto& worker : _workers) {
-        if (worker.get_id() == std::this_thread::get_id()) all_finished = false;
-        else if (worker.joinable()) worker.join();
-    }
-    // The workers are gone: reports they had queued but not run go to the callback thread.
-    if (all_finished)
+    // handler returns, and the destructor, which must not run on a worker, joins it. Several
+    // threads may stop the node at once (a report callback and the destructor): one joins
+    // at a time, and a thread is joined once.
+    std::lock_guard joining(_join_mutex);
+    for (auto& worker : _workers)
+        if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
+}
+
+void reactor::worker_finished() {
+    // The last worker out hands the reports still queued for the workers (a stop came
+    // before they ran) to the callback thread: their senders must hear them.
+    if (_workers_running.fetch_sub(1) == 1)
         for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
 }
 
@@ -176,6 +181,10 @@ bool reactor::on_worker_thread() const { return t_worker == this; }
 void reactor::work(std::size_t index) {
     name_this_thread("zpw" + std::to_string(index), _config.name);
     t_worker = this;
+    struct on_exit {
+        reactor& self;
+        ~on_exit() { self.worker_finished(); }
+    } finished{*this};
     std::unique_lock roles(_roles_mutex);
     std::uint64_t handoffs_seen = 0;
     while (!_shut_down) {
@@ -309,6 +318,9 @@ void reactor::fail_reports_at_shutdown() {
         queued.swap(_send_queue);
         _queued_sends = 0;
     }
+    // Reports queued earlier for the workers go first (what the other worker still holds
+    // follows when it finishes, worker_finished).
+    for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
     _core->fail_unacked("stopped");
     for (auto& effect : _core->take_output()) {  // the rest is moot with the sockets closing
         const auto* failed = std::get_if<core::effect::delivery_report>(&effect);

@@ -144,6 +144,9 @@ private:
     void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
     void fail_reports_at_shutdown();
+    void worker_finished();
+    std::mutex _join_mutex;  // stop(): one thread joins the workers at a time
+    std::atomic<std::size_t> _workers_running{0};
     void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);
     void handle_inbound(transport::inbound& message);
     void apply_output();

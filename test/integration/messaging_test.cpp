@@ -500,6 +500,27 @@ TEST_CASE("a node stopped by its own handler fails a waiting call at once, and r
     CHECK(std::chrono::steady_clock::now() - halted < 5s);
 }
 
+TEST_CASE("a call waiting in an on_up callback ends with stopped when the node stops", "[messaging][ack]") {
+    std::promise<call_result> answered;
+    auto cfg = test_config("s1", role::server);
+    cfg.ack_timeout_ms = 60000;
+    Node s1(cfg);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+    s2->register_handler("work", [](const inbound_message&) {});
+    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
+    s2->stop();  // hangs: never answers
+    // The callback thread runs the reports of a stop: this call's cannot reach it meanwhile.
+    s1.on_up("c3", [&] { answered.set_value(s1.call("s2", "work", "question", 30s)); });
+    auto c3 = make_node("c3", role::client);
+    REQUIRE(c3->sync_join(s1.router_endpoint(), 10s).ok());
+    WAIT_FOR("the callback's call waits for its ack", s1.status().counters["unacked"] == 1);
+    s1.stop();
+    auto result = answered.get_future();
+    REQUIRE(result.wait_for(5s) == std::future_status::ready);
+    CHECK(result.get().failure == "stopped");
+}
+
 TEST_CASE("references carry the incarnation, and too_large is about the frame, not a fixed allowance", "[messaging]") {
     auto cfg = test_config("s1", role::server);
     cfg.max_message_bytes = 4096;
