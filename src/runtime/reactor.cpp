@@ -151,7 +151,14 @@ void reactor::stop() {
     // handler returns, and the destructor, which must not run on a worker, joins it. Several
     // threads may stop the node at once (a report callback and the destructor): one joins
     // at a time, and a thread is joined once.
-    std::lock_guard joining(_join_mutex);
+    std::unique_lock joining(_join_mutex, std::defer_lock);
+    if (on_worker_thread()) {
+        // A handler stopping its node while another thread joins the workers, this one among
+        // them: waiting for that thread would wait for ourselves. It joins the rest.
+        if (!joining.try_lock()) return;
+    } else {
+        joining.lock();
+    }
     for (auto& worker : _workers)
         if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
 }

@@ -638,6 +638,24 @@ TEST_CASE("a handler may stop its own node", "[messaging][workers]") {
     // The cluster's destructor, on this thread, joins the worker that ran the handler.
 }
 
+TEST_CASE("a handler stopping its node while another thread destroys it: both finish", "[messaging][workers]") {
+    std::atomic<bool> started{false}, destroying{false}, returned{false};
+    auto s1 = make_node("s1", role::server);
+    Node* node = s1.get();
+    s1->register_handler("halt", [&, node](const inbound_message&) {
+        started = true;
+        while (!destroying) std::this_thread::yield();
+        std::this_thread::sleep_for(20ms);  // the destructor is joining this worker by now
+        node->stop();
+        returned = true;
+    });
+    REQUIRE(s1->forward_message("s1", "halt", "") == send_status::ok);
+    WAIT_FOR("the handler runs", started.load());
+    destroying = true;
+    s1.reset();  // joins the workers, the handler's among them
+    CHECK(returned.load());
+}
+
 namespace {
 // Threads of this process whose name ends in ":<node>" (zpw0:, zpw1:, zpe: ...).
 std::size_t threads_of(const std::string& node) {
