@@ -65,6 +65,25 @@ void send_numbered(Node& from, const std::string& to, int count, int keys, int a
     }
 }
 
+// s1, whose acks time out after ack_timeout_ms, and s2, which joined it and then hung: its
+// connections stay open and it never acks or answers.
+struct beside_a_hung_peer {
+    static config config_of(std::uint64_t ack_timeout_ms) {
+        auto cfg = test_config("s1", role::server);
+        cfg.ack_timeout_ms = ack_timeout_ms;
+        return cfg;
+    }
+    Node s1;
+    std::unique_ptr<Node> s2 = make_node("s2", role::server);
+
+    explicit beside_a_hung_peer(std::uint64_t ack_timeout_ms) : s1(config_of(ack_timeout_ms)) {
+        REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
+        s2->register_handler("work", [](const inbound_message&) {});
+        WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
+        s2->stop();
+    }
+};
+
 struct messaging_cluster {
     // Declared before the nodes so they outlive them: handlers may run until a node is gone.
     std::map<std::string, std::shared_ptr<received>> inbox, work;
@@ -434,14 +453,8 @@ TEST_CASE("frames waiting for a hung relay follow their client when it re-homes,
 
 TEST_CASE("an acked message to a node that never answers fails at the deadline", "[messaging][ack]") {
     std::promise<delivery_report> report;
-    auto cfg = test_config("s1", role::server);
-    cfg.ack_timeout_ms = 300;
-    Node s1(cfg);
-    auto s2 = make_node("s2", role::server);
-    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
-    s2->register_handler("work", [](const inbound_message&) {});
-    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
-    s2->stop();  // hangs: never acks
+    beside_a_hung_peer pair(300);
+    Node& s1 = pair.s1;
     message_options acked;
     acked.ack = true;
     acked.on_report = [&](const delivery_report& r) { report.set_value(r); };
@@ -452,14 +465,8 @@ TEST_CASE("an acked message to a node that never answers fails at the deadline",
 }
 
 TEST_CASE("stopping fails what waits for an ack at once: reports and calls say stopped", "[messaging][ack]") {
-    auto cfg = test_config("s1", role::server);
-    cfg.ack_timeout_ms = 60000;
-    Node s1(cfg);
-    auto s2 = make_node("s2", role::server);
-    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
-    s2->register_handler("work", [](const inbound_message&) {});
-    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
-    s2->stop();  // hangs: never acks, never answers
+    beside_a_hung_peer pair(60000);
+    Node& s1 = pair.s1;
     std::promise<delivery_report> report;
     message_options acked;
     acked.ack = true;
@@ -481,14 +488,8 @@ TEST_CASE("stopping fails what waits for an ack at once: reports and calls say s
 
 TEST_CASE("a node stopped by its own handler fails a waiting call at once, and reports run off its workers",
           "[messaging][ack]") {
-    auto cfg = test_config("s1", role::server);
-    cfg.ack_timeout_ms = 60000;
-    Node s1(cfg);
-    auto s2 = make_node("s2", role::server);
-    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
-    s2->register_handler("work", [](const inbound_message&) {});
-    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
-    s2->stop();  // hangs: never answers
+    beside_a_hung_peer pair(60000);
+    Node& s1 = pair.s1;
     s1.register_handler("halt", [&s1](const inbound_message&) { s1.stop(); });
     auto answer = std::async(std::launch::async, [&] { return s1.call("s2", "work", "question", 30s); });
     WAIT_FOR("the call waits for its ack", s1.status().counters["unacked"] == 1);
@@ -502,14 +503,8 @@ TEST_CASE("a node stopped by its own handler fails a waiting call at once, and r
 
 TEST_CASE("a call waiting in an on_up callback ends with stopped when the node stops", "[messaging][ack]") {
     std::promise<call_result> answered;
-    auto cfg = test_config("s1", role::server);
-    cfg.ack_timeout_ms = 60000;
-    Node s1(cfg);
-    auto s2 = make_node("s2", role::server);
-    REQUIRE(s2->sync_join(s1.router_endpoint(), 10s).ok());
-    s2->register_handler("work", [](const inbound_message&) {});
-    WAIT_FOR("route to s2", s1.forward_message("s2", "work", "warm-up") == send_status::ok);
-    s2->stop();  // hangs: never answers
+    beside_a_hung_peer pair(60000);
+    Node& s1 = pair.s1;
     // The callback thread runs the reports of a stop: this call's cannot reach it meanwhile.
     s1.on_up("c3", [&] { answered.set_value(s1.call("s2", "work", "question", 30s)); });
     auto c3 = make_node("c3", role::client);

@@ -95,13 +95,17 @@ void two_servers_two_clients(sim::sim_network& net) {
     net.node("c2").join(net.router_of("s2"), 0);
 }
 
+void converged_two_servers_two_clients(sim::sim_network& net) {
+    two_servers_two_clients(net);
+    net.run_rounds(40);
+    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+}
+
 }  // namespace
 
 TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
     sim::sim_network net(5);
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    converged_two_servers_two_clients(net);
     auto& s1 = net.node("s1");
     const core::link from_c1{core::link::kind::accepted, "c1"};
 
@@ -137,9 +141,7 @@ TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions,
 TEST_CASE("a plain forward for us is admitted like on_message would: handlers, partitions, a stopped node",
           "[peer_service][routing]") {
     sim::sim_network net(5);
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    converged_two_servers_two_clients(net);
     auto& s2 = net.node("s2");
     s2.register_handler("work");
     const core::link from_s1{core::link::kind::accepted, "s1"};
@@ -274,9 +276,7 @@ struct acked_receiver {
     };
 
     acked_receiver() {
-        two_servers_two_clients(net);
-        net.run_rounds(40);
-        REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+        converged_two_servers_two_clients(net);
         s2 = &net.node("s2");
         s2->register_handler("work");
         (void)s2->take_output();
@@ -372,9 +372,7 @@ TEST_CASE("a sender that is no longer a member has its duplicate window pruned, 
 TEST_CASE("an ack counts only from the message's destination, ids differ per incarnation, and a stop fails the rest",
           "[peer_service][ack]") {
     sim::sim_network net(13);
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
+    converged_two_servers_two_clients(net);
     auto& s1 = net.node("s1");
     (void)s1.take_output();
     auto send_acked = [&] {
