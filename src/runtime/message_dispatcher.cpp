@@ -137,7 +137,7 @@ bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
     _batch.clear();
     std::size_t ran = 0;
     for (; ran < _batch_tasks.size() && !stop.load(std::memory_order_relaxed); ++ran) run_task(_batch_tasks[ran]);
-    if (ran < _batch_tasks.size()) {  // a stop came first: they wait for run_remaining_tasks
+    if (ran < _batch_tasks.size()) {  // a stop came first: they wait for take_remaining_tasks
         std::lock_guard lock(_mutex);
         _tasks.insert(_tasks.begin(), std::make_move_iterator(_batch_tasks.begin() + static_cast<std::ptrdiff_t>(ran)),
                       std::make_move_iterator(_batch_tasks.end()));

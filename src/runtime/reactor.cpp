@@ -164,10 +164,14 @@ void reactor::stop() {
 }
 
 void reactor::worker_finished() {
-    // The last worker out hands the reports still queued for the workers (a stop came
-    // before they ran) to the callback thread: their senders must hear them.
-    if (_workers_running.fetch_sub(1) == 1)
-        for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
+    // The last worker out hands on what the other one still held when the stop came.
+    if (_workers_running.fetch_sub(1) == 1) hand_queued_reports_over();
+}
+
+void reactor::hand_queued_reports_over() {
+    // Reports queued for the workers that a stop came before: to the callback thread, so
+    // their senders hear them.
+    for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
 }
 
 std::uint64_t reactor::now_ms() const {
@@ -325,9 +329,9 @@ void reactor::fail_reports_at_shutdown() {
         queued.swap(_send_queue);
         _queued_sends = 0;
     }
-    // Reports queued earlier for the workers go first (what the other worker still holds
-    // follows when it finishes, worker_finished).
-    for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
+    // Reports queued earlier go first (what the other worker still holds follows when it
+    // finishes, worker_finished).
+    hand_queued_reports_over();
     _core->fail_unacked("stopped");
     for (auto& effect : _core->take_output()) {  // the rest is moot with the sockets closing
         const auto* failed = std::get_if<core::effect::delivery_report>(&effect);

@@ -145,6 +145,7 @@ private:
     void run_commands();
     void fail_reports_at_shutdown();
     void worker_finished();
+    void hand_queued_reports_over();
     std::mutex _join_mutex;  // stop(): one thread joins the workers at a time
     std::atomic<std::size_t> _workers_running{0};
     void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);

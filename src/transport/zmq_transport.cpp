@@ -150,7 +150,7 @@ std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& 
     apply_common_options(*dealer);
     dealer->set(zmq::sockopt::routing_id, routing_id);
     // Each new connection announces itself with an empty message: the peer's ROUTER then
-    // knows a lane is there, or that the control connection is new (lane_announced).
+    // knows a lane is there, or that the control connection is new (connection_announced).
     dealer->set(zmq::sockopt::probe_router, 1);
     try {
         dealer->connect(endpoint);
