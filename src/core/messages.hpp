@@ -155,7 +155,7 @@ struct forward {
     std::string channel;
     std::uint32_t lane = 0;  // which of the channel's connections (partition key)
     std::uint8_t hops = 0;
-    std::uint64_t id = 0;  // per origin and incarnation, increasing; acked messages only
+    std::uint64_t id = 0;  // acked only: per origin, incarnation and destination, one after another
     bool ack = false;
     std::string reply_to;  // calls: the reference to answer, "ref@node"
     std::string payload;

@@ -28,7 +28,7 @@ peer_service::peer_service(peer_service_options options)
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
-      _next_message_id(first_message_id(_options.rng_seed)) {}
+      _id_high(first_message_id(_options.rng_seed)) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     routes_changed();
@@ -185,7 +185,7 @@ void peer_service::tick(std::uint64_t now_ms) {
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
     if (!_unacked.empty()) retransmit_and_expire(now_ms);
-    if (!_delivered.empty() && now_ms >= _next_window_prune_ms) prune_duplicate_windows(now_ms);
+    if ((!_delivered.empty() || !_last_id_to.empty()) && now_ms >= _next_window_prune_ms) prune_messaging_state(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});

@@ -60,7 +60,7 @@ struct deliver {
 };
 // The fate of an acked message we sent: delivered, or failed with a reason.
 struct delivery_report {
-    std::uint64_t id = 0;
+    std::uint64_t id = 0;  // the one send_app handed out (not the wire id)
     std::string destination;
     bool delivered = false;
     std::string reason;  // "timeout", "unknown_handler"
@@ -410,10 +410,26 @@ private:
     // last message, longer than any retransmission of it lasts; looked at once a second.
     static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
     std::uint64_t _next_window_prune_ms = 0;
-    void prune_duplicate_windows(std::uint64_t now_ms);
+    // Once a second: duplicate windows and id sequences of nodes long gone.
+    void prune_messaging_state(std::uint64_t now_ms);
+    // An acked forward from an incarnation of its origin older than one we have a window for.
+    [[nodiscard]] bool from_older_incarnation(const forward& msg) const;
     std::set<std::string, std::less<>> _handlers;      // registered handler names
-    std::uint64_t _next_message_id = 0;
-    std::map<std::uint64_t, unacked_message> _unacked;  // acked sends awaiting their ack
+    // Acked messages are numbered per destination, one after another, so a receiver's
+    // duplicate window has a gap only for a message lost on the way (numbered across all
+    // destinations, every message to someone else was a gap that never filled). A sequence
+    // starts above every id this incarnation handed out before, so one started again after
+    // it was pruned reuses none.
+    std::uint64_t _id_high = 0;  // the highest id handed out, from a point drawn from the seed
+    std::map<std::string, std::uint64_t, std::less<>> _last_id_to;  // destination -> its last id
+    std::uint64_t next_id_to(const std::string& destination);
+    void prune_id_sequences();
+    // Acked sends awaiting their ack, by the local handle their delivery report carries; the
+    // ack names them by (its sender, id).
+    std::uint64_t _last_report_id = 0;
+    std::map<std::uint64_t, unacked_message> _unacked;
+    std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
+    void forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it);
     // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
     // windows of its older ones: their senders' retransmit buffers died with them.
     std::map<std::pair<std::string, std::uint64_t>, dedup_window, std::less<>> _delivered;

@@ -134,9 +134,11 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
                 std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
     if (msg.ack) {
-        msg.id = ++_next_message_id;
-        if (id) *id = msg.id;
-        _unacked.emplace(msg.id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
+        msg.id = next_id_to(msg.destination);
+        const auto report_id = ++_last_report_id;
+        if (id) *id = report_id;
+        _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
+        _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
     }
     if (msg.destination == _self.name) {
         handle(link{link::kind::accepted, _self.name}, std::move(msg), now_ms);  // local: the same path
@@ -148,6 +150,27 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     const auto lane = msg.lane;
     if (status == route_status::ok) route(std::move(msg), destination, channel, lane);
     return route_status::ok;
+}
+
+std::uint64_t peer_service::next_id_to(const std::string& destination) {
+    auto [last, created] = _last_id_to.try_emplace(destination, _id_high);
+    _id_high = std::max(_id_high, ++last->second);
+    return last->second;
+}
+
+void peer_service::prune_id_sequences() {
+    // A destination that is no longer a member and has nothing waiting for its ack: a later
+    // sequence to it starts above _id_high, so forgetting this one is safe.
+    std::erase_if(_last_id_to, [&](const auto& entry) {
+        if (_membership.contains(entry.first)) return false;
+        const auto waiting = _unacked_by_wire_id.lower_bound(std::make_pair(entry.first, std::uint64_t{0}));
+        return waiting == _unacked_by_wire_id.end() || waiting->first.first != entry.first;
+    });
+}
+
+void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it) {
+    _unacked_by_wire_id.erase(std::make_pair(it->second.msg.destination, it->second.msg.id));
+    _unacked.erase(it);
 }
 
 template <class Routed>
@@ -212,6 +235,12 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         answer(ack_status::delivered);  // the first ack may have been lost
         return;
     }
+    if (msg.ack && from_older_incarnation(msg)) {
+        // A late copy from before its sender restarted (held up in a relay's queue): that
+        // incarnation's window is gone, so it would be handled again; nobody waits for it.
+        count("dropped_from_older_incarnation");
+        return;
+    }
     // Not recorded as delivered: a copy retransmitted because this answer was lost gets the
     // same answer, not "delivered".
     if (!handler_known(msg.handler, msg.bundled)) {
@@ -233,29 +262,37 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
         relay(msg);
         return;
     }
-    auto it = _unacked.find(msg.id);
-    if (it == _unacked.end()) return;  // a duplicate ack
-    // Ids start at random per incarnation (first_message_id), so an ack meant for an earlier
-    // incarnation of this node finds no message; one from a node the message was not for
-    // is not its ack either.
-    if (it->second.msg.destination != msg.origin) {
-        count("dropped_ack_from_other_node");
+    // An ack names its message by its own sender and the id we gave the message for it. Ids
+    // start at a point drawn from the seed (first_message_id), so an ack meant for an earlier
+    // incarnation of this node matches nothing; neither does a duplicate ack, nor one from a
+    // node the message was not for.
+    const auto index = _unacked_by_wire_id.find(std::make_pair(msg.origin, msg.id));
+    if (index == _unacked_by_wire_id.end()) {
+        count("acks_unmatched");
         return;
     }
+    const auto it = _unacked.find(index->second);
     const bool delivered = msg.status == ack_status::delivered;
-    _output.emplace_back(effect::delivery_report{msg.id, it->second.msg.destination, delivered,
+    _output.emplace_back(effect::delivery_report{it->first, it->second.msg.destination, delivered,
                                                  delivered ? "" : "unknown_handler"});
-    _unacked.erase(it);
+    forget_unacked(it);
 }
 
 void peer_service::fail_unacked(const std::string& reason) {
     for (const auto& [id, pending] : _unacked)
         _output.emplace_back(effect::delivery_report{id, pending.msg.destination, false, reason});
     _unacked.clear();
+    _unacked_by_wire_id.clear();
 }
 
-void peer_service::prune_duplicate_windows(std::uint64_t now_ms) {
+bool peer_service::from_older_incarnation(const forward& msg) const {
+    const auto newer = _delivered.upper_bound(std::make_pair(msg.origin, msg.origin_incarnation));
+    return newer != _delivered.end() && newer->first.first == msg.origin;
+}
+
+void peer_service::prune_messaging_state(std::uint64_t now_ms) {
     _next_window_prune_ms = now_ms + 1000;
+    prune_id_sequences();
     std::erase_if(_delivered, [&](const auto& entry) {
         return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
     });
@@ -268,7 +305,7 @@ void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
         if (now_ms >= pending.deadline_ms) {
             count("acks_timed_out");
             _output.emplace_back(effect::delivery_report{it->first, pending.msg.destination, false, "timeout"});
-            it = _unacked.erase(it);
+            forget_unacked(it++);
             continue;
         }
         if (now_ms >= pending.last_sent_ms + interval) {

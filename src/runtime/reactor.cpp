@@ -111,7 +111,10 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.missed_heartbeats = _config.missed_heartbeats;
     options.max_clients = _config.max_clients;
     options.ack_timeout_ms = _config.ack_timeout_ms;
-    options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name);
+    // Random per process too: a restart that keeps its incarnation (config.incarnation) still
+    // starts its acked-message ids elsewhere, so its peers' duplicate windows do not swallow them.
+    options.rng_seed = _advertised_self.incarnation ^ std::hash<std::string>{}(_config.name) ^
+                       (std::uint64_t{std::random_device{}()} << 32 | std::random_device{}());
     _unacked_max = options.unacked_max;
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
