@@ -38,14 +38,16 @@ struct inbound_message {
 
 using message_handler = std::function<void(const inbound_message&)>;
 
-// Delivered on the node's callback thread once an acked message is acknowledged, or when it
-// failed, with the reason: "timeout" (no ack by ack_timeout_ms), "unknown_handler" (the peer
-// has no such handler), "stopped" (this node left, was removed or stopped first; when it
-// stopped, the report runs on the node's on_up/on_down thread, and the destructor waits for
-// it, unless called from the node's own handler or callback: a report callback must not wait
-// for what the destroying thread holds), "no route" or
-// "congested" (its route went away, or filled up, while it waited in the send queue). "delivered" means accepted for the handler: a handler
-// unregistered meanwhile drops what was queued for it (counted).
+// Delivered on the node's callback thread (the one on_up/on_down callbacks run on, never a
+// handler's: a handler may wait for a report) once an acked message is acknowledged, or when
+// it failed, with the reason: "timeout" (no ack by ack_timeout_ms), "unknown_handler" (the
+// peer has no such handler), "stopped" (this node left, was removed or stopped first; the
+// destructor waits for these reports, unless called from the node's own handler or callback:
+// a report callback must not wait for what the destroying thread holds), "no route" or
+// "congested" (its route went away, or filled up, while it waited in the send queue).
+// "delivered" means accepted for the handler: a handler unregistered meanwhile drops what was
+// queued for it (counted). A report callback that waits (a call() in it, say) holds up the
+// reports and on_up/on_down callbacks behind it.
 struct delivery_report {
     std::string destination;
     bool delivered = false;

@@ -122,10 +122,13 @@ public:
     // Delivered with kind cast (partisan: {'$gen_cast', Msg}).
     send_status cast_message(const std::string& node, const std::string& handler, std::string_view payload,
                              const message_options& options = {});
+    send_status cast_message(const std::string& reference, std::string_view payload, const message_options& options = {});
     // Request/response on a one-off reference: the handler answers with reply(). Throws
     // usage_error from one of this node's own handlers (the reply would wait behind it).
     call_result call(const std::string& node, const std::string& handler, std::string payload,
                      std::chrono::milliseconds timeout, const message_options& options = {});
+    call_result call(const std::string& reference, std::string payload, std::chrono::milliseconds timeout,
+                     const message_options& options = {});
     send_status reply(const inbound_message& request, std::string_view payload);
     // A fresh one-off reference "zp.ref.<incarnation>.<N>@this-node" (partisan's gensym),
     // never handed out again, even by a restart of this node (unless config.incarnation pins

@@ -301,6 +301,8 @@ private:
     void apply_groups(const std::string& ref, const std::vector<std::vector<std::string>>& groups);
     // Drops sends and publishes that a partition in force forbids (take_output's filter).
     [[nodiscard]] bool blocked(const output_effect& out) const;
+    // Whether a partition in force forbids sending on that link (the peer behind it is cut off).
+    [[nodiscard]] bool link_blocked(const link& to) const;
     [[nodiscard]] bool can_accept_client(const node_spec& client) const;
     [[nodiscard]] std::uint32_t slots_in_use() const;
 

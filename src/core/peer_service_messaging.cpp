@@ -40,6 +40,9 @@ route_status peer_service::route_status_of(const node_spec& destination) const {
     // (Once we know its home, so does our home server: it told us.)
     if (destination.role == role::client && destination.home_server.empty()) return route_status::not_yet_connected;
     const auto hop = next_hop(destination.name, &destination);
+    // Through a relay cut off from us: as partitioned as the destination itself (senders
+    // hear it at once, as app_route tells the reactor, rather than a drop after queueing).
+    if (hop && link_blocked(*hop)) return route_status::partitioned;
     if (!hop) {
         // Known but no way there yet: still joining, or lost its link.
         return _self.home_server.empty() && _self.role == role::client ? route_status::not_yet_connected
@@ -59,7 +62,7 @@ const peer_service::cached_route& peer_service::route_for(std::string_view desti
     r.status = route_status_of(name);
     if (name != _self.name) {
         r.hop = next_hop(name);
-        if (r.hop) r.hop_blocked = blocked(effect::send{*r.hop, heartbeat{}});
+        if (r.hop) r.hop_blocked = link_blocked(*r.hop);
     }
     return _route_cache.emplace(std::move(name), std::move(r)).first->second;
 }

@@ -28,12 +28,16 @@ bool peer_service::partitioned_from(const std::string& peer) const {
     return false;
 }
 
+bool peer_service::link_blocked(const link& to) const {
+    if (to.via == link::kind::accepted) return partitioned_from(to.id);
+    auto dial = _dials.find(to.id);
+    return dial != _dials.end() && !dial->second.peer.empty() && partitioned_from(dial->second.peer);
+}
+
 bool peer_service::blocked(const output_effect& out) const {
     if (const auto* send = std::get_if<effect::send>(&out)) {
         if (is_partition_control(send->msg)) return false;
-        if (send->to.via == link::kind::accepted) return partitioned_from(send->to.id);
-        auto dial = _dials.find(send->to.id);
-        return dial != _dials.end() && !dial->second.peer.empty() && partitioned_from(dial->second.peer);
+        return link_blocked(send->to);
     }
     // A PUB cannot skip one subscriber: a node cut off from its peers publishes nothing.
     if (std::holds_alternative<effect::publish>(out)) return !_partitions.empty();

@@ -29,9 +29,9 @@ public:
     std::uint64_t subscribe(bool on_up, std::string key, callback fn);
     bool unsubscribe(std::uint64_t handle);
     void post(std::string node, bool up);
-    // A closure run on this thread in order with the events: the delivery reports a stop
-    // cut short, once the workers that run reports are gone. Never dropped: those still
-    // queued when the dispatcher is destroyed run before its thread ends.
+    // A closure run on this thread in order with the events: delivery reports. Never
+    // dropped: those still queued when the dispatcher is destroyed run before its thread
+    // ends.
     void post_task(std::function<void()> task);
     // Returns once every task posted before the call ran; at once on this thread itself.
     void drain_tasks();

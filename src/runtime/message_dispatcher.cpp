@@ -26,7 +26,7 @@ bool message_dispatcher::remove_handler(const std::string& name) {
     return _handlers.erase(name) > 0;
 }
 
-void message_dispatcher::post(inbound_message message, std::size_t bundled_entries) {
+void message_dispatcher::post(inbound_message message, std::size_t bundled_entries, bool acked) {
     queued item{std::move(message), bundled_entries};
     if (_inline) {
         // Taken out for the call: a handler may post again from inside itself (an inline
@@ -39,21 +39,12 @@ void message_dispatcher::post(inbound_message message, std::size_t bundled_entri
     }
     const auto count = std::max<std::size_t>(bundled_entries, 1);
     std::lock_guard lock(_mutex);
-    if (_queued_messages + count > queue_max) {
+    if (!acked && _queued_messages + count > queue_max) {
         _overflow += count;
         return;
     }
     _queued_messages += count;
     _queue.push_back(std::move(item));
-}
-
-void message_dispatcher::post_task(std::function<void()> fn) {
-    if (_inline) {
-        run_task(fn);
-        return;
-    }
-    std::lock_guard lock(_mutex);
-    _tasks.push_back(std::move(fn));
 }
 
 bool message_dispatcher::backlogged() {
@@ -64,7 +55,7 @@ bool message_dispatcher::backlogged() {
 
 bool message_dispatcher::has_work() {
     std::lock_guard lock(_mutex);
-    return !_queue.empty() || !_tasks.empty();
+    return !_queue.empty();
 }
 
 const message_handler* message_dispatcher::handler_for(const std::string& name, handler_cache& cache) {
@@ -112,20 +103,11 @@ void message_dispatcher::call_handler(const message_handler& handler, const inbo
     }
 }
 
-void message_dispatcher::run_task(const std::function<void()>& task) {
-    try {
-        task();
-    } catch (...) {
-        ++_failures;
-    }
-}
-
 bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
     {
         std::lock_guard lock(_mutex);
-        if (_queue.empty() && _tasks.empty()) return false;
+        if (_queue.empty()) return false;
         _batch.swap(_queue);
-        _batch_tasks.swap(_tasks);
         _queued_messages = 0;
     }
     // Looked up again per batch: a handler removed meanwhile is not called afterwards.
@@ -135,22 +117,7 @@ bool message_dispatcher::run_queued(const std::atomic<bool>& stop) {
         invoke(item, cache);
     }
     _batch.clear();
-    std::size_t ran = 0;
-    for (; ran < _batch_tasks.size() && !stop.load(std::memory_order_relaxed); ++ran) run_task(_batch_tasks[ran]);
-    if (ran < _batch_tasks.size()) {  // a stop came first: they wait for take_remaining_tasks
-        std::lock_guard lock(_mutex);
-        _tasks.insert(_tasks.begin(), std::make_move_iterator(_batch_tasks.begin() + static_cast<std::ptrdiff_t>(ran)),
-                      std::make_move_iterator(_batch_tasks.end()));
-    }
-    _batch_tasks.clear();
     return true;
-}
-
-std::deque<std::function<void()>> message_dispatcher::take_remaining_tasks() {
-    std::deque<std::function<void()>> tasks;
-    std::lock_guard lock(_mutex);
-    tasks.swap(_tasks);
-    return tasks;
 }
 
 }  // namespace zpartisan::runtime

@@ -19,15 +19,16 @@ namespace zpartisan::runtime {
 class message_dispatcher {
 public:
     // A handler slower than its traffic must not grow memory without bound: beyond this many
-    // waiting messages new ones are dropped and counted (acked ones do not get this far: past
-    // backlog_mark the core leaves them unacknowledged, to their senders' retransmission).
+    // waiting messages new ones are dropped and counted. Acked ones, already acknowledged, are
+    // never dropped: past backlog_mark the core leaves new ones unacknowledged, to their
+    // senders' retransmission, so only what one poll brings can pass queue_max.
     static constexpr std::size_t queue_max = 200'000;
     // Past this many queued messages acked ones are left to their senders' retransmission
     // (peer_service::set_deliveries_backlogged): room is kept for what one poll brings.
     static constexpr std::size_t backlog_mark = queue_max - 50'000;
     [[nodiscard]] bool backlogged();
 
-    // inline_delivery: handlers and tasks run on the posting thread (the reactor). Otherwise
+    // inline_delivery: handlers run on the posting thread (the reactor). Otherwise
     // they queue until a thread calls run_queued (the reactor's workers, one at a time).
     message_dispatcher(std::string node_name, bool inline_delivery);
     message_dispatcher(const message_dispatcher&) = delete;
@@ -37,16 +38,12 @@ public:
     bool remove_handler(const std::string& name);
     // bundled_entries > 0: message.payload is a bundle of that many payloads (one handler,
     // one sender), each handed to the handler as a message of its own.
-    void post(inbound_message message, std::size_t bundled_entries = 0);
-    // Runs fn after what is queued (delivery reports).
-    void post_task(std::function<void()> fn);
+    // acked: acknowledged already, so kept even past queue_max.
+    void post(inbound_message message, std::size_t bundled_entries = 0, bool acked = false);
     [[nodiscard]] bool has_work();
     // Runs what is queued now, in order; false when nothing was. One caller at a time. Once
     // stop is set, what has not run yet is dropped (a stopped node handles nothing more).
     bool run_queued(const std::atomic<bool>& stop);
-    // Once no worker runs any more: the tasks still queued (delivery reports), for another
-    // thread to run, so their senders hear them; queued messages are left (a stop drops them).
-    [[nodiscard]] std::deque<std::function<void()>> take_remaining_tasks();
 
     [[nodiscard]] std::uint64_t delivered() const { return _delivered.load(); }
     [[nodiscard]] std::uint64_t handler_failures() const { return _failures.load(); }
@@ -68,11 +65,9 @@ private:
     const message_handler* handler_for(const std::string& name, handler_cache& cache);
     void invoke(queued& item, handler_cache& cache);
     void call_handler(const message_handler& handler, const inbound_message& message);
-    void run_task(const std::function<void()>& task);
 
     std::string _node_name;
     std::mutex _mutex;
-    std::deque<std::function<void()>> _tasks;
     std::deque<queued> _queue;
     std::size_t _queued_messages = 0;  // in _queue, counting each bundle's entries
     std::map<std::string, std::shared_ptr<message_handler>> _handlers;
@@ -86,7 +81,6 @@ private:
     // Inline delivery's: posts come from whoever holds the reactor's turn, one at a time or
     // nested (post moves it out while a handler runs).
     handler_cache _inline_cache;
-    std::deque<std::function<void()>> _batch_tasks;
 };
 
 }  // namespace zpartisan::runtime

@@ -12,6 +12,12 @@
 namespace zpartisan {
 
 namespace {
+// "Wait for ever" (milliseconds::max(), say) would overflow a deadline: ten years is enough.
+std::chrono::milliseconds bounded_wait(std::chrono::milliseconds timeout) {
+    constexpr std::chrono::milliseconds longest{std::chrono::hours(24 * 365 * 10)};
+    return std::clamp(timeout, std::chrono::milliseconds::zero(), longest);
+}
+
 std::optional<op_result> check_endpoint(const std::string& endpoint) {
     std::string why;
     if (!core::parse_endpoint(endpoint, &why)) return op_result{op_status::bad_endpoint, why};
@@ -57,6 +63,7 @@ op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds
         throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
     if (auto bad = check_endpoint(endpoint)) return *bad;
     if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    timeout = bounded_wait(timeout);
     auto done = _reactor->join_and_wait(endpoint, timeout);
     // The reactor resolves the future at the deadline; the extra margin only covers a
     // reactor that died, so the caller is never blocked forever.
@@ -154,19 +161,21 @@ std::pair<std::string, std::string> split_reference(const std::string& reference
 
 void Node::register_handler(const std::string& name, message_handler handler) {
     if (name.empty() || !handler) throw usage_error("register_handler: a name and a handler are required");
-    _reactor->messages().set_handler(name, std::move(handler));
+    // The core (which acks and admits) and the dispatcher (which runs handlers) change
+    // together on the reactor, so threads registering and removing one name at once cannot
+    // leave them disagreeing.
     (void)_reactor->call([&](core::peer_service& core, std::uint64_t) {
+        _reactor->messages().set_handler(name, std::move(handler));
         core.register_handler(name);
         return true;
     });
 }
 
 bool Node::unregister_handler(const std::string& name) {
-    (void)_reactor->call([&](core::peer_service& core, std::uint64_t) {
+    return _reactor->call([&](core::peer_service& core, std::uint64_t) {
         core.unregister_handler(name);
-        return true;
+        return _reactor->messages().remove_handler(name);
     });
-    return _reactor->messages().remove_handler(name);
 }
 
 send_status Node::forward_message(const std::string& node, const std::string& handler, std::string_view payload,
@@ -177,8 +186,18 @@ send_status Node::forward_message(const std::string& node, const std::string& ha
 send_status Node::forward_message(const std::string& reference, std::string_view payload,
                                   const message_options& options) {
     auto [handler, node] = split_reference(reference);
-    const bool is_reply = handler.rfind("zp.ref.", 0) == 0;
-    return send_as(is_reply ? message_kind::reply : message_kind::forward, node, handler, payload, options, {});
+    return send_as(message_kind::forward, node, handler, payload, options, {});
+}
+
+send_status Node::cast_message(const std::string& reference, std::string_view payload, const message_options& options) {
+    auto [handler, node] = split_reference(reference);
+    return send_as(message_kind::cast, node, handler, payload, options, {});
+}
+
+call_result Node::call(const std::string& reference, std::string payload, std::chrono::milliseconds timeout,
+                       const message_options& options) {
+    auto [handler, node] = split_reference(reference);
+    return call(node, handler, std::move(payload), timeout, options);
 }
 
 send_status Node::send_message(const std::string& node, std::string_view payload) {
@@ -192,9 +211,13 @@ send_status Node::cast_message(const std::string& node, const std::string& handl
 
 send_status Node::reply(const inbound_message& request, std::string_view payload) {
     if (request.reply_to.empty()) throw usage_error("reply: the message is not a call");
+    // On the request's channel (a call on a channel of its own is answered there too) when
+    // this node has it; a request relayed from a node with more channels, on the default one.
     message_options acked;
+    if (_reactor->cfg().channels.contains(request.channel)) acked.channel = request.channel;
     acked.ack = true;
-    return forward_message(request.reply_to, payload, acked);
+    auto [handler, node] = split_reference(request.reply_to);
+    return send_as(message_kind::reply, node, handler, payload, acked, {});
 }
 
 std::string Node::make_reference() {
@@ -237,7 +260,7 @@ call_result Node::call(const std::string& node, const std::string& handler, std:
     if (result.status != send_status::ok) return result;
     // In slices: a node that stops meanwhile ends the wait with "stopped" even when its report
     // cannot reach this thread (a call from an on_up/on_down callback, whose thread runs it).
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = std::chrono::steady_clock::now() + bounded_wait(timeout);
     for (;;) {
         const auto left = deadline - std::chrono::steady_clock::now();
         if (left <= std::chrono::steady_clock::duration::zero()) return result;

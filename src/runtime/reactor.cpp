@@ -132,7 +132,6 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _next_tick_ms = now_ms();
     _burst_gap_cycles = burst_gap_us * cycles_per_microsecond();
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
-    _workers_running = workers;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
 
@@ -166,17 +165,6 @@ void reactor::stop() {
         if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
 }
 
-void reactor::worker_finished() {
-    // The last worker out hands on what the other one still held when the stop came.
-    if (_workers_running.fetch_sub(1) == 1) hand_queued_reports_over();
-}
-
-void reactor::hand_queued_reports_over() {
-    // Reports queued for the workers that a stop came before: to the callback thread, so
-    // their senders hear them.
-    for (auto& task : _messages->take_remaining_tasks()) _events->post_task(std::move(task));
-}
-
 std::uint64_t reactor::now_ms() const {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - _started_at).count());
@@ -195,10 +183,6 @@ bool reactor::on_worker_thread() const { return t_worker == this; }
 void reactor::work(std::size_t index) {
     name_this_thread("zpw" + std::to_string(index), _config.name);
     t_worker = this;
-    struct on_exit {
-        reactor& self;
-        ~on_exit() { self.worker_finished(); }
-    } finished{*this};
     std::unique_lock roles(_roles_mutex);
     std::uint64_t handoffs_seen = 0;
     while (!_shut_down) {
@@ -332,9 +316,6 @@ void reactor::fail_reports_at_shutdown() {
         queued.swap(_send_queue);
         _queued_sends = 0;
     }
-    // Reports queued earlier go first (what the other worker still holds follows when it
-    // finishes, worker_finished).
-    hand_queued_reports_over();
     _core->fail_unacked("stopped");
     for (auto& effect : _core->take_output()) {  // the rest is moot with the sockets closing
         const auto* failed = std::get_if<core::effect::delivery_report>(&effect);
@@ -489,12 +470,12 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     _messages->post(inbound_message{std::move(m.origin), std::move(m.handler),
                                                     static_cast<message_kind>(static_cast<int>(m.kind) - 1),
                                                     std::move(m.channel), std::move(m.payload), std::move(m.reply_to)},
-                                    m.bundled);
+                                    m.bundled, m.ack);
                 } else if constexpr (std::is_same_v<T, core::effect::delivery_report>) {
                     if (!e.delivered) count("deliveries_failed_" + e.reason);
                     auto callback = _report_callbacks.find(e.id);
                     if (callback != _report_callbacks.end()) {
-                        _messages->post_task([fn = std::move(callback->second),
+                        _events->post_task([fn = std::move(callback->second),
                                               report = delivery_report{e.destination, e.delivered, e.reason}] {
                             fn(report);
                         });
@@ -721,7 +702,7 @@ void reactor::drain_send_queue() {
         if (status != core::route_status::ok && status != core::route_status::unreachable) {
             count("sends_failed_after_queueing");
             if (pending.on_report)
-                _messages->post_task([fn = std::move(pending.on_report), destination, status] {
+                _events->post_task([fn = std::move(pending.on_report), destination, status] {
                     fn(delivery_report{destination, false,
                                        status == core::route_status::congested ? "congested"
                                        : status == core::route_status::stopped ? "stopped"

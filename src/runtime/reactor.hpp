@@ -48,7 +48,7 @@ public:
     void request_stop();
     [[nodiscard]] bool stopped() const { return _thread_exited.load(); }
     // True on the thread that currently leads this reactor (holds its turn): inline handlers
-    // and delivery reports run there.
+    // run there.
     [[nodiscard]] bool on_reactor_thread() const;
     // True on any of this reactor's workers: in a handler, inline or not.
     [[nodiscard]] bool on_worker_thread() const;
@@ -71,7 +71,14 @@ public:
         auto job = [this, fn = std::move(fn), promise](bool apply_effects) mutable {
             try {
                 auto value = fn(*_core, now_ms());
-                if (apply_effects) apply_output(); else (void)_core->take_output();
+                if (apply_effects) {
+                    apply_output();
+                    // Senders see what the command did to routes (a partition, a leave) as
+                    // soon as it returns, not a send later dropped after queueing.
+                    if (snapshot_stale()) refresh_route_snapshot();
+                } else {
+                    (void)_core->take_output();
+                }
                 promise->set_value(std::move(value));
             } catch (...) {
                 promise->set_exception(std::current_exception());
@@ -139,15 +146,12 @@ private:
     void work(std::size_t index);
     enum class lead_outcome { run_handlers, shut_down };
     lead_outcome lead();
-    // Runs queued deliveries and tasks until none are left (_runner_present set, roles held
+    // Runs queued deliveries until none are left (_runner_present set, roles held
     // on entry and exit).
     void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
     void fail_reports_at_shutdown();
-    void worker_finished();
-    void hand_queued_reports_over();
     std::mutex _join_mutex;  // stop(): one thread joins the workers at a time
-    std::atomic<std::size_t> _workers_running{0};
     void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);
     void handle_inbound(transport::inbound& message);
     void apply_output();

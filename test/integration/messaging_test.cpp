@@ -9,6 +9,7 @@
 
 #include "cluster_fixture.hpp"
 #include "core/messages.hpp"
+#include "runtime/message_dispatcher.hpp"
 #include "wire/codec.hpp"
 
 using namespace zpartisan;
@@ -832,4 +833,105 @@ TEST_CASE("a handler replaced in the middle of a bundle is not called for the re
     const auto rest = second->copy();
     REQUIRE(rest.size() == burst - 10);
     for (int i = 0; i < burst - 10; ++i) CHECK(rest[i].payload == std::to_string(i + 10));
+}
+
+TEST_CASE("a send right after a partition hears it at once, through a relay too", "[messaging][partition]") {
+    small_cluster c;
+    received got;
+    c.c2->register_handler("sink", [&got](const inbound_message& m) { got.add(m); });
+    c.s2->register_handler("sink", [&got](const inbound_message& m) { got.add(m); });
+    WAIT_FOR("s1 routes to c2", c.s1->forward_message("c2", "sink", "warm-up") == send_status::ok);
+    WAIT_FOR("the warm-up arrived", got.size() == 1);
+    const auto ref = c.s1->inject_partition("s1");
+    REQUIRE(ref.ok());
+    // A burst queues rather than going out directly: every one of them is refused as it is
+    // made, none accepted and then dropped after queueing. c2 is not cut itself: its home,
+    // s2, is the hop that is.
+    std::map<send_status, int> outcomes;
+    for (int i = 0; i < 2000; ++i) {
+        ++outcomes[c.s1->forward_message("c2", "sink", "after the cut")];
+        ++outcomes[c.s1->forward_message("s2", "sink", "after the cut")];
+    }
+    CHECK(outcomes[send_status::partitioned] == 4000);
+    CHECK(c.s1->status().counters["sends_failed_after_queueing"] == 0);
+    message_options acked;
+    acked.ack = true;
+    CHECK(c.s1->forward_message("c2", "sink", "acked", acked) == send_status::partitioned);
+    REQUIRE(c.s1->resolve_partition(ref.ref).ok());
+    WAIT_FOR("healed: s1 routes to c2 again", c.s1->forward_message("c2", "sink", "healed") == send_status::ok);
+    WAIT_FOR("what was sent after the heal arrived", got.size() >= 2);
+}
+
+TEST_CASE("a handler may wait for its own acked message's report: reports run on the callback thread",
+          "[messaging][ack]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    REQUIRE(s2->sync_join(s1->router_endpoint(), 10s).ok());
+    s2->register_handler("sink", [](const inbound_message&) {});
+    WAIT_FOR("s1 routes to s2", s1->forward_message("s2", "sink", "") == send_status::ok);
+    std::promise<std::string> outcome;
+    auto result = outcome.get_future();
+    s1->register_handler("relay-and-wait", [&](const inbound_message&) {
+        auto report = std::make_shared<std::promise<bool>>();
+        auto heard = report->get_future();
+        message_options acked;
+        acked.ack = true;
+        acked.on_report = [report](const delivery_report& r) { report->set_value(r.delivered); };
+        if (s1->forward_message("s2", "sink", "from a handler", acked) != send_status::ok) {
+            outcome.set_value("not sent");
+            return;
+        }
+        // The report used to be queued for the handlers, behind this one: it never came.
+        if (heard.wait_for(5s) != std::future_status::ready) outcome.set_value("no report");
+        else outcome.set_value(heard.get() ? "delivered" : "failed");
+    });
+    REQUIRE(s1->forward_message("s1", "relay-and-wait", "go") == send_status::ok);
+    REQUIRE(result.wait_for(20s) == std::future_status::ready);
+    CHECK(result.get() == "delivered");
+}
+
+TEST_CASE("references work for call and cast too, and endless timeouts do not overflow",
+          "[messaging]") {
+    auto make = [](const std::string& name) {
+        auto cfg = test_config(name, role::server);
+        cfg.channels["rpc"] = 2;
+        return std::make_unique<Node>(cfg);
+    };
+    auto s1 = make("s1");
+    auto s2 = make("s2");
+    REQUIRE(s2->sync_join(s1->router_endpoint(), std::chrono::milliseconds::max()).ok());
+    received got;
+    s2->register_handler("echo", [&](const inbound_message& m) {
+        got.add(m);
+        if (!m.reply_to.empty()) (void)s2->reply(m, "re: " + m.payload + " on " + m.channel);
+    });
+    WAIT_FOR("s1 routes to s2", s1->forward_message("s2", "none", "") == send_status::ok);
+    message_options on_rpc;
+    on_rpc.channel = "rpc";
+    const auto answer = s1->call("echo@s2", "ping", std::chrono::milliseconds::max(), on_rpc);
+    CHECK(answer.status == send_status::ok);
+    CHECK(answer.answered);
+    CHECK(answer.payload == "re: ping on rpc");
+    CHECK(s1->cast_message("echo@s2", "cast by reference") == send_status::ok);
+    WAIT_FOR("the cast arrived", got.size() == 2);
+    const auto messages = got.copy();
+    CHECK(messages[1].kind == message_kind::cast);
+    CHECK(messages[1].payload == "cast by reference");
+    CHECK_THROWS_AS(s1->cast_message("no-at-sign", "x"), usage_error);
+}
+
+TEST_CASE("a full handler queue drops plain deliveries, never acked ones (they were acknowledged)", "[messaging][ack]") {
+    runtime::message_dispatcher dispatcher("s1", false);
+    std::size_t handled = 0;
+    dispatcher.set_handler("work", [&handled](const inbound_message&) { ++handled; });
+    const auto message = [] { return inbound_message{"s2", "work", message_kind::forward, "default", "p", ""}; };
+    for (std::size_t i = 0; i < runtime::message_dispatcher::queue_max; ++i) dispatcher.post(message());
+    dispatcher.post(message());
+    CHECK(dispatcher.overflow_drops() == 1);
+    dispatcher.post(message(), 0, true);
+    CHECK(dispatcher.overflow_drops() == 1);
+    const std::atomic<bool> stop{false};
+    while (dispatcher.run_queued(stop)) {
+    }
+    CHECK(handled == runtime::message_dispatcher::queue_max + 1);
 }
