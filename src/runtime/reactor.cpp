@@ -238,11 +238,13 @@ reactor::lead_outcome reactor::lead() {
         _core_unacked.store(_core->unacked_count(), std::memory_order_relaxed);  // acks, expiries
         const auto now = now_ms();
         // With sends waiting on a full queue, look again soon rather than at the next tick.
-        auto wait_ms = !_stalled.empty() ? 1 : (_next_tick_ms > now ? _next_tick_ms - now : 0);
+        auto wait_ms = _next_tick_ms > now ? _next_tick_ms - now : 0;
+        if (!_stalled.empty())
+            wait_ms = std::min<std::uint64_t>(wait_ms, now - _last_stall_progress_ms < 100 ? 1 : stalled_idle_retry_ms);
         // Senders wake us only while we wait (enqueue_send): announce the wait, then look at
         // the queue once more, so a message queued in between is not left for the next tick.
         _waiting.store(true);
-        if (wait_ms > 0 && _stalled.empty()) {
+        if (wait_ms > 0) {
             std::lock_guard lock(_send_mutex);
             if (!_send_queue.empty()) wait_ms = 0;
         }
@@ -735,7 +737,10 @@ void reactor::stall(const core::link& to, transport::frame frame, std::string_vi
     }
     waiting->second.push_back({to, std::move(frame), std::string(channel), lane});
     ++_stalled_frames;
-    if (first) refresh_route_snapshot();  // the destinations behind this hop are now congested
+    if (first) {
+        _stall_progress_ms[to] = _last_stall_progress_ms = now_ms();
+        refresh_route_snapshot();  // the destinations behind this hop are now congested
+    }
 }
 
 void reactor::retry_stalled() {
@@ -752,6 +757,7 @@ void reactor::retry_stalled() {
             if (status == transport::send_status::ok) {
                 _bytes_sent += bytes;
                 ++_messages_out;
+                _stall_progress_ms[hop->first] = _last_stall_progress_ms = now_ms();
             } else {
                 count(std::string("send_") + describe(status));
             }
@@ -784,7 +790,30 @@ void reactor::retry_stalled() {
             hop_cleared = true;
         }
     }
+    if (drop_stuck_hops()) hop_cleared = true;
     if (hop_cleared) refresh_route_snapshot();
+}
+
+bool reactor::drop_stuck_hops() {
+    const auto now = now_ms();
+    bool dropped = false;
+    for (auto hop = _stalled.begin(); hop != _stalled.end();) {
+        // A hop that frames were moved onto (reroute_stalled) starts its count now.
+        const auto since = _stall_progress_ms.try_emplace(hop->first, now).first->second;
+        if (now - since < stall_give_up_ms()) {
+            ++hop;
+            continue;
+        }
+        const auto frames = hop->second.size();
+        _counters["stalled_frames_dropped_stuck_hop"] += frames;
+        spdlog::warn("[{}] dropped {} frames waiting for '{}', which took none for {} ms", _config.name, frames,
+                     hop->first.id, now - since);
+        _stalled_frames -= frames;
+        hop = _stalled.erase(hop);
+        dropped = true;
+    }
+    std::erase_if(_stall_progress_ms, [&](const auto& entry) { return !_stalled.contains(entry.first); });
+    return dropped;
 }
 
 core::route_status reactor::route_for_senders(const std::string& name, core::route_status status) {

@@ -220,6 +220,19 @@ private:
     // Data frames that met a full queue (HWM), in order, per hop: a full connection holds up
     // only what goes through it. Reactor thread (or a sender holding the lent turn) only.
     std::map<core::link, std::deque<stalled_send>> _stalled;
+    // When each stalled hop last took a frame (or first stalled). One that takes nothing for
+    // stall_give_up_ms() (its peer hung or gone for good, its connection kept) has its frames
+    // dropped, counted, rather than holding them, a quarter of the budget and the node's
+    // direct sends for ever. Retries come every millisecond while some hop moves, else every
+    // stalled_idle_retry_ms.
+    std::map<core::link, std::uint64_t> _stall_progress_ms;
+    std::uint64_t _last_stall_progress_ms = 0;
+    static constexpr std::uint64_t stalled_idle_retry_ms = 10;
+    [[nodiscard]] std::uint64_t stall_give_up_ms() const {
+        return std::max<std::uint64_t>(1000, std::uint64_t{_config.heartbeat_interval_ms} * _config.missed_heartbeats);
+    }
+    // Drops the frames of hops that took nothing for stall_give_up_ms(); true when any went.
+    bool drop_stuck_hops();
     std::size_t _stalled_frames = 0;  // bounded by send_queue_max
     // What senders are told of a route: congested while its hop is stalled. Applied by
     // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so

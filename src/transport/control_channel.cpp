@@ -31,6 +31,14 @@ std::optional<std::string> control_server::next_request(std::chrono::millisecond
         if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
         zmq::message_t request;
         if (!_sockets->rep.recv(request, zmq::recv_flags::dontwait)) return std::nullopt;
+        if (request.more()) {
+            // A request is one frame. Read whole (the REP socket answers nothing before) and
+            // refused, so no part of it runs as a command of its own.
+            while (request.more() && _sockets->rep.recv(request, zmq::recv_flags::dontwait)) {
+            }
+            reply(R"({"ok":false,"error":"a request is one frame; this one had several"})");
+            return std::nullopt;
+        }
         return request.to_string();
     } catch (const zmq::error_t&) {
         return std::nullopt;  // EINTR (a signal): the caller checks its stop flag

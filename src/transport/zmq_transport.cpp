@@ -108,7 +108,12 @@ void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
     socket.set(zmq::sockopt::linger, _options.linger_ms);
     socket.set(zmq::sockopt::sndhwm, _options.send_high_water_mark);
     socket.set(zmq::sockopt::rcvhwm, _options.send_high_water_mark);
-    socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(_options.max_message_bytes));
+    // ZeroMQ does not drop a frame over ZMQ_MAXMSGSIZE: it closes the whole connection, and
+    // what was queued on it is lost. The limit is per node, not agreed between peers, so a
+    // peer configured for more may send more: frames up to twice the limit arrive and are
+    // dropped and counted (decode: too_large); only larger ones cost the connection.
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                             std::uint64_t{_options.max_message_bytes} * 2, INT64_MAX)));
     socket.set(zmq::sockopt::heartbeat_ivl, _options.zmtp_heartbeat_interval_ms);
     socket.set(zmq::sockopt::heartbeat_timeout, _options.zmtp_heartbeat_timeout_ms);
     socket.set(zmq::sockopt::heartbeat_ttl, _options.zmtp_heartbeat_timeout_ms);
@@ -250,20 +255,26 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
     try {
         if (!channel.empty() && to.via == core::link::kind::accepted) {
             _routing_scratch.assign(to.id).append("|").append(channel).append("|").append(std::to_string(lane));
-            mark_used(*_router);
-            try {
-                if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
-                (void)send_frame(*_router, message.native());
-                // A lane that reconnects does not announce itself (ZeroMQ probes once per
-                // connect() call, and a DEALER's reconnections keep its pipe): its send does.
-                if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
-                return send_status::ok;
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EHOSTUNREACH) throw;
+            // A lane given up on stays on the control connection for the rest of the peer's
+            // session, even once it turns up: a frame sent on it could overtake those still
+            // queued on the control connection.
+            if (_lanes_given_up.empty() || !_lanes_given_up.contains(_routing_scratch)) {
+                mark_used(*_router);
+                try {
+                    if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
+                    (void)send_frame(*_router, message.native());
+                    // A lane that reconnects does not announce itself (ZeroMQ probes once per
+                    // connect() call, and a DEALER's reconnections keep its pipe): its send does.
+                    if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
+                    return send_status::ok;
+                } catch (const zmq::error_t& e) {
+                    if (e.num() != EHOSTUNREACH) throw;
+                }
+                if (lane_still_awaited(_routing_scratch)) return send_status::congested;
+                // Given up on (a peer configured without this channel never connects it): the
+                // control connection gets it there, from now on.
+                give_up_lane(_routing_scratch);
             }
-            if (lane_still_awaited(_routing_scratch)) return send_status::congested;
-            // Given up on: the control connection gets it there, at the price of order when
-            // the lane turns up after all (a peer configured without this channel never does).
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
             if (auto* data = lane_socket(to.id, channel, lane)) {
@@ -302,18 +313,27 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
 
 
 void zmq_transport::connection_announced(std::string_view routing_id) {
-    if (_lanes_awaited.empty()) return;
+    if (_lanes_awaited.empty() && _lanes_given_up.empty()) return;
     if (routing_id.find('|') != std::string_view::npos) {
-        _lanes_awaited.erase(std::string(routing_id));  // that lane is there now
+        // That lane is there now (one given up on stays so: see send).
+        _lanes_awaited.erase(std::string(routing_id));
         return;
     }
     // A new control connection: a new session of the peer (a restarted process, or one that
     // dialed anew), whose lanes are worth waiting for again even where the last session's
     // were given up.
-    std::erase_if(_lanes_awaited, [&](const auto& lane) {
-        return lane.first.size() > routing_id.size() && lane.first.starts_with(routing_id) &&
-               lane.first[routing_id.size()] == '|';
-    });
+    const auto of_this_peer = [&](const std::string& lane) {
+        return lane.size() > routing_id.size() && lane.starts_with(routing_id) && lane[routing_id.size()] == '|';
+    };
+    std::erase_if(_lanes_awaited, [&](const auto& lane) { return of_this_peer(lane.first); });
+    std::erase_if(_lanes_given_up, of_this_peer);
+}
+
+void zmq_transport::give_up_lane(const std::string& routing_id) {
+    _lanes_awaited.erase(routing_id);
+    // The bound only means a lane forgotten early may be waited for once more.
+    if (_lanes_given_up.size() >= lanes_listed_max) _lanes_given_up.clear();
+    _lanes_given_up.insert(routing_id);
 }
 
 bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
@@ -322,10 +342,7 @@ bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
     // than take the control connection: one sent there and the next on the lane could
     // arrive the wrong way round.
     const auto now = std::chrono::steady_clock::now();
-    // Lanes given up on stay listed until they or their peer's control connection announce
-    // themselves; the bound only means an old one may be waited for once more.
-    constexpr std::size_t awaited_max = 65536;
-    if (_lanes_awaited.size() >= awaited_max) _lanes_awaited.clear();
+    if (_lanes_awaited.size() >= lanes_listed_max) _lanes_awaited.clear();
     const auto since = _lanes_awaited.try_emplace(routing_id, now).first->second;
     return now - since < std::chrono::milliseconds(_options.lane_wait_ms);
 }
@@ -351,6 +368,11 @@ void zmq_transport::rebuild_poll_items() {
     if (_epoll_fd >= 0) ::close(_epoll_fd);
     _epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (_epoll_fd < 0) throw transport_error(std::string("epoll_create1 failed: ") + std::strerror(errno));
+    // Kept across rebuilds (a dial or hang-up elsewhere), so a socket's send goes on being
+    // followed by a look at what it may have received meanwhile.
+    std::unordered_set<void*> received_before;
+    for (const auto& source : _poll_sources)
+        if (source.socket && source.received_any) received_before.insert(source.socket->handle());
     _poll_sources.clear();
     _source_of_socket.clear();
     _used_since_poll.clear();
@@ -365,19 +387,25 @@ void zmq_transport::rebuild_poll_items() {
     };
     watch(_wakeup->fd());
     _poll_sources.push_back({poll_source::kind::wakeup});
-    auto add = [&](zmq::socket_t* socket, poll_source source) {
+    auto add = [&](zmq::socket_t* socket, poll_source source, bool expects_replies = false) {
         watch(socket->get(zmq::sockopt::fd));
         source.socket = socket;
+        source.received_any = expects_replies || received_before.contains(socket->handle());
         _source_of_socket.emplace(socket->handle(), _poll_sources.size());
         _poll_sources.push_back(source);
         queue_recheck(_poll_sources.size() - 1);  // a new socket may hold messages already
     };
     add(_router.get(), {poll_source::kind::router});
     add(_sub.get(), {poll_source::kind::sub});
-    for (auto& [endpoint, dealer] : _dealers) add(dealer.get(), {poll_source::kind::dealer, nullptr, &endpoint});
+    // A send can consume the descriptor signal of a message that just arrived, even the
+    // first one: sockets that will be answered are looked at after their sends from the
+    // start (a dialed control connection always is; a client's lanes carry what its server
+    // sends it; a server's lanes to another server carry nothing back).
+    for (auto& [endpoint, dealer] : _dealers) add(dealer.get(), {poll_source::kind::dealer, nullptr, &endpoint}, true);
+    const bool lanes_answered = _options.node_role == role::client;
     for (auto& [endpoint, channels] : _lanes)
         for (auto& [channel, sockets] : channels)
-            for (auto& lane : sockets) add(lane.get(), {poll_source::kind::lane, nullptr, &endpoint});
+            for (auto& lane : sockets) add(lane.get(), {poll_source::kind::lane, nullptr, &endpoint}, lanes_answered);
     for (std::size_t i = 0; i < _monitors.size(); ++i)
         add(_monitors[i].events.get(), {poll_source::kind::monitor, nullptr, nullptr, i});
     _epoll_events.resize(_poll_sources.size());

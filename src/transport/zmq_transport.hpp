@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/peer_service.hpp"
@@ -200,6 +201,11 @@ private:
     // a lane leaves when it announces itself or a send on it succeeds, all of a peer's when
     // its control connection announces itself (a new session).
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> _lanes_awaited;
+    // Lanes waited for in vain: their frames take the control connection until the peer's
+    // next session (its control connection announcing itself again).
+    std::unordered_set<std::string> _lanes_given_up;
+    static constexpr std::size_t lanes_listed_max = 65536;
+    void give_up_lane(const std::string& routing_id);
     void connection_announced(std::string_view routing_id);
     // True while frames for that lane should wait for it (send says congested).
     bool lane_still_awaited(const std::string& routing_id);

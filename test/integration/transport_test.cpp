@@ -1,4 +1,5 @@
 // The transport's poll steps as the reactor uses them when it lends its turn.
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -168,6 +169,22 @@ TEST_CASE("frames for a peer's lane that is not connected wait for it, then take
     WAIT_FOR("a hears both on its control connection", (poll_once(a, at_a), at_a.size() >= 2));
     CHECK(at_a[0].frame.view() == "via-control");
     CHECK(at_a[1].frame.view() == "via-control-again");
+
+    // Lane 1 turns up after all: for the rest of this session its frames stay on the control
+    // connection, behind those already sent there, instead of overtaking them on the lane.
+    {
+        auto lane1 = dialing("a|bulk|1");
+        (void)lane1.send(zmq::buffer(std::string_view("lane-1-is-here")), zmq::send_flags::none);
+        WAIT_FOR("b knows lane 1", (poll_once(b, at_b), std::any_of(at_b.begin(), at_b.end(), [](const inbound& m) {
+                                        return m.frame.view() == "lane-1-is-here";
+                                    })));
+        frame fourth(std::string_view("still-via-control"));
+        CHECK(b.send(to_a, fourth, "bulk", 1) == send_status::ok);
+        WAIT_FOR("a hears it on its control connection", (poll_once(a, at_a), at_a.size() >= 3));
+        CHECK(at_a[2].frame.view() == "still-via-control");
+        zmq::message_t on_lane;
+        CHECK_FALSE(lane1.recv(on_lane, zmq::recv_flags::dontwait));
+    }
 
     // Lane 0 drops (a recycled connection reconnects without announcing itself): its frames
     // wait for it afresh, though its first wait began longer ago than lane_wait_ms.
