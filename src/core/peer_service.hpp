@@ -190,7 +190,8 @@ public:
     // The hot path for a plain (not acked) forward addressed to us, read in place: the same
     // admission and handler check as on_message, without building the message; true when
     // the runtime should hand it to the handler. entries: messages it carries (a bundle's).
-    bool admit_local_delivery(const link& from, std::string_view handler, std::uint32_t entries, std::uint64_t now_ms);
+    bool admit_local_delivery(const link& from, std::string_view origin, std::string_view handler, std::uint32_t entries,
+                              std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
     [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
@@ -303,6 +304,8 @@ private:
     [[nodiscard]] bool blocked(const output_effect& out) const;
     // Whether a partition in force forbids sending on that link (the peer behind it is cut off).
     [[nodiscard]] bool link_blocked(const link& to) const;
+    // A message for us whose origin a partition cuts us off from (counted when so).
+    bool cut_off_origin(std::string_view origin);
     [[nodiscard]] bool can_accept_client(const node_spec& client) const;
     [[nodiscard]] std::uint32_t slots_in_use() const;
 

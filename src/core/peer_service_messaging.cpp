@@ -107,9 +107,19 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
     return r.hop;
 }
 
-bool peer_service::admit_local_delivery(const link& from, std::string_view handler, std::uint32_t entries,
-                                        std::uint64_t now_ms) {
-    return admit_routed(from, false, now_ms) && handler_known(handler, entries);
+bool peer_service::admit_local_delivery(const link& from, std::string_view origin, std::string_view handler,
+                                        std::uint32_t entries, std::uint64_t now_ms) {
+    return admit_routed(from, false, now_ms) && !cut_off_origin(origin) && handler_known(handler, entries);
+}
+
+bool peer_service::cut_off_origin(std::string_view origin) {
+    // The link is admitted already; through relays the origin may still be a node we are cut
+    // off from (a group partition the relay is not part of, or a frame that waited in a
+    // relay's queue while the cut was made).
+    if (_partitions.empty() && _group_partitions.empty()) return false;
+    if (!partitioned_from(std::string(origin))) return false;
+    count("dropped_partitioned_in");
+    return true;
 }
 
 bool peer_service::handler_known(std::string_view handler, std::uint32_t entries) {
@@ -233,6 +243,7 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         else if (!route(ack, msg.origin, msg.channel, msg.lane))
             count("dropped_unroutable_ack");
     };
+    if (cut_off_origin(msg.origin)) return;
     if (msg.ack && delivered_before(msg)) {
         count("duplicates_suppressed");
         answer(ack_status::delivered);  // the first ack may have been lost
@@ -265,6 +276,7 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
         relay(msg);
         return;
     }
+    if (cut_off_origin(msg.origin)) return;
     // An ack names its message by its own sender and the id we gave the message for it. Ids
     // start at a point drawn from the seed (first_message_id), so an ack meant for an earlier
     // incarnation of this node matches nothing; neither does a duplicate ack, nor one from a

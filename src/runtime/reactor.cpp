@@ -393,7 +393,7 @@ bool reactor::deliver_in_place(transport::inbound& message) {
     // Acked ones are the core's (ids, duplicates, the ack itself).
     if (!read || read->fields.ack) return false;
     const auto& f = read->fields;
-    const bool admitted = _core->admit_local_delivery(message.from, f.handler, read->bundled_entries, now_ms());
+    const bool admitted = _core->admit_local_delivery(message.from, f.origin, f.handler, read->bundled_entries, now_ms());
     if (_core->has_output()) apply_output();  // a peer heard from again, say: first, as on_message's effects
     if (admitted)
         _messages->post(inbound_message{std::string(f.origin), std::string(f.handler),
@@ -836,16 +836,25 @@ void reactor::reroute_stalled() {
         for (auto& frame : waiting) {
             core::link now_via;
             const auto routed = wire::peek_routed(frame.frame.view());
-            if (routed && _core->app_route(routed->destination, &now_via) == core::route_status::ok && now_via != hop) {
+            const auto route = routed ? _core->app_route(routed->destination, &now_via) : core::route_status::ok;
+            if (routed && route == core::route_status::ok && now_via != hop) {
                 frame.to = now_via;
                 moved.push_back(std::move(frame));
+            } else if (route == core::route_status::partitioned) {
+                // Cut off since it began to wait: it must not cross the partition once the
+                // hop drains.
+                ++_counters["stalled_frames_dropped_partitioned"];
+                --_stalled_frames;
             } else {
                 kept.push_back(std::move(frame));
             }
         }
         waiting.swap(kept);
     }
-    if (moved.empty()) return;
+    if (moved.empty()) {
+        std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
+        return;
+    }
     _counters["stalled_frames_rerouted"] += moved.size();
     for (auto& frame : moved) _stalled[frame.to].push_back(std::move(frame));  // retry_stalled sends them
     std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
