@@ -415,6 +415,8 @@ private:
     // last message, longer than any retransmission of it lasts; looked at once a second.
     static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
     std::uint64_t _next_window_prune_ms = 0;
+    static constexpr std::size_t stranger_windows_max = 4096;
+    void evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep);
     // Once a second: duplicate windows and id sequences of nodes long gone.
     void prune_messaging_state(std::uint64_t now_ms);
     // An acked forward from an incarnation of its origin older than one we have a window for.

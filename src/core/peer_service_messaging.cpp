@@ -214,8 +214,10 @@ bool peer_service::delivered_before(const forward& msg) const {
 
 void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
     auto [found, created] = _delivered.try_emplace(std::make_pair(msg.origin, msg.origin_incarnation));
-    if (created)
+    if (created) {
         _delivered.erase(_delivered.lower_bound(std::make_pair(msg.origin, std::uint64_t{0})), found);
+        if (!_membership.contains(msg.origin)) evict_stranger_window_if_full(found->first);
+    }
     auto& window = found->second;
     window.last_used_ms = now_ms;
     if (msg.id <= window.contiguous) return;
@@ -298,6 +300,21 @@ void peer_service::fail_unacked(const std::string& reason) {
         _output.emplace_back(effect::delivery_report{id, pending.msg.destination, false, reason});
     _unacked.clear();
     _unacked_by_wire_id.clear();
+}
+
+void peer_service::evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep) {
+    // Senders that are not members (gone, or never were: a peer inventing origins) keep their
+    // windows 10 minutes; past this many, the one heard from longest ago goes first.
+    std::size_t strangers = 0;
+    auto oldest = _delivered.end();
+    for (auto it = _delivered.begin(); it != _delivered.end(); ++it) {
+        if (it->first == keep || _membership.contains(it->first.first)) continue;
+        ++strangers;
+        if (oldest == _delivered.end() || it->second.last_used_ms < oldest->second.last_used_ms) oldest = it;
+    }
+    if (strangers < stranger_windows_max || oldest == _delivered.end()) return;
+    _delivered.erase(oldest);
+    count("duplicate_windows_evicted");
 }
 
 bool peer_service::from_older_incarnation(const forward& msg) const {

@@ -485,3 +485,19 @@ TEST_CASE("acked ids run one after another per destination, and a copy from befo
     // The newer incarnation's duplicates are still answered, not handled.
     CHECK(from_s1(incarnation + 1, 3) == std::make_pair(std::size_t{0}, std::size_t{1}));
 }
+
+TEST_CASE("duplicate windows of senders that are not members are bounded", "[peer_service][ack]") {
+    sim::sim_network net(19);
+    converged_two_servers_two_clients(net);
+    auto& s2 = net.node("s2");
+    s2.register_handler("work");
+    // A peer inventing origins for acked messages: each would keep a window for 10 minutes.
+    for (int i = 0; i < 5000; ++i)
+        s2.on_message({core::link::kind::accepted, "s1"},
+                      core::forward{"ghost-" + std::to_string(i), 1, "s2", "work", core::delivery_kind::forward, "default",
+                                    0, 0, 1, true, "", "p", 0},
+                      net.now_ms());
+    (void)s2.take_output();
+    CHECK(s2.counters()["duplicate_windows"] <= 4096 + 4);
+    CHECK(s2.counters()["duplicate_windows_evicted"] >= 5000 - 4096);
+}
