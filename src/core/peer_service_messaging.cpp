@@ -70,8 +70,7 @@ const peer_service::cached_route& peer_service::route_for(std::string_view desti
 route_status peer_service::app_route(std::string_view destination, link* hop) {
     const auto& r = route_for(destination);
     if (r.status != route_status::ok) return r.status;
-    if (!r.hop) return route_status::disconnected;
-    if (r.hop_blocked) return route_status::partitioned;
+    if (!r.hop) return route_status::disconnected;  // (a blocked hop made the status partitioned)
     *hop = *r.hop;
     return route_status::ok;
 }

@@ -749,6 +749,7 @@ void reactor::retry_stalled() {
     std::vector<core::link> gone;
     for (auto hop = _stalled.begin(); hop != _stalled.end();) {
         auto& waiting = hop->second;
+        bool moved = false;
         while (!waiting.empty()) {
             auto& next = waiting.front();
             const auto bytes = next.frame.size();
@@ -757,7 +758,7 @@ void reactor::retry_stalled() {
             if (status == transport::send_status::ok) {
                 _bytes_sent += bytes;
                 ++_messages_out;
-                _stall_progress_ms[hop->first] = _last_stall_progress_ms = now_ms();
+                moved = true;
             } else {
                 count(std::string("send_") + describe(status));
             }
@@ -768,6 +769,7 @@ void reactor::retry_stalled() {
                 break;
             }
         }
+        if (moved) _stall_progress_ms[hop->first] = _last_stall_progress_ms = now_ms();
         if (!waiting.empty()) {
             ++hop;
             continue;
@@ -851,11 +853,7 @@ void reactor::reroute_stalled() {
         }
         waiting.swap(kept);
     }
-    if (moved.empty()) {
-        std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
-        return;
-    }
-    _counters["stalled_frames_rerouted"] += moved.size();
+    if (!moved.empty()) _counters["stalled_frames_rerouted"] += moved.size();
     for (auto& frame : moved) _stalled[frame.to].push_back(std::move(frame));  // retry_stalled sends them
     std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
 }

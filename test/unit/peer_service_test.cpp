@@ -84,6 +84,15 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
 
 namespace {
 
+// The forwards a node's output sends (taking all of its output).
+std::vector<core::forward> forwards_sent(core::peer_service& node) {
+    std::vector<core::forward> sent;
+    for (auto& effect : node.take_output())
+        if (auto* send = std::get_if<core::effect::send>(&effect))
+            if (auto* data = std::get_if<core::forward>(&send->msg)) sent.push_back(*data);
+    return sent;
+}
+
 // s1 and s2 meshed; c1 homed at s1, c2 at s2.
 void two_servers_two_clients(sim::sim_network& net) {
     net.add("s1", role::server);
@@ -394,9 +403,7 @@ TEST_CASE("an ack counts only from the message's destination, ids differ per inc
         std::uint64_t id = 0;
         REQUIRE(s1.send_app(core::outgoing{"s2", "work", core::delivery_kind::forward, "default", 0, true, "", "p"},
                             net.now_ms(), &id) == core::route_status::ok);
-        for (auto& effect : s1.take_output())
-            if (auto* send = std::get_if<core::effect::send>(&effect))
-                if (auto* data = std::get_if<core::forward>(&send->msg)) wire_id = data->id;
+        for (const auto& data : forwards_sent(s1)) wire_id = data.id;
         return id;
     };
     auto reports = [&] {
@@ -448,9 +455,7 @@ TEST_CASE("acked ids run one after another per destination, and a copy from befo
         const std::string destination = i % 2 == 0 ? "s2" : "c1";
         REQUIRE(s1.send_app(core::outgoing{destination, "work", core::delivery_kind::forward, "default", 0, true, "", "p"},
                             net.now_ms()) == core::route_status::ok);
-        for (auto& effect : s1.take_output())
-            if (auto* send = std::get_if<core::effect::send>(&effect))
-                if (auto* data = std::get_if<core::forward>(&send->msg)) ids_to[data->destination].push_back(data->id);
+        for (const auto& data : forwards_sent(s1)) ids_to[data.destination].push_back(data.id);
     }
     for (const auto& [destination, ids] : ids_to) {
         INFO(destination);
