@@ -726,11 +726,7 @@ void reactor::drain_send_queue() {
 
 void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {
     auto [waiting, first] = _stalled.try_emplace(to);
-    // One hung hop may hold at most a quarter of the node's budget: what still reaches it
-    // (relays, retransmissions, messages queued before it was marked) cannot crowd out the
-    // other hops' waiting frames.
-    const auto per_hop_max = std::max<std::size_t>(_config.send_queue_max / 4, 1);
-    if (_stalled_frames >= _config.send_queue_max || waiting->second.size() >= per_hop_max) {
+    if (_stalled_frames >= _config.send_queue_max || waiting->second.size() >= stalled_per_hop_max()) {
         count("dropped_backlog_full");
         if (first) _stalled.erase(waiting);
         return;
@@ -853,8 +849,24 @@ void reactor::reroute_stalled() {
         }
         waiting.swap(kept);
     }
-    if (!moved.empty()) _counters["stalled_frames_rerouted"] += moved.size();
-    for (auto& frame : moved) _stalled[frame.to].push_back(std::move(frame));  // retry_stalled sends them
+    // Several hops' frames may move onto one: the per-hop bound holds for it too, and what
+    // is over it is dropped, counted, as stall() drops it.
+    std::size_t over_bound = 0;
+    for (auto& frame : moved) {
+        auto& waiting = _stalled[frame.to];
+        if (waiting.size() >= stalled_per_hop_max()) {
+            ++over_bound;
+            --_stalled_frames;
+            continue;
+        }
+        waiting.push_back(std::move(frame));  // retry_stalled sends them
+    }
+    if (!moved.empty()) _counters["stalled_frames_rerouted"] += moved.size() - over_bound;
+    if (over_bound > 0) {
+        _counters["dropped_backlog_full"] += over_bound;
+        spdlog::warn("[{}] dropped {} rerouted frames: their new hop already holds its share of the backlog",
+                     _config.name, over_bound);
+    }
     std::erase_if(_stalled, [](const auto& hop) { return hop.second.empty(); });
 }
 

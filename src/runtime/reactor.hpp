@@ -234,6 +234,12 @@ private:
     // Drops the frames of hops that took nothing for stall_give_up_ms(); true when any went.
     bool drop_stuck_hops();
     std::size_t _stalled_frames = 0;  // bounded by send_queue_max
+    // One hung hop may hold at most a quarter of the node's budget: what still reaches it
+    // (relays, retransmissions, messages queued before it was marked, frames rerouted onto it)
+    // cannot crowd out the other hops' waiting frames.
+    [[nodiscard]] std::size_t stalled_per_hop_max() const {
+        return std::max<std::size_t>(_config.send_queue_max / 4, 1);
+    }
     // What senders are told of a route: congested while its hop is stalled. Applied by
     // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so
     // a route that moves onto or off a stalled hop is marked accordingly.
