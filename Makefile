@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-unit test-integration run run-inprocess bench clean
+.PHONY: all deps configure build test test-asan test-tsan test-unit test-integration run run-inprocess bench clean
 
 all: build
 
@@ -24,6 +24,17 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# The whole suite under a sanitizer, each in a build directory of its own.
+test-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=address > /dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
+
+test-tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=thread > /dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
 
 run: build
 	@scripts/demo.sh $(BUILD_DIR)

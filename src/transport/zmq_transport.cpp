@@ -85,7 +85,7 @@ zmq_transport::zmq_transport(transport_options options)
 zmq_transport::~zmq_transport() {
     // Monitors stop first (they hold inproc pipes), then sockets close before the context
     // ends; the context waits for their linger.
-    for (auto& m : _monitors) zmq_socket_monitor(m.watched, nullptr, 0);
+    for (auto& m : _monitors) zmq_socket_monitor(m->watched, nullptr, 0);
     _monitors.clear();
     const int linger = _flush_on_close ? _options.linger_ms : 0;
     for (auto* socket : {_router.get(), _pub.get(), _sub.get()})
@@ -127,26 +127,40 @@ void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which) {
     auto events = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
     events->set(zmq::sockopt::linger, 0);
     events->connect(address);
-    _monitors.push_back({socket.handle(), std::move(which), std::move(events)});
+    _monitors.push_back(std::make_unique<monitor>(monitor{socket.handle(), std::move(which), std::move(events)}));
     _poll_dirty = true;
 }
 
 void zmq_transport::stop_monitor(zmq::socket_t& socket) {
-    auto it = std::find_if(_monitors.begin(), _monitors.end(), [&](auto& m) { return m.watched == socket.handle(); });
+    auto it = std::find_if(_monitors.begin(), _monitors.end(), [&](auto& m) { return m->watched == socket.handle(); });
     if (it == _monitors.end()) return;
     zmq_socket_monitor(socket.handle(), nullptr, 0);
+    forget_socket(*(*it)->events);
     _monitors.erase(it);
+}
+
+void zmq_transport::forget_socket(zmq::socket_t& socket) {
+    void* handle = socket.handle();
+    if (auto it = _source_of_socket.find(handle); it != _source_of_socket.end()) {
+        auto& source = _poll_sources[it->second];
+        // Still listed in _ready or _to_recheck maybe: those skip a source without a socket.
+        source.socket = nullptr;
+        source.endpoint = nullptr;
+        source.of_monitor = nullptr;
+        _source_of_socket.erase(it);
+    }
+    std::erase(_used_since_poll, handle);
     _poll_dirty = true;
 }
 
-void zmq_transport::drain_monitor(std::size_t index, std::vector<inbound>& out) {
+void zmq_transport::drain_monitor(const monitor& which, std::vector<inbound>& out) {
     std::vector<zmq::message_t> parts;
-    while (receive_parts(*_monitors[index].events, parts)) {
+    while (receive_parts(*which.events, parts)) {
         // Frame 1: uint16 event id + uint32 value; frame 2: the endpoint.
         if (parts.size() != 2 || parts[0].size() < 2) continue;
         std::uint16_t event = 0;
         std::memcpy(&event, parts[0].data(), sizeof event);
-        if (event == ZMQ_EVENT_DISCONNECTED) out.push_back({_monitors[index].which, {}, true});
+        if (event == ZMQ_EVENT_DISCONNECTED) out.push_back({which.which, {}, true});
     }
 }
 
@@ -195,12 +209,14 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     // A hung-up peer may be gone for good: do not let its queue hold up the context's end.
     if (!_flush_on_close) it->second->set(zmq::sockopt::linger, 0);
     stop_monitor(*it->second);
+    forget_socket(*it->second);
     _dealers.erase(it);
-    _poll_dirty = true;
     if (auto lanes = _lanes.find(endpoint); lanes != _lanes.end()) {
-        if (!_flush_on_close)
-            for (auto& [channel, sockets] : lanes->second)
-                for (auto& lane : sockets) lane->set(zmq::sockopt::linger, 0);
+        for (auto& [channel, sockets] : lanes->second)
+            for (auto& lane : sockets) {
+                if (!_flush_on_close) lane->set(zmq::sockopt::linger, 0);
+                forget_socket(*lane);
+            }
         _lanes.erase(lanes);
     }
 }
@@ -406,8 +422,7 @@ void zmq_transport::rebuild_poll_items() {
     for (auto& [endpoint, channels] : _lanes)
         for (auto& [channel, sockets] : channels)
             for (auto& lane : sockets) add(lane.get(), {poll_source::kind::lane, nullptr, &endpoint}, lanes_answered);
-    for (std::size_t i = 0; i < _monitors.size(); ++i)
-        add(_monitors[i].events.get(), {poll_source::kind::monitor, nullptr, nullptr, i});
+    for (const auto& m : _monitors) add(m->events.get(), {poll_source::kind::monitor, nullptr, nullptr, m.get()});
     _epoll_events.resize(_poll_sources.size());
     _poll_dirty = false;
 }
@@ -484,7 +499,7 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
                 out.push_back({{core::link::kind::dialed, *source.endpoint}, std::move(second)});
             }
             return false;
-        case poll_source::kind::monitor: drain_monitor(source.monitor_index, out); return true;
+        case poll_source::kind::monitor: drain_monitor(*source.of_monitor, out); return true;
     }
     return true;
 }
@@ -510,6 +525,7 @@ bool zmq_transport::read_queued_rechecks() {
         for (const auto index : _to_recheck) {
             auto& source = _poll_sources[index];
             source.recheck = false;
+            if (!source.socket) continue;  // closed since it was queued
             const bool more = readable(*source.socket);
             if (more) mark_ready(index);
             // One message taken and more behind it: a stream, drained whole again.
@@ -560,7 +576,7 @@ bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t ba
             if (source.what == poll_source::kind::wakeup) {
                 _wakeup->drain();
                 woken = true;
-            } else if (!source.ready && readable(*source.socket)) {
+            } else if (source.socket && !source.ready && readable(*source.socket)) {
                 mark_ready(index);
             }
         }
@@ -568,6 +584,7 @@ bool zmq_transport::collect(int fired, std::vector<inbound>& out, std::size_t ba
         for (const auto index : _ready) {
             auto& source = _poll_sources[index];
             source.ready = false;
+            if (!source.socket) continue;  // closed since it was found readable
             const auto before = out.size();
             const bool emptied = drain_source(source, out, batch_max);
             const auto received = out.size() - before;

@@ -127,11 +127,16 @@ private:
     void apply_common_options(zmq::socket_t& socket) const;
     std::unique_ptr<zmq::socket_t> dialing_socket(const std::string& routing_id, const std::string& endpoint);
     // Socket monitors report closed connections (a crashed peer's TCP reset) at once.
+    struct monitor;
     void start_monitor(zmq::socket_t& socket, core::link which);
     void stop_monitor(zmq::socket_t& socket);
-    void drain_monitor(std::size_t index, std::vector<inbound>& out);
+    void drain_monitor(const monitor& which, std::vector<inbound>& out);
     // Rebuilt only when sockets come or go, not per poll.
     void rebuild_poll_items();
+    // Every socket that closes passes through here first: its poll source, the lists that
+    // name it and the record of its use let go of it, so nothing reads it after it is freed
+    // (the next prepare_wait rebuilds the poll set from the sockets still open).
+    void forget_socket(zmq::socket_t& socket);
     [[nodiscard]] zmq::socket_t* lane_socket(std::string_view endpoint, std::string_view channel, std::uint32_t lane);
 
     transport_options _options;
@@ -151,7 +156,8 @@ private:
         core::link which;
         std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
     };
-    std::vector<monitor> _monitors;
+    // Each on the heap, so a poll source can point at its monitor while others come and go.
+    std::vector<std::unique_ptr<monitor>> _monitors;
     // What each polled descriptor is. ZeroMQ sockets are polled by their ZMQ_FD, which only
     // says "look at ZMQ_EVENTS"; reading ZMQ_EVENTS costs system calls, so it is read only for
     // sockets whose descriptor fired, that were left undrained, or that were used since the
@@ -161,9 +167,10 @@ private:
     // system calls were most of a round trip's cost.
     struct poll_source {
         enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
+        // Null once the socket closed (forget_socket), until the next rebuild drops the source.
         zmq::socket_t* socket = nullptr;
         const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
-        std::size_t monitor_index = 0;
+        const monitor* of_monitor = nullptr;
         bool recheck = false;       // listed in _to_recheck: read ZMQ_EVENTS before sleeping
         bool received_any = false;  // a socket that never received needs no recheck after a send
         bool ready = false;         // listed in _ready: ZMQ_EVENTS said readable

@@ -1,6 +1,7 @@
 // The transport's poll steps as the reactor uses them when it lends its turn.
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -206,4 +207,73 @@ TEST_CASE("frames for a peer's lane that is not connected wait for it, then take
     for (const auto& message : at_b)
         if (!message.connection_lost) CHECK(message.frame.size() > 0);  // lane 0's close is one
     CHECK(b.malformed_frames() == 0);
+}
+
+TEST_CASE("peers hung up and dialed again while traffic flows: every poll set is built from live sockets",
+          "[transport][hang_up]") {
+    // A client with data lanes dials four servers, hears from each, and in every round hangs
+    // up some of them between polls (their dealers, lanes and monitors close in the same turn)
+    // and dials them again, while the others keep talking. Each rebuild of the poll set must
+    // read only sockets that are still open: under AddressSanitizer a read of a closed one's
+    // handle is a heap-use-after-free.
+    auto a_options = options_for("a", role::client);
+    a_options.channels["bulk"] = 2;
+    zmq_transport a{a_options};
+    std::vector<std::unique_ptr<zmq_transport>> servers;
+    std::vector<std::string> endpoints;
+    for (int i = 0; i < 4; ++i) {
+        auto options = options_for("s" + std::to_string(i), role::server);
+        options.channels["bulk"] = 2;
+        servers.push_back(std::make_unique<zmq_transport>(options));
+        endpoints.push_back(servers.back()->bound_router_endpoint());
+        a.dial(endpoints.back());
+    }
+    std::vector<inbound> at_a;
+    std::vector<std::vector<inbound>> at_server(servers.size());
+    // Each server answers whatever it hears, so a's sockets receive and are rechecked.
+    auto serve = [&](std::size_t i) {
+        poll_once(*servers[i], at_server[i]);
+        for (auto& message : at_server[i]) {
+            if (message.connection_lost) continue;
+            frame answer(std::string_view("answer"));
+            (void)servers[i]->send(message.from, answer);
+        }
+        at_server[i].clear();
+    };
+    std::size_t answers = 0;
+    for (int round = 0; round < 30; ++round) {
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            const core::link to{core::link::kind::dialed, endpoints[i]};
+            frame control(std::string_view("control"));
+            (void)a.send(to, control);
+            frame bulk(std::string_view("bulk"));
+            (void)a.send(to, bulk, "bulk", static_cast<std::uint32_t>(round % 2));
+            serve(i);
+        }
+        poll_once(a, at_a);
+        // Hang up a different half each round, then poll (a rebuild) before dialing again.
+        for (std::size_t i = round % 2; i < servers.size(); i += 2) a.hang_up(endpoints[i]);
+        poll_once(a, at_a);
+        for (std::size_t i = round % 2; i < servers.size(); i += 2) a.dial(endpoints[i]);
+        poll_once(a, at_a);
+        answers += static_cast<std::size_t>(std::count_if(at_a.begin(), at_a.end(), [](const inbound& m) {
+            return !m.connection_lost && m.frame.view() == "answer";
+        }));
+        at_a.clear();
+    }
+    CHECK(a.dealer_count() == servers.size());
+    // Traffic kept flowing through the churn: the peers never hung up answer to the end.
+    WAIT_FOR("answers keep arriving", [&] {
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            frame control(std::string_view("control"));
+            (void)a.send({core::link::kind::dialed, endpoints[i]}, control);
+            serve(i);
+        }
+        poll_once(a, at_a);
+        answers += static_cast<std::size_t>(std::count_if(at_a.begin(), at_a.end(), [](const inbound& m) {
+            return !m.connection_lost && m.frame.view() == "answer";
+        }));
+        at_a.clear();
+        return answers >= 40;
+    }());
 }
