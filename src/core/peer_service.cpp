@@ -149,6 +149,9 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
     }
     ++_received_by_type[msg.index()];
     if (!admit(sender_of(from, msg), is_partition_control(msg), now_ms)) return;
+    if (from.via == link::kind::accepted && _self.role == role::server && !_attached_clients.contains(from.id) &&
+        !std::holds_alternative<hello>(msg))
+        readopt_client(from.id, now_ms);
     std::visit([&](auto& m) { handle(from, std::move(m), now_ms); }, msg);
 }
 
@@ -181,6 +184,7 @@ void peer_service::tick(std::uint64_t now_ms) {
     if (now_ms >= _next_heartbeat_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
         send_heartbeats();
+        if (!_attached_clients.empty()) drop_foreign_attachments(now_ms);
     }
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
@@ -190,7 +194,9 @@ void peer_service::tick(std::uint64_t now_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
         _output.emplace_back(effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
+        repeat_down_words(now_ms);
     }
+    if (!_announced.empty()) expire_announcements(now_ms);
     if (now_ms >= _next_gossip_ms) {
         _next_gossip_ms = now_ms + _options.gossip_interval_ms;
         std::vector<std::string> peers;
@@ -292,6 +298,10 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         _output.emplace_back(effect::send{from, std::move(full)});
         return;
     }
+    if (*their_role == role::client && stale_hello(msg.spec)) {
+        count("dropped_stale_hello");
+        return;
+    }
     merge(msg.state, provenance::first_hand, now_ms);
     if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
     // From now on we expect to hear from it every interval (a server heartbeats us on its
@@ -299,11 +309,58 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
     watch(msg.spec.name, now_ms);
     const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
     _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq}});
+    if (*their_role == role::client) {
+        // Its new home speaks for it now: nodes that heard it was down (from a former home,
+        // or from us before it moved away and back) hear it is up.
+        const liveness word{_self.name, msg.spec.name, true, 0, 0, false};
+        _output.emplace_back(effect::publish{effect::stream::mesh, word});
+        _output.emplace_back(effect::publish{effect::stream::clients, word});
+    }
     // What we know is down, so the joiner does not take it for alive.
     for (const auto& [peer, lost] : _lost)
         _output.emplace_back(effect::send{from, liveness{_self.name, peer, false, now_ms - lost.last_heard_ms,
                                                           lost.missed, lost.connection_lost}});
     reconcile_dials(now_ms);
+}
+
+void peer_service::readopt_client(const std::string& name, std::uint64_t now_ms) {
+    // Our previous life's client, whose connection ZeroMQ re-made by itself after our
+    // restart: it never says hello again, since to it nothing happened. Its spec (restored
+    // with our state) names us as home, so we take it back and welcome it, which brings it
+    // our new incarnation and publisher sequence.
+    const auto* spec = _membership.spec_of(name);
+    if (!spec || spec->role != role::client || spec->home_server != _self.name) return;
+    _attached_clients[name] = now_ms;
+    routes_changed();
+    watch(name, now_ms);
+    count("clients_readopted");
+    _output.emplace_back(effect::send{{link::kind::accepted, name}, welcome{_self, _membership.state(), _clients_seq}});
+}
+
+void peer_service::detach(const std::string& client) {
+    _attached_clients.erase(client);
+    routes_changed();
+    if (!dial_of_peer(client)) unwatch(client);
+}
+
+void peer_service::drop_foreign_attachments(std::uint64_t now_ms) {
+    const auto grace = _options.heartbeat_interval_ms * _options.missed_heartbeats + _options.handshake_retry_max_ms;
+    std::vector<std::string> foreign;
+    for (const auto& [name, since] : _attached_clients) {
+        if (now_ms < since + grace) continue;
+        const auto* spec = _membership.spec_of(name);
+        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name)) foreign.push_back(name);
+    }
+    if (!foreign.empty()) _counters["clients_detached_foreign"] += foreign.size();
+    for (const auto& name : foreign) detach(name);
+}
+
+bool peer_service::stale_hello(const node_spec& client) const {
+    // A hello that waited in a hung server's buffers while its client moved on: it names us
+    // as home, but that very life of the client has since published another home.
+    const auto* known = _membership.spec_of(client.name);
+    return known && known->incarnation == client.incarnation && client.home_server == _self.name &&
+           !known->home_server.empty() && known->home_server != _self.name;
 }
 
 void peer_service::handle(const link& from, const welcome& msg, std::uint64_t now_ms) {
@@ -446,21 +503,18 @@ void peer_service::merge(const membership_state& state, provenance source, std::
         stop("removed from the cluster by another node");
         return;
     }
-    // A client's attachment follows the spec it publishes; drop ours if it moved or went.
-    std::set<std::string> affected;
-    if (state.context.dot_count() > state.entries.size()) {  // the delta removes something
-        for (const auto& [name, since] : _attached_clients) affected.insert(name);
-    } else {
-        for (const auto& [d, spec] : state.entries)
-            if (_attached_clients.contains(spec.name)) affected.insert(spec.name);
-    }
-    for (const auto& name : affected) {
-        const auto spec = _membership.find(name);
-        if (!spec || (!spec->home_server.empty() && spec->home_server != _self.name)) {
-            _attached_clients.erase(name);
-            if (!dial_of_peer(name)) unwatch(name);
-        }
-    }
+    // A client's attachment follows the spec it publishes: drop ours when the client went,
+    // or when this merge brought a spec of it naming another home. Only a change counts: a
+    // client that just attached here still has its previous home in our state until its own
+    // update arrives, and an unrelated delta must not detach it meanwhile.
+    std::set<std::string> detached;
+    if (state.context.dot_count() > state.entries.size())  // the delta removes something
+        for (const auto& [name, since] : _attached_clients)
+            if (!_membership.contains(name)) detached.insert(name);
+    for (const auto& [d, spec] : change.entries)
+        if (_attached_clients.contains(spec.name) && !spec.home_server.empty() && spec.home_server != _self.name)
+            detached.insert(spec.name);
+    for (const auto& name : detached) detach(name);
     if (topology_may_change) reconcile_dials(now_ms);
     if (topology_may_change) {
         refresh_reachability({});

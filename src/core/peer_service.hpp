@@ -318,6 +318,9 @@ private:
     void apply_transition(const liveness_transition& transition, std::uint64_t now_ms);
     [[nodiscard]] bool compute_reachable(const std::string& name) const;
     [[nodiscard]] bool compute_reachable(const node_spec& spec) const;
+    // Whether a server's liveness word about subject counts here: it comes from the server
+    // that watches the subject for us (docs/protocol.md §5).
+    [[nodiscard]] bool speaks_for(const std::string& server, const node_spec& subject) const;
     // Recomputes the view of the named members (all when names is empty) and emits the
     // transitions: on_up/on_down fire from here only.
     void refresh_reachability(const std::vector<std::string>& names);
@@ -325,7 +328,16 @@ private:
     // Gap rule: a publisher's stream is numbered; a jump means PUB/SUB lost something.
     void observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta);
 
+    // Servers, every heartbeat: a client attached here whose own spec still names another
+    // home after the handshake's time never took us as home (it moved on before our welcome
+    // reached it): let it go, or we would hold and watch it for ever.
+    void drop_foreign_attachments(std::uint64_t now_ms);
+    void detach(const std::string& client);
+    // A client of ours we hear from on our ROUTER without a hello (we restarted).
+    void readopt_client(const std::string& name, std::uint64_t now_ms);
     void refuse(const link& to, refusal_reason reason, std::string detail);
+    // A client's hello that the client's own later spec contradicts (it moved elsewhere).
+    [[nodiscard]] bool stale_hello(const node_spec& client) const;
     [[nodiscard]] referral make_referral(std::string reason) const;
     // Merges remote state. Servers publish what changed them to their clients, and first-hand
     // changes (from a client, a hello or the API) to the other servers too.
@@ -389,7 +401,20 @@ private:
     std::uint64_t _next_beacon_ms = 0;
     std::uint64_t _next_heartbeat_ms = 0;
     failure_detector _detector;
-    std::map<std::string, liveness> _announced;        // subject -> latest word from a server
+    // subject -> the latest "down" word from a server, with when we heard it. PUB/SUB may
+    // lose a word; the announcer repeats each down word at every beacon, and a word not
+    // repeated for announcement_ttl_ms() has lost its evidence (a lost "up" heals so).
+    struct announcement {
+        liveness word;
+        std::uint64_t heard_ms = 0;
+    };
+    std::map<std::string, announcement> _announced;
+    [[nodiscard]] std::uint64_t announcement_ttl_ms() const {
+        return (_options.missed_heartbeats + 2) * _options.beacon_interval_ms;
+    }
+    void expire_announcements(std::uint64_t now_ms);
+    // Servers, at every beacon: the down words of what we watch and saw fail, again.
+    void repeat_down_words(std::uint64_t now_ms);
     std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
     std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
     std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)

@@ -85,7 +85,7 @@ void peer_service::handle(const link& from, const heartbeat& msg, std::uint64_t 
 }
 
 void peer_service::handle(const link& from, const liveness& msg, std::uint64_t now_ms) {
-    (void)from, (void)now_ms;
+    (void)from;
     const auto origin = _membership.find(msg.origin);
     if (!origin || origin->role != role::server) {
         count("dropped_liveness_not_from_a_server");
@@ -99,7 +99,10 @@ void peer_service::handle(const link& from, const liveness& msg, std::uint64_t n
         count("dropped_liveness_not_from_home");
         return;
     }
-    _announced[msg.subject] = msg;
+    if (msg.reachable)
+        _announced.erase(msg.subject);
+    else
+        _announced[msg.subject] = announcement{msg, now_ms};
     refresh_reachability(subject && subject->role == role::server ? std::vector<std::string>{}
                                                                   : std::vector<std::string>{msg.subject});
 }
@@ -113,11 +116,46 @@ bool peer_service::compute_reachable(const std::string& name) const {
 bool peer_service::compute_reachable(const node_spec& spec) const {
     if (spec.name == _self.name) return true;
     if (_detector.watching(spec.name)) return _detector.is_up(spec.name);
-    if (auto word = _announced.find(spec.name); word != _announced.end() && !word->second.reachable) return false;
+    // Those we would watch ourselves if we had ever heard from them: every server, for a
+    // server; our own clients. And a client attached nowhere has been heard by no one. A
+    // member named by update_members or gossip alone is not yet connected, not reachable.
+    if (spec.role == role::server && _self.role == role::server) return false;
+    if (spec.role == role::client && (spec.home_server.empty() || spec.home_server == _self.name)) return false;
+    if (auto said = _announced.find(spec.name); said != _announced.end() && speaks_for(said->second.word.origin, spec))
+        return false;
     if (spec.role == role::client && !spec.home_server.empty() && spec.home_server != _self.name &&
         spec.home_server != spec.name)
         return compute_reachable(spec.home_server);  // a client is cut off with its server
     return true;
+}
+
+void peer_service::expire_announcements(std::uint64_t now_ms) {
+    std::vector<std::string> expired;
+    for (const auto& [subject, said] : _announced)
+        if (now_ms >= said.heard_ms + announcement_ttl_ms()) expired.push_back(subject);
+    if (expired.empty()) return;
+    for (const auto& subject : expired) _announced.erase(subject);
+    count("liveness_words_expired");
+    routes_changed();
+    refresh_reachability(expired);
+}
+
+void peer_service::repeat_down_words(std::uint64_t now_ms) {
+    for (const auto& [peer, lost] : _lost) {
+        if (!_detector.watching(peer) || _detector.is_up(peer)) continue;
+        const liveness word{_self.name, peer, false, now_ms > lost.last_heard_ms ? now_ms - lost.last_heard_ms : 0,
+                            lost.missed, lost.connection_lost};
+        _output.emplace_back(effect::publish{effect::stream::mesh, word});
+        _output.emplace_back(effect::publish{effect::stream::clients, word});
+    }
+}
+
+bool peer_service::speaks_for(const std::string& server, const node_spec& subject) const {
+    // A client is watched by its home alone: a former home's word outlives its evidence the
+    // moment the client moves. A server is watched by every server; a client hears of it
+    // from its own home.
+    if (subject.role == role::client) return subject.home_server == server;
+    return _self.role == role::server || server == _self.home_server;
 }
 
 void peer_service::refresh_reachability(const std::vector<std::string>& names) {
@@ -158,11 +196,12 @@ std::vector<member_liveness> peer_service::liveness_view() const {
                 entry.missed_heartbeats = lost->second.missed;
                 entry.connection_lost = lost->second.connection_lost;
             }
-        } else if (auto word = _announced.find(name); word != _announced.end() && !word->second.reachable) {
-            entry.detected_by = word->second.origin;
-            entry.silent_ms = word->second.silent_ms;
-            entry.missed_heartbeats = word->second.missed_heartbeats;
-            entry.connection_lost = word->second.connection_lost;
+        } else if (auto said = _announced.find(name); said != _announced.end() && !entry.reachable) {
+            const auto& word = said->second.word;
+            entry.detected_by = word.origin;
+            entry.silent_ms = word.silent_ms;
+            entry.missed_heartbeats = word.missed_heartbeats;
+            entry.connection_lost = word.connection_lost;
         }
         view.push_back(std::move(entry));
     }
@@ -193,7 +232,11 @@ void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
 
 void peer_service::maybe_rehome(std::uint64_t now_ms) {
     if (_self.role != role::client || _self.home_server.empty()) return;
-    const bool home_down = _detector.watching(_self.home_server) && !_detector.is_up(_self.home_server);
+    // A home that left or was removed is hung up and no longer watched: it is as lost as a
+    // failed one, for good, and its clients must move at once (spec: re-homing).
+    const bool home_gone = !_membership.contains(_self.home_server);
+    const bool home_down =
+        home_gone || (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server));
     if (!home_down) {
         if (!_rehome_target.empty()) {  // home came back first: stay
             _join_targets.erase(_rehome_target);
@@ -219,7 +262,8 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
         _options.rehome_backoff_max_ms);
     _rehome_deadline_ms = now_ms + _rehome_backoff_ms;
     count("rehome_attempts");
-    note(effect::notice::level::warn, "home server '" + _self.home_server + "' failed; moving to " + _rehome_target);
+    note(effect::notice::level::warn, "home server '" + _self.home_server + (home_gone ? "' left the cluster" : "' failed") +
+                                          "; moving to " + _rehome_target);
     _join_targets[_rehome_target] = join_target{_rehome_target, 0};
     if (_dials.contains(_rehome_target)) send_hello(_rehome_target, now_ms);
     reconcile_dials(now_ms);

@@ -4,21 +4,58 @@
 
 namespace zpartisan::sim {
 
-sim_network::sim_network(std::uint64_t seed, faults f) : _seed(seed), _rng(seed), _faults(f) {}
+sim_network::sim_network(std::uint64_t seed, faults f, timings t)
+    : _seed(seed), _rng(seed), _faults(f), _timings(t) {}
 
 core::peer_service& sim_network::add(const std::string& name, role r, std::uint64_t incarnation) {
+    auto& n = _nodes[name];
+    n.node_role = r;
+    n.incarnation = incarnation;
+    start_process(name, nullptr);
+    return *n.service;
+}
+
+void sim_network::start_process(const std::string& name, const core::membership_state* restored) {
+    auto& n = _nodes.at(name);
+    const auto r = n.node_role;
     core::peer_service_options options;
     options.self = node_spec{name, r, router_of(name), r == role::server ? "sim://" + name + "/pub" : "", "",
-                             incarnation, ""};
+                             n.incarnation, ""};
     options.cluster_name = "sim";
-    options.handshake_retry_ms = 50;
-    options.gossip_interval_ms = 100;
+    options.handshake_retry_ms = _timings.handshake_retry_ms;
+    options.gossip_interval_ms = _timings.gossip_interval_ms;
+    options.heartbeat_interval_ms = _timings.heartbeat_interval_ms;
+    options.beacon_interval_ms = _timings.heartbeat_interval_ms;
+    options.missed_heartbeats = _timings.missed_heartbeats;
+    options.ack_timeout_ms = _timings.ack_timeout_ms;
     options.rng_seed = _rng();
-    auto& n = _nodes[name];
+    n.dialed.clear();
+    n.stopped_because.reset();
     n.service = std::make_unique<core::peer_service>(options);
-    n.service->start(_now_ms);
+    for (const auto& handler : _handlers) n.service->register_handler(handler);
+    n.service->start(_now_ms, restored);
     collect(name);
-    return *n.service;
+}
+
+void sim_network::register_handler_everywhere(const std::string& handler) {
+    _handlers.insert(handler);
+    for (auto& [name, n] : _nodes) n.service->register_handler(handler);
+}
+
+std::vector<std::string> sim_network::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, n] : _nodes) out.push_back(name);
+    return out;
+}
+
+bool sim_network::live(const std::string& name) const {
+    auto it = _nodes.find(name);
+    return it != _nodes.end() && !_crashed.contains(name) && !_paused.contains(name) && it->second.service->running();
+}
+
+std::optional<std::string> sim_network::stop_reason(const std::string& name) const {
+    auto it = _nodes.find(name);
+    return it == _nodes.end() ? std::nullopt : it->second.stopped_because;
 }
 
 std::string sim_network::name_of_endpoint(const std::string& endpoint) {
@@ -36,6 +73,58 @@ void sim_network::partition(const std::set<std::string>& side_a, const std::set<
 
 bool sim_network::cut(const std::string& a, const std::string& b) const { return _cut.contains({a, b}); }
 
+bool sim_network::dials_us(const std::string& to, const std::string& from) const {
+    auto peer = _nodes.find(to);
+    return peer != _nodes.end() && !_crashed.contains(to) && peer->second.dialed.contains(router_of(from));
+}
+
+void sim_network::crash(const std::string& name) {
+    if (_crashed.contains(name)) return;
+    _crashed.insert(name);
+    _paused.erase(name);
+    auto& dead = _nodes.at(name);
+    const auto dialed_by_dead = dead.dialed;
+    dead.dialed.clear();
+    // Its subscriptions die with it; its own PUB keeps its subscribers, whose SUB sockets
+    // reconnect by themselves once it is back (ZeroMQ does).
+    for (auto& [publisher, subscribers] : _subscribers) subscribers.erase(name);
+    // TCP resets reach the peers' socket monitors: dialers see their dial drop, and the
+    // nodes it dialed see a connection on their ROUTER close.
+    for (auto& [other, n] : _nodes) {
+        if (other == name || _crashed.contains(other) || _paused.contains(other)) continue;
+        if (n.dialed.contains(router_of(name))) {
+            n.service->on_connection_lost({core::link::kind::dialed, router_of(name)}, _now_ms);
+            collect(other);
+        }
+        if (dialed_by_dead.contains(router_of(other))) {
+            n.service->on_connection_lost({core::link::kind::accepted, ""}, _now_ms);
+            collect(other);
+        }
+    }
+}
+
+void sim_network::restart(const std::string& name) {
+    auto& n = _nodes.at(name);
+    _crashed.erase(name);
+    _paused.erase(name);
+    ++n.incarnation;
+    const auto stored = n.stored;
+    start_process(name, stored ? &*stored : nullptr);
+}
+
+void sim_network::rejoin(const std::string& name, const std::string& endpoint) {
+    auto& n = _nodes.at(name);
+    if (!_crashed.contains(name) && n.service->running()) return;
+    _crashed.erase(name);
+    _paused.erase(name);
+    ++n.incarnation;
+    n.stored.reset();
+    for (auto& [publisher, subscribers] : _subscribers) subscribers.erase(name);
+    start_process(name, nullptr);
+    n.service->join(endpoint, _now_ms);
+    collect(name);
+}
+
 void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
                           const std::string& sender) {
     ++_traffic.messages;
@@ -45,30 +134,35 @@ void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr
     std::uniform_real_distribution<> chance(0, 1);
     if (_faults.loss > 0 && chance(_rng) < _faults.loss) return;
     const int copies = _faults.duplication > 0 && chance(_rng) < _faults.duplication ? 2 : 1;
+    const auto incarnation = _nodes.at(to).incarnation;
     for (int i = 0; i < copies; ++i) {
         std::uint64_t delay = 0;
         if (_faults.delay_rounds_max > 0)
             delay = std::uniform_int_distribution<std::uint64_t>(0, _faults.delay_rounds_max)(_rng);
         const auto due = _round + 1 + delay;
-        _queue.emplace(due, delivery{due, to, from, msg});
+        _queue.emplace(due, delivery{due, to, incarnation, from, msg});
     }
 }
 
 void sim_network::collect(const std::string& name) {
     auto& n = _nodes.at(name);
-    const auto& self = n.service->self();
+    const auto self_router = router_of(name);
+    std::vector<core::link> gone;
     for (auto& out : n.service->take_output()) {
         if (auto* send = std::get_if<core::effect::send>(&out)) {
             if (send->to.via == core::link::kind::dialed) {
                 if (!n.dialed.contains(send->to.id)) continue;
                 const auto to = name_of_endpoint(send->to.id);
-                if (!_nodes.contains(to)) continue;
+                if (!_nodes.contains(to) || _crashed.contains(to)) continue;
                 enqueue(to, {core::link::kind::accepted, name}, std::make_shared<const core::message>(std::move(send->msg)), name);
             } else {
-                // A ROUTER reply reaches the peer's DEALER that is dialed to us.
-                auto peer = _nodes.find(send->to.id);
-                if (peer == _nodes.end() || !peer->second.dialed.contains(self.router_endpoint)) continue;
-                enqueue(send->to.id, {core::link::kind::dialed, self.router_endpoint},
+                // A ROUTER send reaches the peer's DEALER dialed to us; without one, ZeroMQ
+                // fails the send at once (EHOSTUNREACH) and the runtime tells the core.
+                if (!dials_us(send->to.id, name)) {
+                    gone.push_back(send->to);
+                    continue;
+                }
+                enqueue(send->to.id, {core::link::kind::dialed, self_router},
                         std::make_shared<const core::message>(std::move(send->msg)), name);
             }
         } else if (auto* publish = std::get_if<core::effect::publish>(&out)) {
@@ -78,7 +172,7 @@ void sim_network::collect(const std::string& name) {
             const auto shared = std::make_shared<const core::message>(std::move(publish->msg));
             for (const auto& [other, connects_at] : subscribers->second) {
                 if (connects_at > _round) continue;  // slow joiner: not connected yet
-                if (_nodes.at(other).service->self().role != audience) continue;
+                if (_nodes.at(other).node_role != audience || _crashed.contains(other)) continue;
                 enqueue(other, {core::link::kind::subscribed, ""}, shared, name);
             }
         } else if (auto* dial = std::get_if<core::effect::dial>(&out)) {
@@ -89,8 +183,19 @@ void sim_network::collect(const std::string& name) {
             _subscribers[name_of_endpoint(sub->pub_endpoint)][name] = _round + _faults.slow_joiner_rounds;
         } else if (auto* unsub = std::get_if<core::effect::unsubscribe>(&out)) {
             _subscribers[name_of_endpoint(unsub->pub_endpoint)].erase(name);
+        } else if (auto* deliver = std::get_if<core::effect::deliver>(&out)) {
+            _deliveries.push_back({name, n.incarnation, std::move(deliver->msg)});
+        } else if (auto* report_of = std::get_if<core::effect::delivery_report>(&out)) {
+            _reports.push_back({name, n.incarnation, std::move(*report_of)});
+        } else if (std::holds_alternative<core::effect::membership_changed>(out)) {
+            n.stored = n.service->membership().state();
+        } else if (auto* stopped = std::get_if<core::effect::stopped>(&out)) {
+            n.stopped_because = stopped->reason;
         }
     }
+    if (gone.empty()) return;
+    for (const auto& link : gone) n.service->on_peer_gone(link, _now_ms);
+    collect(name);
 }
 
 void sim_network::run_rounds(int rounds) {
@@ -104,12 +209,17 @@ void sim_network::run_rounds(int rounds) {
         for (auto& d : due) {
             if (_crashed.contains(d.to)) continue;
             auto it = _nodes.find(d.to);
-            if (it == _nodes.end()) continue;
+            if (it == _nodes.end() || it->second.incarnation != d.to_incarnation) continue;
+            if (_paused.contains(d.to)) {  // waits in the peer's buffers, in order
+                d.due_round = _round + 1;
+                _queue.emplace(d.due_round, std::move(d));
+                continue;
+            }
             it->second.service->on_message(d.from, *d.msg, _now_ms);
             collect(d.to);
         }
         for (auto& [name, n] : _nodes) {
-            if (_crashed.contains(name)) continue;
+            if (_crashed.contains(name) || _paused.contains(name)) continue;
             n.service->tick(_now_ms);
             collect(name);
         }

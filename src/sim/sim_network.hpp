@@ -1,13 +1,18 @@
 // A deterministic simulated network for pure peer_service nodes: hundreds or thousands of
-// nodes in one thread, no sockets, no clock. Effects become queued deliveries; loss,
-// duplication, delay (hence reordering), slow joiners and partitions all come from one seed,
-// so a failing seed replays exactly. Used by the simulation tests and the benchmark.
+// nodes in one thread, no sockets, no clock. It carries every effect of the core: membership,
+// liveness, handshakes, routed application messages with and without ack (their deliveries
+// and delivery reports are recorded), partitions and referrals. What production does to a
+// cluster is here too: crash and restart from the persisted state, a pause (a hung process),
+// link cuts both ways or one way, loss, duplication, delay (hence reordering) and slow
+// joiners. Everything comes from one seed, so a failing seed replays exactly. Used by the
+// simulation and nemesis tests and by the benchmark.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -24,20 +29,46 @@ struct faults {
     std::uint32_t slow_joiner_rounds = 0;  // a new SUB misses publishes for this many rounds
 };
 
+// The protocol timings every node of a network is given.
+struct timings {
+    std::uint64_t heartbeat_interval_ms = 1000;
+    std::uint32_t missed_heartbeats = 3;
+    std::uint64_t gossip_interval_ms = 100;
+    std::uint64_t handshake_retry_ms = 50;
+    std::uint64_t ack_timeout_ms = 5000;
+};
+
 struct traffic {
     std::uint64_t messages = 0;  // deliveries attempted (before loss)
     std::uint64_t bytes = 0;     // when a sizer is set
     std::map<core::message_type, std::uint64_t> by_type;
 };
 
+// An application message handed to a node's handler.
+struct delivered {
+    std::string at;
+    std::uint64_t at_incarnation = 0;
+    core::forward msg;
+};
+
+// The fate of an acked message, as its sender heard it.
+struct report {
+    std::string at;
+    std::uint64_t at_incarnation = 0;  // report ids count afresh in every life
+    core::effect::delivery_report what;
+};
+
 class sim_network {
 public:
     static constexpr std::uint64_t round_ms = 10;
 
-    explicit sim_network(std::uint64_t seed, faults f = {});
+    explicit sim_network(std::uint64_t seed, faults f = {}, timings t = {});
 
     core::peer_service& add(const std::string& name, role r, std::uint64_t incarnation = 1);
     core::peer_service& node(const std::string& name) { return *_nodes.at(name).service; }
+    [[nodiscard]] const core::peer_service& node(const std::string& name) const { return *_nodes.at(name).service; }
+    [[nodiscard]] bool has(const std::string& name) const { return _nodes.contains(name); }
+    [[nodiscard]] std::vector<std::string> names() const;
     [[nodiscard]] static std::string router_of(const std::string& name) { return "sim://" + name + "/router"; }
 
     // One round: deliver what is due, then tick every live node.
@@ -47,49 +78,90 @@ public:
     int run_until_converged(const std::vector<std::string>& expected, int rounds_max, int check_every = 1);
 
     void set_faults(faults f) { _faults = f; }
+    [[nodiscard]] const faults& current_faults() const { return _faults; }
     // Cuts all traffic between the two groups, both ways, until heal().
     void partition(const std::set<std::string>& side_a, const std::set<std::string>& side_b);
+    // Cuts what `from` sends to `to` only (the other way still flows), until restore or heal.
+    void cut_one_way(const std::string& from, const std::string& to) { _cut.insert({from, to}); }
+    void restore_one_way(const std::string& from, const std::string& to) { _cut.erase({from, to}); }
     void heal() { _cut.clear(); }
-    void crash(const std::string& name) { _crashed.insert(name); }
+
+    // The process dies: what it had not persisted is gone, and its peers' connections to it
+    // close (their socket monitors report it, as ZeroMQ's do).
+    void crash(const std::string& name);
+    // A crashed node starts again from its persisted state with the next incarnation.
+    void restart(const std::string& name);
+    // A node that stopped (it left or was removed) starts afresh, as a new process with an
+    // empty data directory and the next incarnation, and joins through `endpoint`.
+    void rejoin(const std::string& name, const std::string& endpoint);
+    // A hung process: it neither ticks nor reads; what is sent to it waits (its peers' TCP
+    // buffers), and it reads all of it when it resumes.
+    void pause(const std::string& name) { _paused.insert(name); }
+    void resume(const std::string& name) { _paused.erase(name); }
+    [[nodiscard]] bool crashed(const std::string& name) const { return _crashed.contains(name); }
+    [[nodiscard]] bool paused(const std::string& name) const { return _paused.contains(name); }
+    // A process that runs and whose node runs: neither crashed, nor paused, nor stopped.
+    [[nodiscard]] bool live(const std::string& name) const;
+
     // Measures each delivered message (e.g. with the wire codec) for traffic().bytes.
     void set_sizer(std::function<std::size_t(const core::message&)> sizer) { _sizer = std::move(sizer); }
+    // Nodes' handlers are registered on every node added (the application's "handlers").
+    void register_handler_everywhere(const std::string& handler);
 
     [[nodiscard]] bool converged(const std::vector<std::string>& expected) const;
     [[nodiscard]] const traffic& stats() const { return _traffic; }
     [[nodiscard]] std::uint64_t now_ms() const { return _now_ms; }
+    [[nodiscard]] std::uint64_t round() const { return _round; }
     [[nodiscard]] std::uint64_t seed() const { return _seed; }
+    [[nodiscard]] const std::vector<delivered>& deliveries() const { return _deliveries; }
+    [[nodiscard]] const std::vector<report>& reports() const { return _reports; }
+    // Why a node stopped (effect::stopped), if it did.
+    [[nodiscard]] std::optional<std::string> stop_reason(const std::string& name) const;
 
 private:
     struct delivery {
         std::uint64_t due_round = 0;
         std::string to;
+        std::uint64_t to_incarnation = 0;  // a delivery never reaches a later process
         core::link from;
         std::shared_ptr<const core::message> msg;  // one copy, however many subscribers
     };
     struct sim_node {
         std::unique_ptr<core::peer_service> service;
+        role node_role = role::server;
+        std::uint64_t incarnation = 1;
         std::set<std::string> dialed;  // router endpoints
+        std::optional<core::membership_state> stored;  // what a restart finds on disk
+        std::optional<std::string> stopped_because;
     };
 
     static std::string name_of_endpoint(const std::string& endpoint);
+    void start_process(const std::string& name, const core::membership_state* restored);
     void collect(const std::string& name);
     void enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
                  const std::string& sender);
     [[nodiscard]] bool cut(const std::string& a, const std::string& b) const;
+    // Whether a ROUTER send from `from` to the peer `to` finds the peer's connection.
+    [[nodiscard]] bool dials_us(const std::string& to, const std::string& from) const;
 
     std::uint64_t _seed;
     std::mt19937_64 _rng;
     faults _faults;
+    timings _timings;
     std::uint64_t _round = 0;
     std::uint64_t _now_ms = 0;
     std::map<std::string, sim_node> _nodes;
     std::set<std::string> _crashed;
+    std::set<std::string> _paused;
+    std::set<std::string> _handlers;
     // publisher -> subscriber -> the round its SUB connects (earlier publishes are lost)
     std::map<std::string, std::map<std::string, std::uint64_t>> _subscribers;
     std::set<std::pair<std::string, std::string>> _cut;
     std::multimap<std::uint64_t, delivery> _queue;  // by due round
     traffic _traffic;
     std::function<std::size_t(const core::message&)> _sizer;
+    std::vector<delivered> _deliveries;
+    std::vector<report> _reports;
 };
 
 }  // namespace zpartisan::sim

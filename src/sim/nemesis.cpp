@@ -1,0 +1,504 @@
+#include "sim/nemesis.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+namespace zpartisan::sim {
+
+namespace {
+
+constexpr const char* handler_name = "app";
+
+std::string server_name(int i) { return "s" + std::to_string(i); }
+std::string client_name(int i) { return "c" + std::to_string(i); }
+
+const char* name_of(fault_kind kind) {
+    switch (kind) {
+        case fault_kind::crash: return "crash";
+        case fault_kind::pause: return "pause";
+        case fault_kind::leave: return "leave";
+        case fault_kind::remove: return "remove";
+        case fault_kind::ghost_member: return "ghost_member";
+        case fault_kind::cut_link: return "cut_link";
+        case fault_kind::cut_one_way: return "cut_one_way";
+        case fault_kind::partition: return "partition";
+        case fault_kind::lossy_network: return "lossy_network";
+    }
+    return "?";
+}
+
+// One acked message: who sent it to whom, and what became of it.
+struct tracked {
+    std::string from;
+    std::string to;
+    std::uint64_t from_incarnation = 0;
+    std::uint64_t report_id = 0;
+};
+
+class run {
+public:
+    explicit run(const scenario& s)
+        : _s(s), _net(s.seed, {}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
+        _net.register_handler_everywhere(handler_name);
+    }
+
+    outcome play() {
+        if (!form_cluster()) return std::move(_out);
+        std::multimap<std::uint64_t, const fault*> starts;
+        for (const auto& f : _s.faults) starts.emplace(f.at_round, &f);
+        std::multimap<std::uint64_t, std::function<void()>> ends;
+        for (std::uint64_t round = 0; round < _s.fault_rounds; ++round) {
+            for (auto [it, last] = starts.equal_range(round); it != last; ++it)
+                if (auto end = begin(*it->second)) ends.emplace(round + std::max<std::uint64_t>(it->second->rounds, 1), std::move(end));
+            for (auto [it, last] = ends.equal_range(round); it != last; ++it) it->second();
+            ends.erase(round);
+            if (round % 7 == 0) send_traffic();
+            _net.run_rounds(1);
+        }
+        for (auto& [round, end] : ends) end();  // everything heals
+        heal_everything();
+        settle();
+        if (_out.ok()) {
+            check_every_pair_delivers();
+            _reports_due = true;
+        }
+        check_acked_traffic();
+        return std::move(_out);
+    }
+
+private:
+    void violation(std::string text) { _out.violations.push_back(std::move(text)); }
+
+    [[nodiscard]] bool is_ghost(const std::string& name) const { return _ghosts.contains(name); }
+
+    // The nodes whose process and node run, and that are meant to be members.
+    [[nodiscard]] std::vector<std::string> live_members() const {
+        std::vector<std::string> out;
+        for (const auto& name : _net.names())
+            if (!is_ghost(name) && _net.live(name)) out.push_back(name);
+        return out;
+    }
+
+    [[nodiscard]] std::vector<std::string> live_servers() const {
+        std::vector<std::string> out;
+        for (const auto& name : live_members())
+            if (_net.node(name).self().role == role::server) out.push_back(name);
+        return out;
+    }
+
+    template <class T>
+    const T& pick(const std::vector<T>& from) {
+        return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(_rng)];
+    }
+
+    bool form_cluster() {
+        for (int i = 1; i <= _s.servers; ++i) _net.add(server_name(i), role::server);
+        for (int i = 1; i <= _s.clients; ++i) _net.add(client_name(i), role::client);
+        for (int i = 2; i <= _s.servers; ++i) _net.node(server_name(i)).join(_net.router_of("s1"), _net.now_ms());
+        _net.run_rounds(5);
+        for (int i = 1; i <= _s.clients; ++i) {
+            // The first few take one server each (ci joins si), so every server has a client;
+            // of the rest, a quarter join through a client that joined before them.
+            const bool via_client = i > _s.servers && _rng() % 4 == 0;
+            if (i <= _s.servers) {
+                _net.node(client_name(i)).join(_net.router_of(server_name(i)), _net.now_ms());
+                continue;
+            }
+            const auto target = via_client ? client_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(i - 1)))
+                                           : server_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(_s.servers)));
+            _net.node(client_name(i)).join(_net.router_of(target), _net.now_ms());
+        }
+        auto everyone = _net.names();
+        std::sort(everyone.begin(), everyone.end());
+        if (_net.run_until_converged(everyone, 3000, 10) < 0) {
+            violation("the cluster did not form before any fault");
+            return false;
+        }
+        return true;
+    }
+
+    void send_traffic() {
+        const auto members = live_members();
+        if (members.size() < 2) return;
+        const auto& from = pick(members);
+        const auto& to = pick(members);
+        if (from == to) return;
+        send_acked(from, to, "t" + std::to_string(_sent.size()));
+    }
+
+    void send_acked(const std::string& from, const std::string& to, const std::string& payload) {
+        core::outgoing out;
+        out.destination = to;
+        out.handler = handler_name;
+        out.ack = true;
+        out.payload = payload;
+        std::uint64_t id = 0;
+        auto& node = _net.node(from);
+        const auto status = node.send_app(std::move(out), _net.now_ms(), &id);
+        if (status != core::route_status::ok || id == 0) return;  // refused at once: nothing to track
+        _sent[payload] = tracked{from, to, node.self().incarnation, id};
+    }
+
+    // Starts a fault; returns what ends it (empty when the fault has no end of its own).
+    std::function<void()> begin(const fault& f) {
+        const bool ghost = f.kind == fault_kind::ghost_member;
+        if ((!ghost && !_net.has(f.node)) || (!f.other.empty() && !_net.has(f.other))) return {};
+        const auto now = _net.now_ms();
+        switch (f.kind) {
+            case fault_kind::crash:
+                if (_net.crashed(f.node)) return {};
+                ++_out.faults_injected;
+                _net.crash(f.node);
+                return [this, name = f.node] { if (_net.crashed(name)) _net.restart(name); };
+            case fault_kind::pause:
+                if (_net.paused(f.node) || _net.crashed(f.node)) return {};
+                ++_out.faults_injected;
+                _net.pause(f.node);
+                return [this, name = f.node] { _net.resume(name); };
+            case fault_kind::leave:
+                if (!_net.live(f.node)) return {};
+                ++_out.faults_injected;
+                _net.node(f.node).leave(now);
+                if (f.rounds == 0) return {};  // gone for good
+                return [this, name = f.node] { join_again(name); };
+            case fault_kind::remove:
+                if (!_net.live(f.other) || f.node == f.other) return {};
+                if (!_net.node(f.other).remove_member(f.node, now)) return {};
+                ++_out.faults_injected;
+                if (f.rounds == 0) return {};  // gone for good
+                return [this, name = f.node] { join_again(name); };
+            case fault_kind::ghost_member: {
+                if (!_net.live(f.other) || _net.has(f.node)) return {};
+                ++_out.faults_injected;
+                // A running client that was never told to join, named to the cluster.
+                _net.add(f.node, role::client);
+                _ghosts.insert(f.node);
+                auto specs = _net.node(f.other).membership().specs();
+                specs.push_back(_net.node(f.node).self());
+                _net.node(f.other).update_members(specs, now);
+                return {};
+            }
+            case fault_kind::cut_link:
+                ++_out.faults_injected;
+                _net.partition({f.node}, {f.other});
+                return [this, a = f.node, b = f.other] {
+                    _net.restore_one_way(a, b);
+                    _net.restore_one_way(b, a);
+                };
+            case fault_kind::cut_one_way:
+                ++_out.faults_injected;
+                _net.cut_one_way(f.node, f.other);
+                return [this, a = f.node, b = f.other] { _net.restore_one_way(a, b); };
+            case fault_kind::partition: {
+                if (!_net.live(f.other)) return {};
+                auto ref = _net.node(f.other).inject_partition(f.node, f.ttl, now);
+                if (!ref) return {};
+                ++_out.faults_injected;
+                _partition_refs.push_back(*ref);
+                return [this, ref = *ref] { resolve(ref); };
+            }
+            case fault_kind::lossy_network: {
+                ++_out.faults_injected;
+                std::uniform_real_distribution<> share(0.1, 0.3);
+                _net.set_faults({share(_rng), share(_rng) / 3, static_cast<std::uint32_t>(1 + _rng() % 10), 0});
+                return [this] { _net.set_faults({}); };
+            }
+        }
+        return {};
+    }
+
+    void join_again(const std::string& name) {
+        if (_net.live(name) || _net.crashed(name)) return;  // it never went, or crashed since
+        if (_net.node(name).running()) return;
+        const auto servers = live_servers();
+        if (servers.empty()) return;
+        _net.rejoin(name, _net.router_of(pick(servers)));
+    }
+
+    void resolve(const std::string& ref) {
+        // Any node may heal a partition (it floods); a live server is connected to most.
+        const auto servers = live_servers();
+        if (!servers.empty()) (void)_net.node(servers.front()).resolve_partition(ref);
+    }
+
+    void heal_everything() {
+        _net.heal();
+        _net.set_faults({});
+        for (const auto& name : _net.names()) {
+            if (_net.crashed(name)) _net.restart(name);
+            if (_net.paused(name)) _net.resume(name);
+        }
+        for (const auto& ref : _partition_refs) resolve(ref);
+    }
+
+    // The bound after the last fault heals: a few detection times, re-homing's backoff, and
+    // a few gossip rounds (docs/protocol.md §10).
+    [[nodiscard]] std::uint64_t settle_bound_rounds() const {
+        const auto detection = _s.timing.heartbeat_interval_ms * _s.timing.missed_heartbeats;
+        const std::uint64_t rehome_backoff_max = 5000;
+        return (6 * detection + 2 * rehome_backoff_max + 10 * _s.timing.gossip_interval_ms + 2000) / sim_network::round_ms;
+    }
+
+    void settle() {
+        const auto bound = settle_bound_rounds();
+        std::vector<std::string> last;
+        for (std::uint64_t done = 0;; done += 20) {
+            last = quiet_violations();
+            if (last.empty()) {
+                _out.rounds_to_converge = done;
+                return;
+            }
+            if (done >= bound) break;
+            _net.run_rounds(20);
+        }
+        for (auto& v : last) violation(std::move(v) + " (" + std::to_string(bound * sim_network::round_ms) + " ms after the heal)");
+        _out.final_state = dump();
+    }
+
+    // How every node sees the cluster: what a failing seed's report shows.
+    [[nodiscard]] std::string dump() const {
+        std::ostringstream out;
+        for (const auto& name : _net.names()) {
+            const auto& node = _net.node(name);
+            out << name << " (incarnation " << node.self().incarnation << (_net.crashed(name) ? ", crashed" : "")
+                << (node.running() ? "" : ", stopped: " + _net.stop_reason(name).value_or("?")) << ")";
+            if (node.self().role == role::client) out << " home '" << node.self().home_server << "'";
+            out << "\n    dials:";
+            for (const auto& d : node.dials()) out << " " << d.peer << (d.welcomed ? "" : "(unwelcomed)");
+            out << "\n    attached:";
+            for (const auto& c : node.attached_clients()) out << " " << c;
+            out << "\n    sees:";
+            for (const auto& m : node.liveness_view())
+                out << " " << m.node << (m.reachable ? "+" : "-") << (m.direct ? "d" : "")
+                    << (m.detected_by.empty() ? "" : "[" + m.detected_by + "]");
+            out << "\n";
+        }
+        return out.str();
+    }
+
+    // Invariants 1, 2 (as routes), 3 and 5, read off the nodes without sending anything.
+    [[nodiscard]] std::vector<std::string> quiet_violations() const {
+        std::vector<std::string> found;
+        const auto members = live_members();
+        if (members.empty()) return found;
+        // 1. One membership everywhere, holding every live node and no stopped one.
+        const auto reference = _net.node(members.front()).membership().members();
+        for (const auto& name : members) {
+            const auto seen = _net.node(name).membership().members();
+            if (seen != reference) found.push_back(name + " disagrees with " + members.front() + " on membership");
+            if (!std::binary_search(reference.begin(), reference.end(), name))
+                found.push_back(name + " is live but not a member");
+        }
+        for (const auto& name : reference)
+            if (!is_ghost(name) && _net.has(name) && !_net.live(name) && !_net.crashed(name) && !_net.paused(name))
+                found.push_back(name + " stopped (" + _net.stop_reason(name).value_or("?") + ") but is still a member");
+        // 2. Every live member can send to every other.
+        for (const auto& a : members)
+            for (const auto& b : members) {
+                if (a == b) continue;
+                const auto status = _net.node(a).route_status_of(b);
+                if (status != core::route_status::ok)
+                    found.push_back(a + " -> " + b + ": " + std::to_string(static_cast<int>(status)) + " (" +
+                                    describe_route(status) + ")");
+            }
+        // 3. Every client has a live home that has it attached.
+        for (const auto& name : members) {
+            const auto& node = _net.node(name);
+            if (node.self().role != role::client) continue;
+            const auto& home = node.self().home_server;
+            if (home.empty() || !_net.has(home) || !_net.live(home)) {
+                found.push_back(name + " has no live home (home '" + home + "')");
+                continue;
+            }
+            const auto dials = node.dials();
+            if (std::none_of(dials.begin(), dials.end(), [&](const core::dial_view& d) { return d.welcomed && d.peer == home; }))
+                found.push_back(name + " holds no connection to its home " + home);
+            const auto attached = _net.node(home).attached_clients();
+            if (std::find(attached.begin(), attached.end(), name) == attached.end())
+                found.push_back(home + " does not hold its client " + name);
+        }
+        // 5. A member never heard from is never reachable.
+        for (const auto& ghost : _ghosts)
+            for (const auto& name : members) {
+                const auto& node = _net.node(name);
+                if (!node.membership().contains(ghost)) continue;
+                if (node.reachable(ghost) || node.route_status_of(ghost) == core::route_status::ok)
+                    found.push_back(name + " reports " + ghost + ", never heard from, as reachable");
+            }
+        return found;
+    }
+
+    static std::string describe_route(core::route_status status) {
+        switch (status) {
+            case core::route_status::ok: return "ok";
+            case core::route_status::unknown_node: return "unknown_node";
+            case core::route_status::not_yet_connected: return "not_yet_connected";
+            case core::route_status::disconnected: return "disconnected";
+            case core::route_status::unreachable: return "unreachable";
+            case core::route_status::partitioned: return "partitioned";
+            case core::route_status::congested: return "congested";
+            case core::route_status::stopped: return "stopped";
+        }
+        return "?";
+    }
+
+    // Invariant 2 by deed: an acked message between every ordered pair of live members.
+    void check_every_pair_delivers() {
+        const auto members = live_members();
+        std::vector<std::string> finals;
+        for (const auto& a : members)
+            for (const auto& b : members)
+                if (a != b) {
+                    const auto payload = "f:" + a + ">" + b;
+                    send_acked(a, b, payload);
+                    if (!_sent.contains(payload)) violation(a + " -> " + b + ": refused after the heal");
+                    finals.push_back(payload);
+                }
+        // Every report comes back within the ack timeout.
+        _net.run_rounds(static_cast<int>(_s.timing.ack_timeout_ms / sim_network::round_ms + 50));
+        _final_payloads.insert(finals.begin(), finals.end());
+    }
+
+    // Invariant 4: an acked message is handled at most once by one life of its receiver, and
+    // exactly once when its sender heard it delivered; after the heal, every one is delivered.
+    void check_acked_traffic() {
+        std::map<std::string, std::map<std::uint64_t, int>> handled;  // payload -> receiver life -> times
+        for (const auto& d : _net.deliveries()) ++handled[d.msg.payload][d.at_incarnation];
+        std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, const report*> reports;  // (sender, life, id)
+        for (const auto& r : _net.reports()) reports[{r.at, r.at_incarnation, r.what.id}] = &r;
+        for (const auto& [payload, sent] : _sent) {
+            ++_out.acked_messages;
+            int times = 0;
+            for (const auto& [life, count] : handled[payload]) {
+                if (count > 1)
+                    violation(payload + " (" + sent.from + " -> " + sent.to + ") handled " + std::to_string(count) +
+                              " times by one life of its receiver");
+                times += count;
+            }
+            auto report_of = reports.find({sent.from, sent.from_incarnation, sent.report_id});
+            const bool same_sender_life =
+                _net.has(sent.from) && _net.node(sent.from).self().incarnation == sent.from_incarnation;
+            if (report_of == reports.end()) {
+                if (same_sender_life && _net.live(sent.from) && _reports_due)
+                    violation(payload + " (" + sent.from + " -> " + sent.to + "): no delivery report");
+                continue;
+            }
+            const auto& what = report_of->second->what;
+            if (what.delivered && times == 0)
+                violation(payload + " (" + sent.from + " -> " + sent.to + ") reported delivered, never handled");
+            if (_final_payloads.contains(payload) && !what.delivered)
+                violation(payload + " (" + sent.from + " -> " + sent.to + ") after the heal: " + what.reason);
+        }
+    }
+
+    const scenario& _s;
+    sim_network _net;
+    std::mt19937_64 _rng;
+    outcome _out;
+    std::set<std::string> _ghosts;
+    std::vector<std::string> _partition_refs;
+    std::map<std::string, tracked> _sent;  // by payload
+    std::set<std::string> _final_payloads;
+    bool _reports_due = false;  // an ack timeout has passed since the last acked send
+};
+
+}  // namespace
+
+scenario draw_scenario(std::uint64_t seed, int max_clients) {
+    std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
+    auto between = [&](std::uint64_t lo, std::uint64_t hi) { return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng); };
+    scenario s;
+    s.seed = seed;
+    s.servers = static_cast<int>(between(2, 6));
+    s.clients = static_cast<int>(between(0, static_cast<std::uint64_t>(std::max(0, max_clients))));
+    const std::uint64_t heartbeats[] = {100, 200, 300, 500};
+    s.timing.heartbeat_interval_ms = heartbeats[between(0, 3)];
+    s.timing.missed_heartbeats = static_cast<std::uint32_t>(between(2, 4));
+    s.timing.gossip_interval_ms = between(1, 5) * 100;
+    s.timing.handshake_retry_ms = between(50, 200);
+    s.timing.ack_timeout_ms = 5000;
+    s.fault_rounds = between(300, 1500);
+    std::vector<std::string> names;
+    for (int i = 1; i <= s.servers; ++i) names.push_back(server_name(i));
+    for (int i = 1; i <= s.clients; ++i) names.push_back(client_name(i));
+    const auto any = [&] { return names[between(0, names.size() - 1)]; };
+    const auto any_server = [&] { return server_name(static_cast<int>(between(1, static_cast<std::uint64_t>(s.servers)))); };
+    const auto count = between(1, 8);
+    int ghosts = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        fault f;
+        f.kind = static_cast<fault_kind>(between(0, 8));
+        f.at_round = between(0, s.fault_rounds - 1);
+        f.rounds = between(20, s.fault_rounds / 2 + 20);
+        // Half the nodes that leave or are removed stay away.
+        if ((f.kind == fault_kind::leave || f.kind == fault_kind::remove) && between(0, 1) == 0) f.rounds = 0;
+        f.node = any();
+        switch (f.kind) {
+            case fault_kind::remove: f.other = any_server(); break;
+            case fault_kind::ghost_member:
+                f.node = "g" + std::to_string(++ghosts);
+                f.other = any();
+                break;
+            case fault_kind::cut_link:
+            case fault_kind::cut_one_way:
+                f.other = any();
+                break;
+            case fault_kind::partition:
+                f.other = any();
+                f.ttl = static_cast<std::uint32_t>(between(0, 2));
+                break;
+            default: break;
+        }
+        if (f.node == f.other) continue;
+        s.faults.push_back(std::move(f));
+    }
+    std::sort(s.faults.begin(), s.faults.end(), [](const fault& a, const fault& b) { return a.at_round < b.at_round; });
+    return s;
+}
+
+outcome run_scenario(const scenario& s) { return run(s).play(); }
+
+scenario shrink(const scenario& failing, outcome& last) {
+    scenario current = failing;
+    last = run_scenario(current);
+    if (last.ok()) return current;
+    for (bool shrunk = true; shrunk;) {
+        shrunk = false;
+        for (std::size_t i = 0; i < current.faults.size(); ++i) {
+            scenario candidate = current;
+            candidate.faults.erase(candidate.faults.begin() + static_cast<std::ptrdiff_t>(i));
+            auto result = run_scenario(candidate);
+            if (result.ok()) continue;
+            current = std::move(candidate);
+            last = std::move(result);
+            shrunk = true;
+            break;
+        }
+    }
+    return current;
+}
+
+std::string describe(const fault& f) {
+    std::ostringstream out;
+    out << "at " << f.at_round * sim_network::round_ms << " ms: " << name_of(f.kind) << " " << f.node;
+    if (!f.other.empty()) out << (f.kind == fault_kind::remove || f.kind == fault_kind::ghost_member || f.kind == fault_kind::partition ? " by " : " / ") << f.other;
+    if (f.kind == fault_kind::partition) out << " ttl " << f.ttl;
+    out << " for " << f.rounds * sim_network::round_ms << " ms";
+    return out.str();
+}
+
+std::string describe(const scenario& s) {
+    std::ostringstream out;
+    out << "seed " << s.seed << ": " << s.servers << " servers, " << s.clients << " clients, heartbeat "
+        << s.timing.heartbeat_interval_ms << " ms x " << s.timing.missed_heartbeats << ", gossip "
+        << s.timing.gossip_interval_ms << " ms, faults for " << s.fault_rounds * sim_network::round_ms << " ms:";
+    for (const auto& f : s.faults) out << "\n  " << describe(f);
+    return out.str();
+}
+
+}  // namespace zpartisan::sim
