@@ -110,8 +110,10 @@ bool peer_service::remove_member(const std::string& name, std::uint64_t now_ms) 
     // The removed node must learn it even if it misses the broadcast: tell it directly too.
     if (auto endpoint = dial_of_peer(name))
         _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, delta{_self.name, 0, change}});
-    if (_attached_clients.erase(name) > 0)
+    if (_attached_clients.contains(name)) {
         _output.emplace_back(effect::send{{link::kind::accepted, name}, delta{_self.name, 0, change}});
+        detach(name);  // and stop watching it: a later life of it may attach elsewhere
+    }
     reconcile_dials(now_ms);
     return true;
 }
@@ -636,6 +638,7 @@ void peer_service::reconcile_dials(std::uint64_t now_ms) {
     for (const auto& endpoint : wanted) {
         if (_dials.contains(endpoint)) continue;
         _output.emplace_back(effect::dial{endpoint});
+        _dials[endpoint].dialed_ms = now_ms;
         send_hello(endpoint, now_ms);
     }
 }

@@ -251,6 +251,7 @@ private:
         bool welcomed = false;
         bool refused = false;      // stop re-sending hello to a peer that refused us
         std::uint64_t hello_sent_ms = 0;
+        std::uint64_t dialed_ms = 0;  // when the dial began
         std::uint64_t retry_ms = 0;  // doubles per unanswered hello, up to handshake_retry_max_ms
     };
     struct join_target {

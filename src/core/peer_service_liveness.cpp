@@ -103,6 +103,10 @@ void peer_service::handle(const link& from, const liveness& msg, std::uint64_t n
         _announced.erase(msg.subject);
     else
         _announced[msg.subject] = announcement{msg, now_ms};
+    // Our clients hear only us: a word about a client of another server reaches them
+    // through us, still in its announcer's name (servers they watch themselves through us).
+    if (_self.role == role::server && msg.origin != _self.name && subject && subject->role == role::client)
+        _output.emplace_back(effect::publish{effect::stream::clients, msg});
     refresh_reachability(subject && subject->role == role::server ? std::vector<std::string>{}
                                                                   : std::vector<std::string>{msg.subject});
 }
@@ -227,6 +231,15 @@ void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
 void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
     routes_changed();
     if (!_running || which.via != link::kind::accepted) return;
+    // A client we hold that has no connection to us and names another home never took us
+    // as home (its hello overtook its change of mind): holding it would route its messages
+    // into the void until the attachment's grace ran out.
+    if (const auto* spec = _membership.spec_of(which.id); spec && _attached_clients.contains(which.id) &&
+                                                           !spec->home_server.empty() && spec->home_server != _self.name) {
+        count("clients_detached_foreign");
+        detach(which.id);
+        return;
+    }
     _detector.connection_lost(which.id, now_ms);
 }
 
@@ -234,9 +247,15 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
     if (_self.role != role::client || _self.home_server.empty()) return;
     // A home that left or was removed is hung up and no longer watched: it is as lost as a
     // failed one, for good, and its clients must move at once (spec: re-homing).
-    const bool home_gone = !_membership.contains(_self.home_server);
-    const bool home_down =
-        home_gone || (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server));
+    const auto* home = _membership.spec_of(_self.home_server);
+    const bool home_gone = home == nullptr;
+    // A home that never answers our dial (we restarted from disk while it was gone, or it
+    // went while we were away) is as failed as one that stopped answering.
+    const auto dial = home ? _dials.find(home->router_endpoint) : _dials.end();
+    const bool home_silent = dial != _dials.end() && !dial->second.welcomed &&
+                             now_ms >= dial->second.dialed_ms + _options.heartbeat_interval_ms * _options.missed_heartbeats;
+    const bool home_down = home_gone || home_silent ||
+                           (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server));
     if (!home_down) {
         if (!_rehome_target.empty()) {  // home came back first: stay
             _join_targets.erase(_rehome_target);

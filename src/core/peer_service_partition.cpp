@@ -66,6 +66,12 @@ bool peer_service::send_to_peer(const std::string& peer, message msg) {
 
 void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
     if (_partitions.contains(ref)) return;  // already reached by this request
+    // Healed already: the heal took a shorter way than the cut (or the cut waited in a hung
+    // node's buffers). Cutting now would last for ever, since the heal passes each node once.
+    if (_resolved_refs.contains(ref)) {
+        count("dropped_partition_request_healed");
+        return;
+    }
     const auto peers = connected_peers();
     if (ttl > 0)
         for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1});

@@ -68,6 +68,7 @@ public:
             _reports_due = true;
         }
         check_acked_traffic();
+        if (!_out.ok() && _out.final_state.empty()) _out.final_state = dump();
         return std::move(_out);
     }
 
@@ -151,7 +152,8 @@ private:
         const auto now = _net.now_ms();
         switch (f.kind) {
             case fault_kind::crash:
-                if (_net.crashed(f.node)) return {};
+                // A node that left or was removed has exited already (its daemon does).
+                if (_net.crashed(f.node) || !_net.node(f.node).running()) return {};
                 ++_out.faults_injected;
                 _net.crash(f.node);
                 return [this, name = f.node] { if (_net.crashed(name)) _net.restart(name); };
@@ -199,8 +201,8 @@ private:
                 auto ref = _net.node(f.other).inject_partition(f.node, f.ttl, now);
                 if (!ref) return {};
                 ++_out.faults_injected;
-                _partition_refs.push_back(*ref);
-                return [this, ref = *ref] { resolve(ref); };
+                _partition_refs.emplace_back(*ref, f.other);
+                return [this, ref = *ref, at = f.other] { resolve(ref, at); };
             }
             case fault_kind::lossy_network: {
                 ++_out.faults_injected;
@@ -220,10 +222,13 @@ private:
         _net.rejoin(name, _net.router_of(pick(servers)));
     }
 
-    void resolve(const std::string& ref) {
-        // Any node may heal a partition (it floods); a live server is connected to most.
-        const auto servers = live_servers();
-        if (!servers.empty()) (void)_net.node(servers.front()).resolve_partition(ref);
+    // The operator heals where the partition was made; if that node is gone (a new process
+    // knows nothing of it), on every live server: a heal floods from wherever it is asked.
+    void resolve(const std::string& ref, const std::string& made_at) {
+        if (_net.live(made_at) && _net.node(made_at).self().incarnation == 1 &&
+            _net.node(made_at).resolve_partition(ref))
+            return;
+        for (const auto& name : live_servers()) (void)_net.node(name).resolve_partition(ref);
     }
 
     void heal_everything() {
@@ -233,7 +238,7 @@ private:
             if (_net.crashed(name)) _net.restart(name);
             if (_net.paused(name)) _net.resume(name);
         }
-        for (const auto& ref : _partition_refs) resolve(ref);
+        for (const auto& [ref, made_at] : _partition_refs) resolve(ref, made_at);
     }
 
     // The bound after the last fault heals: a few detection times, re-homing's backoff, and
@@ -272,6 +277,7 @@ private:
             for (const auto& d : node.dials()) out << " " << d.peer << (d.welcomed ? "" : "(unwelcomed)");
             out << "\n    attached:";
             for (const auto& c : node.attached_clients()) out << " " << c;
+            for (const auto& p : node.partitions()) out << "\n    partition " << p.ref << " from " << p.peer;
             out << "\n    sees:";
             for (const auto& m : node.liveness_view())
                 out << " " << m.node << (m.reachable ? "+" : "-") << (m.direct ? "d" : "")
@@ -294,9 +300,16 @@ private:
             if (!std::binary_search(reference.begin(), reference.end(), name))
                 found.push_back(name + " is live but not a member");
         }
-        for (const auto& name : reference)
-            if (!is_ghost(name) && _net.has(name) && !_net.live(name) && !_net.crashed(name) && !_net.paused(name))
-                found.push_back(name + " stopped (" + _net.stop_reason(name).value_or("?") + ") but is still a member");
+        // A node that left while its goodbye was lost (a cut link, a lossy network) stays a
+        // member, as a crashed node does, until someone removes it; but it must be seen for
+        // what it is: unreachable, everywhere.
+        for (const auto& name : reference) {
+            if (is_ghost(name) || !_net.has(name) || _net.live(name) || _net.crashed(name) || _net.paused(name)) continue;
+            for (const auto& observer : members)
+                if (_net.node(observer).reachable(name))
+                    found.push_back(observer + " reports " + name + " reachable, which stopped (" +
+                                    _net.stop_reason(name).value_or("?") + ")");
+        }
         // 2. Every live member can send to every other.
         for (const auto& a : members)
             for (const auto& b : members) {
@@ -401,7 +414,7 @@ private:
     std::mt19937_64 _rng;
     outcome _out;
     std::set<std::string> _ghosts;
-    std::vector<std::string> _partition_refs;
+    std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
     std::map<std::string, tracked> _sent;  // by payload
     std::set<std::string> _final_payloads;
     bool _reports_due = false;  // an ack timeout has passed since the last acked send

@@ -60,7 +60,7 @@ TEST_CASE("random fault schedules over random clusters: the invariants hold afte
     }
     std::size_t faults = 0, messages = 0;
     for (const auto seed : seeds) {
-        const auto s = sim::draw_scenario(seed, 12);
+        const auto s = sim::draw_scenario(seed);
         CAPTURE(sim::describe(s));
         const auto result = sim::run_scenario(s);
         faults += result.faults_injected;
