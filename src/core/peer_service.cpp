@@ -318,6 +318,7 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
     }
+    pass_recent_heals(from);
     // What we know is down, so the joiner does not take it for alive.
     for (const auto& [peer, lost] : _lost)
         _output.emplace_back(effect::send{from, liveness{_self.name, peer, false, now_ms - lost.last_heard_ms,
@@ -394,7 +395,10 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         _rehome_target.clear();
         _rehome_backoff_ms = 0;
     }
-    if (first_welcome) note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
+    if (first_welcome) {
+        note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
+        pass_recent_heals(from);
+    }
     merge(msg.state, provenance::from_server, now_ms);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
         // Attach here: our spec's home changes cluster-wide (the old home is hung up below).

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -422,6 +423,13 @@ private:
     std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
     std::uint64_t _partition_counter = 0;
     std::set<std::string> _resolved_refs;  // heals already passed on (bounded)
+    // A heal floods over the connections of the moment: a node between two homes then (its
+    // old one cut off, its new one not yet there) misses it, and would stay cut off for
+    // ever. Each new connection hears the last few heals, which a receiver that had them
+    // ignores.
+    std::deque<std::string> _recent_heals;
+    static constexpr std::size_t recent_heals_max = 16;
+    void pass_recent_heals(const link& to);
     static constexpr std::size_t resolved_refs_max = 1024;
     struct unacked_message {
         forward msg;

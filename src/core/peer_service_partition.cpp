@@ -112,6 +112,8 @@ bool peer_service::resolve_partition(const std::string& ref) {
     if (_resolved_refs.contains(ref)) return false;
     if (_resolved_refs.size() >= resolved_refs_max) _resolved_refs.erase(_resolved_refs.begin());
     _resolved_refs.insert(ref);
+    if (_recent_heals.size() >= recent_heals_max) _recent_heals.pop_front();
+    _recent_heals.push_back(ref);
     const bool had = _partitions.contains(ref) || _group_partitions.contains(ref);
     std::set<std::string> tell;
     if (auto it = _partitions.find(ref); it != _partitions.end()) tell = it->second;
@@ -124,6 +126,10 @@ bool peer_service::resolve_partition(const std::string& ref) {
         note(effect::notice::level::info, "partition " + ref + " healed");
     }
     return had;
+}
+
+void peer_service::pass_recent_heals(const link& to) {
+    for (const auto& ref : _recent_heals) _output.emplace_back(effect::send{to, partition_resolve{ref}});
 }
 
 void peer_service::handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms) {

@@ -43,7 +43,7 @@ struct tracked {
 class run {
 public:
     explicit run(const scenario& s)
-        : _s(s), _net(s.seed, {}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
+        : _s(s), _net(s.seed, {0, 0, 0, 0, true}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
         _net.register_handler_everywhere(handler_name);
     }
 
@@ -207,8 +207,8 @@ private:
             case fault_kind::lossy_network: {
                 ++_out.faults_injected;
                 std::uniform_real_distribution<> share(0.1, 0.3);
-                _net.set_faults({share(_rng), share(_rng) / 3, static_cast<std::uint32_t>(1 + _rng() % 10), 0});
-                return [this] { _net.set_faults({}); };
+                _net.set_faults({share(_rng), share(_rng) / 3, static_cast<std::uint32_t>(1 + _rng() % 10), 0, true});
+                return [this] { _net.set_faults({0, 0, 0, 0, true}); };
             }
         }
         return {};
@@ -233,7 +233,7 @@ private:
 
     void heal_everything() {
         _net.heal();
-        _net.set_faults({});
+        _net.set_faults({0, 0, 0, 0, true});
         for (const auto& name : _net.names()) {
             if (_net.crashed(name)) _net.restart(name);
             if (_net.paused(name)) _net.resume(name);

@@ -26,7 +26,7 @@ enum class fault_kind : std::uint8_t {
     cut_link,       // no traffic between node and other, both ways
     cut_one_way,    // nothing from node reaches other
     partition,      // inject_partition at `other` with origin `node` (ttl in `ttl`), resolved at the end
-    lossy_network,  // 10-30 % loss, duplication and reordering everywhere
+    lossy_network,  // 10-30 % loss, duplication and reordering on PUB/SUB, delays on connections
 };
 
 struct fault {

@@ -131,15 +131,21 @@ void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr
     ++_traffic.by_type[core::type_of(*msg)];
     if (_sizer) _traffic.bytes += _sizer(*msg);
     if (cut(sender, to)) return;
+    const bool in_order = _faults.connections_keep_order && from.via != core::link::kind::subscribed;
     std::uniform_real_distribution<> chance(0, 1);
-    if (_faults.loss > 0 && chance(_rng) < _faults.loss) return;
-    const int copies = _faults.duplication > 0 && chance(_rng) < _faults.duplication ? 2 : 1;
+    if (!in_order && _faults.loss > 0 && chance(_rng) < _faults.loss) return;
+    const int copies = !in_order && _faults.duplication > 0 && chance(_rng) < _faults.duplication ? 2 : 1;
     const auto incarnation = _nodes.at(to).incarnation;
     for (int i = 0; i < copies; ++i) {
         std::uint64_t delay = 0;
         if (_faults.delay_rounds_max > 0)
             delay = std::uniform_int_distribution<std::uint64_t>(0, _faults.delay_rounds_max)(_rng);
-        const auto due = _round + 1 + delay;
+        auto due = _round + 1 + delay;
+        if (in_order) {  // a later message never overtakes an earlier one on its connection
+            auto& last = _last_due[{sender, to, from.via}];
+            due = std::max(due, last);
+            last = due;
+        }
         _queue.emplace(due, delivery{due, to, incarnation, from, msg});
     }
 }

@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/peer_service.hpp"
@@ -27,6 +28,11 @@ struct faults {
     double duplication = 0.0;             // share of deliveries delivered twice
     std::uint32_t delay_rounds_max = 0;   // each delivery waits 0..max rounds: reordering
     std::uint32_t slow_joiner_rounds = 0;  // a new SUB misses publishes for this many rounds
+    // As ZeroMQ over TCP: a DEALER/ROUTER connection neither loses, duplicates nor reorders
+    // what it carries (only a cut or a crash loses it); loss, duplication and reordering hit
+    // PUB/SUB, which drops on a full queue, a slow joiner or a reconnection. Off: every
+    // delivery is exposed alike.
+    bool connections_keep_order = false;
 };
 
 // The protocol timings every node of a network is given.
@@ -158,6 +164,8 @@ private:
     std::map<std::string, std::map<std::string, std::uint64_t>> _subscribers;
     std::set<std::pair<std::string, std::string>> _cut;
     std::multimap<std::uint64_t, delivery> _queue;  // by due round
+    // (sender, receiver, via) -> the last due round on that connection (connections_keep_order)
+    std::map<std::tuple<std::string, std::string, core::link::kind>, std::uint64_t> _last_due;
     traffic _traffic;
     std::function<std::size_t(const core::message&)> _sizer;
     std::vector<delivered> _deliveries;
