@@ -90,19 +90,28 @@ std::optional<std::string> peer_service::inject_partition(const std::string& ori
         cut_off(ref, ttl);
         return ref;
     }
-    // The origin directly, or the home server, which relays (docs/protocol.md §6).
-    if (send_to_peer(origin, partition_request{ref, origin, ttl})) return ref;
-    if (_self.role == role::client && send_to_peer(_self.home_server, partition_request{ref, origin, ttl})) return ref;
-    return std::nullopt;
+    // Along the way application messages take (docs/protocol.md §6): the origin directly, or
+    // through our home and the origin's home. A request that could reach no one is refused
+    // here, never answered with a reference that nobody holds.
+    if (!compute_reachable(origin)) return std::nullopt;
+    if (!route(partition_request{ref, origin, ttl}, origin, {}, 0)) return std::nullopt;
+    return ref;
 }
 
 void peer_service::handle(const link& from, const partition_request& msg, std::uint64_t now_ms) {
-    (void)from, (void)now_ms;
+    (void)now_ms;
     if (msg.target == _self.name) {
         cut_off(msg.ref, msg.ttl);
-    } else if (!send_to_peer(msg.target, msg)) {
-        count("dropped_partition_request_unroutable");
+        return;
     }
+    // A server passes it on once towards the target's home; what a server brought goes only
+    // to a direct peer, so two servers that disagree on a client's home cannot bounce it.
+    const auto sender = sender_of_link(from);
+    const auto* sender_spec = sender ? _membership.spec_of(*sender) : nullptr;
+    const bool from_server = sender_spec && sender_spec->role == role::server;
+    if (send_to_peer(msg.target, msg)) return;
+    if (!from_server && route(msg, msg.target, {}, 0)) return;
+    count("dropped_partition_request_unroutable");
 }
 
 bool peer_service::resolve_partition(const std::string& ref) {

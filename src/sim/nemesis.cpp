@@ -53,8 +53,10 @@ public:
         for (const auto& f : _s.faults) starts.emplace(f.at_round, &f);
         std::multimap<std::uint64_t, std::function<void()>> ends;
         for (std::uint64_t round = 0; round < _s.fault_rounds; ++round) {
-            for (auto [it, last] = starts.equal_range(round); it != last; ++it)
+            for (auto [it, last] = starts.equal_range(round); it != last; ++it) {
+                _active = ends.size() + 1;
                 if (auto end = begin(*it->second)) ends.emplace(round + std::max<std::uint64_t>(it->second->rounds, 1), std::move(end));
+            }
             for (auto [it, last] = ends.equal_range(round); it != last; ++it) it->second();
             ends.erase(round);
             if (round % 7 == 0) send_traffic();
@@ -202,7 +204,19 @@ private:
                 if (!ref) return {};
                 ++_out.faults_injected;
                 _partition_refs.emplace_back(*ref, f.other);
-                return [this, ref = *ref, at = f.other] { resolve(ref, at); };
+                // A reference is a promise that the cut took effect at its origin: checked
+                // when nothing else happened meanwhile that could have kept it away.
+                const bool alone = _active == 1;
+                const auto begun = _out.faults_injected;
+                return [this, ref = *ref, at = f.other, origin = f.node, alone, begun] {
+                    if (alone && begun == _out.faults_injected && _net.live(origin)) {
+                        const auto held = _net.node(origin).partitions();
+                        if (std::none_of(held.begin(), held.end(), [&](const core::partition_entry& p) { return p.ref == ref; }))
+                            violation("partition " + ref + " made at " + at + " was answered with a reference, but its origin " +
+                                      origin + " never held it");
+                    }
+                    resolve(ref, at);
+                };
             }
             case fault_kind::lossy_network: {
                 ++_out.faults_injected;
@@ -417,6 +431,7 @@ private:
     std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
     std::map<std::string, tracked> _sent;  // by payload
     std::set<std::string> _final_payloads;
+    std::size_t _active = 0;  // faults in force, the one beginning included
     bool _reports_due = false;  // an ack timeout has passed since the last acked send
 };
 

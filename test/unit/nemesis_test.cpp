@@ -90,3 +90,8 @@ TEST_CASE("a hung server under load: everyone reaches everyone after it resumes"
 TEST_CASE("a member named by update_members that never joined is not reported reachable", "[nemesis][sim][regression]") {
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::ghost_member, "g1", "s1", 0, 0}}), true);
 }
+
+TEST_CASE("a partition asked of a client of another server takes effect there", "[nemesis][sim][regression]") {
+    // c1's home is s1, c3's is s3: the request goes c1 -> s1 -> s3 -> c3.
+    require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::partition, "c3", "c1", 300, 0}}), true);
+}
