@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-asan test-tsan test-unit test-integration run run-inprocess bench clean
+.PHONY: all deps configure build test test-asan test-tsan sim-soak test-unit test-integration run run-inprocess bench soak clean
 
 all: build
 
@@ -36,6 +36,12 @@ test-tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
 
+# The nemesis over SEEDS seeds (from FIRST_SEED): seeds run, faults injected, violations found.
+SEEDS ?= 10000
+FIRST_SEED ?= 1
+sim-soak: build
+	$(BUILD_DIR)/test/zpartisan-sim-soak --seeds $(SEEDS) --first-seed $(FIRST_SEED)
+
 run: build
 	@scripts/demo.sh $(BUILD_DIR)
 
@@ -47,6 +53,11 @@ bench: build
 	$(BUILD_DIR)/bench/zpartisan-bench membership
 	$(BUILD_DIR)/bench/zpartisan-bench sim --nodes 200,1000
 	$(BUILD_DIR)/bench/zpartisan-bench failure --trials 20
+
+# Churn for SOAK_S seconds (default 60) on 3 servers and 30 client daemons, then the invariants;
+# prints one summary line (scripts/soak.sh). Not part of `make test`.
+soak: build
+	scripts/soak.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -2,7 +2,7 @@
 // clusters under random fault schedules, healed, then checked. A failing seed prints its
 // replay command and its schedule shrunk to the faults the failure needs.
 //   ZPARTISAN_SIM_SEED=N     replays one seed
-//   ZPARTISAN_SIM_SEEDS=N    runs N seeds (default 200) from ZPARTISAN_SIM_FIRST_SEED (default 1)
+//   ZPARTISAN_SIM_SEEDS=N    runs N seeds (default 300) from ZPARTISAN_SIM_FIRST_SEED (default 1)
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -56,7 +56,7 @@ TEST_CASE("random fault schedules over random clusters: the invariants hold afte
         seeds.push_back(std::strtoull(replay, nullptr, 10));
     } else {
         const auto first = env_or("ZPARTISAN_SIM_FIRST_SEED", 1);
-        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", 200); ++seed) seeds.push_back(seed);
+        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", 300); ++seed) seeds.push_back(seed);
     }
     std::size_t faults = 0, messages = 0;
     for (const auto seed : seeds) {
