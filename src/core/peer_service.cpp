@@ -33,6 +33,7 @@ peer_service::peer_service(peer_service_options options)
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     routes_changed();
     _running = true;
+    _started_ms = now_ms;
     if (restored) {
         _membership.join(*restored);
         if (const auto previous = _membership.find(_self.name); previous && _self.role == role::client)
@@ -338,6 +339,7 @@ void peer_service::readopt_client(const std::string& name, std::uint64_t now_ms)
     watch(name, now_ms);
     count("clients_readopted");
     _output.emplace_back(effect::send{{link::kind::accepted, name}, welcome{_self, _membership.state(), _clients_seq}});
+    pass_recent_heals({link::kind::accepted, name});
 }
 
 void peer_service::detach(const std::string& client) {

@@ -152,6 +152,16 @@ void peer_service::repeat_down_words(std::uint64_t now_ms) {
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
     }
+    const auto detection = _options.heartbeat_interval_ms * _options.missed_heartbeats;
+    if (now_ms < _started_ms + detection) return;
+    _membership.for_each_spec([&](const node_spec& spec) {
+        if (spec.role != role::client || spec.home_server != _self.name || _attached_clients.contains(spec.name) ||
+            _detector.watching(spec.name))
+            return;
+        const liveness word{_self.name, spec.name, false, 0, 0, false};
+        _output.emplace_back(effect::publish{effect::stream::mesh, word});
+        _output.emplace_back(effect::publish{effect::stream::clients, word});
+    });
 }
 
 bool peer_service::speaks_for(const std::string& server, const node_spec& subject) const {

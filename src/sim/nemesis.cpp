@@ -165,13 +165,13 @@ private:
                 _net.pause(f.node);
                 return [this, name = f.node] { _net.resume(name); };
             case fault_kind::leave:
-                if (!_net.live(f.node)) return {};
+                if (!_net.live(f.node) || last_server(f.node)) return {};
                 ++_out.faults_injected;
                 _net.node(f.node).leave(now);
                 if (f.rounds == 0) return {};  // gone for good
                 return [this, name = f.node] { join_again(name); };
             case fault_kind::remove:
-                if (!_net.live(f.other) || f.node == f.other) return {};
+                if (!_net.live(f.other) || f.node == f.other || last_server(f.node)) return {};
                 if (!_net.node(f.other).remove_member(f.node, now)) return {};
                 ++_out.faults_injected;
                 if (f.rounds == 0) return {};  // gone for good
@@ -208,8 +208,10 @@ private:
                 // when nothing else happened meanwhile that could have kept it away.
                 const bool alone = _active == 1;
                 const auto begun = _out.faults_injected;
-                return [this, ref = *ref, at = f.other, origin = f.node, alone, begun] {
-                    if (alone && begun == _out.faults_injected && _net.live(origin)) {
+                const auto since_round = _net.round();
+                return [this, ref = *ref, at = f.other, origin = f.node, alone, begun, since_round] {
+                    const bool had_time = _net.round() >= since_round + 100;
+                    if (alone && had_time && begun == _out.faults_injected && _net.live(origin)) {
                         const auto held = _net.node(origin).partitions();
                         if (std::none_of(held.begin(), held.end(), [&](const core::partition_entry& p) { return p.ref == ref; }))
                             violation("partition " + ref + " made at " + at + " was answered with a reference, but its origin " +
@@ -226,6 +228,12 @@ private:
             }
         }
         return {};
+    }
+
+    // A cluster keeps one server at least: with none, no client could have a home.
+    [[nodiscard]] bool last_server(const std::string& name) const {
+        const auto servers = live_servers();
+        return servers.size() == 1 && servers.front() == name;
     }
 
     void join_again(const std::string& name) {
