@@ -152,8 +152,10 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
     }
     ++_received_by_type[msg.index()];
     if (!admit(sender_of(from, msg), is_partition_control(msg), now_ms)) return;
-    if (from.via == link::kind::accepted && _self.role == role::server && !_attached_clients.contains(from.id) &&
-        !std::holds_alternative<hello>(msg))
+    // A client of our previous life heartbeats us on a connection ZeroMQ re-made by itself
+    // (looked at on heartbeats only: they come every interval, and routed messages stay cheap).
+    if (from.via == link::kind::accepted && _self.role == role::server && std::holds_alternative<heartbeat>(msg) &&
+        !_attached_clients.contains(from.id))
         readopt_client(from.id, now_ms);
     std::visit([&](auto& m) { handle(from, std::move(m), now_ms); }, msg);
 }

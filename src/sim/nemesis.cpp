@@ -403,7 +403,11 @@ private:
     // exactly once when its sender heard it delivered; after the heal, every one is delivered.
     void check_acked_traffic() {
         std::map<std::string, std::map<std::uint64_t, int>> handled;  // payload -> receiver life -> times
-        for (const auto& d : _net.deliveries()) ++handled[d.msg.payload][d.at_incarnation];
+        for (const auto& d : _net.deliveries()) {
+            ++handled[d.msg.payload][d.at_incarnation];
+            if (d.across_partition)
+                violation(d.msg.payload + " (" + d.msg.origin + " -> " + d.at + ") handled across a partition in force");
+        }
         std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, const report*> reports;  // (sender, life, id)
         for (const auto& r : _net.reports()) reports[{r.at, r.at_incarnation, r.what.id}] = &r;
         for (const auto& [payload, sent] : _sent) {

@@ -190,7 +190,11 @@ void sim_network::collect(const std::string& name) {
         } else if (auto* unsub = std::get_if<core::effect::unsubscribe>(&out)) {
             _subscribers[name_of_endpoint(unsub->pub_endpoint)].erase(name);
         } else if (auto* deliver = std::get_if<core::effect::deliver>(&out)) {
-            _deliveries.push_back({name, n.incarnation, std::move(deliver->msg)});
+            const auto cuts = n.service->partitions();
+            const bool across = std::any_of(cuts.begin(), cuts.end(), [&](const core::partition_entry& cut) {
+                return cut.peer == deliver->msg.origin;
+            });
+            _deliveries.push_back({name, n.incarnation, std::move(deliver->msg), across});
         } else if (auto* report_of = std::get_if<core::effect::delivery_report>(&out)) {
             _reports.push_back({name, n.incarnation, std::move(*report_of)});
         } else if (std::holds_alternative<core::effect::membership_changed>(out)) {

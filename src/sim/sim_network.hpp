@@ -55,6 +55,7 @@ struct delivered {
     std::string at;
     std::uint64_t at_incarnation = 0;
     core::forward msg;
+    bool across_partition = false;  // a partition the receiver holds cut it off from the origin
 };
 
 // The fate of an acked message, as its sender heard it.
