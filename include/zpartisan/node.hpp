@@ -61,7 +61,8 @@ struct partition_entry {
 
 struct node_status {
     node_spec self;  // advertised endpoints, current home server for a client
-    bool running = false;  // false once the node left or was removed
+    bool running = false;  // false once the node left or was removed (Node::running() also
+                           // counts stop() and a fatal transport error)
     bool settled = false;  // joined and connected to every peer it should be
     std::size_t member_count = 0;
     std::vector<dial_info> dials;               // one DEALER each
@@ -81,13 +82,20 @@ public:
     Node& operator=(const Node&) = delete;
 
     // Asynchronous join through any member's ROUTER endpoint; returns at once.
+    // A Node runs once: after it left, was removed or stopped (running() false) it cannot
+    // join again. join and sync_join then answer `stopped`, with stopped_reason() and that a
+    // new Node is needed: destroy this one and construct a new Node (same config, a fresh
+    // incarnation), which joins as a new member.
     op_result join(const std::string& endpoint);
     // Returns ok when this node is a member, holds the full state and is connected to every
-    // peer it should be; refused with the peer's reason; timeout at the deadline.
+    // peer it should be; refused with the peer's reason; timeout at the deadline; stopped as
+    // join does.
     op_result sync_join(const std::string& endpoint, std::chrono::milliseconds timeout);
-    // Removes this node cluster-wide, telling its peers first, and stops its peer service.
+    // Removes this node cluster-wide, telling its peers first, and stops its peer service for
+    // good (see join).
     op_result leave();
-    // Removes another node cluster-wide; that node learns it and stops its peer service.
+    // Removes another node cluster-wide; that node learns it and stops its peer service for
+    // good (its running() turns false; a daemon exits).
     op_result leave(const std::string& name);
     // Makes membership equal to specs: joins the new, removes the missing (self stays).
     op_result update_members(const std::vector<node_spec>& specs);
@@ -170,6 +178,13 @@ public:
     [[nodiscard]] std::vector<liveness_info> liveness() const;
 
     [[nodiscard]] node_status status() const;
+    // False once this node left, was removed by another node, or stopped (stop(), its
+    // destruction, a fatal transport error); it never runs again (see join). Cheap: no call
+    // to the reactor, so it may be polled.
+    [[nodiscard]] bool running() const;
+    // Why running() is false: "left the cluster", "removed from the cluster by another node",
+    // "transport error: ...", or that the application stopped it. Empty while it runs.
+    [[nodiscard]] std::string stopped_reason() const;
     [[nodiscard]] const std::string& name() const;
     [[nodiscard]] std::string router_endpoint() const;  // advertised: what peers dial
     [[nodiscard]] std::string pub_endpoint() const;

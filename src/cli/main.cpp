@@ -1,6 +1,7 @@
 // zpartisan-ctl: talks to a zpartisan-node's control endpoint. Human tables by default,
 // --json for scripts. Exit 0 when the command worked, 1 when the node said no, 2 when the
-// node could not be reached or the command line was wrong.
+// node could not be reached or the command line was wrong, 3 when `status` found the node
+// not running (it left, was removed or stopped): a health check fails either way.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -149,5 +150,12 @@ int main(int argc, char** argv) {
     } else {
         std::cerr << "zpartisan-ctl: " << answer.value("error", "failed") << "\n";
     }
-    return answer.value("ok", false) ? 0 : 1;
+    if (!answer.value("ok", false)) return 1;
+    if (command == "status" && !answer.value("running", true)) {
+        const auto reason = answer.value("stopped_reason", std::string());
+        std::cerr << "zpartisan-ctl: " << cell(answer.value("name", json(""))) << " is not running"
+                  << (reason.empty() ? "" : ": " + reason) << "\n";
+        return 3;
+    }
+    return 0;
 }

@@ -1,11 +1,15 @@
 // zpartisan-node: one cluster member as a daemon. Flags (or ZPARTISAN_* environment
 // variables, for containers) configure it; a control endpoint serves zpartisan-ctl; the
 // built-in handlers are `inbox` (last N messages) and `echo` (payload back to the sender's
-// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop).
+// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop) and it exits 0.
+// A node that stops by itself takes the daemon with it, so a supervisor or health check sees
+// it: exit 3 when it left (zpartisan-ctl leave) or another node removed it, 4 when it stopped
+// otherwise (a fatal transport error); 2 for bad flags or a node that cannot start.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 
@@ -18,6 +22,16 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 void on_signal(int) { stop_requested = true; }
+
+// Exit statuses (docs/control.md).
+constexpr int exit_cannot_start = 2;  // bad flags, config or endpoint
+constexpr int exit_departed = 3;      // the node left the cluster or was removed from it
+constexpr int exit_failed = 4;        // the node stopped otherwise (a fatal transport error)
+
+// How long a daemon whose node stopped still answers its control endpoint: the last answer
+// (a leave's) goes out before the socket closes, and what is asked meanwhile hears
+// "running": false.
+constexpr auto last_answers = std::chrono::milliseconds(300);
 
 }  // namespace
 
@@ -81,7 +95,7 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
-        return 2;
+        return exit_cannot_start;
     }
 
     spdlog::set_level(spdlog::level::from_str(log_level));
@@ -97,7 +111,7 @@ int main(int argc, char** argv) {
         control = std::make_unique<transport::control_server>(control_endpoint);
     } catch (const std::exception& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
-        return 2;
+        return exit_cannot_start;
     }
 
     daemon::inbox box(inbox_size);
@@ -114,9 +128,30 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
-    while (!stop_requested) {
+    while (!stop_requested && node->running()) {
         if (auto request = control->next_request(std::chrono::milliseconds(200)))
             control->reply(daemon::handle_control_request(*node, box, *request));
+    }
+    if (!node->running()) {
+        // Left, removed or failed: not a process to keep up with its node gone.
+        const bool departed = !node->status().running;  // the peer service stopped itself
+        const int status = departed ? exit_departed : exit_failed;
+        const auto why = node->stopped_reason();
+        if (departed) {
+            spdlog::warn("{} stopped: {}; exiting with status {}", cfg.name, why, status);
+        } else {
+            spdlog::error("{} stopped: {}; exiting with status {}", cfg.name, why, status);
+        }
+        const auto until = std::chrono::steady_clock::now() + last_answers;
+        for (auto now = std::chrono::steady_clock::now(); now < until && !stop_requested;
+             now = std::chrono::steady_clock::now()) {
+            if (auto request =
+                    control->next_request(std::chrono::duration_cast<std::chrono::milliseconds>(until - now)))
+                control->reply(daemon::handle_control_request(*node, box, *request));
+        }
+        control.reset();
+        node.reset();
+        return status;
     }
     if (leave_on_stop) {
         const auto result = node->leave();

@@ -18,6 +18,13 @@ std::chrono::milliseconds bounded_wait(std::chrono::milliseconds timeout) {
     return std::clamp(timeout, std::chrono::milliseconds::zero(), longest);
 }
 
+// What join answers a Node that stopped: it never runs again.
+op_result cannot_join_again(const runtime::reactor& reactor) {
+    auto why = reactor.stop_reason();
+    if (why.empty()) why = "the peer service stopped";
+    return {op_status::stopped, why + "; a Node that left, was removed or stopped cannot join again: construct a new Node"};
+}
+
 std::optional<op_result> check_endpoint(const std::string& endpoint) {
     std::string why;
     if (!core::parse_endpoint(endpoint, &why)) return op_result{op_status::bad_endpoint, why};
@@ -50,9 +57,9 @@ void Node::stop() { _reactor->stop(); }
 
 op_result Node::join(const std::string& endpoint) {
     if (auto bad = check_endpoint(endpoint)) return *bad;
-    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    if (!_reactor->running()) return cannot_join_again(*_reactor);
     return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
-        if (!core.running()) return op_result{op_status::stopped, "the peer service stopped"};
+        if (!core.running()) return cannot_join_again(*_reactor);
         core.join(endpoint, now);
         return op_result{};
     });
@@ -62,7 +69,7 @@ op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds
     if (_reactor->on_reactor_thread())
         throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
     if (auto bad = check_endpoint(endpoint)) return *bad;
-    if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
+    if (!_reactor->running()) return cannot_join_again(*_reactor);
     timeout = bounded_wait(timeout);
     auto done = _reactor->join_and_wait(endpoint, timeout);
     // The reactor resolves the future at the deadline; the extra margin only covers a
@@ -132,6 +139,10 @@ node_status Node::status() const {
     status.counters = _reactor->counters();
     return status;
 }
+
+bool Node::running() const { return _reactor->running(); }
+
+std::string Node::stopped_reason() const { return _reactor->stop_reason(); }
 
 const char* to_string(send_status status) {
     switch (status) {

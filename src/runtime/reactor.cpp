@@ -140,7 +140,19 @@ reactor::~reactor() {
     _events->drain_tasks();  // the reports a stop cut short run while the node is whole
 }
 
+void reactor::note_stop_reason(std::string reason) {
+    std::lock_guard lock(_stop_reason_mutex);
+    if (_stop_reason.empty()) _stop_reason = std::move(reason);
+}
+
+std::string reactor::stop_reason() const {
+    if (running()) return {};
+    std::lock_guard lock(_stop_reason_mutex);
+    return _stop_reason.empty() ? std::string("stopped") : _stop_reason;
+}
+
 void reactor::request_stop() {
+    note_stop_reason("stopped by the application (Node::stop or its destruction)");
     _stop_requested = true;
     _transport->wakeup().notify();
     std::lock_guard roles(_roles_mutex);
@@ -260,6 +272,7 @@ reactor::lead_outcome reactor::lead() {
         } catch (const transport::transport_error& e) {
             _waiting.store(false);
             spdlog::error("[{}] {}", _config.name, e.what());
+            note_stop_reason(std::string("transport error: ") + e.what());
             _stop_requested = true;
             break;
         }
@@ -487,6 +500,8 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     count("membership_changes");
                     _persist_dirty = true;
                 } else if constexpr (std::is_same_v<T, core::effect::stopped>) {
+                    note_stop_reason(e.reason);
+                    _service_stopped = true;
                     // Gone from the cluster: a restart must not bring it back by itself.
                     if (_store) _store->erase();
                     _transport->flush_on_close(true);  // the goodbyes just queued must go out

@@ -47,6 +47,11 @@ public:
     // The same without joining anyone: for a handler that destroys its own node (see ~Node).
     void request_stop();
     [[nodiscard]] bool stopped() const { return _thread_exited.load(); }
+    // False once the peer service stopped (the node left or was removed) or the reactor did
+    // (stop(), destruction, a fatal transport error). stop_reason() names the first of those
+    // causes, and is empty while running.
+    [[nodiscard]] bool running() const { return !_service_stopped.load() && !stopped(); }
+    [[nodiscard]] std::string stop_reason() const;
     // True on the thread that currently leads this reactor (holds its turn): inline handlers
     // run there.
     [[nodiscard]] bool on_reactor_thread() const;
@@ -151,6 +156,7 @@ private:
     void run_handlers(std::unique_lock<std::mutex>& roles);
     void run_commands();
     void fail_reports_at_shutdown();
+    void note_stop_reason(std::string reason);  // the first cause is kept
     std::mutex _join_mutex;  // stop(): one thread joins the workers at a time
     void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);
     void handle_inbound(transport::inbound& message);
@@ -297,6 +303,9 @@ private:
     std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};
     std::atomic<bool> _thread_exited{false};
+    std::atomic<bool> _service_stopped{false};  // the core emitted effect::stopped
+    mutable std::mutex _stop_reason_mutex;      // guards _stop_reason
+    std::string _stop_reason;
     std::mutex _roles_mutex;  // guards the five below
     std::condition_variable _roles_changed;
     bool _leader_present = false;  // a worker leads (or is about to take the turn)

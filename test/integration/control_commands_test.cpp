@@ -93,3 +93,19 @@ TEST_CASE("a control request of several frames is refused whole, not run part by
     REQUIRE(req.recv(answer));
     CHECK(answer.to_string() == "fine");
 }
+
+TEST_CASE("control status of a node that left says it is not running, and why", "[control]") {
+    auto node = make_node("ctl", role::server);
+    daemon::inbox box(10);
+    auto running = answer_to(*node, box, R"({"cmd":"status"})");
+    CHECK(running["running"] == true);
+    CHECK(running["stopped_reason"] == "");
+    REQUIRE(answer_to(*node, box, R"({"cmd":"leave"})")["ok"] == true);
+    const auto left = answer_to(*node, box, R"({"cmd":"status"})");
+    CHECK(left["ok"] == true);  // answered: zpartisan-ctl turns running false into exit 3
+    CHECK(left["running"] == false);
+    CHECK(left["stopped_reason"].get<std::string>().find("left the cluster") != std::string::npos);
+    const auto again = answer_to(*node, box, R"({"cmd":"join","endpoint":"tcp://127.0.0.1:9"})");
+    CHECK(again["ok"] == false);
+    CHECK(again["error"].get<std::string>().find("new Node") != std::string::npos);
+}

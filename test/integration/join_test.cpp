@@ -217,6 +217,67 @@ TEST_CASE("leave and leave(name) spread everywhere and stop the removed node", "
     CHECK(cluster.servers[0]->leave("nobody").status == op_status::unknown_node);
 }
 
+TEST_CASE("a Node that left or was removed cannot join again, while a new Node can", "[join][leave]") {
+    // c1 homed at s1 leaves; c2 homed at s2 is removed by s1.
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    auto c1 = make_node("c1", role::client);
+    auto c2 = make_node("c2", role::client);
+    const auto s1_endpoint = s1->router_endpoint();
+    REQUIRE(s2->sync_join(s1_endpoint, 10s).ok());
+    REQUIRE(c1->sync_join(s1_endpoint, 10s).ok());
+    REQUIRE(c2->sync_join(s2->router_endpoint(), 10s).ok());
+    const std::vector<std::string> all{"c1", "c2", "s1", "s2"}, servers{"s1", "s2"}, c1_and_servers{"c1", "s1", "s2"};
+    WAIT_FOR("all 4 converge", s1->members() == all && s2->members() == all && c1->members() == all &&
+                                   c2->members() == all);
+    CHECK(c1->running());
+    CHECK(c1->stopped_reason().empty());
+
+    REQUIRE(c1->leave().ok());
+    CHECK_FALSE(c1->running());
+    CHECK_THAT(c1->stopped_reason(), Catch::Contains("left the cluster"));
+    const std::vector<std::string> without_c1{"c2", "s1", "s2"};
+    WAIT_FOR("c1's leave reaches everyone",
+             s1->members() == without_c1 && s2->members() == without_c1 && c2->members() == without_c1);
+    REQUIRE(s1->leave("c2").ok());
+    WAIT_FOR("c2 learns it was removed and stops", !c2->running());
+    CHECK_THAT(c2->stopped_reason(), Catch::Contains("removed"));
+
+    // A stopped Node stays stopped: join says so, why, and that a new Node is needed.
+    for (Node* gone : {c1.get(), c2.get()}) {
+        CAPTURE(gone->name());
+        const auto joined = gone->join(s1_endpoint);
+        CHECK(joined.status == op_status::stopped);
+        CHECK_THAT(joined.reason, Catch::Contains(gone->stopped_reason()) && Catch::Contains("new Node"));
+        const auto synced = gone->sync_join(s1_endpoint, 2s);
+        CHECK(synced.status == op_status::stopped);
+        CHECK_THAT(synced.reason, Catch::Contains("new Node"));
+        CHECK_FALSE(gone->status().running);
+    }
+    WAIT_FOR("the servers list only themselves", s1->members() == servers && s2->members() == servers);
+
+    // Destroyed and built again under the same name, it joins as a fresh incarnation.
+    const auto old_incarnation = c1->status().self.incarnation;
+    c1.reset();
+    c1 = make_node("c1", role::client);
+    CHECK(c1->status().self.incarnation != old_incarnation);
+    const auto rejoined = c1->sync_join(s1_endpoint, 10s);
+    INFO(rejoined.reason);
+    REQUIRE(rejoined.ok());
+    WAIT_FOR("the servers list the new c1", s1->members() == c1_and_servers && s2->members() == c1_and_servers);
+    CHECK(c1->running());
+}
+
+TEST_CASE("a stopped Node reports why, and join says it cannot run again", "[join]") {
+    auto c1 = make_node("c1", role::client);
+    c1->stop();
+    CHECK_FALSE(c1->running());
+    CHECK_THAT(c1->stopped_reason(), Catch::Contains("stopped by the application"));
+    const auto joined = c1->join("tcp://127.0.0.1:9");
+    CHECK(joined.status == op_status::stopped);
+    CHECK_THAT(joined.reason, Catch::Contains("new Node"));
+}
+
 TEST_CASE("sync_join to nowhere times out instead of blocking", "[join]") {
     auto c1 = make_node("c1", role::client);
     const auto started = std::chrono::steady_clock::now();

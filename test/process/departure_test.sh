@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Multi-process test: a daemon whose node leaves or is removed does not linger. 2 servers and
+# 2 clients as real zpartisan-node daemons on 127.0.0.1, driven through zpartisan-ctl: a client
+# removed by a server exits non-zero (3) saying it was removed; a client told to leave answers
+# the leave, then exits 3 saying it left; `status` against it no longer succeeds; SIGTERM
+# still exits 0. Every wait polls with a deadline; the trap kills whatever is still running.
+set -u
+bin=${1:?usage: departure_test.sh BUILD_DIR}
+node="$bin/zpartisan-node"
+ctl="$bin/zpartisan-ctl"
+work=$(mktemp -d /tmp/zpartisan-departure-XXXXXX)
+declare -A pid
+cleanup() {
+    for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0
+failed=0
+check() {  # check DESCRIPTION COMMAND...: one assertion
+    local what=$1; shift
+    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; fi
+}
+wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
+    local what=$1 seconds=$2; shift 2
+    local deadline=$((SECONDS + seconds))
+    while [ $SECONDS -lt $deadline ]; do
+        if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $what"; return 0; fi
+        sleep 0.1
+    done
+    failed=$((failed + 1)); echo "FAILED (timed out): $what"; return 1
+}
+q() { "$ctl" -c "ipc://$work/$1.ctl" --json "${@:2}"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+start() {  # start NAME ROLE [JOIN]
+    local name=$1 role=$2 join=${3:-}
+    mkdir -p "$work/$name"
+    "$node" --name "$name" --role "$role" --cluster departure-test --heartbeat-ms 100 --missed-heartbeats 3 \
+        --gossip-ms 200 --data-dir "$work/$name" --control "ipc://$work/$name.ctl" --log-level warn \
+        ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
+    pid[$name]=$!
+}
+endpoint_of() { q "$1" status | json 'd["router_endpoint"]'; }
+members_are() { test "$(q "$1" members | json '",".join(m["name"] for m in d["members"])')" = "$2"; }
+exited() { ! kill -0 "$1" 2>/dev/null; }
+quietly() { "$@" >/dev/null; }
+answers() { for n in "$@"; do q "$n" status || return 1; done; }
+reap() {  # reap NAME: rc = its daemon's exit status (not in a subshell: wait needs its parent)
+    exited "${pid[$1]}" || kill -9 "${pid[$1]}"  # still up: 137, which fails the check that follows
+    wait "${pid[$1]}" 2>/dev/null
+    rc=$?
+    unset "pid[$1]"
+}
+
+start s1 server
+wait_for "s1 answers on its control endpoint" 10 q s1 status
+s1=$(endpoint_of s1)
+start s2 server "$s1"
+wait_for "s2 answers" 10 answers s2
+s2=$(endpoint_of s2)
+start c3 client "$s1"
+start c4 client "$s2"
+for n in s1 s2 c3 c4; do
+    wait_for "$n lists all 4 members" 20 members_are "$n" c3,c4,s1,s2
+done
+check "status of a running node exits 0" quietly q c4 status
+
+# Removed by another node: c4 learns it, stops, and its daemon exits non-zero, saying why.
+check "s1 removes c4" quietly q s1 remove c4
+wait_for "c4's daemon exits after its removal" 10 exited "${pid[c4]}"
+reap c4
+check "c4 exits with status 3 (got $rc)" test "$rc" = 3
+check "c4's log says it was removed" grep -q "removed from the cluster" "$work/c4.log"
+wait_for "s1 no longer lists c4" 10 members_are s1 c3,s1,s2
+wait_for "s2 no longer lists c4" 10 members_are s2 c3,s1,s2
+
+# Leaving through zpartisan-ctl: the leave is answered, then the daemon exits non-zero.
+out=$("$ctl" -c "ipc://$work/c3.ctl" --json leave 2>&1); rc=$?
+check "c3's leave is answered ok before its daemon exits (exit $rc: $out)" test $rc = 0
+# Whether the daemon still answers in its last moments or has gone, a health check fails.
+"$ctl" -c "ipc://$work/c3.ctl" --timeout-ms 2000 status >/dev/null 2>&1; rc=$?
+check "status of c3 after it left exits non-zero (got $rc)" test $rc -ne 0
+wait_for "c3's daemon exits after leaving" 10 exited "${pid[c3]}"
+reap c3
+check "c3 exits with status 3 (got $rc)" test "$rc" = 3
+check "c3's log says it left" grep -q "left the cluster" "$work/c3.log"
+wait_for "s1 lists only the servers" 10 members_are s1 s1,s2
+
+# A daemon stopped by a signal (without --leave-on-stop) still exits 0.
+for n in s1 s2; do kill -TERM "${pid[$n]}"; done
+for n in s1 s2; do
+    wait_for "$n exits on SIGTERM" 10 exited "${pid[$n]}"
+    reap "$n"
+    check "$n exits 0 on SIGTERM (got $rc)" test "$rc" = 0
+done
+
+if [ "$failed" -ne 0 ]; then
+    for n in s1 s2 c3 c4; do echo "--- $n.log"; cat "$work/$n.log"; done
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
