@@ -95,3 +95,24 @@ TEST_CASE("a partition asked of a client of another server takes effect there", 
     // c1's home is s1, c3's is s3: the request goes c1 -> s1 -> s3 -> c3.
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::partition, "c3", "c1", 300, 0}}), true);
 }
+
+TEST_CASE("a client removed right after another left learns it and stops", "[nemesis][sim]") {
+    for (int servers : {1, 2}) {
+        CAPTURE(servers);
+        sim::sim_network net(5, {0, 0, 0, 0, true}, {100, 3, 200, 50, 5000});
+        for (int i = 1; i <= servers; ++i) net.add("s" + std::to_string(i), role::server);
+        for (int i = 2; i <= servers; ++i) net.node("s" + std::to_string(i)).join(net.router_of("s1"), net.now_ms());
+        net.add("c1", role::client).join(net.router_of("s1"), net.now_ms());
+        net.add("c2", role::client).join(net.router_of("s1"), net.now_ms());
+        std::vector<std::string> all{"c1", "c2"};
+        for (int i = 1; i <= servers; ++i) all.push_back("s" + std::to_string(i));
+        std::sort(all.begin(), all.end());
+        REQUIRE(net.run_until_converged(all, 2000) >= 0);
+        net.node("c1").leave(net.now_ms());
+        REQUIRE(net.node("s1").remove_member("c2", net.now_ms()));
+        net.run_rounds(300);
+        CHECK_FALSE(net.node("c2").running());
+        CHECK_FALSE(net.node("s1").membership().contains("c2"));
+        CHECK_FALSE(net.node("s1").membership().contains("c1"));
+    }
+}
