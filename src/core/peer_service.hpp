@@ -416,9 +416,10 @@ private:
         return (_options.missed_heartbeats + 2) * _options.beacon_interval_ms;
     }
     void expire_announcements(std::uint64_t now_ms);
-    // Servers, at every beacon: the down words of what we watch and saw fail, again; and of
-    // the clients that name us as home but that we do not hold (they died while we were
-    // away, or before a restart of ours), once they had the time to come back.
+    // Servers, at every beacon: the down words of what we watch and saw fail, again; and,
+    // once we ran for the detection time, of the servers we do not watch (never reached)
+    // and of the clients that name us as home but that we do not hold (they died while we
+    // were away, or before a restart of ours).
     void repeat_down_words(std::uint64_t now_ms);
     std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
     std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported

@@ -155,9 +155,12 @@ void peer_service::repeat_down_words(std::uint64_t now_ms) {
     const auto detection = _options.heartbeat_interval_ms * _options.missed_heartbeats;
     if (now_ms < _started_ms + detection) return;
     _membership.for_each_spec([&](const node_spec& spec) {
-        if (spec.role != role::client || spec.home_server != _self.name || _attached_clients.contains(spec.name) ||
-            _detector.watching(spec.name))
-            return;
+        if (spec.name == _self.name || _detector.watching(spec.name)) return;
+        // A server we never reached (it left while its goodbye was lost, say) is down to our
+        // clients as it is to us; so is a client naming us as home that we do not hold.
+        const bool ours_unheld = spec.role == role::client && spec.home_server == _self.name &&
+                                 !_attached_clients.contains(spec.name);
+        if (spec.role != role::server && !ours_unheld) return;
         const liveness word{_self.name, spec.name, false, 0, 0, false};
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
