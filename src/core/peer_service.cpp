@@ -361,6 +361,11 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
     if (first_welcome) {
         note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
         pass_recent_heals(from);
+        if (_self.role == role::server) {
+            // Our clients may have heard from us that it was never reached: it is now.
+            const liveness word{_self.name, msg.spec.name, true, 0, 0, false};
+            _output.emplace_back(effect::publish{effect::stream::clients, word});
+        }
     }
     merge(msg.state, provenance::from_server, now_ms);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {

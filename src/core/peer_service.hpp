@@ -417,7 +417,7 @@ private:
     }
     void expire_announcements(std::uint64_t now_ms);
     // Servers, at every beacon: the down words of what we watch and saw fail, again; and,
-    // once we ran for the detection time, of the servers we do not watch (never reached)
+    // once we ran for the detection time, of the servers our dial has not reached in that time
     // and of the clients that name us as home but that we do not hold (they died while we
     // were away, or before a restart of ours).
     void repeat_down_words(std::uint64_t now_ms);

@@ -160,7 +160,10 @@ void peer_service::repeat_down_words(std::uint64_t now_ms) {
         // clients as it is to us; so is a client naming us as home that we do not hold.
         const bool ours_unheld = spec.role == role::client && spec.home_server == _self.name &&
                                  !_attached_clients.contains(spec.name);
-        if (spec.role != role::server && !ours_unheld) return;
+        const auto dial = spec.role == role::server ? _dials.find(spec.router_endpoint) : _dials.end();
+        const bool never_reached = dial != _dials.end() && !dial->second.welcomed &&
+                                   now_ms >= dial->second.dialed_ms + detection;
+        if (!never_reached && !ours_unheld) return;
         const liveness word{_self.name, spec.name, false, 0, 0, false};
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
