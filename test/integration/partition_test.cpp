@@ -112,3 +112,37 @@ TEST_CASE("supports_capability is true exactly for what is built", "[capability]
         CHECK_FALSE(Node::supports_capability(missing));
     }
 }
+
+TEST_CASE("a partition asked of a client of another server takes effect at that client", "[partition][faults]") {
+    // c1's home is s1 and c2's is s2: the request must cross both servers (before, s1 dropped
+    // it and c1 still got a reference that no node held).
+    small_cluster c;
+    const auto cut = c.c1->inject_partition("c2", 0);
+    REQUIRE(cut.ok());
+    WAIT_FOR("c2 holds the cut it was asked for", [&] {
+        const auto held = c.c2->partitions();
+        return std::any_of(held.begin(), held.end(), [&](const partition_entry& p) { return p.ref == cut.ref; });
+    }());
+    REQUIRE(c.c1->resolve_partition(cut.ref).ok());
+    WAIT_FOR("healed", c.c2->partitions().empty());
+}
+
+TEST_CASE("a member named by update_members that never joined is not yet connected, never reachable",
+          "[partition][faults]") {
+    small_cluster c;
+    auto stranger = make_node("c9", role::client);  // running, never told to join
+    auto specs = c.s1->members_for_orchestration();
+    for (const auto& spec : stranger->members_for_orchestration())
+        if (spec.name == "c9") specs.push_back(spec);
+    REQUIRE(c.s1->update_members(specs).ok());
+    const std::vector<Node*> nodes{c.s1.get(), c.s2.get(), c.s3.get(), c.c1.get(), c.c2.get()};
+    WAIT_FOR("everyone lists c9", std::all_of(nodes.begin(), nodes.end(), [](const Node* n) {
+                 const auto m = n->members();
+                 return std::find(m.begin(), m.end(), "c9") != m.end();
+             }));
+    for (auto* n : nodes) {
+        INFO(n->name());
+        CHECK_FALSE(reachable(*n, "c9"));
+        CHECK(n->forward_message("c9", "inbox", "hello") == send_status::not_yet_connected);
+    }
+}
