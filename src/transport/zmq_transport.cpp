@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,23 +34,6 @@ bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
     return true;
 }
 }  // namespace
-
-wakeup_pipe::wakeup_pipe() : _fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (_fd < 0) throw transport_error(std::string("cannot create the wake-up eventfd: ") + std::strerror(errno));
-}
-
-wakeup_pipe::~wakeup_pipe() { ::close(_fd); }
-
-void wakeup_pipe::notify() noexcept {
-    // Fails only when the counter is near 2^64: the reactor is then certainly awake.
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto written = ::write(_fd, &one, sizeof one);
-}
-
-void wakeup_pipe::drain() noexcept {
-    std::uint64_t pending = 0;
-    [[maybe_unused]] const auto got = ::read(_fd, &pending, sizeof pending);
-}
 
 zmq_transport::zmq_transport(transport_options options)
     : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
