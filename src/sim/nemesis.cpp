@@ -131,7 +131,17 @@ private:
         const auto& from = pick(members);
         const auto& to = pick(members);
         if (from == to) return;
-        send_acked(from, to, "t" + std::to_string(_sent.size()));
+        if (_rng() % 2 == 0) {
+            send_acked(from, to, "t" + std::to_string(_sent.size()));
+            return;
+        }
+        // A plain message: no promise but one, that it never crosses a partition in force
+        // (checked at its delivery with the acked ones).
+        core::outgoing out;
+        out.destination = to;
+        out.handler = handler_name;
+        out.payload = "p" + std::to_string(++_plain_sent);
+        (void)_net.node(from).send_app(std::move(out), _net.now_ms());
     }
 
     void send_acked(const std::string& from, const std::string& to, const std::string& payload) {
@@ -443,6 +453,7 @@ private:
     std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
     std::map<std::string, tracked> _sent;  // by payload
     std::set<std::string> _final_payloads;
+    std::uint64_t _plain_sent = 0;
     std::size_t _active = 0;  // faults in force, the one beginning included
     bool _reports_due = false;  // an ack timeout has passed since the last acked send
 };
