@@ -216,7 +216,9 @@ private:
                 _partition_refs.emplace_back(*ref, f.other);
                 // A reference is a promise that the cut took effect at its origin: checked
                 // when nothing else happened meanwhile that could have kept it away.
-                const bool alone = _active == 1;
+                // In a converged cluster, that is: while routes still move (a heal's
+                // aftermath), a relay without a way on drops it, counted; it carries no ack.
+                const bool alone = _active == 1 && quiet_violations().empty();
                 const auto begun = _out.faults_injected;
                 const auto since_round = _net.round();
                 return [this, ref = *ref, at = f.other, origin = f.node, alone, begun, since_round] {
