@@ -1,4 +1,4 @@
-// Application messaging vocabulary (spec.md §4): what a handler receives, the options of a
+// Application messaging vocabulary (docs/protocol.md §7): what a handler receives, the options of a
 // send, and the results a send returns. Plain data, standard library only.
 #pragma once
 
@@ -9,7 +9,7 @@
 
 namespace zpartisan {
 
-// Every outcome a send can have; never silent (spec.md §4 results).
+// Every outcome a send can have; never silent (docs/protocol.md §7 results).
 enum class send_status {
     ok,                 // on its way (or delivered locally)
     unknown_node,       // no member has that name

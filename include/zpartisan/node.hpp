@@ -106,7 +106,7 @@ public:
     // The specs in a state from get_local_state(); nullopt when the bytes are not one.
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
 
-    // --- messaging (spec.md §4) -----------------------------------------------------------
+    // --- messaging (docs/protocol.md §7) -----------------------------------------------------------
     // Every send returns a send_status for what can happen at run time. Mistakes in the call
     // itself throw usage_error instead: a channel the config does not name, a reference that
     // is not "handler@node", reply() to a message that was not a call, call() from this
@@ -147,7 +147,7 @@ public:
     // frame from `peer` (tests, bridges). Malformed frames are dropped and counted.
     op_result receive_message(const std::string& peer, const std::string& channel, const std::string& frame);
 
-    // on_up / on_down (spec.md §3): node is a member's name or "*" for every member. fn takes
+    // on_up / on_down (docs/protocol.md §5): node is a member's name or "*" for every member. fn takes
     // no argument or the node's name. Several callbacks per key; each fires once per
     // transition, on a thread of the node's own (never the I/O thread; a throwing callback
     // is logged and counted). For direct peers by heartbeats, for others through their
@@ -158,7 +158,7 @@ public:
     callback_handle on_down(const std::string& node, std::function<void(const std::string&)> fn);
     bool remove_callback(callback_handle handle);
 
-    // Fault injection (spec.md §5). inject_partition: `origin` (this node or any member it
+    // Fault injection (docs/protocol.md §6). inject_partition: `origin` (this node or any member it
     // can reach) cuts itself off from every peer it is connected to; ttl > 0 spreads the cut
     // that many more hops (partisan's HyParView semantics). All traffic is dropped both ways,
     // heartbeats included. partition_groups cuts the cluster into groups of names.

@@ -1,4 +1,4 @@
-// Liveness of the peers this node talks to directly (spec.md §3): heartbeats every
+// Liveness of the peers this node talks to directly (docs/protocol.md §5): heartbeats every
 // heartbeat_interval_ms, any message counts as one; missing `missed_max` in a row means
 // failed. A closed connection makes the peer suspect at once: unless it is heard again
 // within one interval it is failed (a crashed process is seen in ~1 interval, a hung one in

@@ -120,7 +120,7 @@ struct liveness {
     bool connection_lost = false;
 };
 
-// Fault injection (spec.md §5, partisan's HyParView semantics): `target` cuts itself off
+// Fault injection (docs/protocol.md §6, partisan's HyParView semantics): `target` cuts itself off
 // from every peer it is connected to under `ref`; with ttl > 0 it first passes the request
 // on to each of them with ttl - 1. Nodes between the requester and the target relay it.
 struct partition_request {
@@ -141,7 +141,7 @@ struct partition_groups {
     std::vector<std::vector<std::string>> groups;
 };
 
-// How an application message is to be handled (spec.md §4).
+// How an application message is to be handled (docs/protocol.md §7).
 enum class delivery_kind : std::uint8_t { send = 1, forward = 2, cast = 3, call = 4, reply = 5 };
 
 // An application message on its way to `destination`, directly or through at most

@@ -166,7 +166,7 @@ bool peer_service::admit(const std::optional<std::string>& sender, bool partitio
         count("dropped_partitioned_in");
         return false;
     }
-    heard_from(*sender, now_ms);  // any message is a heartbeat (spec.md §3)
+    heard_from(*sender, now_ms);  // any message is a heartbeat (docs/protocol.md §5)
     return true;
 }
 

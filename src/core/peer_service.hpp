@@ -94,7 +94,7 @@ struct peer_service_options {
     int referral_hops_max = 3;  // bounds client->client->... referral chains
 };
 
-// How this node sees another member's liveness, with the evidence (spec.md §3).
+// How this node sees another member's liveness, with the evidence (docs/protocol.md §5).
 struct member_liveness {
     std::string node;
     bool reachable = true;
@@ -113,7 +113,7 @@ struct join_outcome {
     std::string reason;
 };
 
-// Why a message could not even start its way (spec.md §4 results).
+// Why a message could not even start its way (docs/protocol.md §7 results).
 enum class route_status { ok, unknown_node, not_yet_connected, disconnected, unreachable, partitioned, congested, stopped };
 
 // What the application asks to send; the core fills in origin, id and hops.
@@ -236,7 +236,7 @@ public:
     [[nodiscard]] bool running() const { return _running; }
     [[nodiscard]] const node_spec& self() const { return _self; }
     [[nodiscard]] const membership_set& membership() const { return _membership; }
-    // Joined, holding a full state, and connected to every peer it should be (spec.md §2).
+    // Joined, holding a full state, and connected to every peer it should be (docs/protocol.md §3).
     [[nodiscard]] bool settled() const;
     [[nodiscard]] std::optional<join_outcome> outcome_of_join(const std::string& endpoint) const;
     [[nodiscard]] std::vector<dial_view> dials() const;
@@ -280,7 +280,7 @@ private:
 
     // --- messaging (peer_service_messaging.cpp) ---
     // The next hop towards destination: a peer we dial, an attached client, or the server
-    // that relays (spec.md §4 relay rules); nullopt when there is none.
+    // that relays (docs/protocol.md §7 relay rules); nullopt when there is none.
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination, const node_spec* spec) const;
     [[nodiscard]] route_status route_status_of(const node_spec& destination) const;

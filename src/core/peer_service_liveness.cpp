@@ -1,5 +1,5 @@
 // peer_service: heartbeats, failure detection, liveness announcements, reachability events
-// and client re-homing (spec.md §3; docs/protocol.md §5).
+// and client re-homing (docs/protocol.md §5).
 #include <algorithm>
 #include <set>
 

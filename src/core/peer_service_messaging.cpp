@@ -1,4 +1,4 @@
-// peer_service: application messages (spec.md §4): routing through at most two relays,
+// peer_service: application messages (docs/protocol.md §7): routing through at most two relays,
 // local delivery, acknowledgements with retransmission, and duplicate suppression.
 #include <algorithm>
 #include <type_traits>
@@ -187,7 +187,7 @@ void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iter
 
 template <class Routed>
 void peer_service::relay(const Routed& msg) {
-    // The hop limit bounds every relayed message (spec.md §4): at most two relays are needed.
+    // The hop limit bounds every relayed message (docs/protocol.md §7): at most two relays are needed.
     if (msg.hops + 1 > max_hops) {
         count("dropped_hop_limit");
         return;

@@ -1,5 +1,5 @@
-// peer_service: partition injection (spec.md §5, partisan's HyParView semantics, plus named
-// groups) and client capacity with reservations (spec.md §6).
+// peer_service: partition injection (docs/protocol.md §6, partisan's HyParView semantics, plus named
+// groups) and client capacity with reservations (docs/protocol.md §3).
 #include <algorithm>
 
 #include "core/peer_service.hpp"

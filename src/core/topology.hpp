@@ -1,4 +1,4 @@
-// Who may join whom, and whom a node keeps dialed (spec.md §1; partisan client_server
+// Who may join whom, and whom a node keeps dialed (docs/protocol.md §2; partisan client_server
 // manager: accept_join_with_tag). Pure functions of roles and membership.
 #pragma once
 

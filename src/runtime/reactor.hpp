@@ -109,7 +109,7 @@ public:
         return result.get();
     }
 
-    // Starts a join and resolves the future when it completes (spec.md §2 sync_join).
+    // Starts a join and resolves the future when it completes (docs/protocol.md §3 sync_join).
     std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout);
 
     [[nodiscard]] std::map<std::string, std::uint64_t> counters();

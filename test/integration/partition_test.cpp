@@ -1,4 +1,4 @@
-// Partition injection, capacity and capabilities over real sockets (spec.md §5, §6).
+// Partition injection, capacity and capabilities over real sockets (docs/protocol.md §6 and §3).
 #include <atomic>
 
 #include "cluster_fixture.hpp"

@@ -7,7 +7,7 @@
 using namespace zpartisan;
 using namespace zpartisan::core;
 
-TEST_CASE("the join tag matrix (partisan accept_join_with_tag, spec.md section 1)", "[topology]") {
+TEST_CASE("the join tag matrix (partisan accept_join_with_tag, docs/protocol.md §2)", "[topology]") {
     CHECK(decide_join(role::server, role::server) == join_decision::accept);
     CHECK(decide_join(role::server, role::client) == join_decision::accept);
     CHECK(decide_join(role::client, role::client) == join_decision::refer);
