@@ -11,7 +11,9 @@
 
 namespace zpartisan {
 
-inline constexpr std::uint32_t protocol_version = 4;  // 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints
+// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: partition requests
+// name their requester, which partition_applied answers
+inline constexpr std::uint32_t protocol_version = 5;
 
 struct config {
     std::string name;                  // unique in the cluster; also the ZeroMQ routing id

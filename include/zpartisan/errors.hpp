@@ -42,4 +42,12 @@ struct op_result {
     [[nodiscard]] bool ok() const { return status == op_status::ok; }
 };
 
+struct partition_result {
+    op_status status = op_status::ok;
+    std::string ref;     // heals it: resolve_partition(ref)
+    std::string reason;  // for anything but ok
+
+    [[nodiscard]] bool ok() const { return status == op_status::ok; }
+};
+
 }  // namespace zpartisan

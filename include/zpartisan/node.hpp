@@ -46,14 +46,6 @@ struct liveness_info {
 
 using callback_handle = std::uint64_t;
 
-struct partition_result {
-    op_status status = op_status::ok;
-    std::string ref;     // heals it: resolve_partition(ref)
-    std::string reason;  // for anything but ok
-
-    [[nodiscard]] bool ok() const { return status == op_status::ok; }
-};
-
 struct partition_entry {
     std::string ref;
     std::string peer;
@@ -161,7 +153,10 @@ public:
     // Fault injection (docs/protocol.md §6). inject_partition: `origin` (this node or any member it
     // can reach) cuts itself off from every peer it is connected to; ttl > 0 spreads the cut
     // that many more hops (partisan's HyParView semantics). All traffic is dropped both ways,
-    // heartbeats included. partition_groups cuts the cluster into groups of names.
+    // heartbeats included. inject_partition returns once the origin holds the cut: `refused`
+    // when no route leads there, `timeout` when the origin did not confirm within
+    // ack_timeout_ms (what took effect is then healed). partition_groups cuts the cluster
+    // into groups of names.
     partition_result inject_partition(const std::string& origin, std::uint32_t ttl = 0);
     partition_result partition_groups(const std::vector<std::vector<std::string>>& groups);
     op_result resolve_partition(const std::string& ref);  // heals it everywhere it spread

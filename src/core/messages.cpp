@@ -19,6 +19,7 @@ const char* name_of(message_type type) {
         case message_type::partition_groups: return "partition_groups";
         case message_type::forward: return "forward";
         case message_type::forward_ack: return "forward_ack";
+        case message_type::partition_applied: return "partition_applied";
     }
     return "unknown";
 }

@@ -28,6 +28,7 @@ enum class message_type : std::uint8_t {
     partition_groups = 13,
     forward = 14,
     forward_ack = 15,
+    partition_applied = 16,
 };
 
 // Opens every connection (docs/protocol.md §2). spec.role may hold any byte on the wire:
@@ -123,10 +124,21 @@ struct liveness {
 // Fault injection (docs/protocol.md §6, partisan's HyParView semantics): `target` cuts itself off
 // from every peer it is connected to under `ref`; with ttl > 0 it first passes the request
 // on to each of them with ttl - 1. Nodes between the requester and the target relay it.
+// A request the API made names its `requester`, which the target answers with
+// partition_applied; the copies a cut spreads name none.
 struct partition_request {
     std::string ref;
     std::string target;
     std::uint32_t ttl = 0;
+    std::string requester;
+};
+
+// The target of a partition_request holds the cut: routed back to the requester like the
+// request came, so its call can answer ok only for a cut that took effect.
+struct partition_applied {
+    std::string ref;
+    std::string requester;
+    std::string origin;  // the node that holds the cut
 };
 
 // Heals `ref` wherever it spread; flooded to direct peers by every node that held it.
@@ -177,7 +189,8 @@ struct forward_ack {
 };
 
 using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness,
-                             partition_request, partition_resolve, partition_groups, forward, forward_ack>;
+                             partition_request, partition_resolve, partition_groups, forward, forward_ack,
+                             partition_applied>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

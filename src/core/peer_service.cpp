@@ -194,6 +194,7 @@ void peer_service::tick(std::uint64_t now_ms) {
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
     if (!_unacked.empty()) retransmit_and_expire(now_ms);
+    if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
     if ((!_delivered.empty() || !_last_id_to.empty()) && now_ms >= _next_window_prune_ms) prune_messaging_state(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;

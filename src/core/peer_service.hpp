@@ -66,6 +66,13 @@ struct delivery_report {
     bool delivered = false;
     std::string reason;  // "timeout", "unknown_handler"
 };
+// The answer to an inject_partition made at this node: its origin holds the cut, or the
+// request is given up (and healed wherever it reached) with the reason.
+struct partition_outcome {
+    std::string ref;
+    bool applied = false;
+    std::string reason;
+};
 struct notice {
     enum class level : std::uint8_t { debug, info, warn };
     level severity = level::info;
@@ -75,7 +82,8 @@ struct notice {
 
 using output_effect = std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe,
                                    effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice,
-                                   effect::reachability_changed, effect::deliver, effect::delivery_report>;
+                                   effect::reachability_changed, effect::deliver, effect::delivery_report,
+                                   effect::partition_outcome>;
 
 struct peer_service_options {
     node_spec self;  // router/pub endpoints are the advertised ones
@@ -203,6 +211,9 @@ public:
     // --- fault injection and capacity (peer_service_partition.cpp) ----------------------
     // Cuts `origin` off from every peer it is connected to (spreading ttl more hops). The
     // reference heals it; nullopt when origin is neither us nor reachable through a peer.
+    // A partition_outcome effect follows for every reference handed out: at once for our
+    // own cut, else when the origin confirms it or, by ack_timeout_ms, never did (then it
+    // is healed wherever it reached).
     std::optional<std::string> inject_partition(const std::string& origin, std::uint32_t ttl, std::uint64_t now_ms);
     // Heals ref here and wherever it spread (the heal floods the cluster once); false when
     // this node did not hold ref itself.
@@ -274,6 +285,11 @@ private:
     void handle(const link& from, const partition_request& msg, std::uint64_t now_ms);
     void handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms);
     void handle(const link& from, const partition_groups& msg, std::uint64_t now_ms);
+    void handle(const link& from, const partition_applied& msg, std::uint64_t now_ms);
+    // Takes a partition request or its answer one hop on towards `target` (docs/protocol.md §6).
+    void relay_partition_control(const link& from, message msg, const std::string& target);
+    // Sends the requests still waiting for their answer again, and gives up those past their deadline.
+    void retry_partition_requests(std::uint64_t now_ms);
 
     void handle(const link& from, forward&& msg, std::uint64_t now_ms);
     void handle(const link& from, const forward_ack& msg, std::uint64_t now_ms);
@@ -435,6 +451,16 @@ private:
     static constexpr std::size_t recent_heals_max = 16;
     void pass_recent_heals(const link& to);
     static constexpr std::size_t resolved_refs_max = 1024;
+    // Requests made here whose origin has not confirmed the cut yet: sent again every
+    // heartbeat interval (a relay drops what it has no way on for) until ack_timeout_ms.
+    struct pending_partition {
+        std::string origin;
+        std::uint32_t ttl = 0;
+        std::uint64_t deadline_ms = 0;
+        std::uint64_t next_send_ms = 0;
+    };
+    std::map<std::string, pending_partition> _pending_partitions;  // by ref
+    static constexpr std::size_t pending_partitions_max = 256;
     struct unacked_message {
         forward msg;
         std::uint64_t last_sent_ms = 0;

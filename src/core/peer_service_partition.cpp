@@ -11,7 +11,7 @@ namespace zpartisan::core {
 bool peer_service::is_partition_control(const message& msg) {
     // These must cross the very cuts they create or heal.
     return std::holds_alternative<partition_request>(msg) || std::holds_alternative<partition_resolve>(msg) ||
-           std::holds_alternative<partition_groups>(msg);
+           std::holds_alternative<partition_groups>(msg) || std::holds_alternative<partition_applied>(msg);
 }
 
 bool peer_service::partitioned_from(const std::string& peer) const {
@@ -74,7 +74,7 @@ void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
     }
     const auto peers = connected_peers();
     if (ttl > 0)
-        for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1});
+        for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1, {}});
     _partitions[ref].insert(peers.begin(), peers.end());
     count("partitions_injected");
     note(effect::notice::level::warn, "partition " + ref + ": cut off from " + std::to_string(peers.size()) + " peers");
@@ -83,35 +83,85 @@ void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
 std::optional<std::string> peer_service::inject_partition(const std::string& origin, std::uint32_t ttl,
                                                           std::uint64_t now_ms) {
     routes_changed();
-    (void)now_ms;
     if (!_running) return std::nullopt;
     const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
     if (origin == _self.name) {
         cut_off(ref, ttl);
+        _output.emplace_back(effect::partition_outcome{ref, true, ""});
         return ref;
     }
     // Along the way application messages take (docs/protocol.md §6): the origin directly, or
     // through our home and the origin's home. A request that could reach no one is refused
-    // here, never answered with a reference that nobody holds.
+    // here; one that leaves is answered when the origin confirms it, never before.
+    if (_pending_partitions.size() >= pending_partitions_max) {
+        count("partition_requests_refused_pending");
+        return std::nullopt;
+    }
     if (!compute_reachable(origin)) return std::nullopt;
-    if (!route(partition_request{ref, origin, ttl}, origin, {}, 0)) return std::nullopt;
+    if (!route(partition_request{ref, origin, ttl, _self.name}, origin, {}, 0)) return std::nullopt;
+    _pending_partitions[ref] = {origin, ttl, now_ms + _options.ack_timeout_ms, now_ms + _options.heartbeat_interval_ms};
     return ref;
 }
 
-void peer_service::handle(const link& from, const partition_request& msg, std::uint64_t now_ms) {
-    (void)now_ms;
-    if (msg.target == _self.name) {
-        cut_off(msg.ref, msg.ttl);
-        return;
+void peer_service::retry_partition_requests(std::uint64_t now_ms) {
+    for (auto it = _pending_partitions.begin(); it != _pending_partitions.end();) {
+        const auto& [ref, pending] = *it;
+        if (now_ms >= pending.deadline_ms) {
+            // The cut may have taken effect with its answer lost: undone wherever it reached,
+            // so a caller told it failed is not left with a partition it cannot name.
+            const auto why = "no confirmation from " + pending.origin + " within " +
+                             std::to_string(_options.ack_timeout_ms) + " ms";
+            const auto given_up = ref;
+            it = _pending_partitions.erase(it);
+            (void)resolve_partition(given_up);
+            count("partition_requests_timed_out");
+            _output.emplace_back(effect::partition_outcome{given_up, false, why});
+            continue;
+        }
+        if (now_ms >= pending.next_send_ms) {
+            it->second.next_send_ms = now_ms + _options.heartbeat_interval_ms;
+            (void)route(partition_request{ref, pending.origin, pending.ttl, _self.name}, pending.origin, {}, 0);
+        }
+        ++it;
     }
+}
+
+void peer_service::relay_partition_control(const link& from, message msg, const std::string& target) {
     // A server passes it on once towards the target's home; what a server brought goes only
     // to a direct peer, so two servers that disagree on a client's home cannot bounce it.
     const auto sender = sender_of_link(from);
     const auto* sender_spec = sender ? _membership.spec_of(*sender) : nullptr;
     const bool from_server = sender_spec && sender_spec->role == role::server;
-    if (send_to_peer(msg.target, msg)) return;
-    if (!from_server && route(msg, msg.target, {}, 0)) return;
-    count("dropped_partition_request_unroutable");
+    const char* dropped = std::holds_alternative<partition_request>(msg) ? "dropped_partition_request_unroutable"
+                                                                         : "dropped_partition_applied_unroutable";
+    if (send_to_peer(target, msg)) return;
+    if (!from_server && route(std::move(msg), target, {}, 0)) return;
+    count(dropped);
+}
+
+void peer_service::handle(const link& from, const partition_request& msg, std::uint64_t now_ms) {
+    (void)now_ms;
+    if (msg.target != _self.name) {
+        relay_partition_control(from, msg, msg.target);
+        return;
+    }
+    cut_off(msg.ref, msg.ttl);
+    // Answered on every copy (the requester sends again until it hears), never for a cut
+    // already healed: that one no longer holds.
+    if (!msg.requester.empty() && _partitions.contains(msg.ref) && msg.requester != _self.name &&
+        !route(partition_applied{msg.ref, msg.requester, _self.name}, msg.requester, {}, 0))
+        count("dropped_partition_applied_unroutable");
+}
+
+void peer_service::handle(const link& from, const partition_applied& msg, std::uint64_t now_ms) {
+    (void)now_ms;
+    if (msg.requester != _self.name) {
+        relay_partition_control(from, msg, msg.requester);
+        return;
+    }
+    if (_pending_partitions.erase(msg.ref) == 0) return;  // answered already, or given up
+    count("partition_requests_applied");
+    _output.emplace_back(effect::partition_outcome{msg.ref, true, ""});
 }
 
 bool peer_service::resolve_partition(const std::string& ref) {

@@ -366,14 +366,15 @@ std::vector<liveness_info> Node::liveness() const {
 
 partition_result Node::inject_partition(const std::string& origin, std::uint32_t ttl) {
     if (_reactor->stopped()) return {op_status::stopped, "", "node stopped"};
-    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
-        if (!core.running()) return partition_result{op_status::stopped, "", "the peer service stopped"};
-        if (origin != core.self().name && !core.membership().contains(origin))
-            return partition_result{op_status::unknown_node, "", "no member named " + origin};
-        auto ref = core.inject_partition(origin, ttl, now);
-        if (!ref) return partition_result{op_status::refused, "", "no route to " + origin};
-        return partition_result{op_status::ok, *ref, ""};
-    });
+    if (_reactor->on_reactor_thread() && origin != name())
+        throw usage_error("inject_partition of another node from an inline handler would wait on its own reactor "
+                          "for the origin's confirmation; call it from another thread");
+    // Answered once the origin holds the cut (at once when it is this node). The core gives a
+    // request up at ack_timeout_ms; the margin only covers a reactor that died.
+    auto done = _reactor->inject_partition_and_wait(origin, ttl);
+    const auto bound = std::chrono::milliseconds(_reactor->cfg().ack_timeout_ms) + std::chrono::seconds(1);
+    if (done.wait_for(bound) != std::future_status::ready) return {op_status::timeout, "", "no answer from the reactor"};
+    return done.get();
 }
 
 partition_result Node::partition_groups(const std::vector<std::vector<std::string>>& groups) {

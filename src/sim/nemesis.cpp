@@ -66,8 +66,9 @@ public:
         heal_everything();
         settle();
         if (_out.ok()) {
-            check_every_pair_delivers();
+            check_every_pair_delivers();  // lets an ack timeout pass: every request is answered by then
             _reports_due = true;
+            check_partition_answers();
         }
         check_acked_traffic();
         if (!_out.ok() && _out.final_state.empty()) _out.final_state = dump();
@@ -210,25 +211,30 @@ private:
                 return [this, a = f.node, b = f.other] { _net.restore_one_way(a, b); };
             case fault_kind::partition: {
                 if (!_net.live(f.other)) return {};
+                const auto origin_incarnation = _net.node(f.node).self().incarnation;
                 auto ref = _net.node(f.other).inject_partition(f.node, f.ttl, now);
                 if (!ref) return {};
                 ++_out.faults_injected;
                 _partition_refs.emplace_back(*ref, f.other);
-                // A reference is a promise that the cut took effect at its origin: checked
-                // when nothing else happened meanwhile that could have kept it away.
-                // In a converged cluster, that is: while routes still move (a heal's
-                // aftermath), a relay without a way on drops it, counted; it carries no ack.
+                // An answer `applied` promises that the origin holds the cut; in a quiet,
+                // converged cluster the answer must come, and be that (docs/protocol.md §6).
                 const bool alone = _active == 1 && quiet_violations().empty();
                 const auto begun = _out.faults_injected;
                 const auto since_round = _net.round();
-                return [this, ref = *ref, at = f.other, origin = f.node, alone, begun, since_round] {
-                    const bool had_time = _net.round() >= since_round + 100;
-                    if (alone && had_time && begun == _out.faults_injected && _net.live(origin)) {
+                return [this, ref = *ref, at = f.other, origin = f.node, origin_incarnation, alone, begun, since_round] {
+                    const auto* answer = answer_to(ref, at);
+                    const bool origin_same_life = _net.live(origin) && _net.node(origin).self().incarnation == origin_incarnation;
+                    if (answer && answer->what.applied && origin_same_life) {
                         const auto held = _net.node(origin).partitions();
                         if (std::none_of(held.begin(), held.end(), [&](const core::partition_entry& p) { return p.ref == ref; }))
-                            violation("partition " + ref + " made at " + at + " was answered with a reference, but its origin " +
-                                      origin + " never held it");
+                            violation("partition " + ref + " made at " + at + " was answered applied, but its origin " +
+                                      origin + " does not hold it");
                     }
+                    const bool had_time = _net.round() >= since_round + 100;
+                    if (alone && had_time && begun == _out.faults_injected && origin_same_life &&
+                        (!answer || !answer->what.applied))
+                        violation("partition " + ref + " made at " + at + " in a quiet cluster: " +
+                                  (answer ? "given up: " + answer->what.reason : std::string("no answer within 1 s")));
                     resolve(ref, at);
                 };
             }
@@ -254,6 +260,31 @@ private:
         const auto servers = live_servers();
         if (servers.empty()) return;
         _net.rejoin(name, _net.router_of(pick(servers)));
+    }
+
+    // The answer the requester (still in the life that asked) heard for ref, if any.
+    [[nodiscard]] const partition_answer* answer_to(const std::string& ref, const std::string& requester) const {
+        for (const auto& answer : _net.partition_answers())
+            if (answer.what.ref == ref && answer.at == requester && answer.at_incarnation == made_in_life(ref)) return &answer;
+        return nullptr;
+    }
+
+    // A reference reads "name/incarnation#count": the life of its requester that made it.
+    [[nodiscard]] static std::uint64_t made_in_life(const std::string& ref) {
+        const auto slash = ref.rfind('/'), hash = ref.rfind('#');
+        return std::stoull(ref.substr(slash + 1, hash - slash - 1));
+    }
+
+    // Results are never silent: every reference handed out is answered once, applied or
+    // given up, while its requester lives (docs/protocol.md §6).
+    void check_partition_answers() {
+        for (const auto& [ref, requester] : _partition_refs) {
+            if (!_net.live(requester) || _net.node(requester).self().incarnation != made_in_life(ref)) continue;
+            const auto answers = std::count_if(_net.partition_answers().begin(), _net.partition_answers().end(),
+                                               [&](const partition_answer& a) { return a.what.ref == ref && a.at == requester; });
+            if (answers != 1)
+                violation("partition " + ref + " made at " + requester + " was answered " + std::to_string(answers) + " times");
+        }
     }
 
     // The operator heals where the partition was made; if that node is gone (a new process

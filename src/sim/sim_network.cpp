@@ -197,6 +197,8 @@ void sim_network::collect(const std::string& name) {
             _deliveries.push_back({name, n.incarnation, std::move(deliver->msg), across});
         } else if (auto* report_of = std::get_if<core::effect::delivery_report>(&out)) {
             _reports.push_back({name, n.incarnation, std::move(*report_of)});
+        } else if (auto* answer = std::get_if<core::effect::partition_outcome>(&out)) {
+            _partition_answers.push_back({name, n.incarnation, std::move(*answer)});
         } else if (std::holds_alternative<core::effect::membership_changed>(out)) {
             n.stored = n.service->membership().state();
         } else if (auto* stopped = std::get_if<core::effect::stopped>(&out)) {

@@ -65,6 +65,13 @@ struct report {
     core::effect::delivery_report what;
 };
 
+// The answer to a partition request, as its requester heard it.
+struct partition_answer {
+    std::string at;
+    std::uint64_t at_incarnation = 0;
+    core::effect::partition_outcome what;
+};
+
 class sim_network {
 public:
     static constexpr std::uint64_t round_ms = 10;
@@ -122,6 +129,7 @@ public:
     [[nodiscard]] std::uint64_t seed() const { return _seed; }
     [[nodiscard]] const std::vector<delivered>& deliveries() const { return _deliveries; }
     [[nodiscard]] const std::vector<report>& reports() const { return _reports; }
+    [[nodiscard]] const std::vector<partition_answer>& partition_answers() const { return _partition_answers; }
     // Why a node stopped (effect::stopped), if it did.
     [[nodiscard]] std::optional<std::string> stop_reason(const std::string& name) const;
 
@@ -171,6 +179,7 @@ private:
     std::function<std::size_t(const core::message&)> _sizer;
     std::vector<delivered> _deliveries;
     std::vector<report> _reports;
+    std::vector<partition_answer> _partition_answers;
 };
 
 }  // namespace zpartisan::sim

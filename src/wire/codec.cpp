@@ -172,6 +172,12 @@ struct body_saver {
         save_string(ar, m.ref);
         save_string(ar, m.target);
         ar(m.ttl);
+        save_string(ar, m.requester);
+    }
+    void operator()(const core::partition_applied& m) const {
+        save_string(ar, m.ref);
+        save_string(ar, m.requester);
+        save_string(ar, m.origin);
     }
     void operator()(const core::partition_resolve& m) const { save_string(ar, m.ref); }
     // Routed messages never reach an archive: encode() writes them with routed_codec.
@@ -264,6 +270,14 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_string(ar, m.ref);
             load_string(ar, m.target);
             ar(m.ttl);
+            load_string(ar, m.requester);
+            return m;
+        }
+        case core::message_type::partition_applied: {
+            core::partition_applied m;
+            load_string(ar, m.ref);
+            load_string(ar, m.requester);
+            load_string(ar, m.origin);
             return m;
         }
         case core::message_type::partition_resolve: {
@@ -303,7 +317,7 @@ core::message load_body(input_archive& ar, core::message_type type) {
 
 bool known_type(std::uint8_t type) {
     return type >= static_cast<std::uint8_t>(core::message_type::hello) &&
-           type <= static_cast<std::uint8_t>(core::message_type::forward_ack);
+           type <= static_cast<std::uint8_t>(core::message_type::partition_applied);
 }
 
 // A read-only streambuf over the frame, so decoding copies nothing up front.

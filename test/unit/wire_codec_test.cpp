@@ -43,6 +43,10 @@ std::vector<message> one_of_each() {
         heartbeat{"c4"},
         liveness{"s1", "c2", false, 450, 4, true},
         digest{"c3", {}, 0x0123456789abcdefull, false},  // a periodic round: the fingerprint only
+        partition_request{"c1/2#3", "c7", 1, "c1"},
+        partition_resolve{"c1/2#3"},
+        partition_groups{"s1/1#1", {{"s1", "c1"}, {"s2"}}},
+        partition_applied{"c1/2#3", "c1", "c7"},
     };
 }
 
@@ -76,6 +80,13 @@ TEST_CASE("every message type round-trips through the codec", "[codec]") {
     CHECK(d.fingerprint == 0x0123456789abcdefull);
     CHECK_FALSE(d.full);
     CHECK(d.seen == membership_digest{});
+    const auto r = std::get<partition_request>(*wire::decode(wire::encode(one_of_each()[11]), limit).message);
+    CHECK(r.requester == "c1");
+    CHECK(r.ttl == 1);
+    const auto a = std::get<partition_applied>(*wire::decode(wire::encode(one_of_each()[14]), limit).message);
+    CHECK(a.ref == "c1/2#3");
+    CHECK(a.requester == "c1");
+    CHECK(a.origin == "c7");
 }
 
 TEST_CASE("a membership state round-trips on its own", "[codec]") {
@@ -95,7 +106,7 @@ TEST_CASE("malformed frames are classified, never thrown", "[codec]") {
     CHECK(wire::decode("ZP\x01", limit).error == wire::decode_error::too_short);
     CHECK(wire::decode("XX\x01\x01", limit).error == wire::decode_error::bad_magic);
     CHECK(wire::decode(std::string("ZP\x02\x01", 4), limit).error == wire::decode_error::unsupported_envelope_version);
-    for (int type : {0, 16, 200, 255}) {
+    for (int type : {0, 17, 200, 255}) {
         std::string frame("ZP\x01", 3);
         frame.push_back(static_cast<char>(type));
         CAPTURE(type);
