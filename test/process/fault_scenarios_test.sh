@@ -5,7 +5,10 @@
 # every client has a live home; forwards between clients arrive.
 #   a. a server leaves: its client re-homes, the rest converge, c1 <-> c2 forwards arrive
 #   b. a server is removed by another one: the same
-#   c. a partition injected (origin s3, ttl 1) and healed: no stale "reachable": false
+#   c. a partition injected (origin s3, ttl 1) and healed: no stale "reachable": false; a
+#      partition asked of another server's client holds there when the call answers; one asked
+#      of a SIGSTOPped client fails (timeout, or refused once c1 saw it fail) and it holds
+#      nothing after SIGCONT
 #   d. a server SIGSTOPped for 3 s under a load of forwards between clients, then SIGCONT
 #   e. a client killed -9 is seen down; restarted on its data dir (no --join) it comes back
 # Each of a and b gets a fresh cluster; c, d, e run one after another on a third. Every wait
@@ -115,6 +118,15 @@ elif cond == "sees_down":  # OBSERVER NODE...: the observer sees every one unrea
     up = [n for n in args[1:] if members[n]["reachable"]]
     if up:
         fail(f"{args[0]} sees {up} reachable")
+elif cond == "holds":  # holds NODE REF: NODE's partitions list REF
+    if any(p["ref"] == args[1] for p in q(args[0], "partitions")["partitions"]):
+        sys.exit(0)
+    fail(f"{args[0]} does not hold {args[1]}")
+elif cond == "holds_none":  # holds_none NODE: NODE's partitions are empty
+    held = q(args[0], "partitions")["partitions"]
+    if not held:
+        sys.exit(0)
+    fail(f"{args[0]} holds {held}")
 elif cond == "something_cut":  # some node reports a partition or an unreachable member
     for n in args:
         if q(n, "partitions")["partitions"] or not all(m["reachable"] for m in q(n, "members")["members"]):
@@ -207,6 +219,24 @@ check "c2 heals it by its reference" quietly q c2 heal "$ref"
 wait_for "within 15 s every node lists every member reachable again" 15 converged
 forward_arrives c2 c1
 forward_arrives c3 c2
+# Asked of c3 (home s3) by c1 (home s1): ok means c3 holds it already.
+answer=$(q c1 --timeout-ms 9000 partition --origin c3)
+ref=$(json 'd["ref"]' <<<"$answer" 2>/dev/null)
+check "c1 partitions c3, a client of another server (answer: $answer)" test -n "$ref"
+check "c3 holds $ref when the call answers" cond holds c3 "$ref"
+check "c1 heals it" quietly q c1 heal "$ref"
+wait_for "within 15 s every node lists every member reachable again" 15 converged
+# Asked of a hung c3: no confirmation by the ack timeout (5 s), so the call fails and heals what
+# it reached; or, when c1 saw c3 fail first (a loaded machine starts zpartisan-ctl slowly), it is
+# refused at once. Either way c3 holds nothing afterwards.
+kill -STOP "${pid[c3]}"
+answer=$(q c1 --timeout-ms 9000 partition --origin c3 2>&1)
+status=$?
+check "a partition asked of a SIGSTOPped c3 fails (exit $status: $answer)" test "$status" -ne 0
+check "  with the reason: timeout (or refused, when c1 saw c3 fail before asking)" grep -Eq "timeout|refused" <<<"$answer"
+kill -CONT "${pid[c3]}"
+wait_for "c3 resumed holds no partition" 10 cond holds_none c3
+wait_for "within 15 s every node lists every member reachable again" 15 converged
 
 # d. A server SIGSTOPped for 3 s under a load of forwards between clients.
 load() {  # ~20 forwards a second round the clients, at most 120; prints how many were accepted
