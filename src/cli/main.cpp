@@ -1,7 +1,8 @@
 // zpartisan-ctl: talks to a zpartisan-node's control endpoint. Human tables by default,
-// --json for scripts. Exit 0 when the command worked, 1 when the node said no, 2 when the
-// node could not be reached or the command line was wrong, 3 when `status` found the node
-// not running (it left, was removed or stopped): a health check fails either way.
+// --json for scripts. Exit 0 when the command worked, 1 when the node said no (a send refused,
+// an acked forward not delivered), 2 when the node could not be reached or the command line
+// was wrong, 3 when `status` found the node not running (it left, was removed or stopped): a
+// health check fails either way.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -9,10 +10,16 @@
 #include <iostream>
 
 #include "transport/control_channel.hpp"
+#include "zpartisan/config.hpp"
 
 namespace {
 
 using nlohmann::json;
+
+// An acked forward waits for its report this much past the node's ack timeout (the daemon's
+// default too, docs/control.md), and for the node's answer this much past that.
+constexpr int report_margin_ms = 1000;
+constexpr int answer_margin_ms = 2000;
 
 // Bytes that are not UTF-8 (from arguments or a node's answer) become U+FFFD, never an exception.
 std::string text_of(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -50,6 +57,8 @@ void print_human(const std::string& command, const json& answer) {
         for (const auto& [key, value] : answer["counters"].items()) std::cout << std::left << std::setw(40) << key << value << "\n";
     } else if (command == "partition") {
         std::cout << answer["ref"].get<std::string>() << "\n";
+    } else if (command == "send" || command == "forward") {
+        std::cout << (answer.value("delivered", false) ? "delivered" : cell(answer.value("status", json("ok")))) << "\n";
     } else {
         for (const auto& [key, value] : answer.items())
             if (key != "ok") std::cout << std::left << std::setw(20) << key << cell(value) << "\n";
@@ -66,8 +75,13 @@ int main(int argc, char** argv) {
     int timeout_ms = 5000;
     app.add_option("-c,--control", control, "the node's control endpoint")->required()->envname("ZPARTISAN_CONTROL");
     app.add_flag("--json", as_json, "print the node's JSON answer");
-    app.add_option("--timeout-ms", timeout_ms, "how long to wait for the node");
+    auto* timeout_option =
+        app.add_option("--timeout-ms", timeout_ms,
+                       "how long to wait for the node; for forward --ack, for its delivery report (default: the "
+                       "node's ack timeout + " + std::to_string(report_margin_ms) + " ms)")
+            ->check(CLI::Range(1, 600'000));
     app.require_subcommand(1);
+    app.fallthrough();  // -c, --json and --timeout-ms may follow the subcommand too
 
     json request;
     std::string node, handler = "inbox", payload, endpoint, ref, origin;
@@ -77,14 +91,15 @@ int main(int argc, char** argv) {
 
     for (const auto* simple : {"members", "status", "state", "inbox", "leave", "partitions", "metrics"})
         app.add_subcommand(simple, std::string("show or do: ") + simple);
-    auto* send = app.add_subcommand("send", "send_message: to a node's inbox");
+    auto* send = app.add_subcommand("send", "send_message: to a node's inbox; prints the send status");
     send->add_option("node", node)->required();
     send->add_option("payload", payload)->required();
-    auto* forward = app.add_subcommand("forward", "forward_message: to a handler on a node");
+    auto* forward = app.add_subcommand(
+        "forward", "forward_message: to a handler on a node; prints the send status, or with --ack the delivery report");
     forward->add_option("node", node)->required();
     forward->add_option("handler", handler)->required();
     forward->add_option("payload", payload)->required();
-    forward->add_flag("--ack", ack, "at-least-once");
+    forward->add_flag("--ack", ack, "at-least-once: wait for the delivery report, print delivered or fail with why");
     auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
     join->add_option("endpoint", endpoint)->required();
     auto* remove = app.add_subcommand("remove", "remove another node from the cluster");
@@ -106,11 +121,22 @@ int main(int argc, char** argv) {
     }
     const auto command = app.get_subcommands().front()->get_name();
     request["cmd"] = command;
+    auto answer_wait = std::chrono::milliseconds(timeout_ms);
     if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
     if (command == "send" || command == "forward") request["payload"] = payload;
     if (command == "forward") {
         request["handler"] = handler;
         request["ack"] = ack;
+        if (ack) {
+            // The node answers once the report is in, or at the wait's end: this waits a little
+            // longer, so "no answer" still means the node did not answer at all.
+            auto report_wait = std::chrono::milliseconds(zpartisan::config{}.ack_timeout_ms + report_margin_ms);
+            if (timeout_option->count() > 0) {
+                report_wait = std::chrono::milliseconds(timeout_ms);
+                request["timeout_ms"] = timeout_ms;
+            }
+            answer_wait = report_wait + std::chrono::milliseconds(answer_margin_ms);
+        }
     }
     if (command == "join") request["endpoint"] = endpoint;
     if (command == "heal") request["ref"] = ref;
@@ -130,10 +156,15 @@ int main(int argc, char** argv) {
         }
     }
 
-    const auto answer_text =
-        zpartisan::transport::control_request(control, text_of(request), std::chrono::milliseconds(timeout_ms));
+    const auto request_text = text_of(request);
+    if (request_text.size() > zpartisan::transport::control_request_max_bytes) {
+        std::cerr << "zpartisan-ctl: the request is " << request_text.size() << " bytes, over the control endpoint's limit of "
+                  << zpartisan::transport::control_request_max_bytes << "\n";
+        return 2;
+    }
+    const auto answer_text = zpartisan::transport::control_request(control, request_text, answer_wait);
     if (!answer_text) {
-        std::cerr << "zpartisan-ctl: no answer from " << control << " within " << timeout_ms << " ms\n";
+        std::cerr << "zpartisan-ctl: no answer from " << control << " within " << answer_wait.count() << " ms\n";
         return 2;
     }
     json answer;
