@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "cli/payload_input.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/config.hpp"
 
@@ -84,21 +85,27 @@ int main(int argc, char** argv) {
     app.fallthrough();  // -c, --json and --timeout-ms may follow the subcommand too
 
     json request;
-    std::string node, handler = "inbox", payload, endpoint, ref, origin;
+    std::string node, handler = "inbox", endpoint, ref, origin;
+    zpartisan::cli::payload_input payload;
     unsigned ttl = 0;
     bool ack = false;
     std::vector<std::string> groups;
+    const auto add_payload_options = [&payload](CLI::App* command) {
+        command->add_option("payload", payload.argument, "the message (or --payload-file)");
+        command->add_option("--payload-file", payload.file, "send this file's bytes exactly ('-': standard input)");
+        command->add_flag("--base64", payload.base64, "the payload (argument or file) is base64 of the bytes to send");
+    };
 
     for (const auto* simple : {"members", "status", "state", "inbox", "leave", "partitions", "metrics"})
         app.add_subcommand(simple, std::string("show or do: ") + simple);
     auto* send = app.add_subcommand("send", "send_message: to a node's inbox; prints the send status");
     send->add_option("node", node)->required();
-    send->add_option("payload", payload)->required();
+    add_payload_options(send);
     auto* forward = app.add_subcommand(
         "forward", "forward_message: to a handler on a node; prints the send status, or with --ack the delivery report");
     forward->add_option("node", node)->required();
     forward->add_option("handler", handler)->required();
-    forward->add_option("payload", payload)->required();
+    add_payload_options(forward);
     forward->add_flag("--ack", ack, "at-least-once: wait for the delivery report, print delivered or fail with why");
     auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
     join->add_option("endpoint", endpoint)->required();
@@ -122,8 +129,13 @@ int main(int argc, char** argv) {
     const auto command = app.get_subcommands().front()->get_name();
     request["cmd"] = command;
     auto answer_wait = std::chrono::milliseconds(timeout_ms);
-    if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
-    if (command == "send" || command == "forward") request["payload"] = payload;
+    try {
+        if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
+        if (command == "send" || command == "forward") zpartisan::cli::put_payload(request, payload);
+    } catch (const std::exception& e) {
+        std::cerr << "zpartisan-ctl: " << e.what() << "\n";
+        return 2;
+    }
     if (command == "forward") {
         request["handler"] = handler;
         request["ack"] = ack;

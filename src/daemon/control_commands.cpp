@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "wire/base64.hpp"
 
 namespace zpartisan::daemon {
 
@@ -34,6 +35,18 @@ json not_delivered(const std::string& reason, const std::string& why) {
     return {{"ok", false}, {"status", "ok"}, {"delivered", false}, {"reason", reason}, {"error", "not delivered: " + why}};
 }
 
+// The payload as text ("payload") or as base64 ("payload_base64", any bytes); empty if neither.
+std::string payload_of(const json& request) {
+    const bool as_text = request.contains("payload");
+    const bool as_base64 = request.contains("payload_base64");
+    if (as_text && as_base64) throw std::invalid_argument("payload and payload_base64 are given both; give one");
+    if (!as_base64) return request.value("payload", "");
+    std::string why;
+    auto bytes = wire::base64_decode(request.at("payload_base64").get<std::string>(), &why);
+    if (!bytes) throw std::invalid_argument("payload_base64: " + why);
+    return std::move(*bytes);
+}
+
 // How long an acked forward's answer waits for its report: timeout_ms, or the daemon's default.
 constexpr std::int64_t longest_report_wait_ms = 600'000;
 std::chrono::milliseconds report_wait_of(const json& request, const report_waits& waits) {
@@ -49,7 +62,7 @@ std::chrono::milliseconds report_wait_of(const json& request, const report_waits
 void forward_acked(Node& node, report_waits& waits, const json& request, const answer_sink& answer) {
     const auto destination = request.at("node").get<std::string>();
     const auto handler = request.value("handler", "inbox");
-    const auto payload = request.value("payload", "");
+    const auto payload = payload_of(request);
     const auto wait = report_wait_of(request, waits);
     const auto id = waits.open(report_waits::clock::now() + wait,
                                to_text(not_delivered("timeout", "no delivery report within " + std::to_string(wait.count()) +
@@ -140,13 +153,14 @@ json dispatch(Node& node, const inbox& box, const json& request) {
             rows.push_back({{"from", m.from},
                             {"kind", m.kind},
                             {"payload", m.payload},
+                            {"payload_base64", wire::base64_encode(m.payload)},
                             {"received_unix_ms", m.received_unix_ms}});
         return {{"ok", true}, {"messages", rows}};
     }
-    if (cmd == "send") return from_send(node.send_message(request.at("node").get<std::string>(), request.value("payload", "")));
+    if (cmd == "send") return from_send(node.send_message(request.at("node").get<std::string>(), payload_of(request)));
     if (cmd == "forward") {
         return from_send(node.forward_message(request.at("node").get<std::string>(), request.value("handler", "inbox"),
-                                              request.value("payload", "")));
+                                              payload_of(request)));
     }
     if (cmd == "join") {
         const auto timeout = std::chrono::milliseconds(request.value("timeout_ms", 5000));

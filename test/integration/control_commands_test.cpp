@@ -1,11 +1,12 @@
 // The daemon's control protocol: fed garbage, every request gets one JSON answer, never an
 // exception (one escaping would end the daemon); acked forwards answer with their delivery
-// report while other requests are served.
+// report while other requests are served; payloads of any bytes.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "cluster_fixture.hpp"
@@ -91,6 +92,9 @@ TEST_CASE("control requests that are malformed or not UTF-8 get an error answer"
                                       std::string("{\"cmd\":\"forward\",\"node\":7}"), std::string("{\"cmd\":\"nope\"}"),
                                       std::string("{\"cmd\":\"join\",\"endpoint\":\"\xc3\x28\"}"),
                                       std::string("\"\xed\xa0\x80\""),
+                                      std::string(R"({"cmd":"send","node":"ctl","payload_base64":"%%%%"})"),
+                                      std::string(R"({"cmd":"send","node":"ctl","payload_base64":7})"),
+                                      std::string(R"({"cmd":"send","node":"ctl","payload":"a","payload_base64":"YQ=="})"),
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":"yes"})"),
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":0})"),
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":"5"})"),
@@ -109,7 +113,8 @@ TEST_CASE("control requests that are malformed or not UTF-8 get an error answer"
     }
 }
 
-TEST_CASE("control answers carry bytes that are not UTF-8 as replacement characters", "[control]") {
+TEST_CASE("control answers carry bytes that are not UTF-8 as replacement characters, and exactly in base64",
+          "[control]") {
     control_asker ctl;
     auto node = make_node("ctl", role::server);
     inbound_message binary;
@@ -121,6 +126,7 @@ TEST_CASE("control answers carry bytes that are not UTF-8 as replacement charact
     REQUIRE(answer["ok"] == true);
     REQUIRE(answer["messages"].size() == 1);
     CHECK(answer["messages"][0]["payload"].get<std::string>().ends_with(" ok"));
+    CHECK(answer["messages"][0]["payload_base64"] == "AP/+IG9r");
     CHECK(ctl.ask(*node, R"({"cmd":"members"})")["ok"] == true);
 }
 
@@ -289,4 +295,27 @@ TEST_CASE("the control endpoint answers a later request while an earlier one wai
     first.join();
     CHECK(first_answer == std::optional<std::string>("to the first"));
     CHECK(std::chrono::steady_clock::now() - began < std::chrono::milliseconds(4000));
+}
+
+TEST_CASE("payloads of any bytes go in and come out of the inbox exactly as base64", "[control]") {
+    control_asker ctl;
+    auto node = make_node("ctl", role::server);
+    node->register_handler("inbox", [&ctl](const inbound_message& m) { ctl.box.store(m); });
+    const auto sent = ctl.ask(*node, R"({"cmd":"forward","node":"ctl","handler":"inbox","payload_base64":"AP/+AQ=="})");
+    REQUIRE(sent["ok"] == true);
+    const auto acked = ctl.ask(*node, R"({"cmd":"forward","node":"ctl","payload_base64":"gA==","ack":true})");
+    CHECK(acked["delivered"] == true);
+    const auto sent_plain = ctl.ask(*node, R"({"cmd":"send","node":"ctl","payload":"text"})");
+    REQUIRE(sent_plain["ok"] == true);
+    WAIT_FOR("three messages in the inbox", ctl.box.snapshot().size() == 3);
+    const auto inbox = ctl.ask(*node, R"({"cmd":"inbox"})");
+    std::multiset<std::string> encoded, payloads;
+    for (const auto& m : inbox["messages"]) encoded.insert(m["payload_base64"].get<std::string>());
+    for (const auto& m : ctl.box.snapshot()) payloads.insert(m.payload);
+    CHECK(encoded == std::multiset<std::string>{"AP/+AQ==", "gA==", "dGV4dA=="});
+    CHECK(payloads == std::multiset<std::string>{std::string("\x00\xff\xfe\x01", 4), "\x80", "text"});
+
+    const auto bad = ctl.ask(*node, R"({"cmd":"send","node":"ctl","payload_base64":"AP/"})");
+    CHECK(bad["ok"] == false);
+    CHECK(bad["error"].get<std::string>().find("payload_base64") != std::string::npos);
 }
