@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "cli/member_spec_arguments.hpp"
 #include "cli/payload_input.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/config.hpp"
@@ -85,11 +86,11 @@ int main(int argc, char** argv) {
     app.fallthrough();  // -c, --json and --timeout-ms may follow the subcommand too
 
     json request;
-    std::string node, handler = "inbox", endpoint, ref, origin;
+    std::string node, handler = "inbox", endpoint, ref, origin, specs_file;
     zpartisan::cli::payload_input payload;
     unsigned ttl = 0;
     bool ack = false;
-    std::vector<std::string> groups;
+    std::vector<std::string> groups, specs;
     const auto add_payload_options = [&payload](CLI::App* command) {
         command->add_option("payload", payload.argument, "the message (or --payload-file)");
         command->add_option("--payload-file", payload.file, "send this file's bytes exactly ('-': standard input)");
@@ -117,6 +118,10 @@ int main(int argc, char** argv) {
     partition->add_option("--group", groups, "one group of node names, comma separated (repeat)");
     auto* heal = app.add_subcommand("heal", "resolve a partition by its reference");
     heal->add_option("ref", ref)->required();
+    auto* update = app.add_subcommand(
+        "update-members", "update_members: make membership exactly these specs (fields left out keep a member's values)");
+    update->add_option("spec", specs, "name=N[,role=R,router_endpoint=E,pub_endpoint=E,home=S,incarnation=I,tag=T]");
+    update->add_option("--specs-file", specs_file, "a JSON array of specs, or `state --json`'s answer ('-': standard input)");
 
     try {
         app.parse(argc, argv);
@@ -127,11 +132,17 @@ int main(int argc, char** argv) {
         return 2;
     }
     const auto command = app.get_subcommands().front()->get_name();
-    request["cmd"] = command;
+    request["cmd"] = command == "update-members" ? "update_members" : command;
     auto answer_wait = std::chrono::milliseconds(timeout_ms);
     try {
         if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
         if (command == "send" || command == "forward") zpartisan::cli::put_payload(request, payload);
+        if (command == "update-members") {
+            json list = specs_file.empty() ? json::array() : zpartisan::cli::specs_from_file(specs_file);
+            for (const auto& spec : specs) list.push_back(zpartisan::cli::spec_from_argument(spec));
+            if (list.empty()) throw std::runtime_error("update-members needs at least one spec");
+            request["specs"] = list;
+        }
     } catch (const std::exception& e) {
         std::cerr << "zpartisan-ctl: " << e.what() << "\n";
         return 2;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "daemon/member_specs.hpp"
 #include "wire/base64.hpp"
 
 namespace zpartisan::daemon {
@@ -87,6 +88,10 @@ void forward_acked(Node& node, report_waits& waits, const json& request, const a
     }
 }
 
+json update_members(Node& node, const json& request) {
+    if (!request.contains("specs")) return error("specs is missing: a list of {name, role, router_endpoint, ...}");
+    return from_op(node.update_members(member_specs_of(request.at("specs"), node.members_for_orchestration())));
+}
 
 json members(Node& node) {
     json rows = json::array();
@@ -162,6 +167,7 @@ json dispatch(Node& node, const inbox& box, const json& request) {
         return from_send(node.forward_message(request.at("node").get<std::string>(), request.value("handler", "inbox"),
                                               payload_of(request)));
     }
+    if (cmd == "update_members") return update_members(node, request);
     if (cmd == "join") {
         const auto timeout = std::chrono::milliseconds(request.value("timeout_ms", 5000));
         return from_op(node.sync_join(request.at("endpoint").get<std::string>(), timeout));

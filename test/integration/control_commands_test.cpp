@@ -1,6 +1,6 @@
 // The daemon's control protocol: fed garbage, every request gets one JSON answer, never an
 // exception (one escaping would end the daemon); acked forwards answer with their delivery
-// report while other requests are served; payloads of any bytes.
+// report while other requests are served; payloads of any bytes; update_members.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -99,7 +99,10 @@ TEST_CASE("control requests that are malformed or not UTF-8 get an error answer"
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":0})"),
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":"5"})"),
                                       std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":1e9})"),
-                                      std::string(R"({"cmd":"forward","ack":true})")}) {
+                                      std::string(R"({"cmd":"forward","ack":true})"),
+                                      std::string(R"({"cmd":"update_members"})"),
+                                      std::string(R"({"cmd":"update_members","specs":{"name":"ctl"}})"),
+                                      std::string(R"({"cmd":"update_members","specs":[7]})")}) {
         CAPTURE(request);
         CHECK(ctl.ask(*node, request)["ok"] == false);
     }
@@ -318,4 +321,50 @@ TEST_CASE("payloads of any bytes go in and come out of the inbox exactly as base
     const auto bad = ctl.ask(*node, R"({"cmd":"send","node":"ctl","payload_base64":"AP/"})");
     CHECK(bad["ok"] == false);
     CHECK(bad["error"].get<std::string>().find("payload_base64") != std::string::npos);
+}
+
+TEST_CASE("update_members makes membership the given specs, and a field left out keeps the member's value", "[control]") {
+    control_asker ctl;
+    auto node = make_node("ctl", role::server);
+    const auto added = ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"ctl"},
+        {"name":"planned","role":"client","router_endpoint":"tcp://127.0.0.1:1","home":"ctl","incarnation":7,"tag":"blue"}]})");
+    REQUIRE(added == json{{"ok", true}});
+    const auto planned = [&]() -> std::optional<node_spec> {
+        for (const auto& spec : node->members_for_orchestration())
+            if (spec.name == "planned") return spec;
+        return std::nullopt;
+    };
+    REQUIRE(planned());
+    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue"});
+
+    // Named alone, it stays as it is; a changed field changes only that field.
+    REQUIRE(ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"planned"}]})")["ok"] == true);
+    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue"});
+    REQUIRE(ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"planned","incarnation":8}]})")["ok"] == true);
+    CHECK(planned()->incarnation == 8);
+    CHECK(planned()->tag == "blue");
+
+    // Left out of the list: removed (this node stays whatever the list says).
+    REQUIRE(ctl.ask(*node, R"({"cmd":"update_members","specs":[]})")["ok"] == true);
+    CHECK_FALSE(planned());
+    CHECK(node->members() == std::vector<std::string>{"ctl"});
+
+    for (const std::string specs :
+         {R"([{"name":"new"}])", R"([{"name":"new","role":"client"}])",
+          R"([{"name":"new","router_endpoint":"tcp://127.0.0.1:2"}])",
+          R"([{"name":"new","role":"banana","router_endpoint":"tcp://127.0.0.1:2"}])",
+          R"([{"name":"new","role":"client","router_endpoint":"tcp://*:2"}])",
+          R"([{"name":"new","role":"client","router_endpoint":"nonsense"}])",
+          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","pub_endpoint":"tcp://127.0.0.1:*"}])",
+          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":-1}])",
+          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":1.5}])",
+          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","endpoint":"x"}])",
+          R"([{"name":"a@b","role":"client","router_endpoint":"tcp://127.0.0.1:2"}])", R"([{"name":""}])",
+          R"([{"name":7}])", R"([{"role":"client"}])", R"([{"name":"ctl"},{"name":"ctl"}])", R"(["ctl"])"}) {
+        CAPTURE(specs);
+        const auto answer = ctl.ask(*node, R"({"cmd":"update_members","specs":)" + specs + "}");
+        CHECK(answer["ok"] == false);
+        CHECK(answer["error"].get<std::string>().find("spec") != std::string::npos);
+    }
+    CHECK(node->members() == std::vector<std::string>{"ctl"});  // nothing half-applied
 }
