@@ -8,20 +8,23 @@
 # client told to leave, then started afresh (new data dir) joining a random server; a
 # partition injected (an origin with ttl 1, or one server and its clients against the rest)
 # and healed 1-2 s later. Meanwhile ~20 acked forwards a second go between random clients
-# (`zpartisan-ctl forward --ack`; only the accepted ones count as sent). Before a client is
-# killed or leaves, the load stops using it and what was sent to or from it is given the ack
-# timeout to arrive, then its inbox is harvested: every delivery is counted once per lifetime
-# of its receiver.
+# (`zpartisan-ctl forward --ack`, at most SOAK_IN_FLIGHT at once: each waits for its delivery
+# report; only the ones that went out count as sent). Before a client is killed or leaves, the
+# load stops using it, the forwards to or from it finish, and what was reported delivered to it
+# is given a moment to reach its inbox, which is then harvested: every delivery is counted once
+# per lifetime of its receiver (a killed daemon's inbox dies with it).
 #
 # At the end: every partition healed, every node running; within 30 s the members are the same
 # on all live nodes, every member is reachable from every node, every client has a live home;
 # servers' resident memory (VmRSS) at the end is within +50 % of the start (taken after the
-# cluster converged and a few seconds of load). Prints one summary line on stdout (progress
-# and findings go to stderr); exits non-zero when an invariant fails. Lost or duplicated acked
-# messages are reported, not failed on: a sender learns of a timed-out ack through its
-# delivery report, which the daemon does not expose.
+# cluster converged and a few seconds of load). Every forward reported `delivered` must have been
+# handled exactly once: one lost or handled twice fails the soak. The others went out but were
+# not confirmed (the ack timed out, the sender gave up, its route went away): maybe delivered,
+# at-least-once with a deadline; they are counted, not failed on. Prints one summary line on
+# stdout (progress and findings go to stderr); exits non-zero when an invariant fails.
 #
 # Environment: SOAK_S (60), SOAK_CLIENTS (30), SOAK_SEED (random), SOAK_RATE forwards/s (20),
+# SOAK_IN_FLIGHT (32: forwards waiting for their report at once),
 # SOAK_HEARTBEAT_MS (100), SOAK_FAULTS (kill,pause,leave,partition: the kinds drawn from),
 # SOAK_KEEP=1 keeps the work directory (logs) for a look afterwards.
 set -u
@@ -42,6 +45,7 @@ trap 'exit 130' INT TERM
 python3 - "$bin" "$work" <<'PY'
 import json, os, random, signal, subprocess, sys, threading, time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 bin_dir, work = sys.argv[1], sys.argv[2]
 NODE, CTL = os.path.join(bin_dir, "zpartisan-node"), os.path.join(bin_dir, "zpartisan-ctl")
@@ -51,6 +55,8 @@ RATE = float(os.environ.get("SOAK_RATE", "20"))
 HB = int(os.environ.get("SOAK_HEARTBEAT_MS", "100"))
 SEED = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 30))))
 ACK_TIMEOUT_S = 5.0  # the node's default ack_timeout_ms
+REPORT_WAIT_MS = int(ACK_TIMEOUT_S * 1000) + 1000  # forward --ack's wait for the report: the ack timeout and a margin
+IN_FLIGHT = int(os.environ.get("SOAK_IN_FLIGHT", "32"))
 rng = random.Random(SEED)
 servers = ["s1", "s2", "s3"]
 clients = [f"c{i}" for i in range(1, N_CLIENTS + 1)]
@@ -61,10 +67,11 @@ def log(text):
     print(f"soak [{time.monotonic() - t0:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 def ctl(name, *args, timeout_ms=2000):
-    """(exit status, JSON answer or None)"""
+    """(exit status, JSON answer or None). For forward --ack, timeout_ms is the wait for the
+    delivery report, and zpartisan-ctl waits 2 s more for the answer."""
     try:
         out = subprocess.run([CTL, "-c", f"ipc://{work}/{name}.ctl", "--json", "--timeout-ms", str(timeout_ms), *args],
-                             capture_output=True, text=True, timeout=timeout_ms / 1000 + 5)
+                             capture_output=True, text=True, timeout=timeout_ms / 1000 + 7)
     except subprocess.TimeoutExpired:
         return 2, None
     try:
@@ -153,36 +160,55 @@ def invariants():
 lock = threading.Lock()
 busy = set()          # clients being killed or leaving: neither source nor destination
 paused = set()        # stopped nodes: not a source (ctl would wait on them)
-sent = {}             # payload -> (src, dst, time)
-refused = Counter()   # why a forward was not accepted
-uncertain = set()     # no answer from ctl: maybe sent
-iteration = [0]
+in_flight = {}        # payload -> (src, dst): forwards waiting for their report
+sent = {}             # payload -> (src, dst, time): went out (send status ok)
+confirmed = set()     # of those, reported delivered: must be handled exactly once
+unconfirmed = Counter()  # went out, not reported delivered (maybe delivered), by reason
+refused = Counter()   # why a forward did not go out
 stop_load = threading.Event()
+slots = threading.Semaphore(IN_FLIGHT)
 
-def load():
+def forward_one(src, dst, payload):
+    try:
+        rc, d = ctl(src, "forward", "--ack", dst, "inbox", payload, timeout_ms=REPORT_WAIT_MS)
+        with lock:
+            if d is None:  # no answer: it may have gone out
+                sent[payload] = (src, dst, time.monotonic())
+                unconfirmed[f"no answer (exit {rc})"] += 1
+            elif rc == 0 and d.get("delivered"):
+                sent[payload] = (src, dst, time.monotonic())
+                confirmed.add(payload)
+            elif d.get("status") == "ok":
+                sent[payload] = (src, dst, time.monotonic())
+                unconfirmed[d.get("reason", "?")] += 1
+            else:
+                refused[d.get("status") or d.get("error", "?")] += 1
+    finally:
+        with lock:
+            in_flight.pop(payload, None)
+        slots.release()
+
+def load(pool):
     seq = 0
     period = 1.0 / RATE
     next_at = time.monotonic()
     while not stop_load.is_set():
-        with lock:
+        if not slots.acquire(timeout=0.2):  # IN_FLIGHT forwards wait already
+            continue
+        chosen = None
+        with lock:  # chosen and marked in flight at once: quiesce() sees it or it avoids the victim
             candidates = [c for c in clients if c not in busy]
             sources = [c for c in candidates if c not in paused]
-        if len(candidates) >= 2 and sources:
-            src = rng_load.choice(sources)
-            dst = rng_load.choice([c for c in candidates if c != src])
-            seq += 1
-            payload = f"m{seq}"
-            rc, d = ctl(src, "forward", dst, "inbox", payload, "--ack", timeout_ms=1000)
-            with lock:
-                if rc == 0:
-                    sent[payload] = (src, dst, time.monotonic())
-                elif d is not None:
-                    refused[d.get("error", "?").split(":")[0]] += 1
-                else:
-                    uncertain.add(payload)
-                    refused["no answer"] += 1
-        with lock:
-            iteration[0] += 1
+            if len(candidates) >= 2 and sources:
+                src = rng_load.choice(sources)
+                dst = rng_load.choice([c for c in candidates if c != src])
+                seq += 1
+                chosen = (src, dst, f"m{seq}")
+                in_flight[chosen[2]] = (src, dst)
+        if chosen:
+            pool.submit(forward_one, *chosen)
+        else:
+            slots.release()
         next_at += period
         time.sleep(max(0.0, next_at - time.monotonic()))
         next_at = max(next_at, time.monotonic() - 1.0)  # no catching up after a stall
@@ -212,28 +238,23 @@ def harvest(name):
                 misdelivered.append((payload, name, origin))
 
 def quiesce(victim):
-    """Stop the load using the victim, then give what was sent to or from it the ack timeout
-    (and a little) to arrive; returns how many had not arrived."""
+    """Stop the load using the victim, let the forwards to or from it finish (each within its
+    report wait), then give what was reported delivered to it a moment to reach its inbox (the
+    report says accepted for the handler, which may still be running); returns how many had not."""
     with lock:
         busy.add(victim)
-        mark = iteration[0]
-    wait_until(lambda: iteration[0] >= mark + 2 or stop_load.is_set(), 5, step=0.02)
+    def settled():
+        with lock:
+            return not any(victim in ends for ends in in_flight.values())
+    wait_until(settled, REPORT_WAIT_MS / 1000 + 4, step=0.05)
     with lock:
-        pending = {p: s for p, s in sent.items() if (s[0] == victim or s[1] == victim) and harvested[p] == 0}
+        pending = {p for p in confirmed if sent[p][1] == victim and harvested[p] == 0}
     def arrived():
-        by_dst = {}
-        for p, s in pending.items():
-            by_dst.setdefault(s[1], []).append(p)
-        for dst, ps in by_dst.items():
-            got = inbox_payloads(dst)
-            if got is None:
-                continue
-            have = {p for p, _ in got}
-            for p in ps:
-                if p in have:
-                    pending.pop(p, None)
+        got = inbox_payloads(victim)
+        if got is not None:
+            pending.difference_update(p for p, _ in got)
         return not pending
-    wait_until(arrived, ACK_TIMEOUT_S + 1, step=0.25)
+    wait_until(arrived, 3, step=0.1)
     return len(pending)
 
 # --- faults -----------------------------------------------------------------------------------
@@ -345,7 +366,8 @@ try:
         sys.exit(f"soak: the {len(names)} nodes did not converge within 60 s: {last_problem[0]}")
     log(f"{len(names)} nodes converged (seed {SEED})")
 
-    loader = threading.Thread(target=load, daemon=True)
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT)
+    loader = threading.Thread(target=load, args=(pool,), daemon=True)
     loader.start()
     time.sleep(3)  # warm-up under load before the baseline memory is taken
     rss_start = {s: vm_rss_kb(procs[s].pid) for s in servers}
@@ -368,6 +390,7 @@ try:
 
     stop_load.set()
     loader.join()
+    pool.shutdown(wait=True)  # every forward has its answer
     # Heal what may be left, wake every node, then the invariants.
     for n in names:
         procs[n].send_signal(signal.SIGCONT)
@@ -384,10 +407,10 @@ try:
     log(f"invariants {'held' if ok else 'NOT met'} {time.monotonic() - settle_from:.1f} s after the churn ended")
     if not ok:
         failures.append(f"invariants not met within 30 s: {last_problem[0]}")
-    # Deliveries still on their way get the ack timeout; then every live inbox is harvested.
+    # Deliveries reported but maybe not yet handled get a moment; then every live inbox is harvested.
     def all_arrived():
         with lock:
-            missing = [p for p in sent if harvested[p] == 0]
+            missing = [p for p in confirmed if harvested[p] == 0]
         have = set()
         for c in clients:
             got = inbox_payloads(c)
@@ -401,10 +424,19 @@ try:
     n_sent = len(sent)
     delivered = sum(1 for p in sent if harvested[p] > 0)
     duplicates = sum(max(0, k - 1) for p, k in harvested.items() if p in sent)
-    lost = [p for p in sent if harvested[p] == 0]
+    lost = sorted((p for p in confirmed if harvested[p] == 0), key=lambda p: sent[p][2])
+    doubled = sorted((p for p in confirmed if harvested[p] > 1), key=lambda p: sent[p][2])
+    n_unconfirmed = n_sent - len(confirmed)
+    unconfirmed_handled = sum(1 for p in sent if p not in confirmed and harvested[p] > 0)
     if lost:
-        log(f"{len(lost)} acked messages accepted but never handled, e.g. "
-            + ", ".join(f"{p} {sent[p][0]}->{sent[p][1]} at {sent[p][2] - t0:.1f}s" for p in lost[:8]))
+        failures.append(f"{len(lost)} forwards reported delivered were never handled, e.g. "
+                        + ", ".join(f"{p} {sent[p][0]}->{sent[p][1]} answered at {sent[p][2] - t0:.1f}s" for p in lost[:8]))
+    if doubled:
+        failures.append(f"{len(doubled)} forwards reported delivered were handled more than once: "
+                        + ", ".join(f"{p} x{harvested[p]} {sent[p][0]}->{sent[p][1]}" for p in doubled[:8]))
+    if unconfirmed:
+        log(f"{n_unconfirmed} forwards went out unconfirmed (maybe delivered; {unconfirmed_handled} were handled): "
+            + ", ".join(f"{k} {v}" for k, v in unconfirmed.most_common()))
     if duplicates:
         log(f"{duplicates} duplicates: " + ", ".join(f"{p} x{k}" for p, k in harvested.items() if k > 1 and p in sent))
     if misdelivered:
@@ -421,7 +453,9 @@ try:
     rss = ", ".join(f"{s} {rss_start[s] / 1024:.1f}->{rss_end[s] / 1024:.1f} MB" for s in servers)
     print(f"soak: {churn_s:.0f} s, {len(names)} nodes, {counts['kills']} kills, {counts['pauses']} pauses, "
           f"{counts['leaves']} leaves, {counts['partitions']} partitions, {n_sent} acked sent, {delivered} delivered, "
-          f"{duplicates} duplicates, {'invariants ok' if not failures else 'INVARIANTS FAILED'}, rss {rss}"
+          f"{duplicates} duplicates, {len(confirmed)} reported delivered ({len(lost)} lost, {len(doubled)} handled twice), "
+          f"{n_unconfirmed} unconfirmed ({unconfirmed_handled} handled), "
+          f"{'invariants ok' if not failures else 'INVARIANTS FAILED'}, rss {rss}"
           f"{'' if rss_ok else ' (OVER +50 %)'}", flush=True)
     status = 0 if not failures and rss_ok else 1
 finally:

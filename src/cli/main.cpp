@@ -1,18 +1,27 @@
 // zpartisan-ctl: talks to a zpartisan-node's control endpoint. Human tables by default,
-// --json for scripts. Exit 0 when the command worked, 1 when the node said no, 2 when the
-// node could not be reached or the command line was wrong, 3 when `status` found the node
-// not running (it left, was removed or stopped): a health check fails either way.
+// --json for scripts. Exit 0 when the command worked, 1 when the node said no (a send refused,
+// an acked forward not delivered), 2 when the node could not be reached or the command line
+// was wrong, 3 when `status` found the node not running (it left, was removed or stopped): a
+// health check fails either way.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
 #include <iostream>
 
+#include "cli/member_spec_arguments.hpp"
+#include "cli/payload_input.hpp"
 #include "transport/control_channel.hpp"
+#include "zpartisan/config.hpp"
 
 namespace {
 
 using nlohmann::json;
+
+// An acked forward waits for its report this much past the node's ack timeout (the daemon's
+// default too, docs/control.md), and for the node's answer this much past that.
+constexpr int report_margin_ms = 1000;
+constexpr int answer_margin_ms = 2000;
 
 // Bytes that are not UTF-8 (from arguments or a node's answer) become U+FFFD, never an exception.
 std::string text_of(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -50,6 +59,8 @@ void print_human(const std::string& command, const json& answer) {
         for (const auto& [key, value] : answer["counters"].items()) std::cout << std::left << std::setw(40) << key << value << "\n";
     } else if (command == "partition") {
         std::cout << answer["ref"].get<std::string>() << "\n";
+    } else if (command == "send" || command == "forward") {
+        std::cout << (answer.value("delivered", false) ? "delivered" : cell(answer.value("status", json("ok")))) << "\n";
     } else {
         for (const auto& [key, value] : answer.items())
             if (key != "ok") std::cout << std::left << std::setw(20) << key << cell(value) << "\n";
@@ -66,25 +77,37 @@ int main(int argc, char** argv) {
     int timeout_ms = 5000;
     app.add_option("-c,--control", control, "the node's control endpoint")->required()->envname("ZPARTISAN_CONTROL");
     app.add_flag("--json", as_json, "print the node's JSON answer");
-    app.add_option("--timeout-ms", timeout_ms, "how long to wait for the node");
+    auto* timeout_option =
+        app.add_option("--timeout-ms", timeout_ms,
+                       "how long to wait for the node; for forward --ack, for its delivery report (default: the "
+                       "node's ack timeout + " + std::to_string(report_margin_ms) + " ms)")
+            ->check(CLI::Range(1, 600'000));
     app.require_subcommand(1);
+    app.fallthrough();  // -c, --json and --timeout-ms may follow the subcommand too
 
     json request;
-    std::string node, handler = "inbox", payload, endpoint, ref, origin;
+    std::string node, handler = "inbox", endpoint, ref, origin, specs_file;
+    zpartisan::cli::payload_input payload;
     unsigned ttl = 0;
     bool ack = false;
-    std::vector<std::string> groups;
+    std::vector<std::string> groups, specs;
+    const auto add_payload_options = [&payload](CLI::App* command) {
+        command->add_option("payload", payload.argument, "the message (or --payload-file)");
+        command->add_option("--payload-file", payload.file, "send this file's bytes exactly ('-': standard input)");
+        command->add_flag("--base64", payload.base64, "the payload (argument or file) is base64 of the bytes to send");
+    };
 
     for (const auto* simple : {"members", "status", "state", "inbox", "leave", "partitions", "metrics"})
         app.add_subcommand(simple, std::string("show or do: ") + simple);
-    auto* send = app.add_subcommand("send", "send_message: to a node's inbox");
+    auto* send = app.add_subcommand("send", "send_message: to a node's inbox; prints the send status");
     send->add_option("node", node)->required();
-    send->add_option("payload", payload)->required();
-    auto* forward = app.add_subcommand("forward", "forward_message: to a handler on a node");
+    add_payload_options(send);
+    auto* forward = app.add_subcommand(
+        "forward", "forward_message: to a handler on a node; prints the send status, or with --ack the delivery report");
     forward->add_option("node", node)->required();
     forward->add_option("handler", handler)->required();
-    forward->add_option("payload", payload)->required();
-    forward->add_flag("--ack", ack, "at-least-once");
+    add_payload_options(forward);
+    forward->add_flag("--ack", ack, "at-least-once: wait for the delivery report, print delivered or fail with why");
     auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
     join->add_option("endpoint", endpoint)->required();
     auto* remove = app.add_subcommand("remove", "remove another node from the cluster");
@@ -95,6 +118,10 @@ int main(int argc, char** argv) {
     partition->add_option("--group", groups, "one group of node names, comma separated (repeat)");
     auto* heal = app.add_subcommand("heal", "resolve a partition by its reference");
     heal->add_option("ref", ref)->required();
+    auto* update = app.add_subcommand(
+        "update-members", "update_members: make membership exactly these specs (fields left out keep a member's values)");
+    update->add_option("spec", specs, "name=N[,role=R,router_endpoint=E,pub_endpoint=E,home=S,incarnation=I,tag=T]");
+    update->add_option("--specs-file", specs_file, "a JSON array of specs, or `state --json`'s answer ('-': standard input)");
 
     try {
         app.parse(argc, argv);
@@ -105,12 +132,34 @@ int main(int argc, char** argv) {
         return 2;
     }
     const auto command = app.get_subcommands().front()->get_name();
-    request["cmd"] = command;
-    if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
-    if (command == "send" || command == "forward") request["payload"] = payload;
+    request["cmd"] = command == "update-members" ? "update_members" : command;
+    auto answer_wait = std::chrono::milliseconds(timeout_ms);
+    try {
+        if (command == "send" || command == "forward" || command == "remove") request["node"] = node;
+        if (command == "send" || command == "forward") zpartisan::cli::put_payload(request, payload);
+        if (command == "update-members") {
+            json list = specs_file.empty() ? json::array() : zpartisan::cli::specs_from_file(specs_file);
+            for (const auto& spec : specs) list.push_back(zpartisan::cli::spec_from_argument(spec));
+            if (list.empty()) throw std::runtime_error("update-members needs at least one spec");
+            request["specs"] = list;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zpartisan-ctl: " << e.what() << "\n";
+        return 2;
+    }
     if (command == "forward") {
         request["handler"] = handler;
         request["ack"] = ack;
+        if (ack) {
+            // The node answers once the report is in, or at the wait's end: this waits a little
+            // longer, so "no answer" still means the node did not answer at all.
+            auto report_wait = std::chrono::milliseconds(zpartisan::config{}.ack_timeout_ms + report_margin_ms);
+            if (timeout_option->count() > 0) {
+                report_wait = std::chrono::milliseconds(timeout_ms);
+                request["timeout_ms"] = timeout_ms;
+            }
+            answer_wait = report_wait + std::chrono::milliseconds(answer_margin_ms);
+        }
     }
     if (command == "join") request["endpoint"] = endpoint;
     if (command == "heal") request["ref"] = ref;
@@ -130,10 +179,15 @@ int main(int argc, char** argv) {
         }
     }
 
-    const auto answer_text =
-        zpartisan::transport::control_request(control, text_of(request), std::chrono::milliseconds(timeout_ms));
+    const auto request_text = text_of(request);
+    if (request_text.size() > zpartisan::transport::control_request_max_bytes) {
+        std::cerr << "zpartisan-ctl: the request is " << request_text.size() << " bytes, over the control endpoint's limit of "
+                  << zpartisan::transport::control_request_max_bytes << "\n";
+        return 2;
+    }
+    const auto answer_text = zpartisan::transport::control_request(control, request_text, answer_wait);
     if (!answer_text) {
-        std::cerr << "zpartisan-ctl: no answer from " << control << " within " << timeout_ms << " ms\n";
+        std::cerr << "zpartisan-ctl: no answer from " << control << " within " << answer_wait.count() << " ms\n";
         return 2;
     }
     json answer;

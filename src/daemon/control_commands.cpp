@@ -1,6 +1,12 @@
 #include "daemon/control_commands.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
+#include <stdexcept>
+
+#include "daemon/member_specs.hpp"
+#include "wire/base64.hpp"
 
 namespace zpartisan::daemon {
 
@@ -19,9 +25,72 @@ json from_op(const op_result& result) {
     return {{"ok", false}, {"error", std::string(to_string(result.status)) + (result.reason.empty() ? "" : ": " + result.reason)}};
 }
 
+// The send status rides along either way, so a script tells "refused" from "not delivered".
 json from_send(send_status status) {
-    if (status == send_status::ok) return {{"ok", true}};
-    return error(to_string(status));
+    if (status == send_status::ok) return {{"ok", true}, {"status", "ok"}};
+    return {{"ok", false}, {"status", to_string(status)}, {"error", to_string(status)}};
+}
+
+// An acked forward the sender gave up on, or that no report settled by the deadline.
+json not_delivered(const std::string& reason, const std::string& why) {
+    return {{"ok", false}, {"status", "ok"}, {"delivered", false}, {"reason", reason}, {"error", "not delivered: " + why}};
+}
+
+// The payload as text ("payload") or as base64 ("payload_base64", any bytes); empty if neither.
+std::string payload_of(const json& request) {
+    const bool as_text = request.contains("payload");
+    const bool as_base64 = request.contains("payload_base64");
+    if (as_text && as_base64) throw std::invalid_argument("payload and payload_base64 are given both; give one");
+    if (!as_base64) return request.value("payload", "");
+    std::string why;
+    auto bytes = wire::base64_decode(request.at("payload_base64").get<std::string>(), &why);
+    if (!bytes) throw std::invalid_argument("payload_base64: " + why);
+    return std::move(*bytes);
+}
+
+// How long an acked forward's answer waits for its report: timeout_ms, or the daemon's default.
+constexpr std::int64_t longest_report_wait_ms = 600'000;
+std::chrono::milliseconds report_wait_of(const json& request, const report_waits& waits) {
+    if (!request.contains("timeout_ms")) return waits.default_wait();
+    const auto& value = request.at("timeout_ms");
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > longest_report_wait_ms)
+        throw std::invalid_argument("timeout_ms must be a whole number from 1 to " + std::to_string(longest_report_wait_ms));
+    return std::chrono::milliseconds(value.get<std::int64_t>());
+}
+
+// Answered by its delivery report, or at the deadline: either may come first, the other finds
+// the wait answered. Nothing after open() throws out of here, so the caller never answers too.
+void forward_acked(Node& node, report_waits& waits, const json& request, const answer_sink& answer) {
+    const auto destination = request.at("node").get<std::string>();
+    const auto handler = request.value("handler", "inbox");
+    const auto payload = payload_of(request);
+    const auto wait = report_wait_of(request, waits);
+    const auto id = waits.open(report_waits::clock::now() + wait,
+                               to_text(not_delivered("timeout", "no delivery report within " + std::to_string(wait.count()) +
+                                                                    " ms (it may still be delivered)")),
+                               answer);
+    message_options options;
+    options.ack = true;
+    options.on_report = [&waits, id](const delivery_report& report) {
+        (void)waits.finish(id, to_text(report.delivered ? json{{"ok", true}, {"status", "ok"}, {"delivered", true}}
+                                                        : not_delivered(report.reason, report.reason)));
+    };
+    try {
+        const auto status = node.forward_message(destination, handler, payload, options);
+        if (status != send_status::ok) {
+            auto refused = from_send(status);
+            refused["delivered"] = false;
+            refused["reason"] = to_string(status);
+            (void)waits.finish(id, to_text(refused));
+        }
+    } catch (const std::exception& e) {
+        (void)waits.finish(id, to_text(error(std::string("bad request: ") + e.what())));
+    }
+}
+
+json update_members(Node& node, const json& request) {
+    if (!request.contains("specs")) return error("specs is missing: a list of {name, role, router_endpoint, ...}");
+    return from_op(node.update_members(member_specs_of(request.at("specs"), node.members_for_orchestration())));
 }
 
 json members(Node& node) {
@@ -64,6 +133,7 @@ json status(Node& node) {
             {"attached_clients", s.attached_clients}};
 }
 
+// Every command answered at once (all but the acked forward).
 json dispatch(Node& node, const inbox& box, const json& request) {
     const auto cmd = request.value("cmd", "");
     if (cmd == "members") return members(node);
@@ -85,16 +155,19 @@ json dispatch(Node& node, const inbox& box, const json& request) {
     if (cmd == "inbox") {
         json rows = json::array();
         for (const auto& m : box.snapshot())
-            rows.push_back({{"from", m.from}, {"kind", m.kind}, {"payload", m.payload}, {"received_unix_ms", m.received_unix_ms}});
+            rows.push_back({{"from", m.from},
+                            {"kind", m.kind},
+                            {"payload", m.payload},
+                            {"payload_base64", wire::base64_encode(m.payload)},
+                            {"received_unix_ms", m.received_unix_ms}});
         return {{"ok", true}, {"messages", rows}};
     }
-    if (cmd == "send") return from_send(node.send_message(request.at("node").get<std::string>(), request.value("payload", "")));
+    if (cmd == "send") return from_send(node.send_message(request.at("node").get<std::string>(), payload_of(request)));
     if (cmd == "forward") {
-        message_options options;
-        options.ack = request.value("ack", false);
-        return from_send(node.forward_message(request.at("node").get<std::string>(),
-                                              request.value("handler", "inbox"), request.value("payload", ""), options));
+        return from_send(node.forward_message(request.at("node").get<std::string>(), request.value("handler", "inbox"),
+                                              payload_of(request)));
     }
+    if (cmd == "update_members") return update_members(node, request);
     if (cmd == "join") {
         const auto timeout = std::chrono::milliseconds(request.value("timeout_ms", 5000));
         return from_op(node.sync_join(request.at("endpoint").get<std::string>(), timeout));
@@ -122,14 +195,23 @@ json dispatch(Node& node, const inbox& box, const json& request) {
 
 }  // namespace
 
-std::string handle_control_request(Node& node, const inbox& box, const std::string& request) {
+void handle_control_request(Node& node, const inbox& box, report_waits& waits, const std::string& request,
+                            const answer_sink& answer) {
+    json now;
     try {
         const auto parsed = json::parse(request);
-        if (!parsed.is_object()) return to_text(error("a request is a JSON object"));
-        return to_text(dispatch(node, box, parsed));
+        if (!parsed.is_object()) {
+            now = error("a request is a JSON object");
+        } else if (parsed.value("cmd", "") == "forward" && parsed.value("ack", false)) {
+            forward_acked(node, waits, parsed, answer);
+            return;  // answered by its report, or at its deadline
+        } else {
+            now = dispatch(node, box, parsed);
+        }
     } catch (const std::exception& e) {
-        return to_text(error(std::string("bad request: ") + e.what()));
+        now = error(std::string("bad request: ") + e.what());
     }
+    answer(to_text(now));
 }
 
 }  // namespace zpartisan::daemon

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -15,6 +16,7 @@
 
 #include "daemon/control_commands.hpp"
 #include "daemon/inbox.hpp"
+#include "daemon/report_waits.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/node.hpp"
 
@@ -32,6 +34,31 @@ constexpr int exit_failed = 4;        // the node stopped otherwise (a fatal tra
 // (a leave's) goes out before the socket closes, and what is asked meanwhile hears
 // "running": false.
 constexpr auto last_answers = std::chrono::milliseconds(300);
+
+// How often the control loop looks at its stop flag while nothing is asked.
+constexpr auto stop_check = std::chrono::milliseconds(200);
+
+// An acked forward that names no timeout waits this much longer than the node's ack timeout
+// for its delivery report, which the node gives by then (docs/control.md).
+constexpr auto report_margin = std::chrono::milliseconds(1000);
+
+// Serves the control endpoint for at most max_wait: one request, answers that came meanwhile,
+// and the waits for delivery reports whose deadline passed.
+void serve_control(zpartisan::Node& node, const zpartisan::daemon::inbox& box, zpartisan::daemon::report_waits& waits,
+                   zpartisan::transport::control_server& control, std::chrono::milliseconds max_wait) {
+    using clock = zpartisan::daemon::report_waits::clock;
+    auto wait = max_wait;
+    if (const auto next_deadline = waits.expire(clock::now()))
+        wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*next_deadline - clock::now()),
+                          std::chrono::milliseconds(0), max_wait);
+    if (auto request = control.next_request(wait)) {
+        zpartisan::daemon::handle_control_request(node, box, waits, request->text,
+                                                  [&control, to = *request](const std::string& answer) {
+                                                      control.reply(to, answer);
+                                                  });
+    }
+    (void)waits.expire(clock::now());
+}
 
 }  // namespace
 
@@ -104,8 +131,10 @@ int main(int argc, char** argv) {
     cfg.role = *parse_role(role_text);
     if (control_endpoint.empty()) control_endpoint = "ipc:///tmp/zpartisan-" + cfg.name + ".ctl";
 
-    std::unique_ptr<Node> node;
+    // Declared before the node, which must go first: its delivery reports answer through them.
     std::unique_ptr<transport::control_server> control;
+    daemon::report_waits waits(std::chrono::milliseconds(cfg.ack_timeout_ms) + report_margin);
+    std::unique_ptr<Node> node;
     try {
         node = std::make_unique<Node>(cfg);
         control = std::make_unique<transport::control_server>(control_endpoint);
@@ -128,10 +157,7 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
-    while (!stop_requested && node->running()) {
-        if (auto request = control->next_request(std::chrono::milliseconds(200)))
-            control->reply(daemon::handle_control_request(*node, box, *request));
-    }
+    while (!stop_requested && node->running()) serve_control(*node, box, waits, *control, stop_check);
     if (!node->running()) {
         // Left, removed or failed: not a process to keep up with its node gone.
         const bool departed = !node->status().running;  // the peer service stopped itself
@@ -144,13 +170,11 @@ int main(int argc, char** argv) {
         }
         const auto until = std::chrono::steady_clock::now() + last_answers;
         for (auto now = std::chrono::steady_clock::now(); now < until && !stop_requested;
-             now = std::chrono::steady_clock::now()) {
-            if (auto request =
-                    control->next_request(std::chrono::duration_cast<std::chrono::milliseconds>(until - now)))
-                control->reply(daemon::handle_control_request(*node, box, *request));
-        }
+             now = std::chrono::steady_clock::now())
+            serve_control(*node, box, waits, *control, std::chrono::ceil<std::chrono::milliseconds>(until - now));
+        node.reset();      // its last delivery reports ("stopped") answer their forwards
+        control->flush();  // and those answers leave
         control.reset();
-        node.reset();
         return status;
     }
     if (leave_on_stop) {
@@ -159,5 +183,6 @@ int main(int argc, char** argv) {
     }
     spdlog::info("stopping");
     node.reset();
+    control->flush();
     return 0;
 }

@@ -1,22 +1,34 @@
 #include "transport/control_channel.hpp"
 
+#include <deque>
+#include <mutex>
 #include <zmq.hpp>
 
 #include "transport/zmq_transport.hpp"
 
 namespace zpartisan::transport {
 
+namespace {
+// Answers still queued when the daemon closes the endpoint (a report that came while it
+// stopped) get this long to leave.
+constexpr int closing_linger_ms = 200;
+constexpr std::string_view refused_several_frames = R"({"ok":false,"error":"a request is one frame; this one had several"})";
+}  // namespace
+
 struct control_server::sockets {
     zmq::context_t context{1};
-    zmq::socket_t rep{context, zmq::socket_type::rep};
+    zmq::socket_t router{context, zmq::socket_type::router};
+    wakeup_pipe answers_ready;
+    std::mutex mutex;
+    std::deque<std::pair<std::vector<std::string>, std::string>> answers;  // route, text
 };
 
 control_server::control_server(const std::string& endpoint) : _sockets(std::make_unique<sockets>()) {
     try {
-        _sockets->rep.set(zmq::sockopt::linger, 0);
-        _sockets->rep.set(zmq::sockopt::maxmsgsize, std::int64_t{1} << 20);
-        _sockets->rep.bind(endpoint);
-        _endpoint = _sockets->rep.get(zmq::sockopt::last_endpoint);
+        _sockets->router.set(zmq::sockopt::linger, closing_linger_ms);
+        _sockets->router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(control_request_max_bytes));
+        _sockets->router.bind(endpoint);
+        _endpoint = _sockets->router.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
         throw transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
     }
@@ -24,31 +36,70 @@ control_server::control_server(const std::string& endpoint) : _sockets(std::make
 
 control_server::~control_server() = default;
 
-std::optional<std::string> control_server::next_request(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t item{_sockets->rep.handle(), 0, ZMQ_POLLIN, 0};
-    try {
-        zmq::poll(&item, 1, timeout);
-        if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-        zmq::message_t request;
-        if (!_sockets->rep.recv(request, zmq::recv_flags::dontwait)) return std::nullopt;
-        if (request.more()) {
-            // A request is one frame. Read whole (the REP socket answers nothing before) and
-            // refused, so no part of it runs as a command of its own.
-            while (request.more() && _sockets->rep.recv(request, zmq::recv_flags::dontwait)) {
-            }
-            reply(R"({"ok":false,"error":"a request is one frame; this one had several"})");
-            return std::nullopt;
+void control_server::reply(const control_message& to, const std::string& text) {
+    {
+        std::lock_guard lock(_sockets->mutex);
+        _sockets->answers.emplace_back(to.route, text);
+    }
+    _sockets->answers_ready.notify();
+}
+
+void control_server::flush() {
+    _sockets->answers_ready.drain();
+    std::deque<std::pair<std::vector<std::string>, std::string>> ready;
+    {
+        std::lock_guard lock(_sockets->mutex);
+        ready.swap(_sockets->answers);
+    }
+    for (const auto& [route, text] : ready) {
+        try {
+            for (const auto& part : route) (void)_sockets->router.send(zmq::buffer(part), zmq::send_flags::sndmore);
+            (void)_sockets->router.send(zmq::buffer(text), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t&) {
         }
-        return request.to_string();
-    } catch (const zmq::error_t&) {
-        return std::nullopt;  // EINTR (a signal): the caller checks its stop flag
     }
 }
 
-void control_server::reply(const std::string& text) {
+std::optional<control_message> control_server::next_request(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     try {
-        (void)_sockets->rep.send(zmq::buffer(text), zmq::send_flags::none);
+        while (true) {
+            flush();
+            zmq::pollitem_t items[] = {{_sockets->router.handle(), 0, ZMQ_POLLIN, 0},
+                                       {nullptr, _sockets->answers_ready.fd(), ZMQ_POLLIN, 0}};
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0)));
+            if (items[0].revents & ZMQ_POLLIN) {
+                // A REQ asker's message: its routing id, the empty delimiter, then the request.
+                // A DEALER may send no delimiter: the first frame alone routes the answer then.
+                std::vector<std::string> frames;
+                zmq::message_t frame;
+                do {
+                    if (!_sockets->router.recv(frame, zmq::recv_flags::dontwait)) break;
+                    frames.push_back(frame.to_string());
+                } while (frame.more());
+                std::size_t body = 1;
+                for (std::size_t i = 1; i < frames.size(); ++i)
+                    if (frames[i].empty()) {
+                        body = i + 1;
+                        break;
+                    }
+                control_message request;
+                request.route.assign(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(std::min(body, frames.size())));
+                if (frames.size() == body + 1) {
+                    request.text = frames.back();
+                    return request;
+                }
+                // Empty, or several frames: refused whole, so no part of it runs as a
+                // command of its own.
+                reply(request, std::string(refused_several_frames));
+                continue;
+            }
+            if (items[1].revents & ZMQ_POLLIN) continue;  // answers to send
+            if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        }
     } catch (const zmq::error_t&) {
+        return std::nullopt;  // EINTR (a signal): the caller checks its stop flag
     }
 }
 

@@ -1,23 +1,44 @@
-// The daemon's control endpoint (REQ/REP, text in, text out), kept in the transport so
-// zmq.hpp stays in one layer. The daemon answers with control_server; zpartisan-ctl asks
-// with control_request. Both bounded by timeouts: a dead daemon never hangs the CLI.
+// The daemon's control endpoint (text in, text out), kept in the transport so zmq.hpp stays in
+// one layer. zpartisan-ctl asks with control_request (a REQ socket); the daemon serves with
+// control_server, a ROUTER, so an answer may come later than the next request's (an acked
+// forward waits for its delivery report while other requests are answered). Both bounded by
+// timeouts: a dead daemon never hangs the CLI.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace zpartisan::transport {
+
+// The largest request the endpoint takes (a larger one closes the asker's connection): room for
+// a node's largest message (max_message_bytes, 4 MiB by default) as base64 in JSON.
+inline constexpr std::size_t control_request_max_bytes = std::size_t{8} << 20;
+
+struct control_message {
+    std::string text;
+    std::vector<std::string> route;  // the envelope that addresses the answer to its asker
+};
 
 class control_server {
 public:
     // Binds endpoint (ipc:// or tcp://127.0.0.1:port); throws transport_error on failure.
     explicit control_server(const std::string& endpoint);
     ~control_server();
-    // The next request, or nullopt after timeout. Every request must be answered by reply().
-    std::optional<std::string> next_request(std::chrono::milliseconds timeout);
-    void reply(const std::string& text);
+    control_server(const control_server&) = delete;
+    control_server& operator=(const control_server&) = delete;
+
+    // The serving thread: the next request, or nullopt after timeout. Answers given meanwhile
+    // by reply() go out as they come. Every request must be answered once by reply().
+    std::optional<control_message> next_request(std::chrono::milliseconds timeout);
+    // Any thread: queues the answer to the request `to`; the serving thread sends it in
+    // next_request() or flush(). An asker that gave up meanwhile is gone: the answer is dropped.
+    void reply(const control_message& to, const std::string& text);
+    // The serving thread: sends what reply() queued, without waiting for requests.
+    void flush();
     [[nodiscard]] const std::string& endpoint() const { return _endpoint; }
 
 private:
