@@ -158,6 +158,10 @@ public:
     // ack_timeout_ms (what took effect is then healed). partition_groups cuts the cluster
     // into groups of names.
     partition_result inject_partition(const std::string& origin, std::uint32_t ttl = 0);
+    // The same without waiting: on_result runs once, on the node's callback thread (where
+    // delivery reports and on_up/on_down run). Safe from a handler.
+    void inject_partition(const std::string& origin, std::uint32_t ttl,
+                          std::function<void(const partition_result&)> on_result);
     partition_result partition_groups(const std::vector<std::vector<std::string>>& groups);
     op_result resolve_partition(const std::string& ref);  // heals it everywhere it spread
     [[nodiscard]] std::vector<partition_entry> partitions() const;

@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
         } else {
             if (!origin.empty()) request["origin"] = origin;
             request["ttl"] = ttl;
+            // The node answers once the origin holds the cut, or gives it up at its ack timeout.
+            if (timeout_option->count() == 0)
+                answer_wait = std::chrono::milliseconds(zpartisan::config{}.ack_timeout_ms + report_margin_ms +
+                                                        answer_margin_ms);
         }
     }
 

@@ -88,6 +88,29 @@ void forward_acked(Node& node, report_waits& waits, const json& request, const a
     }
 }
 
+json from_partition(const partition_result& result) {
+    if (!result.ok()) return error(std::string(to_string(result.status)) + ": " + result.reason);
+    return {{"ok", true}, {"ref", result.ref}};
+}
+
+// Answered once the origin holds the cut or the node gave it up (by its ack timeout), on the
+// node's callback thread; the deadline here only covers a node that never answers.
+void partition_origin(Node& node, report_waits& waits, const json& request, const answer_sink& answer) {
+    const auto origin = request.value("origin", node.name());
+    const auto ttl = request.value("ttl", 0u);
+    const auto wait = waits.default_wait();
+    const auto id = waits.open(report_waits::clock::now() + wait,
+                               to_text(error("timeout: no answer from the node within " + std::to_string(wait.count()) + " ms")),
+                               answer);
+    try {
+        node.inject_partition(origin, ttl, [&waits, id](const partition_result& result) {
+            (void)waits.finish(id, to_text(from_partition(result)));
+        });
+    } catch (const std::exception& e) {
+        (void)waits.finish(id, to_text(error(std::string("bad request: ") + e.what())));
+    }
+}
+
 json update_members(Node& node, const json& request) {
     if (!request.contains("specs")) return error("specs is missing: a list of {name, role, router_endpoint, ...}");
     return from_op(node.update_members(member_specs_of(request.at("specs"), node.members_for_orchestration())));
@@ -174,16 +197,8 @@ json dispatch(Node& node, const inbox& box, const json& request) {
     }
     if (cmd == "leave") return from_op(node.leave());
     if (cmd == "remove") return from_op(node.leave(request.at("node").get<std::string>()));
-    if (cmd == "partition") {
-        partition_result result;
-        if (request.contains("groups")) {
-            result = node.partition_groups(request.at("groups").get<std::vector<std::vector<std::string>>>());
-        } else {
-            result = node.inject_partition(request.value("origin", node.name()), request.value("ttl", 0u));
-        }
-        if (!result.ok()) return error(std::string(to_string(result.status)) + ": " + result.reason);
-        return {{"ok", true}, {"ref", result.ref}};
-    }
+    if (cmd == "partition")  // by groups: an origin's is answered by partition_origin
+        return from_partition(node.partition_groups(request.at("groups").get<std::vector<std::vector<std::string>>>()));
     if (cmd == "heal") return from_op(node.resolve_partition(request.at("ref").get<std::string>()));
     if (cmd == "partitions") {
         json rows = json::array();
@@ -205,6 +220,9 @@ void handle_control_request(Node& node, const inbox& box, report_waits& waits, c
         } else if (parsed.value("cmd", "") == "forward" && parsed.value("ack", false)) {
             forward_acked(node, waits, parsed, answer);
             return;  // answered by its report, or at its deadline
+        } else if (parsed.value("cmd", "") == "partition" && !parsed.contains("groups")) {
+            partition_origin(node, waits, parsed, answer);
+            return;  // answered once the origin holds it, or it was given up
         } else {
             now = dispatch(node, box, parsed);
         }

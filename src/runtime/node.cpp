@@ -368,13 +368,24 @@ partition_result Node::inject_partition(const std::string& origin, std::uint32_t
     if (_reactor->stopped()) return {op_status::stopped, "", "node stopped"};
     if (_reactor->on_reactor_thread() && origin != name())
         throw usage_error("inject_partition of another node from an inline handler would wait on its own reactor "
-                          "for the origin's confirmation; call it from another thread");
+                          "for the origin's confirmation; use the overload with a callback");
     // Answered once the origin holds the cut (at once when it is this node). The core gives a
     // request up at ack_timeout_ms; the margin only covers a reactor that died.
-    auto done = _reactor->inject_partition_and_wait(origin, ttl);
+    auto answered = std::make_shared<std::promise<partition_result>>();
+    auto done = answered->get_future();
+    _reactor->inject_partition(origin, ttl, [answered](partition_result result) { answered->set_value(std::move(result)); });
     const auto bound = std::chrono::milliseconds(_reactor->cfg().ack_timeout_ms) + std::chrono::seconds(1);
     if (done.wait_for(bound) != std::future_status::ready) return {op_status::timeout, "", "no answer from the reactor"};
     return done.get();
+}
+
+void Node::inject_partition(const std::string& origin, std::uint32_t ttl,
+                            std::function<void(const partition_result&)> on_result) {
+    if (!on_result) throw usage_error("inject_partition: empty callback");
+    auto* events = &_reactor->events();
+    _reactor->inject_partition(origin, ttl, [events, fn = std::move(on_result)](partition_result result) mutable {
+        events->post_task([fn = std::move(fn), result = std::move(result)] { fn(result); });
+    });
 }
 
 partition_result Node::partition_groups(const std::vector<std::vector<std::string>>& groups) {

@@ -314,7 +314,7 @@ reactor::lead_outcome reactor::lead() {
     run_commands();  // commands queued before _accepting flipped still get their answer
     for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
     _waiters.clear();
-    for (auto& [ref, waiter] : _partition_waiters) waiter.set_value({op_status::stopped, "", "node stopped"});
+    for (auto& [ref, waiter] : _partition_waiters) waiter({op_status::stopped, "", "node stopped"});
     _partition_waiters.clear();
     fail_reports_at_shutdown();
     _thread_exited = true;
@@ -501,9 +501,10 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                 } else if constexpr (std::is_same_v<T, core::effect::partition_outcome>) {
                     if (!e.applied) spdlog::warn("[{}] partition {} given up: {}", _config.name, e.ref, e.reason);
                     if (auto waiter = _partition_waiters.find(e.ref); waiter != _partition_waiters.end()) {
-                        waiter->second.set_value(e.applied ? partition_result{op_status::ok, e.ref, ""}
-                                                           : partition_result{op_status::timeout, "", e.reason});
+                        auto done = std::move(waiter->second);
                         _partition_waiters.erase(waiter);
+                        done(e.applied ? partition_result{op_status::ok, e.ref, ""}
+                                       : partition_result{op_status::timeout, "", e.reason});
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
                     count("membership_changes");
@@ -970,28 +971,29 @@ std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::
     });
 }
 
-std::future<partition_result> reactor::inject_partition_and_wait(const std::string& origin, std::uint32_t ttl) {
-    return call([this, origin, ttl](core::peer_service& core, std::uint64_t now) {
-        std::promise<partition_result> done;
-        auto future = done.get_future();
+void reactor::inject_partition(const std::string& origin, std::uint32_t ttl,
+                               std::function<void(partition_result)> done) {
+    std::optional<partition_result> at_once = call([&](core::peer_service& core, std::uint64_t now) {
+        std::optional<partition_result> result;
         if (stopped() || !core.running()) {
-            done.set_value({op_status::stopped, "", "the peer service stopped"});
+            result = partition_result{op_status::stopped, "", "the peer service stopped"};
         } else if (origin != core.self().name && !core.membership().contains(origin)) {
-            done.set_value({op_status::unknown_node, "", "no member named " + origin});
+            result = partition_result{op_status::unknown_node, "", "no member named " + origin};
         } else if (auto ref = core.inject_partition(origin, ttl, now)) {
             _partition_waiters.emplace(*ref, std::move(done));  // the outcome follows as an effect
         } else {
-            done.set_value({op_status::refused, "", "no route to " + origin});
+            result = partition_result{op_status::refused, "", "no route to " + origin};
         }
-        return future;
+        return result;
     });
+    if (at_once) done(std::move(*at_once));
 }
 
 void reactor::check_waiters() {
     if (!_partition_waiters.empty() && !_core->running()) {
-        for (auto& [ref, waiter] : _partition_waiters)
-            waiter.set_value({op_status::stopped, "", "the peer service stopped"});
+        auto waiters = std::move(_partition_waiters);
         _partition_waiters.clear();
+        for (auto& [ref, waiter] : waiters) waiter({op_status::stopped, "", "the peer service stopped"});
     }
     if (_waiters.empty()) return;
     const auto now = now_ms();

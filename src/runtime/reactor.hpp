@@ -111,9 +111,10 @@ public:
 
     // Starts a join and resolves the future when it completes (docs/protocol.md §3 sync_join).
     std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout);
-    // Injects a partition (docs/protocol.md §6) and resolves the future when its origin holds
-    // it, or with the reason it was refused or given up.
-    std::future<partition_result> inject_partition_and_wait(const std::string& origin, std::uint32_t ttl);
+    // Injects a partition (docs/protocol.md §7) and calls done exactly once, on the reactor
+    // thread (or the caller's, once stopped): ok when its origin holds it, or the reason it was
+    // refused or given up. done must not block.
+    void inject_partition(const std::string& origin, std::uint32_t ttl, std::function<void(partition_result)> done);
 
     [[nodiscard]] std::map<std::string, std::uint64_t> counters();
     void set_publish_loss(double ratio) { _publish_loss_ratio = ratio; }  // reactor thread only
@@ -298,7 +299,7 @@ private:
     bool _accepting = true;  // false once the thread stopped taking commands
 
     std::vector<join_waiter> _waiters;             // reactor thread only
-    std::map<std::string, std::promise<partition_result>> _partition_waiters;  // by ref; reactor thread only
+    std::map<std::string, std::function<void(partition_result)>> _partition_waiters;  // by ref; reactor thread only
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
     // Per-message counters as plain fields (reactor thread only): no map lookup per message.
     std::uint64_t _bytes_received = 0, _bytes_sent = 0, _messages_out = 0, _control_messages_out = 0;

@@ -1,5 +1,7 @@
 // Partition injection, capacity and capabilities over real sockets (docs/protocol.md §6 and §3).
+#include <algorithm>
 #include <atomic>
+#include <future>
 
 #include "cluster_fixture.hpp"
 
@@ -122,6 +124,24 @@ TEST_CASE("a partition asked of a client of another server takes effect at that 
     const auto held = c.c2->partitions();
     CHECK(std::any_of(held.begin(), held.end(), [&](const partition_entry& p) { return p.ref == cut.ref; }));
     REQUIRE(c.c1->resolve_partition(cut.ref).ok());
+    WAIT_FOR("healed", c.c2->partitions().empty());
+}
+
+TEST_CASE("inject_partition with a callback answers on the callback thread once the origin holds the cut",
+          "[partition][faults]") {
+    small_cluster c;
+    std::promise<partition_result> answered;
+    auto done = answered.get_future();
+    c.c1->inject_partition("c2", 0, [&](const partition_result& result) { answered.set_value(result); });
+    REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    const auto result = done.get();
+    REQUIRE(result.ok());
+    const auto held = c.c2->partitions();
+    CHECK(std::any_of(held.begin(), held.end(), [&](const partition_entry& p) { return p.ref == result.ref; }));
+    std::promise<partition_result> unknown;
+    c.c1->inject_partition("nobody", 0, [&](const partition_result& r) { unknown.set_value(r); });
+    CHECK(unknown.get_future().get().status == op_status::unknown_node);
+    REQUIRE(c.c1->resolve_partition(result.ref).ok());
     WAIT_FOR("healed", c.c2->partitions().empty());
 }
 

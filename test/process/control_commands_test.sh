@@ -4,7 +4,10 @@
 # fails with the reason (unknown_handler; timeout while its receiver is stopped, during which the
 # control endpoint keeps answering); plain sends print their status; a binary payload round-trips
 # byte for byte through --payload-file and inbox's payload_base64; update-members adds a member
-# and removes others (whose daemon exits 3). Every wait polls with a deadline; the trap kills
+# and removes others (whose daemon exits 3); a partition asked of another server's client holds
+# there when answered, and one asked of a stopped client fails with timeout; a member named by
+# update-members that never joined is listed not reachable, and sends to it answer
+# not_yet_connected. Every wait polls with a deadline; the trap kills
 # whatever is still running.
 set -u
 bin=${1:?usage: control_commands_test.sh BUILD_DIR}
@@ -53,6 +56,11 @@ exited() { ! kill -0 "$1" 2>/dev/null; }
 inbox_has() { q "$1" inbox | json "[m['payload_base64'] for m in d['messages']]" | grep -qF "'$2'"; }
 retransmissions() { q "$1" metrics | json 'd["counters"].get("retransmissions", 0)'; }
 retransmits_beyond() { test "$(retransmissions "$1")" -gt "$2"; }
+not() { ! "$@"; }
+holds_no_partition() { test "$(q "$1" partitions | json 'len(d["partitions"])')" = 0; }
+reachable_is() {  # reachable_is OBSERVER NODE True|False
+    test "$(q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]")" = "$3"
+}
 sees_up() { test "$(q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]")" = True; }
 
 start s1 server
@@ -93,8 +101,24 @@ wait_for "the waiting forward ends by its timeout" 8 exited "$waiting"
 wait "$waiting"; rc=$?
 check "not delivered: exit 1 (got $rc: $(cat "$work/waiting.out"))" test $rc -eq 1
 check "saying why" grep -q "not delivered" "$work/waiting.out"
+# A partition asked of the stopped c2 (still reachable: 50 heartbeats) gets no confirmation:
+# it fails with timeout at the ack timeout (5 s), and c2 holds nothing once it runs again.
+c c1 partition --origin c2 >"$work/partition.out" 2>&1 &
+partitioning=$!
+wait_for "c1 answers status while the partition waits for its confirmation" 2 answers c1
+wait_for "the partition of a stopped c2 ends" 9 exited "$partitioning"
+wait "$partitioning"; rc=$?
+check "it exits 1 (got $rc: $(cat "$work/partition.out"))" test $rc -eq 1
+check "saying timeout" grep -q "timeout" "$work/partition.out"
 kill -CONT "${pid[c2]}"
+wait_for "c2, running again, holds no partition" 10 holds_no_partition c2
 wait_for "c2 is reachable again" 10 sees_up c1 c2
+out=$(c c1 partition --origin c2 2>&1); rc=$?
+check "a partition asked of c2, another server's client, answers its reference (got: $out)" test $rc -eq 0
+check "c2 holds it when the call answered" not holds_no_partition c2
+check "c1 heals it" c c1 heal "$out"
+wait_for "c2 holds no partition" 10 holds_no_partition c2
+wait_for "c1 sees c2 reachable after the heal" 10 sees_up c1 c2
 
 # --- a payload of any bytes, exactly --------------------------------------------------------------
 printf '\x00\xff\xfe\x01\x80binary\xc3\x28\n' >"$work/blob"
@@ -130,6 +154,20 @@ wait_for "c2's daemon exits, removed" 10 exited "${pid[c2]}"
 wait "${pid[c2]}"; rc=$?
 unset "pid[c2]"
 check "with status 3 (got $rc)" test $rc -eq 3
+
+# A member named by update_members that never joined: a running client daemon started without
+# --join. s1 lists it, never reachable; a forward to it answers not_yet_connected.
+start c8 client
+wait_for "c8 (not joined) answers" 10 answers c8
+c8=$(endpoint_of c8)
+out=$(c s1 update-members name=s1 name=s2 name=c1 "name=c8,role=client,router_endpoint=$c8,incarnation=1" 2>&1); rc=$?
+check "update-members naming the running, unjoined c8 answers ok (got: $out)" test $rc -eq 0 -a "$out" = ok
+wait_for "c1 lists c8" 10 members_are c1 c1,c8,s1,s2
+check "s1 lists c8 not reachable" reachable_is s1 c8 False
+check "c1 lists c8 not reachable" reachable_is c1 c8 False
+out=$(c s1 forward c8 inbox hello 2>&1); rc=$?
+check "a forward to it exits 1 with not_yet_connected (got: $out)" test $rc -eq 1 -a -n "$(grep not_yet_connected <<<"$out")"
+check "c8 itself still lists only itself" members_are c8 c8
 
 for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}"; done
 for n in "${!pid[@]}"; do wait_for "$n exits on SIGTERM" 10 exited "${pid[$n]}"; done
