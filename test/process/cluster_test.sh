@@ -4,6 +4,7 @@
 # two servers; kill -9 and SIGSTOP of servers are seen; everything stops at the end.
 # Every wait polls with a deadline; the trap kills whatever is still running.
 set -u
+. "$(dirname "$0")/lib.sh"
 bin=${1:?usage: cluster_test.sh BUILD_DIR}
 node="$bin/zpartisan-node"
 ctl="$bin/zpartisan-ctl"
@@ -15,23 +16,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...: one assertion
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; fi
-}
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
-    local deadline=$((SECONDS + seconds))
-    while [ $SECONDS -lt $deadline ]; do
-        if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $what"; return 0; fi
-        sleep 0.1
-    done
-    failed=$((failed + 1)); echo "FAILED (timed out): $what"; return 1
-}
-q() { "$ctl" -c "ipc://$work/$1.ctl" --json "${@:2}"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 start() {  # start NAME ROLE [JOIN]
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"
@@ -40,19 +24,11 @@ start() {  # start NAME ROLE [JOIN]
         ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
     pid[$name]=$!
 }
-endpoint_of() { q "$1" status | json 'd["router_endpoint"]'; }
 member_count() { q "$1" members | json 'len(d["members"])'; }
-reachable() {  # reachable OBSERVER NODE -> prints True/False
-    q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]"
-}
 # Conditions for wait_for: functions, so they are evaluated afresh at every poll.
 lists_all_six() { test "$(member_count "$1")" = 6; }
-sees_down() { test "$(reachable "$1" "$2")" = False; }
-sees_up() { test "$(reachable "$1" "$2")" = True; }
 last_inbox_is() { test "$(q "$1" inbox | json "d['messages'][-1]['$2']")" = "$3"; }
 homed_away_from() { local h; h=$(q "$1" status | json 'd["home"]'); test -n "$h" -a "$h" != "$2"; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
-answers() { for n in "$@"; do q "$n" status || return 1; done; }
 
 # Bad flags: non-zero exit and one line naming the problem.
 out=$("$node" --role banana --name x 2>&1); rc=$?
@@ -100,5 +76,4 @@ for n in s1 s2 c1 c2 c3; do
     wait_for "$n exits on SIGTERM" 10 exited "${pid[$n]}"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -10,6 +10,7 @@
 # not_yet_connected. Every wait polls with a deadline; the trap kills
 # whatever is still running.
 set -u
+. "$(dirname "$0")/lib.sh"
 bin=${1:?usage: control_commands_test.sh BUILD_DIR}
 node="$bin/zpartisan-node"
 ctl="$bin/zpartisan-ctl"
@@ -21,24 +22,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...: one assertion
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; fi
-}
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
-    local deadline=$((SECONDS + seconds))
-    while [ $SECONDS -lt $deadline ]; do
-        if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $what"; return 0; fi
-        sleep 0.1
-    done
-    failed=$((failed + 1)); echo "FAILED (timed out): $what"; return 1
-}
 c() { "$ctl" -c "ipc://$work/$1.ctl" "${@:2}"; }  # human output
 q() { c "$1" --json "${@:2}"; }                     # JSON output
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # 50 heartbeats missed before a peer counts as failed: a receiver stopped for seconds stays
 # reachable, so an acked forward to it goes out and is retransmitted, never acknowledged.
 start() {  # start NAME ROLE [JOIN]
@@ -49,19 +34,13 @@ start() {  # start NAME ROLE [JOIN]
         ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
     pid[$name]=$!
 }
-endpoint_of() { q "$1" status | json 'd["router_endpoint"]'; }
-members_are() { test "$(q "$1" members | json '",".join(m["name"] for m in d["members"])')" = "$2"; }
-answers() { for n in "$@"; do q "$n" status || return 1; done; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
 inbox_has() { q "$1" inbox | json "[m['payload_base64'] for m in d['messages']]" | grep -qF "'$2'"; }
 retransmissions() { q "$1" metrics | json 'd["counters"].get("retransmissions", 0)'; }
 retransmits_beyond() { test "$(retransmissions "$1")" -gt "$2"; }
-not() { ! "$@"; }
 holds_no_partition() { test "$(q "$1" partitions | json 'len(d["partitions"])')" = 0; }
 reachable_is() {  # reachable_is OBSERVER NODE True|False
     test "$(q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]")" = "$3"
 }
-sees_up() { test "$(q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]")" = True; }
 
 start s1 server
 wait_for "s1 answers on its control endpoint" 10 q s1 status
@@ -172,5 +151,4 @@ check "c8 itself still lists only itself" members_are c8 c8
 for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}"; done
 for n in "${!pid[@]}"; do wait_for "$n exits on SIGTERM" 10 exited "${pid[$n]}"; done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -5,6 +5,7 @@
 # the leave, then exits 3 saying it left; `status` against it no longer succeeds; SIGTERM
 # still exits 0. Every wait polls with a deadline; the trap kills whatever is still running.
 set -u
+. "$(dirname "$0")/lib.sh"
 bin=${1:?usage: departure_test.sh BUILD_DIR}
 node="$bin/zpartisan-node"
 ctl="$bin/zpartisan-ctl"
@@ -16,23 +17,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...: one assertion
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; fi
-}
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
-    local deadline=$((SECONDS + seconds))
-    while [ $SECONDS -lt $deadline ]; do
-        if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $what"; return 0; fi
-        sleep 0.1
-    done
-    failed=$((failed + 1)); echo "FAILED (timed out): $what"; return 1
-}
-q() { "$ctl" -c "ipc://$work/$1.ctl" --json "${@:2}"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 start() {  # start NAME ROLE [JOIN]
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"
@@ -41,11 +25,6 @@ start() {  # start NAME ROLE [JOIN]
         ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
     pid[$name]=$!
 }
-endpoint_of() { q "$1" status | json 'd["router_endpoint"]'; }
-members_are() { test "$(q "$1" members | json '",".join(m["name"] for m in d["members"])')" = "$2"; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
-quietly() { "$@" >/dev/null; }
-answers() { for n in "$@"; do q "$n" status || return 1; done; }
 reap() {  # reap NAME: rc = its daemon's exit status (not in a subshell: wait needs its parent)
     exited "${pid[$1]}" || kill -9 "${pid[$1]}"  # still up: 137, which fails the check that follows
     wait "${pid[$1]}" 2>/dev/null
@@ -98,5 +77,4 @@ done
 if [ "$failed" -ne 0 ]; then
     for n in s1 s2 c3 c4; do echo "--- $n.log"; cat "$work/$n.log"; done
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

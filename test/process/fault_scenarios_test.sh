@@ -15,6 +15,7 @@
 # polls with a deadline; on a timeout every node's `members` JSON is printed; the trap kills
 # whatever is still running and removes the temporary directory.
 set -u
+. "$(dirname "$0")/lib.sh"
 bin=${1:?usage: fault_scenarios_test.sh BUILD_DIR}
 node="$bin/zpartisan-node"
 ctl="$bin/zpartisan-ctl"
@@ -35,25 +36,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0
-failed=0
 cluster=   # the current cluster's directory under $work (one per fresh cluster)
 live=()    # the names whose daemons should be up
-check() {  # check DESCRIPTION COMMAND...: one assertion
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; dump; fi
-}
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
-    local start=$SECONDS deadline=$((SECONDS + seconds))
-    while [ $SECONDS -lt $deadline ]; do
-        if "$@" >/dev/null 2>&1; then
-            passed=$((passed + 1)); echo "ok: $what ($((SECONDS - start)) s)"; return 0
-        fi
-        sleep 0.1
-    done
-    failed=$((failed + 1)); echo "FAILED (timed out after $seconds s): $what"; dump; return 1
-}
 dump() {  # what every live node says, for the report of a failure
     for n in "${live[@]}"; do
         echo "  $n members: $(q "$n" --timeout-ms 1000 members 2>&1)"
@@ -62,10 +46,6 @@ dump() {  # what every live node says, for the report of a failure
     done
 }
 q() { "$ctl" -c "ipc://$cluster/$1.ctl" --json "${@:2}"; }
-# The interpreter itself, not a version manager's shim (those cost half a second a call).
-py=$(python3 -c 'import sys; print(sys.executable)')
-json() { "$py" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-quietly() { "$@" >/dev/null; }
 start() {  # start NAME ROLE [JOIN]: same flags at every start, so a restart is the same command
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$cluster/$name"
@@ -74,9 +54,6 @@ start() {  # start NAME ROLE [JOIN]: same flags at every start, so a restart is 
         --inbox-size 1000 ${join:+--join "$join"} >>"$cluster/$name.log" 2>&1 &
     pid[$name]=$!
 }
-endpoint_of() { q "$1" status | json 'd["router_endpoint"]'; }
-answers() { for n in "$@"; do q "$n" status || return 1; done; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
 drop() {  # drop NAME: no longer expected up
     local keep=() n
     for n in "${live[@]}"; do [ "$n" != "$1" ] && keep+=("$n"); done
@@ -277,5 +254,4 @@ wait_for "c3, restarted on its data dir, is reachable everywhere again" 15 conve
 forward_arrives c1 c3
 forward_arrives c3 c1
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -14,6 +14,7 @@
 # them it prints "SKIP: <reason>" and exits 0. Every wait polls with a deadline; the trap kills
 # the daemons and deletes every namespace (their veths and bridge go with them).
 set -u
+. "$(dirname "$0")/lib.sh"
 bin=${1:?usage: netns_link_test.sh BUILD_DIR}
 node="$bin/zpartisan-node"
 ctl="$bin/zpartisan-ctl"
@@ -56,28 +57,7 @@ done
 set +e
 work=$(mktemp -d /tmp/zpartisan-netns-XXXXXX)
 
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...: one assertion
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; dump; fi
-}
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
-    local start=$SECONDS deadline=$((SECONDS + seconds))
-    while [ $SECONDS -lt $deadline ]; do
-        if "$@" >/dev/null 2>&1; then
-            passed=$((passed + 1)); echo "ok: $what ($((SECONDS - start)) s)"; return 0
-        fi
-        sleep 0.1
-    done
-    failed=$((failed + 1)); echo "FAILED (timed out after $seconds s): $what"; dump; return 1
-}
 dump() { for h in "${hosts[@]}"; do echo "  $h members: $(q "$h" --timeout-ms 1000 members 2>&1)"; done; }
-q() { "$ctl" -c "ipc://$work/$1.ctl" --json "${@:2}"; }
-# The interpreter itself, not a version manager's shim (those cost half a second a call).
-py=$(python3 -c 'import sys; print(sys.executable)')
-json() { "$py" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 start() {  # start NAME ROLE [JOIN]: the daemon inside its namespace, bound to its address
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"
@@ -87,10 +67,6 @@ start() {  # start NAME ROLE [JOIN]: the daemon inside its namespace, bound to i
         --control "ipc://$work/$name.ctl" --log-level warn ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
     pid[$name]=$!
 }
-answers() { for n in "$@"; do q "$n" status || return 1; done; }
-reachable() { q "$1" members | json "[m['reachable'] for m in d['members'] if m['name']=='$2'][0]"; }
-sees_down() { test "$(reachable "$1" "$2")" = False; }
-sees_up() { test "$(reachable "$1" "$2")" = True; }
 home_of() { q "$1" status | json 'd["home"]'; }
 homed_on() { test "$(home_of "$1")" = "$2"; }
 view() {  # one line per node's view: the members with role, home and incarnation, and whether all are reachable
@@ -153,5 +129,4 @@ forward_arrives s2 c1
 
 teardown
 check "no namespace of this run is left" test -z "$(ip netns list | grep "^$pfx")"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
