@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "daemon/control_commands.hpp"
+#include "daemon/heap_trim.hpp"
 #include "daemon/inbox.hpp"
 #include "daemon/report_waits.hpp"
 #include "transport/control_channel.hpp"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     std::string log_format = "text";
     bool leave_on_stop = false;
     std::size_t inbox_size = 100;
+    bool no_heap_trim = false;
 
     app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
     app.add_option("--role", role_text, "server or client")
@@ -115,6 +117,9 @@ int main(int argc, char** argv) {
                  "run message handlers on the reactor itself, one worker (handlers must return quickly and never block)")
         ->envname("ZPARTISAN_INLINE_HANDLERS");
     app.add_option("--inbox-size", inbox_size, "messages the inbox handler keeps")->envname("ZPARTISAN_INBOX_SIZE");
+    app.add_flag("--no-heap-trim", no_heap_trim,
+                 "keep the heap that closed connections freed instead of handing it back to the system")
+        ->envname("ZPARTISAN_NO_HEAP_TRIM");
 
     try {
         app.parse(argc, argv);
@@ -157,7 +162,17 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
-    while (!stop_requested && node->running()) serve_control(*node, box, waits, *control, stop_check);
+    // Checked between control requests: this thread has nothing else to do, and a trim here
+    // holds up no message (daemon/heap_trim.hpp says why and when).
+    daemon::heap_trimmer trimmer;
+    while (!stop_requested && node->running()) {
+        serve_control(*node, box, waits, *control, stop_check);
+        if (no_heap_trim) continue;
+        if (const auto trim = trimmer.poll(std::chrono::steady_clock::now()))
+            spdlog::debug("heap trimmed ({} back to the system): live {} KiB, {} KiB at its peak, in {} us",
+                          trim->released ? "memory went" : "nothing went", trim->live_bytes / 1024,
+                          trim->peak_live_bytes / 1024, trim->took.count());
+    }
     if (!node->running()) {
         // Left, removed or failed: not a process to keep up with its node gone.
         const bool departed = !node->status().running;  // the peer service stopped itself
