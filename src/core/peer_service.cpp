@@ -308,7 +308,7 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         count("dropped_stale_hello");
         return;
     }
-    merge(msg.state, provenance::first_hand, now_ms);
+    merge(msg.state, provenance::first_hand, now_ms, msg.spec.name);
     if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
     // From now on we expect to hear from it every interval (a server heartbeats us on its
     // DEALER even before our own dial to it is welcomed).
@@ -368,7 +368,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
             _output.emplace_back(effect::publish{effect::stream::clients, word});
         }
     }
-    merge(msg.state, provenance::from_server, now_ms);
+    merge(msg.state, provenance::from_server, now_ms, msg.spec.name);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
         // Attach here: our spec's home changes cluster-wide (the old home is hung up below).
         _self.home_server = msg.spec.name;

@@ -360,7 +360,9 @@ private:
     // Merges remote state. Servers publish what changed them to their clients, and first-hand
     // changes (from a client, a hello or the API) to the other servers too.
     enum class provenance { first_hand, from_server };
-    void merge(const membership_state& state, provenance source, std::uint64_t now_ms);
+    // told_by: the node the state came from (named in the log line of a node that learns it
+    // was removed).
+    void merge(const membership_state& state, provenance source, std::uint64_t now_ms, const std::string& told_by);
     void publish(effect::stream to, const membership_state& change);
     // Whether merging delta may change whom we dial: it adds, changes or removes a server.
     [[nodiscard]] bool touches_topology(const membership_state& delta) const;

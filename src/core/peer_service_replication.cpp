@@ -33,7 +33,8 @@ bool peer_service::touches_topology(const membership_state& delta) const {
     return false;
 }
 
-void peer_service::merge(const membership_state& state, provenance source, std::uint64_t now_ms) {
+void peer_service::merge(const membership_state& state, provenance source, std::uint64_t now_ms,
+                         const std::string& told_by) {
     const bool topology_may_change = touches_topology(state);
     membership_state change;
     if (!_membership.join(state, &change)) return;
@@ -45,7 +46,8 @@ void peer_service::merge(const membership_state& state, provenance source, std::
         publish(effect::stream::clients, change);
     }
     if (!_membership.contains(_self.name)) {
-        stop("removed from the cluster by another node");
+        // The CRDT's removal names no remover: the node that passed it on is what we know.
+        stop("removed from the cluster by another node (the news came from " + told_by + ")");
         return;
     }
     // A client's attachment follows the spec it publishes: drop ours when the client went,
@@ -87,7 +89,8 @@ void peer_service::handle(const link& from, const delta& msg, std::uint64_t now_
         count("dropped_delta_wrong_link");
         return;
     }
-    merge(msg.state, from.via == link::kind::subscribed ? provenance::from_server : provenance_of(msg.origin), now_ms);
+    merge(msg.state, from.via == link::kind::subscribed ? provenance::from_server : provenance_of(msg.origin), now_ms,
+          msg.origin);
     if (from.via != link::kind::subscribed || !_running) return;
     observe_publisher_seq(msg.origin, msg.seq, true);
 }
@@ -148,7 +151,7 @@ void peer_service::handle(const link& from, const sync_delta& msg, std::uint64_t
     (void)from;
     // At worst a delta overtook this answer and the next one looks like a gap: one extra sync.
     _seen_seq[msg.origin] = msg.publisher_seq;
-    merge(msg.state, provenance_of(msg.origin), now_ms);
+    merge(msg.state, provenance_of(msg.origin), now_ms, msg.origin);
 }
 
 }  // namespace zpartisan::core

@@ -50,7 +50,7 @@ check "s1 removes c4" quietly q s1 remove c4
 wait_for "c4's daemon exits after its removal" 10 exited "${pid[c4]}"
 reap c4
 check "c4 exits with status 3 (got $rc)" test "$rc" = 3
-check "c4's log says it was removed" grep -q "removed from the cluster" "$work/c4.log"
+check "c4's log says it was removed, and who told it" grep -q "removed from the cluster.*news came from s" "$work/c4.log"
 wait_for "s1 no longer lists c4" 10 members_are s1 c3,s1,s2
 wait_for "s2 no longer lists c4" 10 members_are s2 c3,s1,s2
 

@@ -112,6 +112,7 @@ TEST_CASE("a client removed right after another left learns it and stops", "[nem
         REQUIRE(net.node("s1").remove_member("c2", net.now_ms()));
         net.run_rounds(300);
         CHECK_FALSE(net.node("c2").running());
+        CHECK_THAT(net.stop_reason("c2").value_or(""), Catch::Contains("removed") && Catch::Contains("news came from s"));
         CHECK_FALSE(net.node("s1").membership().contains("c2"));
         CHECK_FALSE(net.node("s1").membership().contains("c1"));
     }
