@@ -1,4 +1,4 @@
-// Convergence under faults (docs/protocol.md §10) in the deterministic simulation: random
+// Convergence under faults (docs/protocol.md §9) in the deterministic simulation: random
 // clusters under random fault schedules, healed, then checked. A failing seed prints its
 // replay command and its schedule shrunk to the faults the failure needs.
 //   ZPARTISAN_SIM_SEED=N     replays one seed
