@@ -11,7 +11,7 @@
 
 namespace zpartisan {
 
-inline constexpr std::uint32_t protocol_version = 4;  // 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints
+inline constexpr std::uint32_t protocol_version = 5;  // 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on acked forwards
 
 struct config {
     std::string name;                  // unique in the cluster; also the ZeroMQ routing id
