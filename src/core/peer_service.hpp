@@ -13,11 +13,13 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "core/failure_detector.hpp"
+#include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
@@ -293,6 +295,19 @@ private:
     // duplicate), and recording that it was.
     [[nodiscard]] bool delivered_before(const forward& msg) const;
     void record_delivery(const forward& msg, std::uint64_t now_ms);
+    // Hands a message for us to its handler and answers it (acked); false when a full handler
+    // queue leaves it to its retransmission.
+    bool hand_over(forward&& msg, std::uint64_t now_ms);
+    void answer(const forward& msg, ack_status status, std::uint64_t now_ms);
+
+    // --- order of acked messages (peer_service_ordering.cpp, docs/protocol.md §7 Order) ---
+    // Sender: numbers an acked message's place in its lane and says what is settled.
+    void set_order_fields(forward& msg);
+    [[nodiscard]] std::uint64_t settled_below_for(const std::string& destination) const;
+    // Receiver: an acked message carrying order, handed over now or held until its turn.
+    void take_in_order(forward&& msg, std::uint64_t now_ms);
+    // Hands over the held messages whose turn came (with overdue, also those held too long).
+    void release_held(std::uint64_t now_ms, bool overdue);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
     [[nodiscard]] bool partitioned_from(const std::string& peer) const;
@@ -469,6 +484,9 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> _last_id_to;  // destination -> its last id
     std::uint64_t next_id_to(const std::string& destination);
     void prune_id_sequences();
+    // (destination, channel, lane) -> the last acked id sent on it: the next one's previous_id.
+    std::map<std::tuple<std::string, std::string, std::uint32_t>, std::uint64_t> _last_id_on_lane;
+    receive_order _receive_order;
     // Acked sends awaiting their ack, by the local handle their delivery report carries; the
     // ack names them by (its sender, id).
     std::uint64_t _last_report_id = 0;

@@ -96,6 +96,18 @@ TEST_CASE("a partition asked of a client of another server takes effect there", 
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::partition, "c3", "c1", 300, 0}}), true);
 }
 
+TEST_CASE("acked messages held up by a partition are handled before those sent after it heals (seed 1)",
+          "[nemesis][sim][regression][order]") {
+    // c2's acked messages to s2 waited out a partition in its retransmit buffer; the one sent
+    // after the heal overtook their retransmissions, and s2 handled it first.
+    require_converges(sim::draw_scenario(1));
+}
+
+TEST_CASE("acked messages lost with a crashed peer's links keep their order on retransmission (seed 2)",
+          "[nemesis][sim][regression][order]") {
+    require_converges(sim::draw_scenario(2));
+}
+
 TEST_CASE("a client removed right after another left learns it and stops", "[nemesis][sim]") {
     for (int servers : {1, 2}) {
         CAPTURE(servers);

@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include "sim/sim_network.hpp"
+#include "unit/two_servers.hpp"
 
 using namespace zpartisan;
+using namespace zpartisan::test;
 
 TEST_CASE("servers mesh and clients attach through the pure core", "[peer_service]") {
     sim::sim_network net(42);
@@ -81,36 +83,6 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
     CHECK_FALSE(net.node("c1").running());
     CHECK(net.converged({"s1", "s2"}));
 }
-
-namespace {
-
-// The forwards a node's output sends (taking all of its output).
-std::vector<core::forward> forwards_sent(core::peer_service& node) {
-    std::vector<core::forward> sent;
-    for (auto& effect : node.take_output())
-        if (auto* send = std::get_if<core::effect::send>(&effect))
-            if (auto* data = std::get_if<core::forward>(&send->msg)) sent.push_back(*data);
-    return sent;
-}
-
-// s1 and s2 meshed; c1 homed at s1, c2 at s2.
-void two_servers_two_clients(sim::sim_network& net) {
-    net.add("s1", role::server);
-    net.add("s2", role::server);
-    net.add("c1", role::client);
-    net.add("c2", role::client);
-    net.node("s2").join(net.router_of("s1"), 0);
-    net.node("c1").join(net.router_of("s1"), 0);
-    net.node("c2").join(net.router_of("s2"), 0);
-}
-
-void converged_two_servers_two_clients(sim::sim_network& net) {
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
-}
-
-}  // namespace
 
 TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
     sim::sim_network net(5);
