@@ -106,9 +106,9 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
     return r.hop;
 }
 
-bool peer_service::admit_local_delivery(const link& from, std::string_view origin, std::string_view handler,
-                                        std::uint32_t entries, std::uint64_t now_ms) {
-    return admit_routed(from, false, now_ms) && !cut_off_origin(origin) && handler_known(handler, entries);
+bool peer_service::admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms) {
+    return admit_routed(from, false, now_ms) && !cut_off_origin(arrival.origin) &&
+           handler_known(arrival.handler, arrival.entries) && plain_in_order(arrival, now_ms);
 }
 
 bool peer_service::cut_off_origin(std::string_view origin) {
@@ -145,6 +145,7 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
     forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
                 std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
+    if (!msg.ack) number_plain(msg);
     if (msg.ack) {
         msg.id = next_id_to(msg.destination);
         const auto report_id = ++_last_report_id;
@@ -264,6 +265,9 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         take_in_order(std::move(msg), now_ms);
         return;
     }
+    if (!msg.ack && !plain_in_order({msg.origin, msg.origin_incarnation, msg.handler, msg.channel, msg.lane, msg.id,
+                                     msg.bundled}, now_ms))
+        return;
     (void)hand_over(std::move(msg), now_ms);
 }
 

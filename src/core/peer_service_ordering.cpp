@@ -1,8 +1,10 @@
-// peer_service: the order of acked messages (docs/protocol.md §7, Order). The sender chains
-// each acked message to the one it sent before on the same destination, channel and lane,
-// and says which ids it has settled; the receiver hands them over in that order, holding one
-// that arrives before its predecessor (core/receive_order.hpp) until the predecessor comes
-// or is known never to.
+// peer_service: order per origin, destination, channel and lane (docs/protocol.md §7, Order).
+// Plain frames are numbered, and a receiver drops one that a later one overtook. The sender
+// chains each acked message to the one it sent before on the same destination, channel and
+// lane, and says which ids it has settled; the receiver hands them over in that order,
+// holding one that arrives before its predecessor (core/receive_order.hpp) until the
+// predecessor comes or is known never to.
+#include <algorithm>
 #include <utility>
 
 #include "core/peer_service.hpp"
@@ -22,6 +24,14 @@ std::uint64_t peer_service::settled_below_for(const std::string& destination) co
     if (oldest != _unacked_by_wire_id.end() && oldest->first.first == destination) return oldest->first.second;
     const auto last = _last_id_to.find(destination);
     return last == _last_id_to.end() ? 1 : last->second + 1;
+}
+
+bool peer_service::plain_in_order(const plain_arrival& arrival, std::uint64_t now_ms) {
+    if (_receive_order.admit_plain(arrival.origin, arrival.origin_incarnation, arrival.channel, arrival.lane,
+                                   arrival.sequence, now_ms))
+        return true;
+    _counters["dropped_plain_overtaken"] += std::max<std::uint32_t>(arrival.entries, 1);
+    return false;
 }
 
 void peer_service::take_in_order(forward&& msg, std::uint64_t now_ms) {

@@ -10,21 +10,21 @@ bool receive_order::ready(const flow_state& flow, const lane_state& lane, const 
     return msg.previous_id == 0 || msg.previous_id <= lane.passed || msg.previous_id < flow.settled_below;
 }
 
-receive_order::flow_iterator receive_order::flow_of(const forward& msg, std::uint64_t now_ms, bool& older_origin) {
-    flow_key key{msg.origin, msg.origin_incarnation};
-    auto it = _flows.find(key);
+receive_order::flow_iterator receive_order::flow_of(std::string_view origin, std::uint64_t incarnation,
+                                                     std::uint64_t now_ms, bool& older_origin) {
+    auto it = _flows.find(std::make_pair(origin, incarnation));
     if (it == _flows.end()) {
         // An origin's new incarnation ends its older ones: what they held waited behind gaps
         // that only their retransmit buffers, gone with them, could fill.
-        const auto first = _flows.lower_bound(flow_key{msg.origin, 0});
-        for (auto other = first; other != _flows.end() && other->first.first == msg.origin; ++other)
-            if (other->first.second > msg.origin_incarnation) {
+        const auto first = _flows.lower_bound(std::make_pair(origin, std::uint64_t{0}));
+        for (auto other = first; other != _flows.end() && other->first.first == origin; ++other)
+            if (other->first.second > incarnation) {
                 older_origin = true;
                 return _flows.end();
             }
-        for (auto older = first; older != _flows.end() && older->first.first == msg.origin;) older = erase_flow(older);
+        for (auto older = first; older != _flows.end() && older->first.first == origin;) older = erase_flow(older);
         if (_flows.size() >= _limits.origins_max) evict_least_recent();
-        it = _flows.emplace(std::move(key), flow_state{}).first;
+        it = _flows.emplace(flow_key{origin, incarnation}, flow_state{}).first;
     }
     it->second.last_used_ms = now_ms;
     return it;
@@ -32,7 +32,7 @@ receive_order::flow_iterator receive_order::flow_of(const forward& msg, std::uin
 
 receive_order::admission receive_order::admit(forward& msg, std::uint64_t now_ms) {
     bool older_origin = false;
-    const auto it = flow_of(msg, now_ms, older_origin);
+    const auto it = flow_of(msg.origin, msg.origin_incarnation, now_ms, older_origin);
     if (older_origin) return admission::older_origin;
     auto& flow = it->second;
     if (msg.settled_below > flow.settled_below) {
@@ -59,6 +59,27 @@ receive_order::admission receive_order::admit(forward& msg, std::uint64_t now_ms
     _holding.insert(it->first);
     _to_examine.insert(it->first);
     return admission::held;
+}
+
+bool receive_order::admit_plain(std::string_view origin, std::uint64_t origin_incarnation, std::string_view channel,
+                                std::uint32_t lane, std::uint64_t sequence, std::uint64_t now_ms) {
+    if (sequence == 0) return true;
+    bool older_origin = false;
+    const auto it = flow_of(origin, origin_incarnation, now_ms, older_origin);
+    // An earlier life of a restarted origin is not ordered against its later one.
+    if (older_origin) return true;
+    auto& lanes = it->second.lanes;
+    auto lane_it = lanes.find(std::make_pair(channel, lane));
+    if (lane_it == lanes.end()) {
+        // Past the bound (a peer inventing channels), handed over as it comes: a plain
+        // message has no retransmission that a refusal could wait for.
+        if (lanes.size() >= _limits.lanes_per_origin_max) return true;
+        lane_it = lanes.emplace(lane_key{channel, lane}, lane_state{}).first;
+    }
+    auto& passed = lane_it->second.plain_passed;
+    if (sequence <= passed) return false;
+    passed = sequence;
+    return true;
 }
 
 void receive_order::passed(const position& at) {

@@ -1,6 +1,11 @@
-// The receiver's side of the order of acked messages (docs/protocol.md §7, Order): they are
-// handed over in the order their origin sent them, per origin incarnation, channel and lane,
-// across losses, retransmissions and route changes. Each ordered forward names the acked
+// The receiver's side of order (docs/protocol.md §7, Order), per origin incarnation, channel
+// and lane, across losses, retransmissions and route changes.
+//
+// Plain messages: each frame carries its origin's count of plain frames (its id). One that
+// arrives after a later one of its lane was handed over (it took an older, slower route: a
+// relay that hung, then resumed) is dropped: plain messages may be lost, never reordered.
+//
+// Acked messages are handed over in the order their origin sent them. Each names the acked
 // message its origin sent before it to the same destination on the same channel and lane
 // (previous_id), and the id below which its origin has settled every message to that
 // destination (settled_below: acknowledged, or given up on at its ack deadline). A message
@@ -68,6 +73,10 @@ public:
     void take_ready(std::vector<forward>& out);
     // take_ready, and the messages held since max_hold_ms ago go too, their gaps skipped.
     void take_overdue(std::uint64_t now_ms, std::vector<forward>& out);
+    // A plain frame: false when one its origin sent after it on its lane was handed over
+    // already. Sequence 0 (none) is not ordered.
+    bool admit_plain(std::string_view origin, std::uint64_t origin_incarnation, std::string_view channel,
+                     std::uint32_t lane, std::uint64_t sequence, std::uint64_t now_ms);
     // Forgets origins that are not members (is_member(name) false) and were not heard from
     // for linger_ms; what they had held is dropped.
     template <class IsMember>
@@ -84,29 +93,41 @@ public:
 private:
     using flow_key = std::pair<std::string, std::uint64_t>;   // origin, incarnation
     using lane_key = std::pair<std::string, std::uint32_t>;   // channel, lane
+    // Orders those keys, and finds them by a name given as a string_view (no string built).
+    struct name_then_number {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const {
+            const std::string_view a_name = a.first, b_name = b.first;
+            return a_name < b_name || (a_name == b_name && a.second < b.second);
+        }
+    };
     struct lane_state {
-        std::uint64_t passed = 0;  // the last id of this lane handed over or refused
+        std::uint64_t passed = 0;  // the last acked id of this lane handed over or refused
         std::map<std::uint64_t, std::pair<forward, std::uint64_t>> held;  // id -> message, held since
+        std::uint64_t plain_passed = 0;  // the last plain sequence of this lane handed over
     };
     struct flow_state {
         std::uint64_t settled_below = 0;  // the highest the origin said
-        std::map<lane_key, lane_state> lanes;
+        std::map<lane_key, lane_state, name_then_number> lanes;
         std::size_t held = 0;
         std::uint64_t last_used_ms = 0;
     };
-    using flow_iterator = std::map<flow_key, flow_state, std::less<>>::iterator;
+    using flow_iterator = std::map<flow_key, flow_state, name_then_number>::iterator;
 
     [[nodiscard]] static bool ready(const flow_state& flow, const lane_state& lane, const forward& msg);
     // Pops the lane's held messages whose turn came in order, and (given now_ms) those held
     // for max_hold_ms, skipping their gaps.
     void release(flow_state& flow, lane_state& lane, std::vector<forward>& out, const std::uint64_t* now_ms = nullptr);
     void release_flow(const flow_key& key, std::vector<forward>& out, const std::uint64_t* now_ms);
-    flow_iterator flow_of(const forward& msg, std::uint64_t now_ms, bool& older_origin);
+    // The origin incarnation's state, made when new (ending its older incarnations'); end()
+    // with older_origin set when a newer incarnation was seen.
+    flow_iterator flow_of(std::string_view origin, std::uint64_t incarnation, std::uint64_t now_ms, bool& older_origin);
     flow_iterator erase_flow(flow_iterator it);
     void evict_least_recent();
 
     limits _limits;
-    std::map<flow_key, flow_state, std::less<>> _flows;
+    std::map<flow_key, flow_state, name_then_number> _flows;
     std::set<flow_key> _to_examine;  // flows where a turn may have come since take_ready
     std::set<flow_key> _holding;     // flows holding something
     std::size_t _held = 0;

@@ -108,6 +108,13 @@ TEST_CASE("acked messages lost with a crashed peer's links keep their order on r
     require_converges(sim::draw_scenario(2));
 }
 
+TEST_CASE("plain messages a hung home server held are not handled after those its client sent since (seed 33)",
+          "[nemesis][sim][regression][order]") {
+    // s2 hung with c3's plain messages to s1 in its buffers; c3 re-homed to s1 and sent more;
+    // s2 resumed and relayed the old ones, which s1 handled after the new.
+    require_converges(sim::draw_scenario(33));
+}
+
 TEST_CASE("a client removed right after another left learns it and stops", "[nemesis][sim]") {
     for (int servers : {1, 2}) {
         CAPTURE(servers);

@@ -169,3 +169,42 @@ TEST_CASE("an acked message lost with a cut link reaches its receiver ahead of t
     for (const auto& report : net.reports()) delivered += report.at == "c1" && report.what.delivered;
     CHECK(delivered == 2);
 }
+
+TEST_CASE("plain frames are numbered, and one that a later one of its lane overtook is dropped, not handed over",
+          "[peer_service][order]") {
+    sim::sim_network net(37);
+    converged_two_servers_two_clients(net);
+    auto& s1 = net.node("s1");
+    (void)s1.take_output();
+    std::vector<std::uint64_t> numbers;
+    for (const auto* destination : {"s2", "c1", "s2"}) {
+        REQUIRE(s1.send_app({destination, "work", core::delivery_kind::forward, "default", 0, false, "", "p"}, net.now_ms()) ==
+                core::route_status::ok);
+        for (const auto& sent : forwards_sent(s1)) numbers.push_back(sent.id);
+    }
+    CHECK(numbers == std::vector<std::uint64_t>{1, 2, 3});  // one count over every destination
+
+    auto& s2 = net.node("s2");
+    s2.register_handler("work");
+    const core::link from_s1{core::link::kind::accepted, "s1"};
+    auto arrives = [&](std::uint64_t sequence, std::uint32_t lane = 0, std::uint32_t entries = 0) {
+        return s2.admit_local_delivery(
+            from_s1, {.origin = "s1", .origin_incarnation = 1, .handler = "work", .channel = "default", .lane = lane,
+                      .sequence = sequence, .entries = entries},
+            net.now_ms());
+    };
+    CHECK(arrives(5));
+    CHECK(arrives(9));
+    CHECK_FALSE(arrives(7, 0, 3));  // a bundle of three that took a slower route
+    CHECK(s2.counters()["dropped_plain_overtaken"] == 3);
+    CHECK_FALSE(arrives(9));
+    CHECK(arrives(7, 1));  // another lane keeps its own order
+    CHECK(arrives(0));     // not numbered: not ordered
+    CHECK(arrives(0));
+    // The decoded path agrees.
+    const core::forward overtaken{"s1", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 8, false, "", "x"};
+    (void)s2.take_output();
+    s2.on_message(from_s1, overtaken, net.now_ms());
+    for (const auto& effect : s2.take_output()) CHECK_FALSE(std::holds_alternative<core::effect::deliver>(effect));
+    CHECK(s2.counters()["dropped_plain_overtaken"] == 5);
+}

@@ -127,10 +127,10 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     s2.register_handler("work");
     const core::link from_s1{core::link::kind::accepted, "s1"};
 
-    CHECK(s2.admit_local_delivery(from_s1, "s1", "work", 0, net.now_ms()));
+    CHECK(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["received_forward"] == 1);
     // An unknown handler drops every message it carries: a bundle of three counts three.
-    CHECK_FALSE(s2.admit_local_delivery(from_s1, "s1", "nobody", 3, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "nobody", .entries = 3}, net.now_ms()));
     CHECK(s2.counters()["dropped_unknown_handler"] == 3);
     // The decoded path agrees: the same message through on_message is dropped the same way.
     core::forward unknown{"s1", 1, "s2", "nobody", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "x"};
@@ -138,12 +138,14 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     CHECK(s2.counters()["dropped_unknown_handler"] == 4);
 
     s2.partition_into_groups({{"s1", "c1"}, {"s2", "c2"}});
-    CHECK_FALSE(s2.admit_local_delivery(from_s1, "s1", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 1);
-    CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c2", "work", 0, net.now_ms()));
+    CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     // Through a relay on our side of the cut, from a node on the other: dropped too, plain or
     // acked (not handled, not answered).
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c1", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c1", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 2);
     (void)s2.take_output();
     s2.on_message({core::link::kind::accepted, "c2"},
@@ -156,7 +158,8 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     }
 
     s2.leave(net.now_ms());
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c2", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     CHECK(s2.counters()["dropped_stopped"] >= 1);
 }
 

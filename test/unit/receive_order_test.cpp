@@ -163,3 +163,20 @@ TEST_CASE("origins that are no longer members are forgotten after the linger", "
     CHECK(order.held() == 0);
     CHECK_FALSE(order.empty());  // s3's flow stays
 }
+
+TEST_CASE("plain frames: one overtaken on its lane is refused; lanes, lives and unnumbered frames apart",
+          "[receive_order]") {
+    core::receive_order order({.lanes_per_origin_max = 2});
+    CHECK(order.admit_plain("s1", 1, "default", 0, 4, 0));
+    CHECK(order.admit_plain("s1", 1, "default", 0, 6, 0));
+    CHECK_FALSE(order.admit_plain("s1", 1, "default", 0, 5, 0));
+    CHECK_FALSE(order.admit_plain("s1", 1, "default", 0, 6, 0));
+    CHECK(order.admit_plain("s1", 1, "default", 1, 5, 0));  // another lane
+    CHECK(order.admit_plain("s1", 1, "default", 0, 0, 0));  // not numbered
+    // Past the lanes bound a frame goes as it comes: nothing would ever resend it.
+    CHECK(order.admit_plain("s1", 1, "bulk", 0, 1, 0));
+    CHECK(order.admit_plain("s1", 1, "bulk", 0, 1, 0));
+    // A restarted origin counts afresh; its earlier life is not ordered against it.
+    CHECK(order.admit_plain("s1", 2, "default", 0, 1, 0));
+    CHECK(order.admit_plain("s1", 1, "default", 0, 2, 0));
+}
