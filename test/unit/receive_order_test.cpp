@@ -58,7 +58,7 @@ std::map<std::string, std::uint64_t> counters_of(const core::receive_order& orde
 
 }  // namespace
 
-TEST_CASE("acked messages in order go at once; one ahead of its predecessor waits for it", "[receive_order]") {
+TEST_CASE("acked messages in order go at once, and one ahead of its predecessor waits for it", "[receive_order]") {
     core::receive_order order({});
     CHECK(offer(order, acked(10, 0, 10)) == admission::now);
     CHECK(offer(order, acked(11, 10, 10)) == admission::now);
@@ -101,7 +101,7 @@ TEST_CASE("lanes and channels keep their own order: a gap holds back only its ow
     CHECK(order.held() == 1);
 }
 
-TEST_CASE("a message held for the longest hold goes, its gap skipped; the gap's message is then late",
+TEST_CASE("a message held for the longest hold goes, its gap skipped, and the gap's message is then late",
           "[receive_order]") {
     core::receive_order order({.max_hold_ms = 5000});
     CHECK(offer(order, acked(2, 1, 1), 1000) == admission::held);
@@ -115,7 +115,7 @@ TEST_CASE("a message held for the longest hold goes, its gap skipped; the gap's 
     CHECK(offer(order, acked(1, 0, 1), 6000) == admission::late);
 }
 
-TEST_CASE("a new incarnation of an origin drops what its older one held; a copy from the older is refused",
+TEST_CASE("a new incarnation of an origin drops what its older one held, and a copy from the older is refused",
           "[receive_order]") {
     core::receive_order order({});
     CHECK(offer(order, acked(2, 1, 1, 0, 1)) == admission::held);
@@ -164,7 +164,7 @@ TEST_CASE("origins that are no longer members are forgotten after the linger", "
     CHECK_FALSE(order.empty());  // s3's flow stays
 }
 
-TEST_CASE("plain frames: one overtaken on its lane is refused; lanes, lives and unnumbered frames apart",
+TEST_CASE("plain frames: one overtaken on its lane is refused, with lanes, lives and unnumbered frames apart",
           "[receive_order]") {
     core::receive_order order({.lanes_per_origin_max = 2});
     CHECK(order.admit_plain("s1", 1, "default", 0, 4, 0));

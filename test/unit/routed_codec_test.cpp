@@ -62,7 +62,7 @@ TEST_CASE("forward and forward_ack round-trip every field", "[codec][routed]") {
     CHECK(std::get<forward>(*e.message).payload.empty());
 }
 
-TEST_CASE("an acked forward carries its order fields after reply_to; a plain one does not", "[codec][routed][order]") {
+TEST_CASE("an acked forward carries its order fields after reply_to, and a plain one does not", "[codec][routed][order]") {
     auto acked = sample_forward();
     acked.previous_id = 4241;
     acked.settled_below = 4000;
