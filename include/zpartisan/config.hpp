@@ -11,8 +11,8 @@
 
 namespace zpartisan {
 
-// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: partition requests
-// name their requester, which partition_applied answers
+// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on
+// acked forwards, and partition requests name their requester, which partition_applied answers
 inline constexpr std::uint32_t protocol_version = 5;
 
 struct config {

@@ -173,6 +173,13 @@ struct forward {
     std::string payload;
     // > 0: payload is a bundle of this many payloads (wire/routed_codec.hpp, bundles).
     std::uint32_t bundled = 0;
+    // Acked only, for the receiver to hand them over in send order (docs/protocol.md §7, Order):
+    // the id of the acked message this origin incarnation sent before it to the same
+    // destination on the same channel and lane (0: none), and the id below which the origin
+    // settled every message to that destination (acked, or given up on at its deadline; 0:
+    // no order information, the message is handed over as it comes).
+    std::uint64_t previous_id = 0;
+    std::uint64_t settled_below = 0;
 };
 
 inline constexpr std::uint8_t max_hops = 3;

@@ -28,7 +28,10 @@ peer_service::peer_service(peer_service_options options)
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
-      _id_high(first_message_id(_options.rng_seed)) {}
+      _id_high(first_message_id(_options.rng_seed)),
+      // A message held for the ack timeout waits for nothing more: by then its origin gave
+      // up on every message it sent before it.
+      _receive_order(receive_order::limits{.messages_max = _options.unacked_max, .max_hold_ms = _options.ack_timeout_ms}) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     routes_changed();
@@ -195,7 +198,9 @@ void peer_service::tick(std::uint64_t now_ms) {
     maybe_rehome(now_ms);
     if (!_unacked.empty()) retransmit_and_expire(now_ms);
     if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
-    if ((!_delivered.empty() || !_last_id_to.empty()) && now_ms >= _next_window_prune_ms) prune_messaging_state(now_ms);
+    if (_receive_order.held() > 0) release_held(now_ms, true);
+    if ((!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) && now_ms >= _next_window_prune_ms)
+        prune_messaging_state(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
@@ -524,6 +529,7 @@ std::map<std::string, std::uint64_t> peer_service::counters() const {
             all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
     if (_relayed > 0) all["relayed"] += _relayed;
     if (!_delivered.empty()) all["duplicate_windows"] = _delivered.size();  // a gauge: senders remembered
+    _receive_order.add_counters(all);
     return all;
 }
 

@@ -13,11 +13,13 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "core/failure_detector.hpp"
+#include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
@@ -196,11 +198,20 @@ public:
     // (counted).
     std::optional<link> relay_hop(const link& from, std::string_view destination, std::uint8_t hops, bool is_ack,
                                   std::uint64_t now_ms);
+    // A plain forward for us as the runtime reads it in place (views into its frame).
+    struct plain_arrival {
+        std::string_view origin{};
+        std::uint64_t origin_incarnation = 0;
+        std::string_view handler{};
+        std::string_view channel{};
+        std::uint32_t lane = 0;
+        std::uint64_t sequence = 0;  // its id: the origin's count of plain frames (0: none)
+        std::uint32_t entries = 0;   // messages it carries (a bundle's)
+    };
     // The hot path for a plain (not acked) forward addressed to us, read in place: the same
-    // admission and handler check as on_message, without building the message; true when
-    // the runtime should hand it to the handler. entries: messages it carries (a bundle's).
-    bool admit_local_delivery(const link& from, std::string_view origin, std::string_view handler, std::uint32_t entries,
-                              std::uint64_t now_ms);
+    // admission, handler and order checks as on_message, without building the message; true
+    // when the runtime should hand it to the handler.
+    bool admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
     [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
@@ -309,6 +320,23 @@ private:
     // duplicate), and recording that it was.
     [[nodiscard]] bool delivered_before(const forward& msg) const;
     void record_delivery(const forward& msg, std::uint64_t now_ms);
+    // Hands a message for us to its handler and answers it (acked); false when a full handler
+    // queue leaves it to its retransmission.
+    bool hand_over(forward&& msg, std::uint64_t now_ms);
+    void answer(const forward& msg, ack_status status, std::uint64_t now_ms);
+
+    // --- order of acked messages (peer_service_ordering.cpp, docs/protocol.md §7 Order) ---
+    // Sender: numbers an acked message's place in its lane and says what is settled.
+    void set_order_fields(forward& msg);
+    [[nodiscard]] std::uint64_t settled_below_for(const std::string& destination) const;
+    // Sender: numbers a plain frame (its id) in the count of plain frames it sends.
+    void number_plain(forward& msg) { msg.id = ++_plain_frames_sent; }
+    // Receiver: false (counted) when a plain frame's lane handed over a later one already.
+    bool plain_in_order(const plain_arrival& arrival, std::uint64_t now_ms);
+    // Receiver: an acked message carrying order, handed over now or held until its turn.
+    void take_in_order(forward&& msg, std::uint64_t now_ms);
+    // Hands over the held messages whose turn came (with overdue, also those held too long).
+    void release_held(std::uint64_t now_ms, bool overdue);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
     [[nodiscard]] bool partitioned_from(const std::string& peer) const;
@@ -497,6 +525,10 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> _last_id_to;  // destination -> its last id
     std::uint64_t next_id_to(const std::string& destination);
     void prune_id_sequences();
+    // (destination, channel, lane) -> the last acked id sent on it: the next one's previous_id.
+    std::map<std::tuple<std::string, std::string, std::uint32_t>, std::uint64_t> _last_id_on_lane;
+    std::uint64_t _plain_frames_sent = 0;
+    receive_order _receive_order;
     // Acked sends awaiting their ack, by the local handle their delivery report carries; the
     // ack names them by (its sender, id).
     std::uint64_t _last_report_id = 0;

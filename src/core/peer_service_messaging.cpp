@@ -106,9 +106,9 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
     return r.hop;
 }
 
-bool peer_service::admit_local_delivery(const link& from, std::string_view origin, std::string_view handler,
-                                        std::uint32_t entries, std::uint64_t now_ms) {
-    return admit_routed(from, false, now_ms) && !cut_off_origin(origin) && handler_known(handler, entries);
+bool peer_service::admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms) {
+    return admit_routed(from, false, now_ms) && !cut_off_origin(arrival.origin) &&
+           handler_known(arrival.handler, arrival.entries) && plain_in_order(arrival, now_ms);
 }
 
 bool peer_service::cut_off_origin(std::string_view origin) {
@@ -145,11 +145,13 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
     forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
                 std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
+    if (!msg.ack) number_plain(msg);
     if (msg.ack) {
         msg.id = next_id_to(msg.destination);
         const auto report_id = ++_last_report_id;
         if (id) *id = report_id;
         _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
+        set_order_fields(msg);
         _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
     }
     if (msg.destination == _self.name) {
@@ -178,6 +180,8 @@ void peer_service::prune_id_sequences() {
         const auto waiting = _unacked_by_wire_id.lower_bound(std::make_pair(entry.first, std::uint64_t{0}));
         return waiting == _unacked_by_wire_id.end() || waiting->first.first != entry.first;
     });
+    // Its lanes go with it: its next life, if it comes back, hears from us afresh.
+    std::erase_if(_last_id_on_lane, [&](const auto& entry) { return !_last_id_to.contains(std::get<0>(entry.first)); });
 }
 
 void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it) {
@@ -230,24 +234,25 @@ void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
     }
 }
 
+void peer_service::answer(const forward& msg, ack_status status, std::uint64_t now_ms) {
+    if (!msg.ack) return;
+    forward_ack ack{_self.name, msg.origin, msg.id, status, 0};
+    if (msg.origin == _self.name)
+        handle(link{link::kind::accepted, _self.name}, ack, now_ms);
+    else if (!route(ack, msg.origin, msg.channel, msg.lane))
+        count("dropped_unroutable_ack");
+}
+
 void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms) {
-    (void)from, (void)now_ms;
+    (void)from;
     if (msg.destination != _self.name) {
         relay(msg);
         return;
     }
-    auto answer = [&](ack_status status) {
-        if (!msg.ack) return;
-        forward_ack ack{_self.name, msg.origin, msg.id, status, 0};
-        if (msg.origin == _self.name)
-            handle(link{link::kind::accepted, _self.name}, ack, now_ms);
-        else if (!route(ack, msg.origin, msg.channel, msg.lane))
-            count("dropped_unroutable_ack");
-    };
     if (cut_off_origin(msg.origin)) return;
     if (msg.ack && delivered_before(msg)) {
         count("duplicates_suppressed");
-        answer(ack_status::delivered);  // the first ack may have been lost
+        answer(msg, ack_status::delivered, now_ms);  // the first ack may have been lost
         return;
     }
     if (msg.ack && from_older_incarnation(msg)) {
@@ -256,19 +261,31 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         count("dropped_from_older_incarnation");
         return;
     }
+    if (msg.ack && msg.settled_below != 0) {
+        take_in_order(std::move(msg), now_ms);
+        return;
+    }
+    if (!msg.ack && !plain_in_order({msg.origin, msg.origin_incarnation, msg.handler, msg.channel, msg.lane, msg.id,
+                                     msg.bundled}, now_ms))
+        return;
+    (void)hand_over(std::move(msg), now_ms);
+}
+
+bool peer_service::hand_over(forward&& msg, std::uint64_t now_ms) {
     // Not recorded as delivered: a copy retransmitted because this answer was lost gets the
     // same answer, not "delivered".
     if (!handler_known(msg.handler, msg.bundled)) {
-        answer(ack_status::unknown_handler);
-        return;
+        answer(msg, ack_status::unknown_handler, now_ms);
+        return true;
     }
     if (msg.ack && _deliveries_backlogged) {
         count("acked_deferred_backlog");  // no answer: the sender's retransmission comes back
-        return;
+        return false;
     }
     if (msg.ack) record_delivery(msg, now_ms);
-    answer(ack_status::delivered);
+    answer(msg, ack_status::delivered, now_ms);
     _output.emplace_back(effect::deliver{std::move(msg)});
+    return true;
 }
 
 void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_t now_ms) {
@@ -327,6 +344,7 @@ void peer_service::prune_messaging_state(std::uint64_t now_ms) {
     std::erase_if(_delivered, [&](const auto& entry) {
         return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
     });
+    _receive_order.forget_strangers(now_ms, dedup_window_linger_ms, [&](const std::string& name) { return _membership.contains(name); });
 }
 
 void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
@@ -341,6 +359,9 @@ void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
         }
         if (now_ms >= pending.last_sent_ms + interval) {
             pending.last_sent_ms = now_ms;
+            // Each copy says what is settled now: a receiver holding it behind a message we
+            // gave up on learns so from it.
+            pending.msg.settled_below = settled_below_for(pending.msg.destination);
             // Not towards a destination that cannot be reached now (failed, partitioned): its
             // copies would only fill the queue of a connection that leads nowhere.
             if (route_status_of(pending.msg.destination) == route_status::ok &&

@@ -408,7 +408,8 @@ bool reactor::deliver_in_place(transport::inbound& message) {
     // Acked ones are the core's (ids, duplicates, the ack itself).
     if (!read || read->fields.ack) return false;
     const auto& f = read->fields;
-    const bool admitted = _core->admit_local_delivery(message.from, f.origin, f.handler, read->bundled_entries, now_ms());
+    const bool admitted = _core->admit_local_delivery(
+        message.from, {f.origin, f.origin_incarnation, f.handler, f.channel, f.lane, f.id, read->bundled_entries}, now_ms());
     if (_core->has_output()) apply_output();  // a peer heard from again, say: first, as on_message's effects
     if (admitted)
         _messages->post(inbound_message{std::string(f.origin), std::string(f.handler),
@@ -593,6 +594,9 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         // now, not dropped after the caller heard ok.
         if (request.ack && _acked_queued + _core_unacked.load(std::memory_order_relaxed) >= _unacked_max)
             return send_status::congested;
+        // Numbered here, where the order of the queue and of direct sends is decided; an entry
+        // that joins a queued bundle leaves its number unused, which a receiver never misses.
+        if (bundled) request.id = ++_plain_frames_sent;
         // Only behind nothing: a message still queued or stalled goes first.
         direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _stalled.empty();
         if (!direct) wake = queue_locked(request, on_report, bundled, in_burst);

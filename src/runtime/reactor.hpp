@@ -258,6 +258,10 @@ private:
     std::deque<pending_send> _send_queue;
     std::size_t _queued_sends = 0;  // messages in _send_queue, bundles counted by entries
     std::size_t _acked_queued = 0;  // acked messages in _send_queue
+    // Plain frames this process numbered (their id, docs/protocol.md §7 Order), in the order
+    // they take in _send_queue or go out directly: a receiver drops one that a later one of
+    // its lane overtook.
+    std::uint64_t _plain_frames_sent = 0;
     // The core's retransmit buffer: its size as of the reactor's last look, and its bound.
     std::atomic<std::size_t> _core_unacked{0};
     std::size_t _unacked_max = 0;  // set before the workers start

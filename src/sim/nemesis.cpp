@@ -1,6 +1,7 @@
 #include "sim/nemesis.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <map>
 #include <random>
@@ -8,11 +9,17 @@
 #include <sstream>
 #include <tuple>
 
+#include "sim/order_checker.hpp"
+
 namespace zpartisan::sim {
 
 namespace {
 
 constexpr const char* handler_name = "app";
+// The load uses two channels and three lanes (partition keys), so that order is checked per
+// channel and key, not only per pair of nodes.
+constexpr std::array<const char*, 2> channels{"default", "bulk"};
+constexpr std::uint32_t lanes = 3;
 
 std::string server_name(int i) { return "s" + std::to_string(i); }
 std::string client_name(int i) { return "c" + std::to_string(i); }
@@ -32,6 +39,14 @@ const char* name_of(fault_kind kind) {
     return "?";
 }
 
+// A flow the load keeps sending on under the faults, so that order has something to hold.
+struct steady_flow {
+    std::string from;
+    std::string to;
+    std::string channel;
+    std::uint32_t lane = 0;
+};
+
 // One acked message: who sent it to whom, and what became of it.
 struct tracked {
     std::string from;
@@ -49,6 +64,7 @@ public:
 
     outcome play() {
         if (!form_cluster()) return std::move(_out);
+        choose_steady_flows();
         std::multimap<std::uint64_t, const fault*> starts;
         for (const auto& f : _s.faults) starts.emplace(f.at_round, &f);
         std::multimap<std::uint64_t, std::function<void()>> ends;
@@ -71,6 +87,7 @@ public:
             check_partition_answers();
         }
         check_acked_traffic();
+        for (auto& v : _order.violations(_net.deliveries())) violation(std::move(v));
         if (!_out.ok() && _out.final_state.empty()) _out.final_state = dump();
         return std::move(_out);
     }
@@ -126,29 +143,58 @@ private:
         return true;
     }
 
+    // A few flows (sender, receiver, channel, lane) carry half the load, bursts of one to three
+    // messages each time, acked or plain: each sees many messages across the faults.
+    void choose_steady_flows() {
+        auto members = live_members();
+        for (int i = 0; i < 4 && members.size() >= 2; ++i) {
+            steady_flow f{pick(members), pick(members), channels[_rng() % channels.size()],
+                          static_cast<std::uint32_t>(_rng() % lanes)};
+            if (f.from != f.to) _steady.push_back(std::move(f));
+        }
+    }
+
     void send_traffic() {
+        if (!_steady.empty() && _rng() % 2 == 0) {
+            const auto& f = pick(_steady);
+            if (!_net.live(f.from) || !_net.live(f.to)) return;
+            for (auto burst = 1 + _rng() % 3; burst > 0; --burst) send_one(f.from, f.to, f.channel, f.lane, _rng() % 2 == 0);
+            return;
+        }
         const auto members = live_members();
         if (members.size() < 2) return;
         const auto& from = pick(members);
         const auto& to = pick(members);
         if (from == to) return;
-        if (_rng() % 2 == 0) {
-            send_acked(from, to, "t" + std::to_string(_sent.size()));
-            return;
-        }
-        // A plain message: no promise but one, that it never crosses a partition in force
-        // (checked at its delivery with the acked ones).
-        core::outgoing out;
-        out.destination = to;
-        out.handler = handler_name;
-        out.payload = "p" + std::to_string(++_plain_sent);
-        (void)_net.node(from).send_app(std::move(out), _net.now_ms());
+        const std::string channel = channels[_rng() % channels.size()];
+        send_one(from, to, channel, static_cast<std::uint32_t>(_rng() % lanes), _rng() % 2 == 0);
     }
 
-    void send_acked(const std::string& from, const std::string& to, const std::string& payload) {
+    void send_one(const std::string& from, const std::string& to, const std::string& channel, std::uint32_t lane, bool ack) {
+        const auto number = std::to_string(++_messages_sent);
+        if (ack) {
+            send_acked(from, to, "t" + number, channel, lane);
+            return;
+        }
+        // A plain message: it may be lost, but never crosses a partition in force (checked at
+        // its delivery with the acked ones) and never overtakes one sent before it.
         core::outgoing out;
         out.destination = to;
         out.handler = handler_name;
+        out.channel = channel;
+        out.lane = lane;
+        out.payload = "p" + number;
+        const auto payload = out.payload;
+        if (_net.node(from).send_app(std::move(out), _net.now_ms()) == core::route_status::ok) _order.sent(payload, false);
+    }
+
+    void send_acked(const std::string& from, const std::string& to, const std::string& payload,
+                    const std::string& channel = channels[0], std::uint32_t lane = 0) {
+        core::outgoing out;
+        out.destination = to;
+        out.handler = handler_name;
+        out.channel = channel;
+        out.lane = lane;
         out.ack = true;
         out.payload = payload;
         std::uint64_t id = 0;
@@ -156,6 +202,7 @@ private:
         const auto status = node.send_app(std::move(out), _net.now_ms(), &id);
         if (status != core::route_status::ok || id == 0) return;  // refused at once: nothing to track
         _sent[payload] = tracked{from, to, node.self().incarnation, id};
+        _order.sent(payload, true);
     }
 
     // Starts a fault; returns what ends it (empty when the fault has no end of its own).
@@ -307,7 +354,7 @@ private:
     }
 
     // The bound after the last fault heals: a few detection times, re-homing's backoff, and
-    // a few gossip rounds (docs/protocol.md §10).
+    // a few gossip rounds (docs/protocol.md §9).
     [[nodiscard]] std::uint64_t settle_bound_rounds() const {
         const auto detection = _s.timing.heartbeat_interval_ms * _s.timing.missed_heartbeats;
         const std::uint64_t rehome_backoff_max = 5000;
@@ -486,7 +533,9 @@ private:
     std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
     std::map<std::string, tracked> _sent;  // by payload
     std::set<std::string> _final_payloads;
-    std::uint64_t _plain_sent = 0;
+    std::uint64_t _messages_sent = 0;  // numbers every payload, so each is unique
+    std::vector<steady_flow> _steady;
+    order_checker _order;
     std::size_t _active = 0;  // faults in force, the one beginning included
     bool _reports_due = false;  // an ack timeout has passed since the last acked send
 };

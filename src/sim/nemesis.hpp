@@ -1,12 +1,14 @@
 // The nemesis: from one seed, a random cluster and a random schedule of the faults that
 // production brings (crashes and restarts from disk, hung processes, leaves, removals,
 // update_members with a member that never joined, link cuts both ways and one way, injected
-// partitions, a lossy and reordering network) under acked message load. Then everything
-// heals, time runs, and checkers assert the invariants of convergence under faults
-// (docs/protocol.md §10): one membership everywhere, every pair of live members can deliver,
-// every client has a live home, acked messages are handled once, and a member never heard
-// from is never reported reachable. A failing schedule shrinks to the shortest story that
-// still fails. Pure: no clock, no threads; a seed replays exactly.
+// partitions, a lossy and reordering network) under a load of acked and plain messages on
+// several channels and lanes. Then everything heals, time runs, and checkers assert the
+// invariants of convergence under faults (docs/protocol.md §9): one membership everywhere,
+// every pair of live members can deliver, every client has a live home, acked messages are
+// handled once, none crosses a partition in force, each flow keeps its send order
+// (sim/order_checker.hpp), and a member never heard from is never reported reachable. A
+// failing schedule shrinks to the shortest story that still fails. Pure: no clock, no
+// threads; a seed replays exactly.
 #pragma once
 
 #include <cstdint>

@@ -218,15 +218,19 @@ void sim_network::run_rounds(int rounds) {
         std::vector<delivery> due;
         for (auto it = _queue.begin(); it != due_end; ++it) due.push_back(std::move(it->second));
         _queue.erase(_queue.begin(), due_end);
+        // What a paused node does not read waits in its peers' buffers, in order: ahead of
+        // what is due next round (sent after it), so put back before this round sends more.
+        const auto waiting_end = _queue.lower_bound(_round + 1);
         for (auto& d : due) {
-            if (_crashed.contains(d.to)) continue;
+            if (!_paused.contains(d.to) || _crashed.contains(d.to)) continue;
+            d.due_round = _round + 1;
+            _queue.emplace_hint(waiting_end, d.due_round, std::move(d));
+            d.msg.reset();
+        }
+        for (auto& d : due) {
+            if (!d.msg || _crashed.contains(d.to)) continue;
             auto it = _nodes.find(d.to);
             if (it == _nodes.end() || it->second.incarnation != d.to_incarnation) continue;
-            if (_paused.contains(d.to)) {  // waits in the peer's buffers, in order
-                d.due_round = _round + 1;
-                _queue.emplace(d.due_round, std::move(d));
-                continue;
-            }
             it->second.service->on_message(d.from, *d.msg, _now_ms);
             collect(d.to);
         }

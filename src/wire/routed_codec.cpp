@@ -15,6 +15,9 @@ constexpr std::size_t forward_fixed_bytes = 28;
 constexpr std::size_t ack_fixed_bytes = 16;
 constexpr std::uint8_t ack_flag = 0x01;
 constexpr std::uint8_t bundle_flag = 0x02;
+// An acked forward's order fields follow reply_to (protocol 5). Every acked forward carries
+// them and says so, so an acked forward of the older layout is refused, never misread.
+constexpr std::uint8_t ordered_flag = 0x04;
 
 struct malformed : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -78,8 +81,9 @@ bool has_type(std::string_view frame, core::message_type type, std::size_t fixed
 }  // namespace
 
 forward_fields fields_of(const core::forward& m) {
-    return {m.origin, m.origin_incarnation, m.destination, m.handler, m.kind,      m.channel, m.lane,
-            m.hops,   m.id,                 m.ack,         m.reply_to, m.payload, m.bundled > 0};
+    return {m.origin, m.origin_incarnation, m.destination, m.handler,     m.kind,       m.channel,
+            m.lane,   m.hops,               m.id,          m.ack,         m.reply_to,   m.payload,
+            m.bundled > 0, m.previous_id,   m.settled_below};
 }
 
 bool encodable(const forward_fields& f) {
@@ -90,13 +94,13 @@ bool encodable(const forward_fields& f) {
 
 std::size_t encoded_size(const forward_fields& f) {
     return forward_fixed_bytes + 10 + f.destination.size() + f.channel.size() + f.origin.size() + f.handler.size() +
-           f.reply_to.size() + f.payload.size();
+           f.reply_to.size() + (f.ack ? order_fields_bytes : 0) + f.payload.size();
 }
 
 void encode_into(const forward_fields& f, char* out) {
     put_header(out, core::message_type::forward);
     out[4] = static_cast<char>(f.hops);
-    out[5] = static_cast<char>((f.ack ? ack_flag : 0) | (f.bundled ? bundle_flag : 0));
+    out[5] = static_cast<char>((f.ack ? ack_flag | ordered_flag : 0) | (f.bundled ? bundle_flag : 0));
     out[6] = static_cast<char>(f.kind);
     out[7] = 0;
     put_uint(out + 8, f.lane, 4);
@@ -109,6 +113,11 @@ void encode_into(const forward_fields& f, char* out) {
     put_string(at, f.origin);
     put_string(at, f.handler);
     put_string(at, f.reply_to);
+    if (f.ack) {
+        put_uint(at, f.previous_id, 8);
+        put_uint(at + 8, f.settled_below, 8);
+        at += order_fields_bytes;
+    }
     if (!f.payload.empty()) std::memcpy(at, f.payload.data(), f.payload.size());
 }
 
@@ -188,10 +197,12 @@ std::optional<forward_view> read_forward(std::string_view frame, const char** er
     auto& f = v.fields;
     f.hops = static_cast<std::uint8_t>(frame[4]);
     const auto flags = static_cast<std::uint8_t>(frame[5]);
-    if (flags & ~(ack_flag | bundle_flag)) return fail("unknown flags");
+    if (flags & ~(ack_flag | bundle_flag | ordered_flag)) return fail("unknown flags");
     f.ack = (flags & ack_flag) != 0;
     f.bundled = (flags & bundle_flag) != 0;
+    const bool ordered = (flags & ordered_flag) != 0;
     if (f.ack && f.bundled) return fail("an acked bundle");
+    if (ordered != f.ack) return fail(f.ack ? "an acked forward without order fields" : "order fields on a plain forward");
     const auto kind = static_cast<std::uint8_t>(frame[6]);
     if (kind < 1 || kind > 5) return fail("bad delivery kind");
     f.kind = static_cast<core::delivery_kind>(kind);
@@ -205,6 +216,12 @@ std::optional<forward_view> read_forward(std::string_view frame, const char** er
     if (!r.string(f.origin)) return fail("truncated origin");
     if (!r.string(f.handler)) return fail("truncated handler");
     if (!r.string(f.reply_to)) return fail("truncated reply_to");
+    if (ordered) {
+        if (frame.size() - r.at < order_fields_bytes) return fail("truncated order fields");
+        f.previous_id = get_uint(frame.data() + r.at, 8);
+        f.settled_below = get_uint(frame.data() + r.at + 8, 8);
+        r.at += order_fields_bytes;
+    }
     f.payload = frame.substr(r.at);
     if (f.bundled) {
         const auto entries = bundle_entries(f.payload);
@@ -233,6 +250,8 @@ core::forward decode_forward(std::string_view frame) {
     m.reply_to = f.reply_to;
     m.payload = f.payload;
     m.bundled = v->bundled_entries;
+    m.previous_id = f.previous_id;
+    m.settled_below = f.settled_below;
     return m;
 }
 

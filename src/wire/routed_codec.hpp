@@ -33,7 +33,13 @@ struct forward_fields {
     std::string_view reply_to;
     std::string_view payload;
     bool bundled = false;  // payload is a bundle (below)
+    // Acked only: carried after reply_to, with the `ordered` flag (docs/protocol.md §1).
+    std::uint64_t previous_id = 0;
+    std::uint64_t settled_below = 0;
 };
+
+// What an acked forward's order fields (previous_id, settled_below) add to its frame.
+inline constexpr std::size_t order_fields_bytes = 16;
 
 [[nodiscard]] forward_fields fields_of(const core::forward& m);
 // False when a string field is longer than a u16 length can say.

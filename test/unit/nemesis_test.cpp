@@ -1,4 +1,4 @@
-// Convergence under faults (docs/protocol.md §10) in the deterministic simulation: random
+// Convergence under faults (docs/protocol.md §9) in the deterministic simulation: random
 // clusters under random fault schedules, healed, then checked. A failing seed prints its
 // replay command and its schedule shrunk to the faults the failure needs.
 //   ZPARTISAN_SIM_SEED=N     replays one seed
@@ -94,6 +94,25 @@ TEST_CASE("a member named by update_members that never joined is not reported re
 TEST_CASE("a partition asked of a client of another server takes effect there", "[nemesis][sim][regression]") {
     // c1's home is s1, c3's is s3: the request goes c1 -> s1 -> s3 -> c3.
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::partition, "c3", "c1", 300, 0}}), true);
+}
+
+TEST_CASE("acked messages held up by a partition are handled before those sent after it heals (seed 1)",
+          "[nemesis][sim][regression][order]") {
+    // c2's acked messages to s2 waited out a partition in its retransmit buffer; the one sent
+    // after the heal overtook their retransmissions, and s2 handled it first.
+    require_converges(sim::draw_scenario(1));
+}
+
+TEST_CASE("acked messages lost with a crashed peer's links keep their order on retransmission (seed 2)",
+          "[nemesis][sim][regression][order]") {
+    require_converges(sim::draw_scenario(2));
+}
+
+TEST_CASE("plain messages a hung home server held are not handled after those its client sent since (seed 33)",
+          "[nemesis][sim][regression][order]") {
+    // s2 hung with c3's plain messages to s1 in its buffers; c3 re-homed to s1 and sent more;
+    // s2 resumed and relayed the old ones, which s1 handled after the new.
+    require_converges(sim::draw_scenario(33));
 }
 
 TEST_CASE("a client removed right after another left learns it and stops", "[nemesis][sim]") {

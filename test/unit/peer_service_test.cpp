@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include "sim/sim_network.hpp"
+#include "unit/two_servers.hpp"
 
 using namespace zpartisan;
+using namespace zpartisan::test;
 
 TEST_CASE("servers mesh and clients attach through the pure core", "[peer_service]") {
     sim::sim_network net(42);
@@ -82,36 +84,6 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
     CHECK(net.converged({"s1", "s2"}));
 }
 
-namespace {
-
-// The forwards a node's output sends (taking all of its output).
-std::vector<core::forward> forwards_sent(core::peer_service& node) {
-    std::vector<core::forward> sent;
-    for (auto& effect : node.take_output())
-        if (auto* send = std::get_if<core::effect::send>(&effect))
-            if (auto* data = std::get_if<core::forward>(&send->msg)) sent.push_back(*data);
-    return sent;
-}
-
-// s1 and s2 meshed; c1 homed at s1, c2 at s2.
-void two_servers_two_clients(sim::sim_network& net) {
-    net.add("s1", role::server);
-    net.add("s2", role::server);
-    net.add("c1", role::client);
-    net.add("c2", role::client);
-    net.node("s2").join(net.router_of("s1"), 0);
-    net.node("c1").join(net.router_of("s1"), 0);
-    net.node("c2").join(net.router_of("s2"), 0);
-}
-
-void converged_two_servers_two_clients(sim::sim_network& net) {
-    two_servers_two_clients(net);
-    net.run_rounds(40);
-    REQUIRE(net.converged({"c1", "c2", "s1", "s2"}));
-}
-
-}  // namespace
-
 TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
     sim::sim_network net(5);
     converged_two_servers_two_clients(net);
@@ -155,10 +127,10 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     s2.register_handler("work");
     const core::link from_s1{core::link::kind::accepted, "s1"};
 
-    CHECK(s2.admit_local_delivery(from_s1, "s1", "work", 0, net.now_ms()));
+    CHECK(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["received_forward"] == 1);
     // An unknown handler drops every message it carries: a bundle of three counts three.
-    CHECK_FALSE(s2.admit_local_delivery(from_s1, "s1", "nobody", 3, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "nobody", .entries = 3}, net.now_ms()));
     CHECK(s2.counters()["dropped_unknown_handler"] == 3);
     // The decoded path agrees: the same message through on_message is dropped the same way.
     core::forward unknown{"s1", 1, "s2", "nobody", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "x"};
@@ -166,12 +138,14 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     CHECK(s2.counters()["dropped_unknown_handler"] == 4);
 
     s2.partition_into_groups({{"s1", "c1"}, {"s2", "c2"}});
-    CHECK_FALSE(s2.admit_local_delivery(from_s1, "s1", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 1);
-    CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c2", "work", 0, net.now_ms()));
+    CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     // Through a relay on our side of the cut, from a node on the other: dropped too, plain or
     // acked (not handled, not answered).
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c1", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c1", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 2);
     (void)s2.take_output();
     s2.on_message({core::link::kind::accepted, "c2"},
@@ -184,7 +158,8 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     }
 
     s2.leave(net.now_ms());
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, "c2", "work", 0, net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
+                                   net.now_ms()));
     CHECK(s2.counters()["dropped_stopped"] >= 1);
 }
 

@@ -62,6 +62,45 @@ TEST_CASE("forward and forward_ack round-trip every field", "[codec][routed]") {
     CHECK(std::get<forward>(*e.message).payload.empty());
 }
 
+TEST_CASE("an acked forward carries its order fields after reply_to, and a plain one does not", "[codec][routed][order]") {
+    auto acked = sample_forward();
+    acked.previous_id = 4241;
+    acked.settled_below = 4000;
+    const auto frame = wire::encode(acked);
+    CHECK(frame.size() == wire::encode(sample_forward()).size());  // always there when acked
+    const auto decoded = wire::decode(frame, limit);
+    REQUIRE(decoded.message);
+    const auto& back = std::get<forward>(*decoded.message);
+    check_sample_fields(back);
+    CHECK(back.previous_id == 4241);
+    CHECK(back.settled_below == 4000);
+    // Between reply_to and the payload, little-endian: 4241 = 0x1091.
+    const auto at = frame.size() - acked.payload.size() - wire::order_fields_bytes;
+    CHECK(frame.substr(at, 2) == std::string("\x91\x10", 2));
+    CHECK(frame[5] == '\x05');  // ack | ordered
+
+    auto plain = sample_forward();
+    plain.ack = false;
+    CHECK(wire::encoded_size(wire::fields_of(plain)) + wire::order_fields_bytes ==
+          wire::encoded_size(wire::fields_of(acked)));
+
+    // Order fields without the ack, or an ack without them (the layout before protocol 5):
+    // refused, never misread.
+    const char* why = nullptr;
+    auto forged = frame;
+    forged[5] = '\x04';
+    CHECK_FALSE(wire::read_forward(forged, &why));
+    CHECK(std::string(why) == "order fields on a plain forward");
+    forged[5] = '\x01';
+    CHECK_FALSE(wire::read_forward(forged, &why));
+    CHECK(std::string(why) == "an acked forward without order fields");
+    CHECK(wire::decode(forged, limit).error == wire::decode_error::malformed);
+    // Cut short inside the order fields.
+    const auto cut = std::string_view(frame).substr(0, at + 15);
+    CHECK_FALSE(wire::read_forward(cut, &why));
+    CHECK(std::string(why) == "truncated order fields");
+}
+
 TEST_CASE("a relay reads the header in place and bumps hops without decoding", "[codec][routed]") {
     auto frame = wire::encode(sample_forward());
     auto header = wire::peek_routed(frame);
