@@ -232,6 +232,7 @@ private:
                 if (!_net.live(f.other) || f.node == f.other || last_server(f.node)) return {};
                 if (!_net.node(f.other).remove_member(f.node, now)) return {};
                 ++_out.faults_injected;
+                _removed.insert(f.node);
                 if (f.rounds == 0) return {};  // gone for good
                 return [this, name = f.node] { join_again(name); };
             case fault_kind::ghost_member: {
@@ -304,8 +305,13 @@ private:
     void join_again(const std::string& name) {
         if (_net.live(name) || _net.crashed(name)) return;  // it never went, or crashed since
         if (_net.node(name).running()) return;
-        const auto servers = live_servers();
+        // Through a server the operator is not removing: one that has not heard of its own
+        // removal yet still runs, but its process is about to go, and a joiner knows no other.
+        std::vector<std::string> servers;
+        for (const auto& server : live_servers())
+            if (!_removed.contains(server)) servers.push_back(server);
         if (servers.empty()) return;
+        _removed.erase(name);
         _net.rejoin(name, _net.router_of(pick(servers)));
     }
 
@@ -530,6 +536,7 @@ private:
     std::mt19937_64 _rng;
     outcome _out;
     std::set<std::string> _ghosts;
+    std::set<std::string> _removed;  // asked to be removed and not joined again since
     std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
     std::map<std::string, tracked> _sent;  // by payload
     std::set<std::string> _final_payloads;
