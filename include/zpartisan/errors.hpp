@@ -37,7 +37,7 @@ enum class op_status {
 
 struct op_result {
     op_status status = op_status::ok;
-    std::string reason;  // human-readable detail for anything but ok
+    std::string reason;  // human-readable: why it was not ok, or a warning an ok carries (see Node::join)
 
     [[nodiscard]] bool ok() const { return status == op_status::ok; }
 };

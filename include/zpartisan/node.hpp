@@ -83,6 +83,16 @@ public:
     // peer it should be; refused with the peer's reason; timeout at the deadline; stopped as
     // join does.
     op_result sync_join(const std::string& endpoint, std::chrono::milliseconds timeout);
+    // The same through a member's spec (from members_for_orchestration(), status().self or a
+    // decoded state): joins through peer.router_endpoint; a client's spec is referred on to
+    // its server as its endpoint would be. An empty or wildcard router endpoint answers
+    // `bad_endpoint`; a spec with this node's own name answers `refused`. When the node at
+    // the endpoint answers under another name than peer.name (a stale spec, a reused port),
+    // the join still happens (our hello already gave that node our state): it logs a
+    // warning, counts `join_spec_name_mismatch`, and sync_join's ok result carries the
+    // mismatch as its reason.
+    op_result join(const node_spec& peer);
+    op_result sync_join(const node_spec& peer, std::chrono::milliseconds timeout);
     // Removes this node cluster-wide, telling its peers first, and stops its peer service for
     // good (see join).
     op_result leave();

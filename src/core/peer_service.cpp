@@ -65,7 +65,7 @@ void peer_service::note(effect::notice::level severity, std::string text) {
 
 // ---- API commands -------------------------------------------------------------------------
 
-void peer_service::join(const std::string& endpoint, std::uint64_t now_ms) {
+void peer_service::join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name) {
     routes_changed();
     if (!_running) {
         _join_outcomes[endpoint] = {join_status::refused, "node is stopped"};
@@ -76,7 +76,7 @@ void peer_service::join(const std::string& endpoint, std::uint64_t now_ms) {
         return;
     }
     _join_outcomes[endpoint] = {join_status::pending, ""};
-    _join_targets[endpoint] = join_target{endpoint, 0};
+    _join_targets[endpoint] = join_target{endpoint, 0, expected_name};
     if (auto it = _dials.find(endpoint); it != _dials.end()) {
         // Already dialed (e.g. a known server): say hello again so the outcome resolves.
         it->second.refused = false;
@@ -341,6 +341,18 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         count("dropped_welcome_unexpected");
         return;
     }
+    // Joined by a spec whose endpoint another node now answers (a stale spec, a reused port).
+    // Our hello already gave that node our state, so refusing here would not keep the two
+    // apart: the join goes on, and the outcome says whom it reached.
+    std::string spec_mismatch;
+    if (auto target = _join_targets.find(from.id); target != _join_targets.end() &&
+                                                   !target->second.expected_name.empty() &&
+                                                   target->second.expected_name != msg.spec.name) {
+        count("join_spec_name_mismatch");
+        spec_mismatch = "the spec named '" + target->second.expected_name + "' but '" + msg.spec.name +
+                        "' answered at " + from.id;
+        note(effect::notice::level::warn, "join by spec: " + spec_mismatch);
+    }
     if (msg.spec.name == _self.name) {  // the endpoint was our own under another name
         resolve_join(from.id, join_status::joined, "joined itself");
         reconcile_dials(now_ms);
@@ -382,7 +394,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         // Re-welcomed by our home (reconnect): make sure it has our current spec.
         _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(digest_of(msg.state))}});
     }
-    resolve_join(from.id, join_status::joined, "");
+    resolve_join(from.id, join_status::joined, spec_mismatch);
     reconcile_dials(now_ms);
     if (_dials.contains(from.id)) watch(msg.spec.name, now_ms);
 }
@@ -414,7 +426,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
         _join_outcomes[origin] = {join_status::refused, "too many referrals"};
     } else {
         note(effect::notice::level::info, "referred from " + from.id + " to " + next + " (" + msg.reason + ")");
-        _join_targets[next] = join_target{origin, hops};
+        _join_targets[next] = join_target{origin, hops, {}};
         if (_dials.contains(next)) send_hello(next, now_ms);
     }
     reconcile_dials(now_ms);

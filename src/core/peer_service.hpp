@@ -165,7 +165,11 @@ public:
     // Starts as a cluster of one, or from a persisted state: then it rejoins by itself the
     // servers it knew (a client: its last home) with its new incarnation.
     void start(std::uint64_t now_ms, const membership_state* restored = nullptr);
-    void join(const std::string& endpoint, std::uint64_t now_ms);
+    // expected_name, when not empty, is who should answer at the endpoint (the name of the
+    // spec the application joined by): a welcome under another name still joins, since our
+    // hello already gave that node our state, with a warning and the mismatch as the
+    // outcome's reason (docs/protocol.md §3).
+    void join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name = {});
     void leave(std::uint64_t now_ms);
     // Removes another node cluster-wide; false when it is not a member.
     bool remove_member(const std::string& name, std::uint64_t now_ms);
@@ -280,6 +284,7 @@ private:
     struct join_target {
         std::string origin;  // the endpoint the application asked for (referrals keep it)
         int referrals = 0;
+        std::string expected_name;  // join by spec: who should answer at origin; empty after a referral
     };
 
     void handle(const link& from, const hello& msg, std::uint64_t now_ms);

@@ -30,6 +30,22 @@ std::optional<op_result> check_endpoint(const std::string& endpoint) {
     if (!core::parse_endpoint(endpoint, &why)) return op_result{op_status::bad_endpoint, why};
     return std::nullopt;
 }
+
+// A spec is joined through its router endpoint, which must be one a peer can dial: a
+// wildcard is where a node binds, not where it can be reached.
+std::optional<op_result> check_spec(const node_spec& peer, const std::string& own_name) {
+    if (peer.router_endpoint.empty())
+        return op_result{op_status::bad_endpoint, "the spec of '" + peer.name + "' has no router endpoint"};
+    std::string why;
+    const auto parsed = core::parse_endpoint(peer.router_endpoint, &why);
+    if (!parsed) return op_result{op_status::bad_endpoint, why};
+    if (parsed->has_wildcard_host() || parsed->has_wildcard_port())
+        return op_result{op_status::bad_endpoint, "the spec's router endpoint " + peer.router_endpoint +
+                                                      " is a wildcard: give the address peers dial"};
+    if (peer.name == own_name)
+        return op_result{op_status::refused, "the spec names this node ('" + own_name + "'): join another member"};
+    return std::nullopt;
+}
 }  // namespace
 
 Node::Node(config cfg) {
@@ -63,6 +79,28 @@ op_result Node::join(const std::string& endpoint) {
         core.join(endpoint, now);
         return op_result{};
     });
+}
+
+op_result Node::join(const node_spec& peer) {
+    if (auto bad = check_spec(peer, name())) return *bad;
+    if (!_reactor->running()) return cannot_join_again(*_reactor);
+    return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
+        if (!core.running()) return cannot_join_again(*_reactor);
+        core.join(peer.router_endpoint, now, peer.name);
+        return op_result{};
+    });
+}
+
+op_result Node::sync_join(const node_spec& peer, std::chrono::milliseconds timeout) {
+    if (_reactor->on_reactor_thread())
+        throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
+    if (auto bad = check_spec(peer, name())) return *bad;
+    if (!_reactor->running()) return cannot_join_again(*_reactor);
+    timeout = bounded_wait(timeout);
+    auto done = _reactor->join_and_wait(peer.router_endpoint, timeout, peer.name);
+    if (done.wait_for(timeout + std::chrono::seconds(1)) != std::future_status::ready)
+        return {op_status::timeout, "no answer from the reactor"};
+    return done.get();
 }
 
 op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds timeout) {

@@ -961,9 +961,10 @@ void reactor::persist_if_due(bool force) {
     }
 }
 
-std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout) {
-    return call([this, endpoint, timeout](core::peer_service& core, std::uint64_t now) {
-        core.join(endpoint, now);
+std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout,
+                                              const std::string& expected_name) {
+    return call([this, endpoint, timeout, expected_name](core::peer_service& core, std::uint64_t now) {
+        core.join(endpoint, now, expected_name);
         join_waiter waiter{endpoint, now + static_cast<std::uint64_t>(timeout.count()), {}};
         auto future = waiter.done.get_future();
         if (stopped()) {
@@ -1009,7 +1010,7 @@ void reactor::check_waiters() {
         } else if (outcome && outcome->status == core::join_status::refused) {
             result = op_result{op_status::refused, outcome->reason};
         } else if (outcome && outcome->status == core::join_status::joined && _core->settled()) {
-            result = op_result{op_status::ok, ""};
+            result = op_result{op_status::ok, outcome->reason};  // e.g. a join by spec reached another name
         } else if (now >= it->deadline_ms) {
             result = op_result{op_status::timeout, outcome && outcome->status == core::join_status::joined
                                                        ? "joined, but not yet connected to every peer"

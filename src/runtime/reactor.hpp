@@ -110,7 +110,9 @@ public:
     }
 
     // Starts a join and resolves the future when it completes (docs/protocol.md §3 sync_join).
-    std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout);
+    // expected_name: see core::peer_service::join.
+    std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout,
+                                         const std::string& expected_name = {});
     // Injects a partition (docs/protocol.md §7) and calls done exactly once, on the reactor
     // thread (or the caller's, once stopped): ok when its origin holds it, or the reason it was
     // refused or given up. done must not block.

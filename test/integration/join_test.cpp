@@ -286,3 +286,77 @@ TEST_CASE("sync_join to nowhere times out instead of blocking", "[join]") {
     CHECK(std::chrono::steady_clock::now() - started < 5s);
     CHECK(c1->join("not an endpoint").status == op_status::bad_endpoint);
 }
+
+TEST_CASE("join and sync_join by node_spec join a server and a client through its router endpoint", "[join][spec]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    auto c1 = make_node("c1", role::client);
+    auto c2 = make_node("c2", role::client);
+
+    const auto server_joined = s2->sync_join(s1->status().self, 10s);
+    INFO(server_joined.reason);
+    REQUIRE(server_joined.ok());
+
+    // A spec as an orchestrator holds it: taken from a member's view, not from the node itself.
+    std::optional<node_spec> s2_spec;
+    for (const auto& spec : s1->members_for_orchestration())
+        if (spec.name == "s2") s2_spec = spec;
+    REQUIRE(s2_spec);
+    const auto client_joined = c1->sync_join(*s2_spec, 10s);
+    INFO(client_joined.reason);
+    REQUIRE(client_joined.ok());
+    CHECK(c1->status().self.home_server == "s2");
+
+    // A client's spec refers the joiner on to that client's server, as its endpoint would.
+    REQUIRE(c2->join(c1->status().self).ok());
+    const std::vector<std::string> all{"c1", "c2", "s1", "s2"};
+    WAIT_FOR("all four converge", s1->members() == all && s2->members() == all && c1->members() == all &&
+                                      c2->members() == all);
+    CHECK(c2->status().self.home_server == "s2");
+}
+
+TEST_CASE("a spec without a dialable endpoint, or naming this node, answers a clear error", "[join][spec]") {
+    auto s1 = make_node("s1", role::server);
+    auto c1 = make_node("c1", role::client);
+    node_spec spec = s1->status().self;
+
+    spec.router_endpoint.clear();
+    auto result = c1->sync_join(spec, 1s);
+    CHECK(result.status == op_status::bad_endpoint);
+    CHECK_THAT(result.reason, Catch::Contains("no router endpoint"));
+
+    spec.router_endpoint = "tcp://*:7000";
+    result = c1->join(spec);
+    CHECK(result.status == op_status::bad_endpoint);
+    CHECK_THAT(result.reason, Catch::Contains("wildcard"));
+
+    spec.router_endpoint = "not an endpoint";
+    CHECK(c1->join(spec).status == op_status::bad_endpoint);
+
+    result = s1->sync_join(s1->status().self, 1s);
+    CHECK(result.status == op_status::refused);
+    CHECK_THAT(result.reason, Catch::Contains("names this node"));
+
+    CHECK(s1->members() == std::vector<std::string>{"s1"});
+    CHECK(c1->members() == std::vector<std::string>{"c1"});
+}
+
+TEST_CASE("a spec whose endpoint answers under another name joins with a warning naming both", "[join][spec]") {
+    auto s1 = make_node("s1", role::server);
+    auto s2 = make_node("s2", role::server);
+    node_spec stale = s1->status().self;
+    stale.name = "s9";  // what an old spec says lives at s1's endpoint
+
+    const auto result = s2->sync_join(stale, 10s);
+    INFO(result.reason);
+    REQUIRE(result.ok());
+    CHECK_THAT(result.reason, Catch::Contains("named 's9'") && Catch::Contains("'s1' answered"));
+    CHECK(s2->status().counters["join_spec_name_mismatch"] == 1);
+
+    // A spec that names who answers joins without a word.
+    auto s3 = make_node("s3", role::server);
+    const auto matching = s3->sync_join(s1->status().self, 10s);
+    CHECK(matching.ok());
+    CHECK(matching.reason.empty());
+    CHECK(s3->status().counters["join_spec_name_mismatch"] == 0);
+}

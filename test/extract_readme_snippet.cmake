@@ -1,0 +1,26 @@
+# Writes the first ```cpp block under README.md's "## Embedding a node" to OUTPUT, so the
+# snippet users copy is the program a test compiles and runs.
+# cmake -DREADME=<README.md> -DOUTPUT=<file.cpp> -P extract_readme_snippet.cmake
+file(READ "${README}" text)
+string(FIND "${text}" "## Embedding a node" section)
+if(section EQUAL -1)
+  message(FATAL_ERROR "${README}: no '## Embedding a node' section")
+endif()
+string(SUBSTRING "${text}" ${section} -1 text)
+set(fence_open "```cpp\n")
+string(FIND "${text}" "${fence_open}" open)
+if(open EQUAL -1)
+  message(FATAL_ERROR "${README}: no ```cpp block under '## Embedding a node'")
+endif()
+string(LENGTH "${fence_open}" fence_length)
+math(EXPR body_start "${open} + ${fence_length}")
+string(SUBSTRING "${text}" ${body_start} -1 text)
+string(FIND "${text}" "```" close)
+if(close EQUAL -1)
+  message(FATAL_ERROR "${README}: the ```cpp block under '## Embedding a node' is not closed")
+endif()
+string(SUBSTRING "${text}" 0 ${close} snippet)
+# Rewritten only when it changed, so an unrelated README edit recompiles nothing.
+file(WRITE "${OUTPUT}.new" "${snippet}")
+file(COPY_FILE "${OUTPUT}.new" "${OUTPUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUTPUT}.new")
