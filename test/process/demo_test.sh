@@ -15,13 +15,13 @@ demo="$(cd "$(dirname "$0")/../.." && pwd)/scripts/demo.sh"
 tmp=$(mktemp -d /tmp/zpartisan-demotest-XXXXXX)
 group=
 cleanup() {
+    # The daemons are in the demo's process group (it starts them without job control).
     if [ -n "$group" ]; then kill -KILL -- "-$group" 2>/dev/null; fi
-    pkill -KILL -f "$tmp/" 2>/dev/null
     wait 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-dump() { echo "--- the demo's output:"; cat "$out"; }
+dump() { echo "--- the demo's output (its last 40 lines):"; tail -n 40 "$out"; }
 
 # run_demo OUT [ROUNDS]: the demo in the background, in a new session and process group (as a
 # terminal's foreground job is); $group is its process group id, $demo_pid what to wait for.
@@ -31,6 +31,11 @@ run_demo() {
     demo_pid=$!
     wait_for "the demo's process group is known" 10 test -s "$tmp/group"
     group=$(cat "$tmp/group")
+}
+reap_demo() {  # rc = the demo's exit status; one still running is killed first (rc 137 then)
+    exited "$demo_pid" || kill -KILL -- "-$group" 2>/dev/null
+    wait "$demo_pid"
+    rc=$?
 }
 has() { grep -q -- "$1" "$out"; }
 at() { printf '%s' "$EPOCHREALTIME"; }
@@ -52,8 +57,7 @@ wait_for "round 3 is shown" 15 has "=== t=3s "
 third=$(at)
 wait_for "the demo exits after 3 rounds" 20 exited "$demo_pid"
 last=$(at)
-wait "$demo_pid"
-rc=$?
+reap_demo
 check "the demo exits 0 (it exited $rc)" test "$rc" -eq 0
 pace=$(seconds_between "$first" "$third")
 total=$(seconds_between "$first" "$last")
@@ -77,8 +81,7 @@ run_demo "$out" 0
 wait_for "the cluster is up and round 1 is shown" 60 has "=== t=1s "
 kill -INT -- "-$group"
 wait_for "the demo exits on SIGINT" 20 exited "$demo_pid"
-wait "$demo_pid"
-rc=$?
+reap_demo
 check "it exits 0 on SIGINT (it exited $rc)" test "$rc" -eq 0
 check "the stop message" has "stopping the demo cluster"
 check "no traceback" not has "Traceback"
