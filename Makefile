@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
+# CMake's Makefiles are sub-makes of this one: without this, each says which directory it enters.
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps configure build test test-asan test-tsan sim-soak test-unit test-integration run run-inprocess bench soak clean
 
@@ -42,8 +44,12 @@ FIRST_SEED ?= 1
 sim-soak: build
 	$(BUILD_DIR)/test/zpartisan-sim-soak --seeds $(SEEDS) --first-seed $(FIRST_SEED)
 
-run: build
-	@scripts/demo.sh $(BUILD_DIR)
+# Built quietly (scripts/quiet-build.sh: a line of progress; on failure the compiler's errors).
+# ROUNDS=N stops the demo after N rounds; 0 runs it until Ctrl-C.
+ROUNDS ?= 0
+run: configure
+	@scripts/quiet-build.sh $(BUILD_DIR) $(JOBS)
+	@scripts/demo.sh $(BUILD_DIR) $(ROUNDS)
 
 run-inprocess: build
 	$(BUILD_DIR)/examples/zpartisan-demo
