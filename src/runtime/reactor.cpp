@@ -312,10 +312,7 @@ reactor::lead_outcome reactor::lead() {
         _accepting = false;
     }
     run_commands();  // commands queued before _accepting flipped still get their answer
-    for (auto& waiter : _waiters) waiter.done.set_value({op_status::stopped, "node stopped"});
-    _waiters.clear();
-    for (auto& [ref, waiter] : _partition_waiters) waiter({op_status::stopped, "", "node stopped"});
-    _partition_waiters.clear();
+    stop_waiters("node stopped");
     fail_reports_at_shutdown();
     _thread_exited = true;
     t_leading = nullptr;
@@ -500,13 +497,7 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                         _report_callbacks.erase(callback);
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::partition_outcome>) {
-                    if (!e.applied) spdlog::warn("[{}] partition {} given up: {}", _config.name, e.ref, e.reason);
-                    if (auto waiter = _partition_waiters.find(e.ref); waiter != _partition_waiters.end()) {
-                        auto done = std::move(waiter->second);
-                        _partition_waiters.erase(waiter);
-                        done(e.applied ? partition_result{op_status::ok, e.ref, ""}
-                                       : partition_result{op_status::timeout, "", e.reason});
-                    }
+                    answer_partition(e);
                 } else if constexpr (std::is_same_v<T, core::effect::membership_changed>) {
                     count("membership_changes");
                     _persist_dirty = true;
@@ -958,70 +949,6 @@ void reactor::persist_if_due(bool force) {
         // Stays dirty: retried after the coalescing interval (e.g. once the disk has room).
         count("state_write_failures");
         spdlog::error("[{}] cannot persist membership: {}", _config.name, why);
-    }
-}
-
-std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout,
-                                              const std::string& expected_name) {
-    return call([this, endpoint, timeout, expected_name](core::peer_service& core, std::uint64_t now) {
-        core.join(endpoint, now, expected_name);
-        join_waiter waiter{endpoint, now + static_cast<std::uint64_t>(timeout.count()), {}};
-        auto future = waiter.done.get_future();
-        if (stopped()) {
-            waiter.done.set_value({op_status::stopped, "node stopped"});
-        } else {
-            _waiters.push_back(std::move(waiter));
-        }
-        return future;
-    });
-}
-
-void reactor::inject_partition(const std::string& origin, std::uint32_t ttl,
-                               std::function<void(partition_result)> done) {
-    std::optional<partition_result> at_once = call([&](core::peer_service& core, std::uint64_t now) {
-        std::optional<partition_result> result;
-        if (stopped() || !core.running()) {
-            result = partition_result{op_status::stopped, "", "the peer service stopped"};
-        } else if (origin != core.self().name && !core.membership().contains(origin)) {
-            result = partition_result{op_status::unknown_node, "", "no member named " + origin};
-        } else if (auto ref = core.inject_partition(origin, ttl, now)) {
-            _partition_waiters.emplace(*ref, std::move(done));  // the outcome follows as an effect
-        } else {
-            result = partition_result{op_status::refused, "", "no route to " + origin};
-        }
-        return result;
-    });
-    if (at_once) done(std::move(*at_once));
-}
-
-void reactor::check_waiters() {
-    if (!_partition_waiters.empty() && !_core->running()) {
-        auto waiters = std::move(_partition_waiters);
-        _partition_waiters.clear();
-        for (auto& [ref, waiter] : waiters) waiter({op_status::stopped, "", "the peer service stopped"});
-    }
-    if (_waiters.empty()) return;
-    const auto now = now_ms();
-    for (auto it = _waiters.begin(); it != _waiters.end();) {
-        std::optional<op_result> result;
-        const auto outcome = _core->outcome_of_join(it->endpoint);
-        if (!_core->running()) {
-            result = op_result{op_status::stopped, "the peer service stopped"};
-        } else if (outcome && outcome->status == core::join_status::refused) {
-            result = op_result{op_status::refused, outcome->reason};
-        } else if (outcome && outcome->status == core::join_status::joined && _core->settled()) {
-            result = op_result{op_status::ok, outcome->reason};  // e.g. a join by spec reached another name
-        } else if (now >= it->deadline_ms) {
-            result = op_result{op_status::timeout, outcome && outcome->status == core::join_status::joined
-                                                       ? "joined, but not yet connected to every peer"
-                                                       : "no answer from " + it->endpoint};
-        }
-        if (result) {
-            it->done.set_value(*result);
-            it = _waiters.erase(it);
-        } else {
-            ++it;
-        }
     }
 }
 

@@ -168,7 +168,9 @@ private:
     void handle_inbound(transport::inbound& message);
     void apply_output();
     void apply_effects(std::vector<core::output_effect> effects);
-    void check_waiters();
+    void check_waiters();  // reactor_waiters.cpp, with the other waits' bookkeeping
+    void answer_partition(const core::effect::partition_outcome& outcome);
+    void stop_waiters(const std::string& why);  // every wait still open hears `stopped`
     void persist_if_due(bool force);
     void drain_send_queue();
     // Sends that met a full queue (HWM) wait, in order per hop, instead of being dropped;

@@ -58,9 +58,16 @@ struct outcome {
     [[nodiscard]] bool ok() const { return violations.empty(); }
 };
 
-// A random cluster (2-6 servers, 0-max_clients clients, random timings) and 1-8 faults.
-[[nodiscard]] scenario draw_scenario(std::uint64_t seed, int max_clients = 30);
+// The names of a scenario's nodes: servers s1..sN, clients c1..cM.
+[[nodiscard]] inline std::string server_name(int i) { return "s" + std::to_string(i); }
+[[nodiscard]] inline std::string client_name(int i) { return "c" + std::to_string(i); }
+
+// Plays the scenario, heals, settles and checks (nemesis.cpp).
 [[nodiscard]] outcome run_scenario(const scenario& s);
+
+// The schedules (scenario.cpp). A random cluster (2-6 servers, 0-max_clients clients, random
+// timings) and 1-8 faults.
+[[nodiscard]] scenario draw_scenario(std::uint64_t seed, int max_clients = 30);
 // Drops faults one at a time while the scenario still fails; the result is a scenario whose
 // every fault is needed for the failure. `last` receives the shrunk scenario's outcome.
 [[nodiscard]] scenario shrink(const scenario& failing, outcome& last);

@@ -5,17 +5,7 @@
 # Every wait polls with a deadline; the trap kills whatever is still running.
 set -u
 . "$(dirname "$0")/lib.sh"
-bin=${1:?usage: cluster_test.sh BUILD_DIR}
-node="$bin/zpartisan-node"
-ctl="$bin/zpartisan-ctl"
-work=$(mktemp -d /tmp/zpartisan-process-XXXXXX)
-declare -A pid
-cleanup() {
-    for p in "${pid[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+daemons_in "${1:?usage: cluster_test.sh BUILD_DIR}" process
 start() {  # start NAME ROLE [JOIN]
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"
@@ -39,17 +29,7 @@ check "a bad endpoint is rejected, naming it" test $rc -ne 0 -a -n "$(grep not-a
 out=$("$node" 2>&1); rc=$?
 check "a missing name is rejected, naming it" test $rc -ne 0 -a -n "$(grep -- --name <<<"$out")"
 
-start s1 server
-wait_for "s1 answers on its control endpoint" 10 q s1 status
-s1=$(endpoint_of s1)
-start s2 server "$s1"
-start s3 server "$s1"
-wait_for "s2 and s3 answer" 10 answers s2 s3
-s2=$(endpoint_of s2)
-s3=$(endpoint_of s3)
-start c1 client "$s1"
-start c2 client "$s2"
-start c3 client "$s3"
+start_three_servers_three_clients
 for n in s1 s2 s3 c1 c2 c3; do
     wait_for "$n lists all 6 members" 20 lists_all_six "$n"
 done

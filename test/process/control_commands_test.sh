@@ -11,17 +11,7 @@
 # whatever is still running.
 set -u
 . "$(dirname "$0")/lib.sh"
-bin=${1:?usage: control_commands_test.sh BUILD_DIR}
-node="$bin/zpartisan-node"
-ctl="$bin/zpartisan-ctl"
-work=$(mktemp -d /tmp/zpartisan-control-XXXXXX)
-declare -A pid
-cleanup() {
-    for p in "${pid[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+daemons_in "${1:?usage: control_commands_test.sh BUILD_DIR}" control
 c() { "$ctl" -c "ipc://$work/$1.ctl" "${@:2}"; }  # human output
 q() { c "$1" --json "${@:2}"; }                     # JSON output
 # 50 heartbeats missed before a peer counts as failed: a receiver stopped for seconds stays

@@ -6,17 +6,7 @@
 # still exits 0. Every wait polls with a deadline; the trap kills whatever is still running.
 set -u
 . "$(dirname "$0")/lib.sh"
-bin=${1:?usage: departure_test.sh BUILD_DIR}
-node="$bin/zpartisan-node"
-ctl="$bin/zpartisan-ctl"
-work=$(mktemp -d /tmp/zpartisan-departure-XXXXXX)
-declare -A pid
-cleanup() {
-    for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+daemons_in "${1:?usage: departure_test.sh BUILD_DIR}" departure
 start() {  # start NAME ROLE [JOIN]
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"

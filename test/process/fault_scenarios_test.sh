@@ -141,17 +141,7 @@ new_cluster() {  # new_cluster LABEL: stop the old cluster, start 3 servers and 
     mkdir -p "$cluster"
     echo "--- cluster $1"
     live=(s1 s2 s3 c1 c2 c3)
-    start s1 server
-    wait_for "s1 answers on its control endpoint" 10 q s1 status
-    s1=$(endpoint_of s1)
-    start s2 server "$s1"
-    start s3 server "$s1"
-    wait_for "s2 and s3 answer" 10 answers s2 s3
-    s2=$(endpoint_of s2)
-    s3=$(endpoint_of s3)
-    start c1 client "$s1"
-    start c2 client "$s2"
-    start c3 client "$s3"
+    start_three_servers_three_clients
     wait_for "all 6 converge: every node lists every member reachable, clients homed" 20 converged
 }
 

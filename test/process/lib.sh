@@ -5,6 +5,22 @@
 # what the nodes say when an assertion fails.
 passed=0
 failed=0
+
+# daemons_in BUILD_DIR LABEL: node and ctl (the binaries), work (a fresh temporary directory),
+# pid (name -> daemon pid) and a trap that kills every daemon in pid (stopped ones too) and
+# removes work on exit.
+daemons_in() {
+    node="$1/zpartisan-node"
+    ctl="$1/zpartisan-ctl"
+    work=$(mktemp -d "/tmp/zpartisan-$2-XXXXXX")
+    declare -gA pid=()
+    trap kill_daemons_and_clean_up EXIT
+}
+kill_daemons_and_clean_up() {
+    for p in "${pid[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
 on_failure() { if declare -F dump >/dev/null; then dump; fi; }
 check() {  # check DESCRIPTION COMMAND...: one assertion
     local what=$1; shift
@@ -41,3 +57,18 @@ reachable() {  # reachable OBSERVER NODE: prints True/False
 }
 sees_down() { test "$(reachable "$1" "$2")" = False; }
 sees_up() { test "$(reachable "$1" "$2")" = True; }
+# Starts s1, s2, s3 (meshed through s1) and c1, c2, c3 (ci joins si) with the sourcing
+# script's start NAME ROLE [JOIN]; sets s1, s2, s3 to their router endpoints.
+start_three_servers_three_clients() {
+    start s1 server
+    wait_for "s1 answers on its control endpoint" 10 q s1 status
+    s1=$(endpoint_of s1)
+    start s2 server "$s1"
+    start s3 server "$s1"
+    wait_for "s2 and s3 answer" 10 answers s2 s3
+    s2=$(endpoint_of s2)
+    s3=$(endpoint_of s3)
+    start c1 client "$s1"
+    start c2 client "$s2"
+    start c3 client "$s3"
+}
