@@ -40,7 +40,31 @@ void interval_set::insert(interval range) {
 }
 
 void interval_set::merge(const interval_set& other) {
-    for (const auto& r : other._ranges) insert(r);
+    if (other._ranges.empty()) return;
+    // Other's ranges after all of ours (a grown counter, the common case): appended in place.
+    if (_ranges.empty() || (other._ranges.front().first > _ranges.back().second &&
+                            other._ranges.front().first - _ranges.back().second > 1)) {
+        _ranges.insert(_ranges.end(), other._ranges.begin(), other._ranges.end());
+        return;
+    }
+    // Otherwise one pass over both sorted lists: inserting other's ranges one by one would
+    // shift ours each time, quadratic for a peer's interleaved ranges.
+    std::vector<interval> merged;
+    merged.reserve(_ranges.size() + other._ranges.size());
+    auto mine = _ranges.begin();
+    auto theirs = other._ranges.begin();
+    while (mine != _ranges.end() || theirs != other._ranges.end()) {
+        const bool take_mine =
+            theirs == other._ranges.end() || (mine != _ranges.end() && mine->first <= theirs->first);
+        const auto next = take_mine ? *mine++ : *theirs++;
+        // Touching (overlapping or adjacent) the last merged range extends it; written without
+        // "+ 1", which would wrap at the largest counter.
+        if (!merged.empty() && (next.first <= merged.back().second || next.first - merged.back().second == 1))
+            merged.back().second = std::max(merged.back().second, next.second);
+        else
+            merged.push_back(next);
+    }
+    _ranges = std::move(merged);
 }
 
 interval_set interval_set::minus(const interval_set& other) const {
