@@ -102,7 +102,7 @@ control_command command_of(const json& request) {
     throw refused_request("unknown command '" + cmd + "'");
 }
 
-control_request read_request(const json& request) {
+control_request read_request(json& request) {
     control_request r;
     r.command = command_of(request);
     switch (r.command) {
@@ -139,7 +139,9 @@ control_request read_request(const json& request) {
         case control_command::heal: r.ref = text_field(request, "ref"); break;
         case control_command::update_members:
             if (!request.contains("specs")) throw refused_request("specs is missing: a list of {name, role, router_endpoint, ...}");
-            r.specs = request.at("specs");
+            // Moved, not copied: a copy of JSON recurses as deep as it nests, and a request
+            // nested a million deep would overflow the stack.
+            r.specs = std::move(request.at("specs"));
             break;
         case control_command::members:
         case control_command::status:
@@ -162,7 +164,7 @@ const char* name_of(control_command command) {
 
 std::variant<control_request, std::string> parse_control_request(std::string_view text) noexcept {
     try {
-        const auto request = json::parse(text);
+        auto request = json::parse(text);
         if (!request.is_object()) return std::string("a request is a JSON object");
         return read_request(request);
     } catch (const refused_request& e) {
