@@ -40,15 +40,18 @@ void interval_set::insert(interval range) {
 }
 
 void interval_set::merge(const interval_set& other) {
-    if (other._ranges.empty()) return;
-    // Other's ranges after all of ours (a grown counter, the common case): appended in place.
-    if (_ranges.empty() || (other._ranges.front().first > _ranges.back().second &&
-                            other._ranges.front().first - _ranges.back().second > 1)) {
-        _ranges.insert(_ranges.end(), other._ranges.begin(), other._ranges.end());
+    // A few ranges (a delta's dot, the common case) go in place, each in O(log n) and a short
+    // shift; many ranges go in one pass over both sorted lists, since inserting them one by one
+    // would shift ours each time: quadratic for a peer's interleaved ranges.
+    constexpr std::size_t inserted_one_by_one = 8;
+    if (other._ranges.size() <= inserted_one_by_one) {
+        for (const auto& r : other._ranges) insert(r);
         return;
     }
-    // Otherwise one pass over both sorted lists: inserting other's ranges one by one would
-    // shift ours each time, quadratic for a peer's interleaved ranges.
+    if (_ranges.empty()) {
+        _ranges = other._ranges;
+        return;
+    }
     std::vector<interval> merged;
     merged.reserve(_ranges.size() + other._ranges.size());
     auto mine = _ranges.begin();
