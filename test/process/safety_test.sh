@@ -20,7 +20,7 @@ dump() { for n in s1 c1 c2; do echo "--- $n.log (last 20 lines)"; tail -n 20 "$w
 rc=$?
 check "a control endpoint on 0.0.0.0 is refused with exit 2" test "$rc" -eq 2
 check "the refusal says why and what to do" grep -q "not a loopback address.*--control-allow-remote" "$work/r1.out"
-"$node" --name r2 --control tcp://127.0.0.1:0 --bind tcp://127.0.0.1:0 --max-peers 0 >"$work/r2.out" 2>&1
+"$node" --name r2 --control "ipc://$work/r2.ctl" --max-peers 0 >"$work/r2.out" 2>&1
 check "a bad limit is refused naming its field" grep -q "max_peers" "$work/r2.out"
 
 start s1 server
@@ -53,5 +53,6 @@ check "no raw bytes reach the log" not grep -qP '[^\x20-\x7e]' "$work/s1.log"
 
 # Still serving.
 wait_for "c1 still reaches c2 through s1" 10 quietly q c1 forward --ack c2 inbox after-the-flood
-check "c2 holds the message" bash -c "$(declare -f q); ctl='$ctl' work='$work'; q c2 inbox | grep -q after-the-flood"
+inbox_holds() { q "$1" inbox | grep -q "$2"; }
+check "c2 holds the message" inbox_holds c2 after-the-flood
 finish
