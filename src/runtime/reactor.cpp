@@ -561,6 +561,7 @@ constexpr std::size_t bundle_start_bytes = 4 * 1024;
 }  // namespace
 
 std::size_t reactor::bundle_limit_locked(std::string_view destination) const {
+    if (!_snapshot.lower_limits) return std::min(bundle_max_bytes, _config.max_message_bytes);  // no lookup per message
     const auto route = _snapshot.routes.find(destination);
     const auto hop_limit = route == _snapshot.routes.end() ? _config.max_message_bytes : route->second.frame_limit;
     return std::min<std::size_t>({bundle_max_bytes, _config.max_message_bytes, hop_limit});
@@ -938,8 +939,10 @@ void reactor::refresh_route_snapshot() {
     // of their time here.
     _route_updates.clear();
     std::size_t still_listed = 0;
+    bool lower_limits = false;
     _core->for_each_route_status([&](const std::string& name, core::route_status status) {
         const route_entry entry{route_for_senders(name, status), _core->frame_limit_to(name)};
+        lower_limits = lower_limits || entry.frame_limit < _config.max_message_bytes;
         const auto it = _snapshot.routes.find(name);
         if (it != _snapshot.routes.end()) ++still_listed;
         if (it == _snapshot.routes.end() || it->second != entry) _route_updates.emplace_back(&name, entry);
@@ -949,6 +952,7 @@ void reactor::refresh_route_snapshot() {
     if (!_route_updates.empty() || removals || running != _snapshot.running) {
         std::lock_guard lock(_send_mutex);
         _snapshot.running = running;
+        _snapshot.lower_limits = lower_limits;
         for (const auto& [name, entry] : _route_updates) _snapshot.routes.insert_or_assign(*name, entry);
         if (removals)
             std::erase_if(_snapshot.routes, [&](const auto& entry) { return !_core->membership().contains(entry.first); });

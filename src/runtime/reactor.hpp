@@ -231,6 +231,7 @@ private:
     };
     struct route_snapshot {
         bool running = true;
+        bool lower_limits = false;  // some route's frame_limit is below our max_message_bytes
         std::unordered_map<std::string, route_entry, core::name_hash, std::equal_to<>> routes;
     };
     // The largest bundle for a destination: 64 KiB, or its next hop's frame limit. Under _send_mutex.
