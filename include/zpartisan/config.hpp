@@ -12,8 +12,9 @@
 namespace zpartisan {
 
 // 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on
-// acked forwards, and partition requests name their requester, which partition_applied answers
-inline constexpr std::uint32_t protocol_version = 5;
+// acked forwards, and partition requests name their requester, which partition_applied answers;
+// 6: hello and welcome advertise max_message_bytes, refusal too_many_peers
+inline constexpr std::uint32_t protocol_version = 6;
 
 struct config {
     std::string name;                  // unique in the cluster; also the ZeroMQ routing id
@@ -32,10 +33,22 @@ struct config {
     std::uint32_t missed_heartbeats = 3;       // X: this many missed in a row means failed
     std::uint32_t gossip_interval_ms = 1000;   // anti-entropy: one digest to one peer per interval
     std::uint32_t handshake_retry_ms = 500;    // resend hello while a dial is unanswered
-    // ZMQ_MAXMSGSIZE and the decoder's limit. Give every node the same value: a frame over a
-    // receiver's limit closes the connection, and bundles of small messages reach
-    // min(64 KiB, this) (docs/protocol.md §1).
+    // Limits: each a bound on what peers can make this node hold, with a counted drop or a
+    // clear refusal beyond it (README "Limits").
+    // The largest frame this node sends or takes (the decoder's limit; ZMQ_MAXMSGSIZE is
+    // twice it). Advertised in the handshake: a send over the next hop's limit is refused
+    // too_large at once. Bundles of small messages reach min(64 KiB, this) (docs/protocol.md §1).
     std::size_t max_message_bytes = 4u << 20;
+    // Servers: other servers plus attached clients; a hello from a new peer beyond it is
+    // refused (too_many_peers). Sized for the cluster, not as a capacity plan (max_clients).
+    std::uint32_t max_peers = 10000;
+    // Duplicate windows (acked messages handled once) of senders that are not members: past
+    // this many, the one heard from longest ago is forgotten (duplicate_windows_evicted).
+    std::size_t duplicate_windows_max = 4096;
+    // Gaps one duplicate window tracks (ids lost and awaiting retransmission); past it the
+    // oldest gap is given up (duplicate_window_gaps_given_up): a late copy of it is dropped
+    // unhandled, as a duplicate.
+    std::size_t duplicate_window_gaps_max = 65536;
     int send_high_water_mark = 10000;          // per socket; reaching it means congested
 
     // Application channels: name -> parallelism (connections per peer). Membership and

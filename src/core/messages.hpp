@@ -38,6 +38,9 @@ struct hello {
     std::string cluster_name;
     node_spec spec;
     membership_state state;  // the joiner's view: joining merges both sides
+    // The largest frame the sender takes (its max_message_bytes; protocol 6, 0 before), so
+    // the receiver refuses too_large at its send rather than this node dropping the frame.
+    std::uint64_t max_message_bytes = 0;
 };
 
 // A server accepted the hello: here is the whole membership and my publisher sequence, so
@@ -46,6 +49,7 @@ struct welcome {
     node_spec spec;
     membership_state state;
     std::uint64_t publisher_seq = 0;
+    std::uint64_t max_message_bytes = 0;  // as in hello (protocol 6)
 };
 
 // "Not me, go there": a client answering a client (or a server dialing it), or a full server.
@@ -61,6 +65,7 @@ enum class refusal_reason : std::uint8_t {
     bad_role = 3,
     bad_spec = 4,
     not_a_member = 5,  // the node is stopping or was removed
+    too_many_peers = 6,  // the server holds its max_peers already (protocol 6)
 };
 
 struct refusal {

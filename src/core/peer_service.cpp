@@ -59,8 +59,8 @@ std::vector<output_effect> peer_service::take_output() {
     return out;
 }
 
-void peer_service::note(effect::notice::level severity, std::string text) {
-    _output.emplace_back(effect::notice{severity, std::move(text)});
+void peer_service::note(effect::notice::level severity, std::string text, std::string reason, std::string peer) {
+    _output.emplace_back(effect::notice{severity, std::move(text), std::move(reason), std::move(peer)});
 }
 
 // ---- API commands -------------------------------------------------------------------------
@@ -232,7 +232,8 @@ void peer_service::tick(std::uint64_t now_ms) {
 
 void peer_service::refuse(const link& to, refusal_reason reason, std::string detail) {
     count("refused_hellos");
-    note(effect::notice::level::warn, "refusing hello from '" + to.id + "': " + detail);
+    note(effect::notice::level::warn, "refusing hello from '" + log_text(to.id) + "': " + log_text(detail, 256),
+         "refused_hello", to.id);
     _output.emplace_back(effect::send{to, refusal{reason, std::move(detail)}});
 }
 
@@ -301,6 +302,12 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         case join_decision::accept:
             break;
     }
+    if (!has_room_for_peer(msg.spec.name)) {
+        count("refused_hellos_too_many_peers");
+        refuse(from, refusal_reason::too_many_peers,
+               "server '" + _self.name + "' holds its maximum of " + std::to_string(_options.max_peers) + " peers");
+        return;
+    }
     if (*their_role == role::client && !can_accept_client(msg.spec)) {
         count("referrals_full");
         auto full = make_referral("server '" + _self.name + "' is full");
@@ -316,6 +323,7 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
         return;
     }
     merge(msg.state, provenance::first_hand, now_ms, msg.spec.name);
+    note_frame_limit(from, msg.max_message_bytes);
     if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
     // Its dial to us is not welcomed until our welcome arrives: its first heartbeat says so.
     if (*their_role == role::server) _dialed_back_by.erase(msg.spec.name);
@@ -323,7 +331,7 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
     // DEALER even before our own dial to it is welcomed).
     watch(msg.spec.name, now_ms);
     const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
-    _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq}});
+    _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq, _options.max_message_bytes}});
     if (*their_role == role::client) {
         // Its new home speaks for it now: nodes that heard it was down (from a former home,
         // or from us before it moved away and back) hear it is up.
@@ -355,7 +363,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         count("join_spec_name_mismatch");
         spec_mismatch = "the spec named '" + target->second.expected_name + "' but '" + msg.spec.name +
                         "' answered at " + from.id;
-        note(effect::notice::level::warn, "join by spec: " + spec_mismatch);
+        note(effect::notice::level::warn, "join by spec: " + log_text(spec_mismatch, 256), "join_spec_name_mismatch", from.id);
     }
     if (msg.spec.name == _self.name) {  // the endpoint was our own under another name
         resolve_join(from.id, join_status::joined, "joined itself");
@@ -370,6 +378,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
     const bool first_welcome = !dial.welcomed;
     dial.welcomed = true;
     dial.peer = msg.spec.name;
+    note_frame_limit(from, msg.max_message_bytes);
     if (dial.pub_endpoint != msg.spec.pub_endpoint) {
         if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{dial.pub_endpoint});
         dial.pub_endpoint = msg.spec.pub_endpoint;
@@ -381,7 +390,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         _rehome_backoff_ms = 0;
     }
     if (first_welcome) {
-        note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
+        note(effect::notice::level::info, "connected to server '" + log_text(msg.spec.name) + "'");
         // At once rather than at the next beat: a server that joined us counts itself settled
         // only once it hears our dial to it works (docs/protocol.md §3).
         _output.emplace_back(effect::send{from, heartbeat{_self.name}});
@@ -432,7 +441,9 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
     } else if (hops > _options.referral_hops_max) {
         _join_outcomes[origin] = {join_status::refused, "too many referrals"};
     } else {
-        note(effect::notice::level::info, "referred from " + from.id + " to " + next + " (" + msg.reason + ")");
+        note(effect::notice::level::info,
+             "referred from " + log_text(from.id) + " to " + log_text(next) + " (" + log_text(msg.reason, 256) + ")",
+             "referred", from.id);
         _join_targets[next] = join_target{origin, hops, {}};
         if (_dials.contains(next)) send_hello(next, now_ms);
     }
@@ -445,7 +456,8 @@ void peer_service::handle(const link& from, const refusal& msg, std::uint64_t no
         count("dropped_refusal_unexpected");
         return;
     }
-    note(effect::notice::level::warn, "refused by " + from.id + ": " + msg.detail);
+    note(effect::notice::level::warn, "refused by " + log_text(from.id) + ": " + log_text(msg.detail, 256), "refused_by",
+         from.id);
     it->second.refused = true;
     resolve_join(from.id, join_status::refused, msg.detail);
     reconcile_dials(now_ms);
@@ -458,13 +470,65 @@ void peer_service::resolve_join(const std::string& target, join_status status, s
     _join_targets.erase(it);
 }
 
+// ---- limits (README "Limits") -------------------------------------------------------------
+
+bool peer_service::has_room_for_peer(const std::string& name) const {
+    if (_attached_clients.contains(name)) return true;
+    const auto* spec = _membership.spec_of(name);
+    if (spec && spec->role == role::server) return true;
+    std::size_t held = _attached_clients.size();
+    _membership.for_each_spec([&](const node_spec& member) {
+        if (member.role == role::server && member.name != _self.name) ++held;
+    });
+    return held < _options.max_peers;
+}
+
+void peer_service::note_frame_limit(const link& peer, std::uint64_t advertised) {
+    // 0: a peer before protocol 6 said nothing; it is taken to share our limit.
+    const bool lower = advertised != 0 && advertised < _options.max_message_bytes;
+    const auto known = _lower_frame_limits.find(peer);
+    if (!lower) {
+        if (known != _lower_frame_limits.end()) {
+            _lower_frame_limits.erase(known);
+            routes_changed();
+        }
+        return;
+    }
+    if (known != _lower_frame_limits.end() && known->second == advertised) return;
+    if (_lower_frame_limits.size() >= _options.max_peers + _dials.size())
+        std::erase_if(_lower_frame_limits, [&](const auto& entry) {
+            return entry.first.via == link::kind::dialed ? !_dials.contains(entry.first.id)
+                                                          : !_membership.contains(entry.first.id);
+        });
+    _lower_frame_limits[peer] = advertised;
+    routes_changed();
+    count("peers_with_lower_frame_limit");
+    note(effect::notice::level::warn,
+         "peer '" + log_text(peer.id) + "' takes frames of at most " + std::to_string(advertised) +
+             " bytes, fewer than this node's " + std::to_string(_options.max_message_bytes) +
+             ": larger sends through it are refused too_large",
+         "lower_frame_limit", peer.id);
+}
+
+std::uint64_t peer_service::frame_limit_of(const link& hop) const {
+    const auto lower = _lower_frame_limits.find(hop);
+    return lower == _lower_frame_limits.end() ? _options.max_message_bytes : lower->second;
+}
+
+std::uint64_t peer_service::frame_limit_to(std::string_view destination) {
+    if (_lower_frame_limits.empty()) return _options.max_message_bytes;  // the usual case: one limit
+    const auto& r = route_for(destination);
+    return r.hop ? frame_limit_of(*r.hop) : _options.max_message_bytes;
+}
+
 // ---- connections --------------------------------------------------------------------------
 
 void peer_service::send_hello(const std::string& endpoint, std::uint64_t now_ms) {
     auto& dial = _dials[endpoint];
     dial.hello_sent_ms = now_ms;
     _output.emplace_back(effect::send{{link::kind::dialed, endpoint},
-                                      hello{protocol_version, _options.cluster_name, _self, _membership.state()}});
+                                      hello{protocol_version, _options.cluster_name, _self, _membership.state(),
+                                            _options.max_message_bytes}});
 }
 
 void peer_service::reconcile_dials(std::uint64_t now_ms) {
@@ -514,7 +578,7 @@ void peer_service::stop(std::string reason) {
     _dials.clear();
     _join_targets.clear();
     _attached_clients.clear();
-    note(effect::notice::level::info, "peer service stopped: " + reason);
+    note(effect::notice::level::info, "peer service stopped: " + log_text(reason, 256));
 }
 
 // ---- queries ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/failure_detector.hpp"
+#include "core/log_text.hpp"
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
 #include "core/messages.hpp"
@@ -75,10 +76,14 @@ struct partition_outcome {
     bool applied = false;
     std::string reason;
 };
+// A log line. Peer-controlled parts of text are escaped and cut (core/log_text.hpp); one
+// with a reason is about what a peer did, and is rate-limited per (reason, peer) where logged.
 struct notice {
     enum class level : std::uint8_t { debug, info, warn };
     level severity = level::info;
     std::string text;
+    std::string reason;  // empty: not a line a peer can provoke at will
+    std::string peer;
 };
 }  // namespace effect
 
@@ -98,6 +103,10 @@ struct peer_service_options {
     std::uint32_t missed_heartbeats = 3;
     std::uint64_t rehome_backoff_max_ms = 5000;  // clients: bound on re-homing retries
     std::uint32_t max_clients = 0;               // servers: 0 = unlimited
+    std::uint32_t max_peers = 10000;             // servers: other servers + attached clients
+    std::uint64_t max_message_bytes = 4u << 20;  // advertised in hello and welcome
+    std::size_t duplicate_windows_max = 4096;    // duplicate windows of senders not members
+    std::size_t duplicate_window_gaps_max = 65536;
     std::uint64_t ack_timeout_ms = 5000;         // an acked message not acked by then fails
     std::size_t unacked_max = 10000;             // bound on the retransmit buffer
     std::uint64_t rng_seed = 1;
@@ -196,6 +205,10 @@ public:
     // local): ok with *hop set, or why it cannot leave now. Answers from a route cache that
     // every change of membership, links, liveness or partitions clears.
     route_status app_route(std::string_view destination, link* hop);
+    // The largest frame a send to `destination` may be: our max_message_bytes, or less when
+    // its next hop advertised less in its handshake (docs/protocol.md §3).
+    [[nodiscard]] std::uint64_t frame_limit_to(std::string_view destination);
+    [[nodiscard]] std::uint64_t frame_limit_of(const link& hop) const;
     // The hot path for a forward or ack passing through (destination is not us), read from
     // its header without decoding it: the same admission as on_message (partitions, any
     // message is a heartbeat), the hop limit, then the next hop; nullopt when dropped
@@ -423,6 +436,12 @@ private:
         bool hop_blocked = false;  // a partition in force forbids that hop
     };
     const cached_route& route_for(std::string_view destination);
+    // Direct peers' frame limits from their hello or welcome, where below ours; bounded by
+    // the peers we hold (entries of links gone are dropped as new ones come).
+    std::map<link, std::uint64_t> _lower_frame_limits;
+    void note_frame_limit(const link& peer, std::uint64_t advertised);
+    // Servers: room for a hello from `name` under max_peers (one we hold already always has).
+    [[nodiscard]] bool has_room_for_peer(const std::string& name) const;
     // The peer a link names (an accepted routing id, a welcomed dial), if any.
     [[nodiscard]] std::optional<std::string> sender_of_link(const link& from) const;
     // Inbound admission shared by on_message, relay_hop and admit_local_delivery: a partition
@@ -434,7 +453,7 @@ private:
     bool admit_routed(const link& from, bool is_ack, std::uint64_t now_ms);
     // Whether a handler of that name is registered; a message for none is a counted drop.
     bool handler_known(std::string_view handler, std::uint32_t entries);
-    void note(effect::notice::level severity, std::string text);
+    void note(effect::notice::level severity, std::string text, std::string reason = {}, std::string peer = {});
     [[nodiscard]] std::optional<std::string> dial_of_peer(const std::string& name) const;
 
     peer_service_options _options;
@@ -516,13 +535,10 @@ private:
         interval_set above;
         std::uint64_t last_used_ms = 0;
     };
-    // More gaps than any sender's retransmit buffer holds: the oldest is given up on.
-    static constexpr std::size_t dedup_gaps_max = 65536;
     // A sender no longer a member (it left, was removed) keeps its window this long after its
     // last message, longer than any retransmission of it lasts; looked at once a second.
     static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
     std::uint64_t _next_window_prune_ms = 0;
-    static constexpr std::size_t stranger_windows_max = 4096;
     void evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep);
     // Once a second: duplicate windows and id sequences of nodes long gone.
     void prune_messaging_state(std::uint64_t now_ms);

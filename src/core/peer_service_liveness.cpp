@@ -58,11 +58,11 @@ void peer_service::apply_transition(const liveness_transition& transition, std::
     routes_changed();
     if (transition.up) {
         _lost.erase(transition.peer);
-        note(effect::notice::level::info, "'" + transition.peer + "' is reachable again");
+        note(effect::notice::level::info, "'" + log_text(transition.peer) + "' is reachable again");
     } else {
         _lost[transition.peer] = transition;
         note(effect::notice::level::warn,
-             "'" + transition.peer + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
+             "'" + log_text(transition.peer) + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
                  std::to_string(transition.missed) + " heartbeats missed" +
                  (transition.connection_lost ? ", connection closed" : ""));
     }
@@ -301,8 +301,8 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
         _options.rehome_backoff_max_ms);
     _rehome_deadline_ms = now_ms + _rehome_backoff_ms;
     count("rehome_attempts");
-    note(effect::notice::level::warn, "home server '" + _self.home_server + (home_gone ? "' left the cluster" : "' failed") +
-                                          "; moving to " + _rehome_target);
+    note(effect::notice::level::warn, "home server '" + log_text(_self.home_server) + (home_gone ? "' left the cluster" : "' failed") +
+                                          "; moving to " + log_text(_rehome_target));
     _join_targets[_rehome_target] = join_target{_rehome_target, 0, {}};
     if (_dials.contains(_rehome_target)) send_hello(_rehome_target, now_ms);
     reconcile_dials(now_ms);

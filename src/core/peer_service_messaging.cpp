@@ -234,7 +234,8 @@ void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
     // The first range folds into `contiguous` once nothing is missing below it, and so does
     // the oldest one when there are too many gaps (a sender that never fills them).
     while (!window.above.empty() &&
-           (window.above.ranges().front().first == window.contiguous + 1 || window.above.ranges().size() > dedup_gaps_max)) {
+           (window.above.ranges().front().first == window.contiguous + 1 || window.above.ranges().size() > _options.duplicate_window_gaps_max)) {
+        if (window.above.ranges().front().first != window.contiguous + 1) count("duplicate_window_gaps_given_up");
         window.contiguous = window.above.ranges().front().second;
         window.above.erase_first_range();
     }
@@ -335,7 +336,7 @@ void peer_service::evict_stranger_window_if_full(const std::pair<std::string, st
         ++strangers;
         if (oldest == _delivered.end() || it->second.last_used_ms < oldest->second.last_used_ms) oldest = it;
     }
-    if (strangers < stranger_windows_max || oldest == _delivered.end()) return;
+    if (strangers < _options.duplicate_windows_max || oldest == _delivered.end()) return;
     _delivered.erase(oldest);
     count("duplicate_windows_evicted");
 }

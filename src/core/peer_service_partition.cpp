@@ -77,7 +77,7 @@ void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
         for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1, {}});
     _partitions[ref].insert(peers.begin(), peers.end());
     count("partitions_injected");
-    note(effect::notice::level::warn, "partition " + ref + ": cut off from " + std::to_string(peers.size()) + " peers");
+    note(effect::notice::level::warn, "partition " + log_text(ref) + ": cut off from " + std::to_string(peers.size()) + " peers");
 }
 
 std::optional<std::string> peer_service::inject_partition(const std::string& origin, std::uint32_t ttl,
@@ -182,7 +182,7 @@ bool peer_service::resolve_partition(const std::string& ref) {
     for (const auto& peer : tell) send_to_peer(peer, partition_resolve{ref});
     if (had) {
         count("partitions_resolved");
-        note(effect::notice::level::info, "partition " + ref + " healed");
+        note(effect::notice::level::info, "partition " + log_text(ref) + " healed");
     }
     return had;
 }
@@ -202,7 +202,7 @@ void peer_service::apply_groups(const std::string& ref, const std::vector<std::v
     for (const auto& peer : connected_peers()) send_to_peer(peer, partition_groups{ref, groups});
     _group_partitions[ref] = groups;
     count("partitions_injected");
-    note(effect::notice::level::warn, "partition " + ref + ": the cluster is cut into " +
+    note(effect::notice::level::warn, "partition " + log_text(ref) + ": the cluster is cut into " +
                                           std::to_string(groups.size()) + " groups");
 }
 

@@ -14,7 +14,9 @@
 #include <csignal>
 #include <iostream>
 
+#include "core/log_text.hpp"
 #include "daemon/control_commands.hpp"
+#include "daemon/control_endpoint_policy.hpp"
 #include "daemon/heap_trim.hpp"
 #include "daemon/inbox.hpp"
 #include "daemon/report_waits.hpp"
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
     bool leave_on_stop = false;
     std::size_t inbox_size = 100;
     bool no_heap_trim = false;
+    bool control_allow_remote = false;
+    std::size_t control_max_request_bytes = transport::control_request_max_bytes;
 
     app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
     app.add_option("--role", role_text, "server or client")
@@ -105,6 +109,25 @@ int main(int argc, char** argv) {
     app.add_option("--tag", cfg.tag, "clients: claim a slot reserved for this tag")->envname("ZPARTISAN_TAG");
     app.add_option("--control", control_endpoint, "control endpoint for zpartisan-ctl (default ipc:///tmp/zpartisan-NAME.ctl)")
         ->envname("ZPARTISAN_CONTROL");
+    app.add_flag("--control-allow-remote", control_allow_remote,
+                 "serve --control on a non-loopback TCP address (anyone who reaches it controls the node)")
+        ->envname("ZPARTISAN_CONTROL_ALLOW_REMOTE");
+    app.add_option("--control-max-request-bytes", control_max_request_bytes,
+                   "largest control request answered; larger ones get an error")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+        ->envname("ZPARTISAN_CONTROL_MAX_REQUEST_BYTES");
+    // Limits (README "Limits").
+    app.add_option("--max-message-bytes", cfg.max_message_bytes,
+                   "largest frame sent or taken, advertised in the handshake")
+        ->envname("ZPARTISAN_MAX_MESSAGE_BYTES");
+    app.add_option("--max-peers", cfg.max_peers, "servers: other servers plus attached clients; more are refused")
+        ->envname("ZPARTISAN_MAX_PEERS");
+    app.add_option("--duplicate-windows-max", cfg.duplicate_windows_max,
+                   "duplicate windows kept for senders that are not members")
+        ->envname("ZPARTISAN_DUPLICATE_WINDOWS_MAX");
+    app.add_option("--duplicate-window-gaps-max", cfg.duplicate_window_gaps_max,
+                   "lost ids one duplicate window waits for before giving the oldest up")
+        ->envname("ZPARTISAN_DUPLICATE_WINDOW_GAPS_MAX");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->envname("ZPARTISAN_LOG_LEVEL");
@@ -135,6 +158,10 @@ int main(int argc, char** argv) {
         spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
     cfg.role = *parse_role(role_text);
     if (control_endpoint.empty()) control_endpoint = "ipc:///tmp/zpartisan-" + cfg.name + ".ctl";
+    if (const auto refused = daemon::control_endpoint_refusal(control_endpoint, control_allow_remote)) {
+        std::cerr << "zpartisan-node: " << *refused << "\n";
+        return exit_cannot_start;
+    }
 
     // Declared before the node, which must go first: its delivery reports answer through them.
     std::unique_ptr<transport::control_server> control;
@@ -142,7 +169,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<Node> node;
     try {
         node = std::make_unique<Node>(cfg);
-        control = std::make_unique<transport::control_server>(control_endpoint);
+        control = std::make_unique<transport::control_server>(control_endpoint, control_max_request_bytes);
     } catch (const std::exception& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
         return exit_cannot_start;
@@ -156,7 +183,8 @@ int main(int argc, char** argv) {
     });
     for (const auto& endpoint : joins) {
         const auto result = node->join(endpoint);
-        if (!result.ok()) spdlog::warn("join {}: {} {}", endpoint, to_string(result.status), result.reason);
+        if (!result.ok())
+            spdlog::warn("join {}: {} {}", endpoint, to_string(result.status), core::log_text(result.reason, 256));
     }
 
     std::signal(SIGTERM, on_signal);
@@ -177,7 +205,7 @@ int main(int argc, char** argv) {
         // Left, removed or failed: not a process to keep up with its node gone.
         const bool departed = !node->status().running;  // the peer service stopped itself
         const int status = departed ? exit_departed : exit_failed;
-        const auto why = node->stopped_reason();
+        const auto why = core::log_text(node->stopped_reason(), 256);  // may name peers
         if (departed) {
             spdlog::warn("{} stopped: {}; exiting with status {}", cfg.name, why, status);
         } else {

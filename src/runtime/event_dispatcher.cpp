@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/log_text.hpp"
 #include "runtime/thread_name.hpp"
 
 #include <algorithm>
@@ -72,7 +73,7 @@ void event_dispatcher::run_task(const std::function<void()>& task) {
         task();
     } catch (const std::exception& e) {
         ++_failures;
-        spdlog::error("[{}] a delivery report callback threw: {}", _node_name, e.what());
+        spdlog::error("[{}] a delivery report callback threw: {}", _node_name, core::log_text(e.what(), 256));
     } catch (...) {
         ++_failures;
         spdlog::error("[{}] a delivery report callback threw", _node_name);
@@ -112,10 +113,11 @@ void event_dispatcher::run() {
             } catch (const std::exception& e) {
                 ++_failures;
                 spdlog::error("[{}] {} callback for '{}' threw: {}", _node_name, next.up ? "on_up" : "on_down",
-                              next.node, e.what());
+                              core::log_text(next.node), core::log_text(e.what(), 256));
             } catch (...) {
                 ++_failures;
-                spdlog::error("[{}] {} callback for '{}' threw", _node_name, next.up ? "on_up" : "on_down", next.node);
+                spdlog::error("[{}] {} callback for '{}' threw", _node_name, next.up ? "on_up" : "on_down",
+                              core::log_text(next.node));
             }
         }
     }

@@ -1,5 +1,6 @@
 #include "runtime/message_dispatcher.hpp"
 
+#include "core/log_text.hpp"
 #include "wire/routed_codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -96,10 +97,11 @@ void message_dispatcher::call_handler(const message_handler& handler, const inbo
         ++_delivered;
     } catch (const std::exception& e) {
         ++_failures;
-        spdlog::error("[{}] handler '{}' threw: {}", _node_name, message.handler, e.what());
+        spdlog::error("[{}] handler '{}' threw: {}", _node_name, core::log_text(message.handler),
+                      core::log_text(e.what(), 256));
     } catch (...) {
         ++_failures;
-        spdlog::error("[{}] handler '{}' threw", _node_name, message.handler);
+        spdlog::error("[{}] handler '{}' threw", _node_name, core::log_text(message.handler));
     }
 }
 

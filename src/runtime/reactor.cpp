@@ -110,6 +110,10 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     options.heartbeat_interval_ms = _config.heartbeat_interval_ms;
     options.missed_heartbeats = _config.missed_heartbeats;
     options.max_clients = _config.max_clients;
+    options.max_peers = _config.max_peers;
+    options.max_message_bytes = _config.max_message_bytes;
+    options.duplicate_windows_max = _config.duplicate_windows_max;
+    options.duplicate_window_gaps_max = _config.duplicate_window_gaps_max;
     options.ack_timeout_ms = _config.ack_timeout_ms;
     // Random per process too: a restart that keeps its incarnation (config.incarnation) still
     // starts its acked-message ids elsewhere, so its peers' duplicate windows do not swallow them.
@@ -379,18 +383,39 @@ void reactor::handle_inbound(transport::inbound& message) {
     }
     auto decoded = wire::decode(message.frame.view(), _config.max_message_bytes);
     if (!decoded.message) {
-        count(std::string("dropped_decode_") + wire::describe(decoded.error));
-        spdlog::warn("[{}] dropped a frame from '{}' ({} bytes): {}{}{}", _config.name, message.from.id,
-                     message.frame.size(), wire::describe(decoded.error), decoded.detail.empty() ? "" : ": ",
-                     decoded.detail);
+        const auto reason = std::string("dropped_decode_") + wire::describe(decoded.error);
+        count(reason);
+        log_about_peer(core::effect::notice::level::warn, reason, message.from.id,
+                       "dropped a frame from '" + core::log_text(message.from.id) + "' (" +
+                           std::to_string(message.frame.size()) + " bytes, starting " +
+                           core::log_text(message.frame.view(), 16) + "): " + wire::describe(decoded.error) +
+                           (decoded.detail.empty() ? "" : ": " + core::log_text(decoded.detail, 256)));
         return;
     }
     _core->on_message(message.from, std::move(*decoded.message), now_ms());
     apply_output();
 }
 
+void reactor::log_about_peer(core::effect::notice::level severity, std::string_view reason, std::string_view peer,
+                             const std::string& text) {
+    const auto verdict = _peer_lines.admit(reason, peer, now_ms());
+    if (!verdict.log) return;
+    const auto suppressed =
+        verdict.suppressed_before == 0 ? std::string()
+                                       : " (" + std::to_string(verdict.suppressed_before) + " more like it suppressed)";
+    switch (severity) {
+        case core::effect::notice::level::debug: spdlog::debug("[{}] {}{}", _config.name, text, suppressed); break;
+        case core::effect::notice::level::info: spdlog::info("[{}] {}{}", _config.name, text, suppressed); break;
+        case core::effect::notice::level::warn: spdlog::warn("[{}] {}{}", _config.name, text, suppressed); break;
+    }
+}
+
 void reactor::relay_in_place(transport::inbound& message, const wire::routed_header& routed) {
-    const auto hop = _core->relay_hop(message.from, routed.destination, routed.hops, routed.is_ack, now_ms());
+    auto hop = _core->relay_hop(message.from, routed.destination, routed.hops, routed.is_ack, now_ms());
+    if (hop && message.frame.size() > _core->frame_limit_of(*hop)) {
+        count("dropped_too_large_for_next_hop");  // its sender's own next hop took more
+        hop.reset();
+    }
     if (hop) {
         // The views in `routed` point into the frame; it is not moved before they are used.
         message.frame.data()[wire::hops_offset] = static_cast<char>(routed.hops + 1);
@@ -438,7 +463,8 @@ void reactor::send_frame(const core::link& to, transport::frame& frame, std::str
     }
     if (status == transport::send_status::unreachable) _core->on_peer_gone(to, now_ms());
     count(std::string("send_") + describe(status));
-    spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name, core::name_of(type), to.id, describe(status));
+    spdlog::debug("[{}] {} to '{}' not sent: {}", _config.name, core::name_of(type), core::log_text(to.id),
+                  describe(status));
 }
 
 void reactor::apply_output() {
@@ -512,6 +538,10 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     count(e.up ? "events_up" : "events_down");
                     _events->post(e.node, e.up);
                 } else if constexpr (std::is_same_v<T, core::effect::notice>) {
+                    if (!e.reason.empty()) {
+                        log_about_peer(e.severity, e.reason, e.peer, e.text);
+                        return;
+                    }
                     switch (e.severity) {
                         case core::effect::notice::level::debug: spdlog::debug("[{}] {}", _config.name, e.text); break;
                         case core::effect::notice::level::info: spdlog::info("[{}] {}", _config.name, e.text); break;
@@ -530,6 +560,13 @@ constexpr std::size_t bundle_max_bytes = 64 * 1024;
 constexpr std::size_t bundle_start_bytes = 4 * 1024;
 }  // namespace
 
+std::size_t reactor::bundle_limit_locked(std::string_view destination) const {
+    if (!_snapshot.lower_limits) return std::min(bundle_max_bytes, _config.max_message_bytes);  // no lookup per message
+    const auto route = _snapshot.routes.find(destination);
+    const auto hop_limit = route == _snapshot.routes.end() ? _config.max_message_bytes : route->second.frame_limit;
+    return std::min<std::size_t>({bundle_max_bytes, _config.max_message_bytes, hop_limit});
+}
+
 bool reactor::join_last_bundle(const wire::forward_fields& request) {
     if (_send_queue.empty()) return false;
     auto& last = _send_queue.back();
@@ -537,8 +574,8 @@ bool reactor::join_last_bundle(const wire::forward_fields& request) {
         last.msg.kind != request.kind || last.msg.channel != request.channel || last.msg.lane != request.lane ||
         last.msg.reply_to != request.reply_to)
         return false;
-    const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
-    if (last.bundle.size() + wire::bundle_entry_overhead + request.payload.size() > limit) return false;
+    if (last.bundle.size() + wire::bundle_entry_overhead + request.payload.size() > bundle_limit_locked(request.destination))
+        return false;
     wire::append_bundle_entry(last.bundle, request.payload);
     ++last.entries;
     return true;
@@ -551,8 +588,8 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
     request.id = 0;
     request.bundled = false;
     if (!wire::encodable(request)) return send_status::too_large;
-    if (wire::encoded_size(request) + wire::bundle_entry_overhead > _config.max_message_bytes)
-        return send_status::too_large;
+    const auto frame_bytes = wire::encoded_size(request) + wire::bundle_entry_overhead;
+    if (frame_bytes > _config.max_message_bytes) return send_status::too_large;
     // A plain message to another node is encoded here, on the sending thread, into the bundle
     // the reactor will send: the reactor only picks its route. Acked and local messages go
     // through the core (ids, retransmission, local delivery).
@@ -579,7 +616,11 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         if (!_snapshot.running || stopped()) return send_status::stopped;
         auto route = _snapshot.routes.find(request.destination);
         if (route == _snapshot.routes.end()) return send_status::unknown_node;
-        if (const auto refused = refusal_of(route->second, request.ack); refused != send_status::ok) return refused;
+        if (const auto refused = refusal_of(route->second.status, request.ack); refused != send_status::ok)
+            return refused;
+        // The next hop said in its handshake how large a frame it takes: refused here, not
+        // dropped there.
+        if (frame_bytes > route->second.frame_limit) return send_status::too_large;
         if (_queued_sends >= _config.send_queue_max) return send_status::congested;
         // The retransmit buffer is bounded: an acked message that would not fit is refused
         // now, not dropped after the caller heard ok.
@@ -612,7 +653,7 @@ bool reactor::queue_locked(const wire::forward_fields& request, std::function<vo
         // message; either way what is reserved stays within twice what is queued, plus one
         // bundle, and a bundle that leaves sparse is shrunk before ZeroMQ holds it
         // (drain_send_queue).
-        const auto limit = std::min(bundle_max_bytes, _config.max_message_bytes);
+        const auto limit = bundle_limit_locked(request.destination);
         const bool stream = in_burst && (_send_queue.empty() || _send_queue.back().bundle.size() >= limit / 2);
         pending.bundle.reserve(stream ? limit : std::min(bundle_start_bytes, limit));
         wire::start_bundle(request, pending.bundle);
@@ -825,7 +866,7 @@ bool reactor::drop_stuck_hops() {
         const auto frames = hop->second.size();
         _counters["stalled_frames_dropped_stuck_hop"] += frames;
         spdlog::warn("[{}] dropped {} frames waiting for '{}', which took none for {} ms", _config.name, frames,
-                     hop->first.id, now - since);
+                     core::log_text(hop->first.id), now - since);
         _stalled_frames -= frames;
         hop = _stalled.erase(hop);
         dropped = true;
@@ -898,18 +939,21 @@ void reactor::refresh_route_snapshot() {
     // of their time here.
     _route_updates.clear();
     std::size_t still_listed = 0;
+    bool lower_limits = false;
     _core->for_each_route_status([&](const std::string& name, core::route_status status) {
-        status = route_for_senders(name, status);
+        const route_entry entry{route_for_senders(name, status), _core->frame_limit_to(name)};
+        lower_limits = lower_limits || entry.frame_limit < _config.max_message_bytes;
         const auto it = _snapshot.routes.find(name);
         if (it != _snapshot.routes.end()) ++still_listed;
-        if (it == _snapshot.routes.end() || it->second != status) _route_updates.emplace_back(&name, status);
+        if (it == _snapshot.routes.end() || it->second != entry) _route_updates.emplace_back(&name, entry);
     });
     const bool running = _core->running();
     const bool removals = still_listed < _snapshot.routes.size();
     if (!_route_updates.empty() || removals || running != _snapshot.running) {
         std::lock_guard lock(_send_mutex);
         _snapshot.running = running;
-        for (const auto& [name, status] : _route_updates) _snapshot.routes.insert_or_assign(*name, status);
+        _snapshot.lower_limits = lower_limits;
+        for (const auto& [name, entry] : _route_updates) _snapshot.routes.insert_or_assign(*name, entry);
         if (removals)
             std::erase_if(_snapshot.routes, [&](const auto& entry) { return !_core->membership().contains(entry.first); });
     }
@@ -956,6 +1000,7 @@ std::map<std::string, std::uint64_t> reactor::counters() {
     return call([this](core::peer_service& core, std::uint64_t) {
         auto all = core.counters();
         for (const auto& [name, value] : _counters) all[name] += value;
+        all["log_lines_suppressed"] = _peer_lines.suppressed_total();
         all["bytes_received"] += _bytes_received;
         all["bytes_sent"] += _bytes_sent;
         all["messages_out"] += _messages_out;

@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/log_limiter.hpp"
 #include "core/peer_service.hpp"
 #include "runtime/event_dispatcher.hpp"
 #include "runtime/message_dispatcher.hpp"
@@ -195,6 +196,10 @@ private:
     // Loads data_dir (a corrupt file: a warning and a fresh start) and picks the incarnation.
     std::optional<core::membership_state> restore_and_choose_incarnation();
     void count(const std::string& what) { ++_counters[what]; }
+    // Every line a peer can provoke goes through here: text has the peer's bytes escaped
+    // already (core/log_text.hpp); the limiter decides whether it is written.
+    void log_about_peer(core::effect::notice::level severity, std::string_view reason, std::string_view peer,
+                        const std::string& text);
     [[nodiscard]] std::uint64_t now_ms() const;
 
     config _config;
@@ -219,10 +224,18 @@ private:
     bool join_last_bundle(const wire::forward_fields& request);
     // What application threads may know without asking the reactor: each member's route.
     // Written only by the reactor, in place, under _send_mutex.
+    struct route_entry {
+        core::route_status status = core::route_status::unknown_node;
+        std::uint64_t frame_limit = 0;  // the largest frame its next hop takes (core::frame_limit_to)
+        bool operator==(const route_entry&) const = default;
+    };
     struct route_snapshot {
         bool running = true;
-        std::unordered_map<std::string, core::route_status, core::name_hash, std::equal_to<>> routes;
+        bool lower_limits = false;  // some route's frame_limit is below our max_message_bytes
+        std::unordered_map<std::string, route_entry, core::name_hash, std::equal_to<>> routes;
     };
+    // The largest bundle for a destination: 64 KiB, or its next hop's frame limit. Under _send_mutex.
+    [[nodiscard]] std::size_t bundle_limit_locked(std::string_view destination) const;
     // Whether the core's routes moved since the snapshot was taken.
     [[nodiscard]] bool snapshot_stale() const { return _core->route_epoch() != _snapshot_epoch; }
     struct stalled_send {
@@ -294,7 +307,7 @@ private:
     // before any data frame is sent on it (reroute_if_routes_moved).
     std::optional<std::uint64_t> _rerouted_epoch;
     // Reused by refresh_route_snapshot: entries that differ from the core's routes.
-    std::vector<std::pair<const std::string*, core::route_status>> _route_updates;
+    std::vector<std::pair<const std::string*, route_entry>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
     std::uint64_t _tick_ms = 10;
     std::optional<state_store> _store;  // present when data_dir is set
@@ -309,6 +322,7 @@ private:
     std::vector<join_waiter> _waiters;             // reactor thread only
     std::map<std::string, std::function<void(partition_result)>> _partition_waiters;  // by ref; reactor thread only
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
+    core::log_limiter _peer_lines;                   // reactor thread only
     // Per-message counters as plain fields (reactor thread only): no map lookup per message.
     std::uint64_t _bytes_received = 0, _bytes_sent = 0, _messages_out = 0, _control_messages_out = 0;
     std::uint64_t _bundles_out = 0, _bundled_messages_out = 0;  // plain application sends, as packed

@@ -3,6 +3,7 @@
 // core's state or effects, or at shutdown.
 #include <spdlog/spdlog.h>
 
+#include "core/log_text.hpp"
 #include "runtime/reactor.hpp"
 
 namespace zpartisan::runtime {
@@ -69,7 +70,8 @@ void reactor::check_waiters() {
 }
 
 void reactor::answer_partition(const core::effect::partition_outcome& outcome) {
-    if (!outcome.applied) spdlog::warn("[{}] partition {} given up: {}", _config.name, outcome.ref, outcome.reason);
+    if (!outcome.applied) spdlog::warn("[{}] partition {} given up: {}", _config.name, core::log_text(outcome.ref),
+                                       core::log_text(outcome.reason, 256));
     auto waiter = _partition_waiters.find(outcome.ref);
     if (waiter == _partition_waiters.end()) return;
     auto done = std::move(waiter->second);

@@ -1,5 +1,7 @@
 #include "transport/control_channel.hpp"
 
+#include <sys/stat.h>
+
 #include <deque>
 #include <mutex>
 #include <zmq.hpp>
@@ -13,6 +15,29 @@ namespace {
 // stopped) get this long to leave.
 constexpr int closing_linger_ms = 200;
 constexpr std::string_view refused_several_frames = R"({"ok":false,"error":"a request is one frame; this one had several"})";
+
+// Binds with a umask that leaves an ipc:// socket file to this user alone: connecting to a
+// Unix socket needs write permission on it. Set around the bind rather than chmod after it,
+// so there is no moment when another user could connect; chmod again in case the
+// process's umask was changed meanwhile by another thread.
+void bind_private(zmq::socket_t& socket, const std::string& endpoint) {
+    constexpr std::string_view ipc = "ipc://";
+    if (!endpoint.starts_with(ipc)) {
+        socket.bind(endpoint);
+        return;
+    }
+    const auto previous = ::umask(S_IRWXG | S_IRWXO);
+    try {
+        socket.bind(endpoint);
+    } catch (...) {
+        ::umask(previous);
+        throw;
+    }
+    ::umask(previous);
+    const auto path = endpoint.substr(ipc.size());
+    if (!path.starts_with("@") && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0)
+        throw zmq::error_t(errno);
+}
 }  // namespace
 
 struct control_server::sockets {
@@ -23,11 +48,13 @@ struct control_server::sockets {
     std::deque<std::pair<std::vector<std::string>, std::string>> answers;  // route, text
 };
 
-control_server::control_server(const std::string& endpoint) : _sockets(std::make_unique<sockets>()) {
+control_server::control_server(const std::string& endpoint, std::size_t max_request_bytes)
+    : _sockets(std::make_unique<sockets>()), _max_request_bytes(max_request_bytes) {
     try {
         _sockets->router.set(zmq::sockopt::linger, closing_linger_ms);
-        _sockets->router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(control_request_max_bytes));
-        _sockets->router.bind(endpoint);
+        _sockets->router.set(zmq::sockopt::maxmsgsize,
+                             static_cast<std::int64_t>(std::min<std::uint64_t>(std::uint64_t{max_request_bytes} * 2, INT64_MAX)));
+        bind_private(_sockets->router, endpoint);
         _endpoint = _sockets->router.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
         throw transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
@@ -86,6 +113,12 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
                     }
                 control_message request;
                 request.route.assign(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(std::min(body, frames.size())));
+                if (frames.size() == body + 1 && frames.back().size() > _max_request_bytes) {
+                    reply(request, R"({"ok":false,"error":"request of )" + std::to_string(frames.back().size()) +
+                                       " bytes over the endpoint's limit of " + std::to_string(_max_request_bytes) +
+                                       " (--control-max-request-bytes)\"}");
+                    continue;
+                }
                 if (frames.size() == body + 1) {
                     request.text = frames.back();
                     return request;

@@ -14,8 +14,10 @@
 
 namespace zpartisan::transport {
 
-// The largest request the endpoint takes (a larger one closes the asker's connection): room for
-// a node's largest message (max_message_bytes, 4 MiB by default) as base64 in JSON.
+// The largest request the endpoint takes by default: room for a node's largest message
+// (max_message_bytes, 4 MiB by default) as base64 in JSON. A larger one is answered with an
+// error; one over twice the limit closes the asker's connection instead (ZMQ_MAXMSGSIZE),
+// so no asker can make the daemon buffer more than that.
 inline constexpr std::size_t control_request_max_bytes = std::size_t{8} << 20;
 
 struct control_message {
@@ -25,8 +27,9 @@ struct control_message {
 
 class control_server {
 public:
-    // Binds endpoint (ipc:// or tcp://127.0.0.1:port); throws transport_error on failure.
-    explicit control_server(const std::string& endpoint);
+    // Binds endpoint (ipc:// or tcp://127.0.0.1:port); throws transport_error on failure. An
+    // ipc:// socket file is created readable and writable by this process's user only.
+    explicit control_server(const std::string& endpoint, std::size_t max_request_bytes = control_request_max_bytes);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
@@ -45,6 +48,7 @@ private:
     struct sockets;
     std::unique_ptr<sockets> _sockets;
     std::string _endpoint;
+    std::size_t _max_request_bytes;
 };
 
 // One request/response; nullopt when nothing answered within timeout.

@@ -138,11 +138,13 @@ struct body_saver {
         save_string(ar, m.cluster_name);
         save_spec(ar, m.spec);
         save_state(ar, m.state);
+        ar(m.max_message_bytes);
     }
     void operator()(const core::welcome& m) const {
         save_spec(ar, m.spec);
         save_state(ar, m.state);
         ar(m.publisher_seq);
+        ar(m.max_message_bytes);
     }
     void operator()(const core::referral& m) const {
         save_string(ar, m.reason);
@@ -202,7 +204,11 @@ struct body_saver {
     }
 };
 
-core::message load_body(input_archive& ar, core::message_type type) {
+// `in` is the archive's stream: a field appended by a later protocol version is read only
+// when bytes remain, so an older peer's hello still decodes and is refused with a refusal
+// naming both versions rather than dropped as malformed.
+core::message load_body(input_archive& ar, std::istream& in, core::message_type type) {
+    const auto more = [&in] { return in.peek() != std::char_traits<char>::eof(); };
     switch (type) {
         case core::message_type::hello: {
             core::hello m;
@@ -210,6 +216,7 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_string(ar, m.cluster_name);
             load_spec(ar, m.spec);
             load_state(ar, m.state);
+            if (more()) ar(m.max_message_bytes);
             return m;
         }
         case core::message_type::welcome: {
@@ -217,6 +224,7 @@ core::message load_body(input_archive& ar, core::message_type type) {
             load_spec(ar, m.spec);
             load_state(ar, m.state);
             ar(m.publisher_seq);
+            if (more()) ar(m.max_message_bytes);
             return m;
         }
         case core::message_type::referral: {
@@ -425,7 +433,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
         view_buffer buffer(frame.substr(header_bytes));
         std::istream in(&buffer);
         input_archive ar(in);
-        auto message = load_body(ar, static_cast<core::message_type>(result.type_byte));
+        auto message = load_body(ar, in, static_cast<core::message_type>(result.type_byte));
         if (in.peek() != std::char_traits<char>::eof()) throw malformed_input("trailing bytes");
         result.message = std::move(message);
     } catch (const std::exception& e) {
