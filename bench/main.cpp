@@ -6,6 +6,7 @@
 
 #include "membership_bench.hpp"
 #include "failure_bench.hpp"
+#include "first_message_bench.hpp"
 #include "relay_bench.hpp"
 
 int main(int argc, char** argv) {
@@ -59,6 +60,11 @@ int main(int argc, char** argv) {
     failure->add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval");
     failure->add_option("--missed", missed, "missed heartbeats before failed (X)");
 
+    int first_trials = 20;
+    auto* first_message = app.add_subcommand(
+        "first-message", "the first message after sync_join, each way, plain and acked, against the steady round trip");
+    first_message->add_option("--trials", first_trials, "fresh pairs of nodes per joiner role");
+
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::err);
     zpartisan::bench::reporter out{json};
@@ -66,5 +72,6 @@ int main(int argc, char** argv) {
     if (*sim) zpartisan::bench::run_simulated_membership(sim_nodes, sim_bytes, out);
     if (*relay) zpartisan::bench::run_relay(relay_settings, out);
     if (*failure) zpartisan::bench::run_failure_detection(trials, heartbeat_ms, missed, out);
+    if (*first_message) zpartisan::bench::run_first_message(first_trials, out);
     return 0;
 }

@@ -161,6 +161,7 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
         !_attached_clients.contains(from.id))
         readopt_client(from.id, now_ms);
     std::visit([&](auto& m) { handle(from, std::move(m), now_ms); }, msg);
+    send_when_routed(now_ms);
 }
 
 bool peer_service::admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms) {
@@ -197,6 +198,7 @@ void peer_service::tick(std::uint64_t now_ms) {
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
     if (!_unacked.empty()) retransmit_and_expire(now_ms);
+    send_when_routed(now_ms);
     if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
     if (_receive_order.held() > 0) release_held(now_ms, true);
     if ((!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) && now_ms >= _next_window_prune_ms)
@@ -315,6 +317,8 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
     }
     merge(msg.state, provenance::first_hand, now_ms, msg.spec.name);
     if (*their_role == role::client) _attached_clients[msg.spec.name] = now_ms;
+    // Its dial to us is not welcomed until our welcome arrives: its first heartbeat says so.
+    if (*their_role == role::server) _dialed_back_by.erase(msg.spec.name);
     // From now on we expect to hear from it every interval (a server heartbeats us on its
     // DEALER even before our own dial to it is welcomed).
     watch(msg.spec.name, now_ms);
@@ -378,6 +382,9 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
     }
     if (first_welcome) {
         note(effect::notice::level::info, "connected to server '" + msg.spec.name + "'");
+        // At once rather than at the next beat: a server that joined us counts itself settled
+        // only once it hears our dial to it works (docs/protocol.md §3).
+        _output.emplace_back(effect::send{from, heartbeat{_self.name}});
         pass_recent_heals(from);
         if (_self.role == role::server) {
             // Our clients may have heard from us that it was never reached: it is now.
@@ -516,9 +523,12 @@ bool peer_service::settled() const {
     if (!_running || !_join_targets.empty()) return false;
     const auto wanted = desired_dials(_self, _membership.specs());
     if (_self.role == role::client && wanted.empty()) return false;
+    // Both ways: our dial welcomed (we route to it) and, between servers, its dial to us
+    // (it routes to us). A client's server routes to it from its hello on.
     return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& endpoint) {
         auto it = _dials.find(endpoint);
-        return it != _dials.end() && it->second.welcomed;
+        return it != _dials.end() && it->second.welcomed &&
+               (_self.role == role::client || _dialed_back_by.contains(it->second.peer));
     });
 }
 

@@ -449,6 +449,9 @@ private:
     std::map<std::string, join_target> _join_targets;  // endpoints dialed because of join()
     std::map<std::string, join_outcome> _join_outcomes;  // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
+    // Servers: the servers whose own dial to us is welcomed (a heartbeat came over it since
+    // we last welcomed their hello), so they route to us.
+    std::set<std::string, std::less<>> _dialed_back_by;
     std::uint64_t _next_gossip_ms = 0;
     std::uint64_t _fingerprint_at_last_gossip = 0;
     std::uint64_t _next_beacon_ms = 0;
@@ -500,7 +503,12 @@ private:
         forward msg;
         std::uint64_t last_sent_ms = 0;
         std::uint64_t deadline_ms = 0;
+        bool awaiting_route = false;  // its last copy found no route: it leaves when one appears
     };
+    // Sends a copy of an acked message if it has a route now; false (and marked as awaiting
+    // one) if not.
+    bool send_unacked(unacked_message& pending);
+    void send_when_routed(std::uint64_t now_ms);
     struct dedup_window {
         std::uint64_t contiguous = 0;  // every id up to this one was delivered
         // Delivered ids beyond it, as ranges: its size is the number of gaps (ids lost and
@@ -539,6 +547,8 @@ private:
     std::uint64_t _last_report_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;
     std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
+    std::size_t _awaiting_route = 0;            // unacked messages whose last copy found no route
+    std::uint64_t _awaiting_route_epoch = 0;    // the route epoch they were last tried at
     void forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it);
     // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
     // windows of its older ones: their senders' retransmit buffers died with them.

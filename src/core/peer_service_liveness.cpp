@@ -81,7 +81,11 @@ void peer_service::apply_transition(const liveness_transition& transition, std::
 }
 
 void peer_service::handle(const link& from, const heartbeat& msg, std::uint64_t now_ms) {
-    (void)from, (void)msg, (void)now_ms;  // on_message already counted it as heard
+    (void)msg, (void)now_ms;  // on_message already counted it as heard
+    // Heartbeats go out on welcomed dials only: a server's heartbeat on our ROUTER says its
+    // dial to us is welcomed, so it routes to us (what settled() waits for).
+    if (from.via == link::kind::accepted && _self.role == role::server && !_attached_clients.contains(from.id))
+        _dialed_back_by.insert(from.id);
 }
 
 void peer_service::handle(const link& from, const liveness& msg, std::uint64_t now_ms) {

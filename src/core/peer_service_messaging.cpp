@@ -37,8 +37,12 @@ route_status peer_service::route_status_of(const node_spec& destination) const {
     if (destination.name == _self.name) return route_status::ok;
     if (partitioned_from(destination.name)) return route_status::partitioned;
     // A client not yet attached anywhere cannot be reached; relays would drop the message.
-    // (Once we know its home, so does our home server: it told us.)
-    if (destination.role == role::client && destination.home_server.empty()) return route_status::not_yet_connected;
+    // (Once we know its home, so does our home server: it told us.) Its server reaches it
+    // from its hello on, before the client's spec naming us as home comes back: the client
+    // counts itself joined from our welcome, and messages must flow both ways from then.
+    if (destination.role == role::client && destination.home_server.empty() &&
+        !_attached_clients.contains(destination.name))
+        return route_status::not_yet_connected;
     const auto hop = next_hop(destination.name, &destination);
     // Through a relay cut off from us: as partitioned as the destination itself (senders
     // hear it at once, as app_route tells the reactor, rather than a drop after queueing).
@@ -152,7 +156,8 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
         if (id) *id = report_id;
         _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
         set_order_fields(msg);
-        _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms});
+        _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms, status != route_status::ok});
+        if (status != route_status::ok) ++_awaiting_route;
     }
     if (msg.destination == _self.name) {
         handle(link{link::kind::accepted, _self.name}, std::move(msg), now_ms);  // local: the same path
@@ -185,6 +190,7 @@ void peer_service::prune_id_sequences() {
 }
 
 void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it) {
+    if (it->second.awaiting_route) --_awaiting_route;
     _unacked_by_wire_id.erase(std::make_pair(it->second.msg.destination, it->second.msg.id));
     _unacked.erase(it);
 }
@@ -316,6 +322,7 @@ void peer_service::fail_unacked(const std::string& reason) {
         _output.emplace_back(effect::delivery_report{id, pending.msg.destination, false, reason});
     _unacked.clear();
     _unacked_by_wire_id.clear();
+    _awaiting_route = 0;
 }
 
 void peer_service::evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep) {
@@ -359,16 +366,36 @@ void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
         }
         if (now_ms >= pending.last_sent_ms + interval) {
             pending.last_sent_ms = now_ms;
-            // Each copy says what is settled now: a receiver holding it behind a message we
-            // gave up on learns so from it.
-            pending.msg.settled_below = settled_below_for(pending.msg.destination);
-            // Not towards a destination that cannot be reached now (failed, partitioned): its
-            // copies would only fill the queue of a connection that leads nowhere.
-            if (route_status_of(pending.msg.destination) == route_status::ok &&
-                route(pending.msg, pending.msg.destination, pending.msg.channel, pending.msg.lane))
-                count("retransmissions");
+            if (send_unacked(pending)) count("retransmissions");
         }
         ++it;
+    }
+}
+
+bool peer_service::send_unacked(unacked_message& pending) {
+    // Each copy says what is settled now: a receiver holding it behind a message we gave up
+    // on learns so from it.
+    pending.msg.settled_below = settled_below_for(pending.msg.destination);
+    // Not towards a destination that cannot be reached now (failed, partitioned): its copies
+    // would only fill the queue of a connection that leads nowhere. It waits for a route.
+    const bool sent = route_status_of(pending.msg.destination) == route_status::ok &&
+                      route(pending.msg, pending.msg.destination, pending.msg.channel, pending.msg.lane);
+    if (sent == pending.awaiting_route) {
+        pending.awaiting_route = !sent;
+        sent ? --_awaiting_route : ++_awaiting_route;
+    }
+    return sent;
+}
+
+void peer_service::send_when_routed(std::uint64_t now_ms) {
+    // Acked messages that found no route leave the moment one appears (a welcome, a peer
+    // back up, a heal), not at their next retransmission: routes move only with the epoch.
+    if (_awaiting_route == 0 || _route_epoch == _awaiting_route_epoch) return;
+    _awaiting_route_epoch = _route_epoch;
+    for (auto& [id, pending] : _unacked) {
+        if (!pending.awaiting_route || !send_unacked(pending)) continue;
+        pending.last_sent_ms = now_ms;
+        count("acked_sent_when_routed");
     }
 }
 

@@ -51,9 +51,10 @@ void check_order_per_key(const std::vector<inbound_message>& arrived, int keys) 
 
 // Sends 0..count-1 to the "work" handler of `to` on `channel`, number i with partition key
 // i % keys (none when keys is 0) and, when ack_every > 0, acked every ack_every-th; a
-// congested send is retried.
-void send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every,
-                   const std::string& channel = "default") {
+// congested send is retried. Returns the first other status, or ok: the caller checks it, since
+// Catch2's assertions are not safe from a second thread.
+[[nodiscard]] send_status send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every,
+                                        const std::string& channel = "default") {
     for (int i = 0; i < count; ++i) {
         message_options options;
         options.channel = channel;
@@ -62,8 +63,9 @@ void send_numbered(Node& from, const std::string& to, int count, int keys, int a
         send_status status;
         while ((status = from.forward_message(to, "work", std::to_string(i), options)) == send_status::congested)
             std::this_thread::sleep_for(1ms);
-        REQUIRE(status == send_status::ok);
+        if (status != send_status::ok) return status;
     }
+    return send_status::ok;
 }
 
 // s1, whose acks time out after ack_timeout_ms, and s2, which joined it and then hung: its
@@ -195,7 +197,7 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
     CAPTURE(inline_handlers);
     messaging_cluster c(inline_handlers);
     constexpr int count = 2000;
-    send_numbered(c.node("c1"), "c4", count, 3, 0);
+    REQUIRE(send_numbered(c.node("c1"), "c4", count, 3, 0) == send_status::ok);
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
     check_order_per_key(c.work["c4"]->copy(), 3);
 
@@ -206,9 +208,12 @@ TEST_CASE("order holds per sender, receiver, channel and key, across two relays"
         CAPTURE(keys);
         c.work["c4"] = std::make_shared<received>();
         c.node("c4").register_handler("work", [r = c.work["c4"]](const inbound_message& m) { r->add(m); });
-        std::thread second([&] { send_numbered(c.node("s2"), "c4", count, keys, 0, "bulk"); });
-        send_numbered(c.node("c1"), "c4", count, keys, 0, "bulk");
+        auto second_status = send_status::ok;
+        std::thread second([&] { second_status = send_numbered(c.node("s2"), "c4", count, keys, 0, "bulk"); });
+        const auto first_status = send_numbered(c.node("c1"), "c4", count, keys, 0, "bulk");
         second.join();
+        REQUIRE(first_status == send_status::ok);
+        REQUIRE(second_status == send_status::ok);
         WAIT_FOR("all arrived on the bulk channel", c.work["c4"]->size() == 2 * count);
         check_order_per_key(c.work["c4"]->copy(), keys);
     }
@@ -221,7 +226,7 @@ TEST_CASE("plain and acked messages of one flow keep one order", "[messaging][ac
     // Bursts that queue, mixing the two kinds: an acked message goes through the core, a
     // plain one into a bundle; neither may overtake the other in one sender's flow.
     constexpr int count = 1500;
-    send_numbered(c.node("c1"), "c4", count, 2, 5);
+    REQUIRE(send_numbered(c.node("c1"), "c4", count, 2, 5) == send_status::ok);
     WAIT_FOR("all arrived", c.work["c4"]->size() == count);
     check_order_per_key(c.work["c4"]->copy(), 2);
 }
