@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # CMake's Makefiles are sub-makes of this one: without this, each says which directory it enters.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build test test-asan test-tsan fuzz sim-soak test-unit test-integration run run-inprocess bench soak clean
+.PHONY: all deps configure build docs test test-asan test-tsan fuzz sim-soak test-unit test-integration run run-inprocess bench soak clean
 
 all: build
 
@@ -78,3 +78,11 @@ soak: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The API reference from the public headers (docs/reference.md), when doxygen is installed.
+docs: configure
+	@if grep -q '^DOXYGEN_EXECUTABLE:FILEPATH=/' $(BUILD_DIR)/CMakeCache.txt; then \
+		cmake --build $(BUILD_DIR) --target docs && echo "docs: $(BUILD_DIR)/docs/html/index.html"; \
+	else \
+		echo "docs: doxygen is not installed (apt-get install doxygen); the reference is in include/zpartisan/*.hpp"; \
+	fi

@@ -1,8 +1,9 @@
-// Reads what cereal::PortableBinaryOutputArchive wrote, refusing a size that the bytes left
-// cannot hold. cereal's containers resize to the size they read before reading their
-// elements, so with the stock archive nine forged bytes can ask for gigabytes; here a
-// container may ask for at most one element per byte left (its allocation stays within a
-// small multiple of the payload). Used by decode_payload (typed.hpp).
+/// @file
+/// Reads what cereal::PortableBinaryOutputArchive wrote, refusing a size that the bytes left
+/// cannot hold. cereal's containers resize to the size they read before reading their
+/// elements, so with the stock archive nine forged bytes can ask for gigabytes; here a
+/// container may ask for at most one element per byte left (its allocation stays within a
+/// small multiple of the payload). Used by decode_payload (typed.hpp); include that instead.
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -14,6 +15,7 @@
 
 namespace zpartisan {
 
+/// cereal's input archive for portable binary payloads, bounded by the payload's size.
 class bounded_input_archive : public cereal::InputArchive<bounded_input_archive, cereal::AllowEmptyClassElision> {
 public:
     explicit bounded_input_archive(std::string_view bytes)

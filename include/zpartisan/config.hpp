@@ -1,5 +1,6 @@
-// Configuration of one node. validate() is called by the Node constructor and throws
-// config_error naming the offending field; nothing else in the library re-checks these.
+/// @file
+/// Configuration of one node. validate() is called by the Node constructor and throws
+/// config_error naming the offending field; nothing else in the library re-checks these.
 #pragma once
 
 #include <cstddef>
@@ -11,65 +12,69 @@
 
 namespace zpartisan {
 
-// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on
-// acked forwards, and partition requests name their requester, which partition_applied answers;
-// 6: hello and welcome advertise max_message_bytes, refusal too_many_peers
+/// The wire protocol version this build speaks (docs/protocol.md): a node refuses a peer of
+/// another version.
+/// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on
+/// acked forwards, and partition requests name their requester, which partition_applied answers;
+/// 6: hello and welcome advertise max_message_bytes, refusal too_many_peers
 inline constexpr std::uint32_t protocol_version = 6;
 
+/// Everything a Node is constructed with; only name is required.
 struct config {
-    std::string name;                  // unique in the cluster; also the ZeroMQ routing id
-    zpartisan::role role = role::server;
-    std::string cluster_name = "zpartisan";  // nodes of different clusters refuse each other
+    std::string name;                  ///< unique in the cluster; also the ZeroMQ routing id
+    zpartisan::role role = role::server;  ///< server or client
+    std::string cluster_name = "zpartisan";  ///< nodes of different clusters refuse each other
 
-    // Where to bind. "tcp://127.0.0.1:*" lets the OS choose a port (tests, demos).
+    /// Where to bind. "tcp://127.0.0.1:*" lets the OS choose a port (tests, demos).
     std::string router_bind_endpoint = "tcp://127.0.0.1:*";
-    std::string pub_bind_endpoint = "tcp://127.0.0.1:*";  // servers only
-    // What peers should dial; empty means "the endpoint actually bound". Required when the
-    // bind address is a wildcard (tcp://*:7000, tcp://0.0.0.0:7000), e.g. in containers.
+    std::string pub_bind_endpoint = "tcp://127.0.0.1:*";  ///< servers only
+    /// What peers should dial; empty means "the endpoint actually bound". Required when the
+    /// bind address is a wildcard (tcp://*:7000, tcp://0.0.0.0:7000), e.g. in containers.
     std::string advertised_router_endpoint;
-    std::string advertised_pub_endpoint;
+    std::string advertised_pub_endpoint;  ///< servers: as advertised_router_endpoint, for PUB
 
-    std::uint32_t heartbeat_interval_ms = 1000;
-    std::uint32_t missed_heartbeats = 3;       // X: this many missed in a row means failed
-    std::uint32_t gossip_interval_ms = 1000;   // anti-entropy: one digest to one peer per interval
-    std::uint32_t handshake_retry_ms = 500;    // resend hello while a dial is unanswered
+    std::uint32_t heartbeat_interval_ms = 1000;  ///< to every direct peer
+    std::uint32_t missed_heartbeats = 3;       ///< X: this many missed in a row means failed
+    std::uint32_t gossip_interval_ms = 1000;   ///< anti-entropy: one digest to one peer per interval
+    std::uint32_t handshake_retry_ms = 500;    ///< resend hello while a dial is unanswered
     // Limits: each a bound on what peers can make this node hold, with a counted drop or a
     // clear refusal beyond it (README "Limits").
-    // The largest frame this node sends or takes (the decoder's limit; ZMQ_MAXMSGSIZE is
-    // twice it). Advertised in the handshake: a send over the next hop's limit is refused
-    // too_large at once. Bundles of small messages reach min(64 KiB, this) (docs/protocol.md §1).
+    /// The largest frame this node sends or takes (the decoder's limit; ZMQ_MAXMSGSIZE is
+    /// twice it). Advertised in the handshake: a send over the next hop's limit is refused
+    /// too_large at once. Bundles of small messages reach min(64 KiB, this) (docs/protocol.md §1).
     std::size_t max_message_bytes = 4u << 20;
-    // Servers: other servers plus attached clients; a hello from a new peer beyond it is
-    // refused (too_many_peers). Sized for the cluster, not as a capacity plan (max_clients).
+    /// Servers: other servers plus attached clients; a hello from a new peer beyond it is
+    /// refused (too_many_peers). Sized for the cluster, not as a capacity plan (max_clients).
     std::uint32_t max_peers = 10000;
-    // Duplicate windows (acked messages handled once) of senders that are not members: past
-    // this many, the one heard from longest ago is forgotten (duplicate_windows_evicted).
+    /// Duplicate windows (acked messages handled once) of senders that are not members: past
+    /// this many, the one heard from longest ago is forgotten (duplicate_windows_evicted).
     std::size_t duplicate_windows_max = 4096;
-    // Gaps one duplicate window tracks (ids lost and awaiting retransmission); past it the
-    // oldest gap is given up (duplicate_window_gaps_given_up): a late copy of it is dropped
-    // unhandled, as a duplicate.
+    /// Gaps one duplicate window tracks (ids lost and awaiting retransmission); past it the
+    /// oldest gap is given up (duplicate_window_gaps_given_up): a late copy of it is dropped
+    /// unhandled, as a duplicate.
     std::size_t duplicate_window_gaps_max = 65536;
-    int send_high_water_mark = 10000;          // per socket; reaching it means congested
+    int send_high_water_mark = 10000;          ///< per socket; reaching it means congested
 
-    // Application channels: name -> parallelism (connections per peer). Membership and
-    // heartbeats have their own connection, so bulk traffic cannot starve them.
+    /// Application channels: name -> parallelism (connections per peer). Membership and
+    /// heartbeats have their own connection, so bulk traffic cannot starve them.
     std::map<std::string, std::uint32_t> channels{{"default", 1}};
-    std::uint64_t ack_timeout_ms = 5000;  // an acked message not acked by then is reported failed
-    std::size_t send_queue_max = 100000;  // messages waiting for the reactor; beyond: congested
-    // Where message handlers and delivery reports run. false: off the reactor, on whichever
-    // of the node's two workers received the message (the other takes the sockets over if
-    // the handler runs long), so a slow handler never delays heartbeats. true: on the
-    // reactor itself, one worker, for handlers that return quickly and never block: a
-    // handler there must not call call() or sync_join() (they would wait on the very thread
-    // they hold; they throw usage_error).
+    std::uint64_t ack_timeout_ms = 5000;  ///< an acked message not acked by then is reported failed
+    std::size_t send_queue_max = 100000;  ///< messages waiting for the reactor; beyond: congested
+    /// Where message handlers and delivery reports run. false: off the reactor, on whichever
+    /// of the node's two workers received the message (the other takes the sockets over if
+    /// the handler runs long), so a slow handler never delays heartbeats. true: on the
+    /// reactor itself, one worker, for handlers that return quickly and never block: a
+    /// handler there must not call call() or sync_join() (they would wait on the very thread
+    /// they hold; they throw usage_error).
     bool inline_handlers = false;
 
-    std::uint32_t max_clients = 0;  // servers: client capacity, 0 = unlimited (reserve needs it)
-    std::string tag;                // clients: claims a slot a server reserved for this tag
+    std::uint32_t max_clients = 0;  ///< servers: client capacity, 0 = unlimited (reserve needs it)
+    std::string tag;                ///< clients: claims a slot a server reserved for this tag
 
-    std::string data_dir;          // empty: no persistence
-    std::uint64_t incarnation = 0;  // 0: chosen at start (persisted or time based)
+    std::string data_dir;          ///< empty: no persistence
+    std::uint64_t incarnation = 0;  ///< 0: chosen at start (persisted or time based)
 
+    /// Throws config_error naming the first field out of range or malformed.
     void validate() const;
 };
 

@@ -1,7 +1,12 @@
-// Typed payloads: any type cereal can serialize travels as the bytes of a message.
-//   node.forward_message("c3", "orders", zpartisan::encode_payload(order));
-//   auto order = zpartisan::decode_payload<Order>(message.payload);  // nullopt if not one
-// Portable binary, so nodes of different endianness agree. decode never throws.
+/// @file
+/// Typed payloads: any type cereal can serialize travels as the bytes of a message.
+/// @code
+///   node.forward_message("c3", "orders", zpartisan::encode_payload(order));
+///   auto order = zpartisan::decode_payload<Order>(message.payload);  // nullopt if not one
+/// @endcode
+/// Portable binary, so nodes of different endianness agree. decode never throws.
+/// It and bounded_archive.hpp are the public headers that include a third-party library:
+/// cereal (header-only, libcereal-dev).
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -16,6 +21,7 @@
 
 namespace zpartisan {
 
+/// The bytes of value, to send as a payload; T is any type cereal can serialize.
 template <class T>
 [[nodiscard]] std::string encode_payload(const T& value) {
     std::ostringstream out;
@@ -26,8 +32,9 @@ template <class T>
     return std::move(out).str();
 }
 
-// A size the payload cannot hold (a forged length) is refused before anything is allocated
-// for it (bounded_archive.hpp).
+/// The T in bytes from encode_payload<T>; nullopt when they are not exactly one T.
+/// A size the payload cannot hold (a forged length) is refused before anything is allocated
+/// for it (bounded_archive.hpp).
 template <class T>
 [[nodiscard]] std::optional<T> decode_payload(std::string_view bytes) noexcept {
     try {

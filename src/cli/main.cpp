@@ -13,6 +13,7 @@
 #include "cli/payload_input.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/config.hpp"
+#include "zpartisan/version.hpp"
 
 namespace {
 
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
     std::string control;
     bool as_json = false;
     int timeout_ms = 5000;
+    app.set_version_flag("--version", "zpartisan-ctl " + std::string(zpartisan::version()) + " (protocol " +
+                                          std::to_string(zpartisan::protocol_version) + ")");
     app.add_option("-c,--control", control, "the node's control endpoint")->required()->envname("ZPARTISAN_CONTROL");
     app.add_flag("--json", as_json, "print the node's JSON answer");
     auto* timeout_option =
@@ -126,6 +129,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::cerr << "zpartisan-ctl: " << e.what() << "\n";

@@ -22,6 +22,7 @@
 #include "daemon/report_waits.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/node.hpp"
+#include "zpartisan/version.hpp"
 
 namespace {
 
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
     using namespace zpartisan;
     CLI::App app{"zpartisan-node: a zpartisan cluster member (server or client)"};
     app.option_defaults()->always_capture_default();  // --help shows every default
+    app.set_version_flag("--version", "zpartisan-node " + std::string(zpartisan::version()) + " (protocol " +
+                                          std::to_string(zpartisan::protocol_version) + ")");
     app.set_config("--config", "", "read flags from a TOML/INI file (key = value, e.g. name = \"s1\")");
     config cfg;
     std::string role_text = "server";
@@ -147,6 +150,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
