@@ -1,7 +1,8 @@
 // zpartisan-node: one cluster member as a daemon. Flags (or ZPARTISAN_* environment
 // variables, for containers) configure it; a control endpoint serves zpartisan-ctl; the
 // built-in handlers are `inbox` (last N messages) and `echo` (payload back to the sender's
-// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop) and it exits 0.
+// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop) and it exits 0;
+// SIGHUP re-reads the curve allow list (README, "Security").
 // A node that stops by itself takes the daemon with it, so a supervisor or health check sees
 // it: exit 3 when it left (zpartisan-ctl leave) or another node removed it, 4 when it stopped
 // otherwise (a fatal transport error); 2 for bad flags or a node that cannot start.

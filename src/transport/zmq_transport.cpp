@@ -78,6 +78,10 @@ zmq_transport::zmq_transport(transport_options options)
         const char topic = static_cast<char>(_options.node_role == role::server ? core::effect::stream::mesh
                                                                                  : core::effect::stream::clients);
         _sub->set(zmq::sockopt::subscribe, std::string(1, topic));
+        if (curve_enabled()) {  // for its refused handshakes only
+            start_monitor(*_sub, {core::link::kind::subscribed, ""});
+            _monitors.back()->reports_disconnects = false;
+        }
     } catch (const zmq::error_t& e) {
         throw transport_error(std::string("cannot set up sockets: ") + e.what());
     }
@@ -179,9 +183,9 @@ void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
 void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which, bool listening) {
     const auto address = unique_inproc_address("monitor");
     int mask = ZMQ_EVENT_DISCONNECTED;
-    if (listening)
-        mask |= ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    if (listening) mask |= ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    if (curve_enabled())
+        mask |= ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     if (zmq_socket_monitor(socket.handle(), address.c_str(), mask) != 0) return;
     auto events = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
     events->set(zmq::sockopt::linger, 0);
@@ -226,8 +230,63 @@ void zmq_transport::drain_monitor(monitor& which, std::vector<inbound>& out) {
         std::uint32_t value = 0;
         std::memcpy(&event, parts[0].data(), sizeof event);
         std::memcpy(&value, static_cast<const char*>(parts[0].data()) + sizeof event, sizeof value);
-        if (which.listening) note_handshake_event(which, event, value);
+        if (which.listening) {
+            note_handshake_event(which, event, value);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            note_refused_dial(which, std::string_view(static_cast<const char*>(parts[1].data()), parts[1].size()));
+        }
         if (event == ZMQ_EVENT_DISCONNECTED && which.reports_disconnects) out.push_back({which.which, {}, true});
+    }
+}
+
+void zmq_transport::note_refused_dial(const monitor& which, std::string_view endpoint) {
+    const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(_options.reconnect_interval_max_ms);
+    if (which.which.via == core::link::kind::dialed) {
+        _redials.try_emplace(which.which.id, when);
+    } else if (which.which.via == core::link::kind::subscribed && _subscription_keys.contains(std::string(endpoint))) {
+        _resubscriptions.try_emplace(std::string(endpoint), when);
+    }
+}
+
+void zmq_transport::retry_refused_connections() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = _redials.begin(); it != _redials.end();) {
+        if (it->second > now) {
+            ++it;
+            continue;
+        }
+        const auto endpoint = it->first;
+        it = _redials.erase(it);
+        const auto key = _dial_keys.find(endpoint);
+        if (key == _dial_keys.end() || !_dealers.contains(endpoint)) continue;
+        const auto server_key = key->second;
+        hang_up(endpoint);
+        try {
+            dial(endpoint, server_key);
+        } catch (const transport_error& e) {
+            spdlog::error("[{}] {}", _options.name, e.what());
+        }
+    }
+    for (auto it = _resubscriptions.begin(); it != _resubscriptions.end();) {
+        if (it->second > now) {
+            ++it;
+            continue;
+        }
+        const auto endpoint = it->first;
+        it = _resubscriptions.erase(it);
+        const auto key = _subscription_keys.find(endpoint);
+        if (key == _subscription_keys.end()) continue;
+        try {
+            _sub->disconnect(endpoint);
+        } catch (const zmq::error_t&) {
+        }
+        try {
+            make_curve_client(*_sub, key->second);
+            _sub->connect(endpoint);
+        } catch (const zmq::error_t&) {
+        }
+        mark_used(*_sub);
     }
 }
 
@@ -335,6 +394,7 @@ void zmq_transport::dial(const std::string& endpoint, const std::string& server_
                     dialing_socket(_options.name + "|" + channel + "|" + std::to_string(lane), endpoint, server_key));
         }
         start_monitor(*dealer, {core::link::kind::dialed, endpoint});
+        if (curve_enabled()) _dial_keys[endpoint] = server_key;
     } catch (const zmq::error_t& e) {
         throw transport_error("cannot dial " + endpoint + ": " + e.what());
     }
@@ -351,6 +411,8 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     stop_monitor(*it->second);
     forget_socket(*it->second);
     _dealers.erase(it);
+    _dial_keys.erase(endpoint);
+    _redials.erase(endpoint);
     if (auto lanes = _lanes.find(endpoint); lanes != _lanes.end()) {
         for (auto& [channel, sockets] : lanes->second)
             for (auto& lane : sockets) {
@@ -373,6 +435,7 @@ void zmq_transport::subscribe(const std::string& pub_endpoint, const std::string
         // A connection takes the socket's options as they are at connect(): each publisher's
         // key is set just before its own connect.
         make_curve_client(*_sub, server_key);
+        if (curve_enabled()) _subscription_keys[pub_endpoint] = server_key;
         _sub->connect(pub_endpoint);
     } catch (const zmq::error_t&) {
     }
@@ -383,6 +446,8 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     if (it == _subscriptions.end()) return;
     if (--it->second > 0) return;
     _subscriptions.erase(it);
+    _subscription_keys.erase(pub_endpoint);
+    _resubscriptions.erase(pub_endpoint);
     mark_used(*_sub);
     try {
         _sub->disconnect(pub_endpoint);
@@ -689,6 +754,7 @@ bool zmq_transport::read_queued_rechecks() {
 }
 
 int zmq_transport::prepare_wait(std::chrono::milliseconds timeout) {
+    if (!_redials.empty() || !_resubscriptions.empty()) retry_refused_connections();
     if (_poll_dirty) rebuild_poll_items();
     const auto now = std::chrono::steady_clock::now();
     if (now >= _next_full_recheck) {

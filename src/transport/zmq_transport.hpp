@@ -197,6 +197,15 @@ private:
     };
     void note_handshake_event(monitor& which, std::uint16_t event, std::uint32_t value);
     std::uint64_t _handshakes_refused = 0;
+    // A dialing socket whose handshake was refused (a key not yet on the peer's allow list)
+    // is given up by libzmq for good: it is made again after a pause, so a SIGHUP on the peer
+    // lets it in without a restart. Keys by endpoint, for the new sockets.
+    std::map<std::string, std::string> _dial_keys;
+    std::map<std::string, std::string> _subscription_keys;
+    std::map<std::string, std::chrono::steady_clock::time_point> _redials;
+    std::map<std::string, std::chrono::steady_clock::time_point> _resubscriptions;
+    void note_refused_dial(const monitor& which, std::string_view endpoint);
+    void retry_refused_connections();
     refusal_log _refusals;
     // Each on the heap, so a poll source can point at its monitor while others come and go.
     std::vector<std::unique_ptr<monitor>> _monitors;
