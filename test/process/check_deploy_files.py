@@ -13,6 +13,7 @@ import yaml
 build, root = sys.argv[1], sys.argv[2]
 node_help = subprocess.run([f"{build}/zpartisan-node", "--help"], capture_output=True, text=True).stdout
 ctl_help = subprocess.run([f"{build}/zpartisan-ctl", "--help"], capture_output=True, text=True).stdout
+ctl_help += subprocess.run([f"{build}/zpartisan-ctl", "keygen", "--help"], capture_output=True, text=True).stdout
 problems = []
 
 compose_text = open(f"{root}/docker/compose.yml").read()
@@ -68,8 +69,8 @@ for text, where in ((compose_text, "compose.yml"), (curve_text, "compose.curve.y
         if variable == "ZPARTISAN_CONTROL" and variable not in node_help:
             problems.append(f"{where}: {variable} unknown")
     for flag in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", text))):
-        if flag in ("--no-install-recommends", "--scale", "--create-home", "--from", "--home", "--system"):
-            continue  # docker, apt-get and useradd flags
+        if flag in ("--no-install-recommends", "--scale", "--create-home", "--from", "--home", "--system", "--from-file"):
+            continue  # docker, apt-get, useradd and kubectl flags
         if flag not in node_help and flag not in ctl_help:
             problems.append(f"{where}: flag {flag} exists in neither zpartisan-node nor zpartisan-ctl")
     for command in re.findall(r"zpartisan-ctl[^\]\n]*?\b(status|members|metrics)\b", text):
