@@ -311,7 +311,10 @@ std::string peer_address(int fd) {
 
 std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value) {
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "its key was refused (ZAP status " + std::to_string(value) + ")";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) return std::string("handshake failed: ") + zmq_strerror(static_cast<int>(value));
+    // The peer saw the mismatch first and hung up.
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        return std::string("it hung up during the handshake (a plaintext node, or a wrong key for this node): ") +
+               zmq_strerror(static_cast<int>(value));
     switch (value) {
         case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "a plaintext (NULL mechanism) peer; this node requires CURVE";
         case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO:

@@ -71,7 +71,7 @@ check "s1 counted the ZAP refusal" test "$(counter s1 zap_refused)" -ge 1
 # A plaintext node (no keys) is refused at the handshake: its mechanism is NULL.
 start plain server "$s1"
 wait_for "s1 logs the plaintext node's refusal with its address" 10 \
-    grep -q "refused a connection at the handshake from 127.0.0.1:[0-9]*: a plaintext (NULL mechanism) peer" "$work/s1.log"
+    grep -Eq "refused a connection at the handshake from 127.0.0.1:[0-9]+: .*plaintext" "$work/s1.log"
 check "the plaintext node is not a member" members_are s1 c1,c2,s1,s2
 wait_for "the plaintext node sees only itself" 5 members_are plain plain
 

@@ -229,7 +229,7 @@ TEST_CASE("random bytes and bit flips never escape the decoder", "[codec]") {
     SUCCEED("accepted " << accepted << " mutated frames as well-formed");
 }
 
-TEST_CASE("a state is written as version 2 (specs with their public key); an unknown version is refused", "[codec][curve]") {
+TEST_CASE("a state is written as version 2 (specs with their public key) and an unknown version is refused", "[codec][curve]") {
     auto bytes = wire::encode_state(sample_state());
     REQUIRE(static_cast<unsigned char>(bytes[2]) == 2);
     bytes[2] = 9;
