@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "zpartisan/node_spec.hpp"
 
@@ -16,7 +17,8 @@ namespace zpartisan {
 /// another version.
 /// 2: compact forward and forward_ack; 3: bundles; 4: digest fingerprints; 5: order fields on
 /// acked forwards, and partition requests name their requester, which partition_applied answers;
-/// 6: hello and welcome advertise max_message_bytes, refusal too_many_peers
+/// 6: hello and welcome advertise max_message_bytes, refusal too_many_peers; a node spec ends
+/// with its CurveZMQ public key, a referral with its servers' keys
 inline constexpr std::uint32_t protocol_version = 6;
 
 /// Everything a Node is constructed with; only name is required.
@@ -70,6 +72,15 @@ struct config {
 
     std::uint32_t max_clients = 0;  ///< servers: client capacity, 0 = unlimited (reserve needs it)
     std::string tag;                ///< clients: claims a slot a server reserved for this tag
+
+    /// CurveZMQ (README, "Security"). Empty: plaintext, every peer that reaches a port is heard.
+    /// Set: the node's secret key in Z85 (40 characters, as `zpartisan-ctl keygen` writes it);
+    /// its public key is derived from it and travels in its spec. Every socket is then
+    /// encrypted and authenticated, and only peers whose public key is in curve_allowed_keys
+    /// (Z85 each; this node's own key is always allowed) get through the handshake. A curve
+    /// node joins another through "endpoint#<its public key>" or a spec carrying the key.
+    std::string curve_secret_key;
+    std::vector<std::string> curve_allowed_keys;  ///< Z85 public keys admitted with curve on
 
     std::string data_dir;          ///< empty: no persistence
     std::uint64_t incarnation = 0;  ///< 0: chosen at start (persisted or time based)

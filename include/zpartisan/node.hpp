@@ -49,6 +49,12 @@ struct liveness_info {
 /// Returned by on_up/on_down; remove_callback takes it.
 using callback_handle = std::uint64_t;
 
+/// What Node::set_curve_allowed_keys changed (public keys, Z85).
+struct curve_allow_list_change {
+    std::vector<std::string> added;    ///< keys now admitted that were not
+    std::vector<std::string> removed;  ///< keys no longer admitted
+};
+
 /// One injected partition this node holds (Node::partitions).
 struct partition_entry {
     std::string ref;   ///< resolve_partition(ref) heals it
@@ -220,6 +226,14 @@ public:
     /// True exactly for what this build does (monitoring, partition_injection, persistence...).
     [[nodiscard]] static bool supports_capability(std::string_view name);
     [[nodiscard]] static std::vector<std::string> capabilities();  ///< every name supports_capability accepts
+
+    /// CurveZMQ (config.curve_secret_key; README, "Security"): this node's public key (Z85),
+    /// which its spec carries and peers put on their allow lists; empty when curve is off.
+    [[nodiscard]] std::string curve_public_key() const;
+    /// Replaces config.curve_allowed_keys while the node runs: handshakes from now on are
+    /// judged by the new list (connections already up stay up). Throws usage_error for a text
+    /// that is not a key. Curve off: changes nothing and says so (both lists empty).
+    curve_allow_list_change set_curve_allowed_keys(const std::vector<std::string>& keys);
 
     /// Every member as this node sees it: reachable or not, and why.
     [[nodiscard]] std::vector<liveness_info> liveness() const;

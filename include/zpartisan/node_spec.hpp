@@ -30,6 +30,9 @@ struct node_spec {
     std::string home_server;      ///< clients: name of the server they are attached to
     std::uint64_t incarnation = 0;  ///< grows at every restart; part of the identity
     std::string tag;                ///< clients: may use a slot a server reserved for this tag
+    /// Its CurveZMQ public key (Z85, 40 characters), which a peer needs to dial it when the
+    /// cluster runs with curve on; empty for a plaintext node (protocol 6).
+    std::string public_key;
 
     auto operator<=>(const node_spec&) const = default;
     bool operator==(const node_spec&) const = default;

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "cli/keygen.hpp"
 #include "cli/member_spec_arguments.hpp"
 #include "cli/payload_input.hpp"
 #include "transport/control_channel.hpp"
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
     int timeout_ms = 5000;
     app.set_version_flag("--version", "zpartisan-ctl " + std::string(zpartisan::version()) + " (protocol " +
                                           std::to_string(zpartisan::protocol_version) + ")");
-    app.add_option("-c,--control", control, "the node's control endpoint")->required()->envname("ZPARTISAN_CONTROL");
+    app.add_option("-c,--control", control, "the node's control endpoint (every command but keygen)")
+        ->envname("ZPARTISAN_CONTROL");
     app.add_flag("--json", as_json, "print the node's JSON answer");
     auto* timeout_option =
         app.add_option("--timeout-ms", timeout_ms,
@@ -121,6 +123,13 @@ int main(int argc, char** argv) {
     partition->add_option("--group", groups, "one group of node names, comma separated (repeat)");
     auto* heal = app.add_subcommand("heal", "resolve a partition by its reference");
     heal->add_option("ref", ref)->required();
+    std::string key_path, key_comment;
+    bool key_overwrite = false;
+    auto* keygen = app.add_subcommand(
+        "keygen", "write a CurveZMQ keypair: PATH (secret, mode 0600) and PATH.pub (public); prints the public key");
+    keygen->add_option("path", key_path, "where the secret key goes")->required();
+    keygen->add_option("--comment", key_comment, "a note kept with the keys (e.g. the node's name)");
+    keygen->add_flag("--force", key_overwrite, "replace files that exist");
     auto* update = app.add_subcommand(
         "update-members", "update_members: make membership exactly these specs (fields left out keep a member's values)");
     update->add_option("spec", specs, "name=N[,role=R,router_endpoint=E,pub_endpoint=E,home=S,incarnation=I,tag=T]");
@@ -137,6 +146,19 @@ int main(int argc, char** argv) {
         return 2;
     }
     const auto command = app.get_subcommands().front()->get_name();
+    if (command == "keygen") {
+        try {
+            std::cout << zpartisan::cli::write_keypair(key_path, key_comment, key_overwrite) << "\n";
+            return 0;
+        } catch (const std::exception& e) {
+            std::cerr << "zpartisan-ctl: " << e.what() << "\n";
+            return 2;
+        }
+    }
+    if (control.empty()) {
+        std::cerr << "zpartisan-ctl: --control (or ZPARTISAN_CONTROL) is required\n";
+        return 2;
+    }
     request["cmd"] = command == "update-members" ? "update_members" : command;
     auto answer_wait = std::chrono::milliseconds(timeout_ms);
     try {

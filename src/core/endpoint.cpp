@@ -72,4 +72,20 @@ std::optional<endpoint> parse_endpoint(std::string_view text, std::string* why) 
     return parsed;
 }
 
+bool is_z85_key(std::string_view text) {
+    static constexpr std::string_view alphabet =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    return text.size() == z85_key_chars &&
+           std::all_of(text.begin(), text.end(), [](char c) { return alphabet.find(c) != std::string_view::npos; });
+}
+
+keyed_endpoint split_keyed_endpoint(std::string_view text) {
+    if (text.size() > z85_key_chars + 1) {
+        const auto mark = text.size() - z85_key_chars - 1;
+        if (text[mark] == '#' && is_z85_key(text.substr(mark + 1)))
+            return {std::string(text.substr(0, mark)), std::string(text.substr(mark + 1))};
+    }
+    return {std::string(text), {}};
+}
+
 }  // namespace zpartisan::core

@@ -57,6 +57,7 @@ struct referral {
     std::string reason;
     std::string home_server;                    // the server to attach to
     std::vector<std::string> server_endpoints;  // home first, then the other known servers
+    std::vector<std::string> server_keys;       // protocol 6: their CurveZMQ keys, in the same order
 };
 
 enum class refusal_reason : std::uint8_t {

@@ -65,7 +65,8 @@ void peer_service::note(effect::notice::level severity, std::string text, std::s
 
 // ---- API commands -------------------------------------------------------------------------
 
-void peer_service::join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name) {
+void peer_service::join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name,
+                        const std::string& server_key) {
     routes_changed();
     if (!_running) {
         _join_outcomes[endpoint] = {join_status::refused, "node is stopped"};
@@ -76,7 +77,7 @@ void peer_service::join(const std::string& endpoint, std::uint64_t now_ms, const
         return;
     }
     _join_outcomes[endpoint] = {join_status::pending, ""};
-    _join_targets[endpoint] = join_target{endpoint, 0, expected_name};
+    _join_targets[endpoint] = join_target{endpoint, 0, expected_name, server_key};
     if (auto it = _dials.find(endpoint); it != _dials.end()) {
         // Already dialed (e.g. a known server): say hello again so the outcome resolves.
         it->second.refused = false;
@@ -242,18 +243,26 @@ referral peer_service::make_referral(std::string reason) const {
     out.reason = std::move(reason);
     out.home_server = _self.home_server;
     std::vector<std::string> others;
+    std::vector<std::string> other_keys;
     for (const auto& spec : _membership.specs()) {
         if (spec.role != role::server || spec.router_endpoint.empty() || spec.name == _self.name) continue;
         if (auto room = _server_room.find(spec.name); room != _server_room.end() && room->second == 0) continue;
-        if (spec.name == _self.home_server)
+        if (spec.name == _self.home_server) {
             out.server_endpoints.insert(out.server_endpoints.begin(), spec.router_endpoint);
-        else
+            out.server_keys.insert(out.server_keys.begin(), spec.public_key);
+        } else {
             others.push_back(spec.router_endpoint);
+            other_keys.push_back(spec.public_key);
+        }
     }
     out.server_endpoints.insert(out.server_endpoints.end(), others.begin(), others.end());
+    out.server_keys.insert(out.server_keys.end(), other_keys.begin(), other_keys.end());
     // Still joining ourselves: point at where we are going, it is the best we know.
     if (out.server_endpoints.empty())
-        for (const auto& [endpoint, target] : _join_targets) out.server_endpoints.push_back(endpoint);
+        for (const auto& [endpoint, target] : _join_targets) {
+            out.server_endpoints.push_back(endpoint);
+            out.server_keys.push_back(target.server_key);
+        }
     return out;
 }
 
@@ -382,7 +391,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
     if (dial.pub_endpoint != msg.spec.pub_endpoint) {
         if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::unsubscribe{dial.pub_endpoint});
         dial.pub_endpoint = msg.spec.pub_endpoint;
-        if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::subscribe{dial.pub_endpoint});
+        if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::subscribe{dial.pub_endpoint, msg.spec.public_key});
     }
     _seen_seq[msg.spec.name] = msg.publisher_seq;
     if (from.id == _rehome_target) {
@@ -431,11 +440,15 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
     const int hops = target->second.referrals + 1;
     _join_targets.erase(target);
     std::string next;
-    for (const auto& endpoint : msg.server_endpoints)
+    std::string next_key;
+    for (std::size_t i = 0; i < msg.server_endpoints.size(); ++i) {
+        const auto& endpoint = msg.server_endpoints[i];
         if (endpoint != from.id && endpoint != _self.router_endpoint) {
             next = endpoint;
+            if (i < msg.server_keys.size()) next_key = msg.server_keys[i];
             break;
         }
+    }
     if (next.empty()) {
         _join_outcomes[origin] = {join_status::refused, "referred without a server to go to: " + msg.reason};
     } else if (hops > _options.referral_hops_max) {
@@ -444,7 +457,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
         note(effect::notice::level::info,
              "referred from " + log_text(from.id) + " to " + log_text(next) + " (" + log_text(msg.reason, 256) + ")",
              "referred", from.id);
-        _join_targets[next] = join_target{origin, hops, {}};
+        _join_targets[next] = join_target{origin, hops, {}, next_key};
         if (_dials.contains(next)) send_hello(next, now_ms);
     }
     reconcile_dials(now_ms);
@@ -551,10 +564,19 @@ void peer_service::reconcile_dials(std::uint64_t now_ms) {
     }
     for (const auto& endpoint : wanted) {
         if (_dials.contains(endpoint)) continue;
-        _output.emplace_back(effect::dial{endpoint});
+        _output.emplace_back(effect::dial{endpoint, server_key_of(endpoint)});
         _dials[endpoint].dialed_ms = now_ms;
         send_hello(endpoint, now_ms);
     }
+}
+
+std::string peer_service::server_key_of(const std::string& router_endpoint) const {
+    if (auto target = _join_targets.find(router_endpoint);
+        target != _join_targets.end() && !target->second.server_key.empty())
+        return target->second.server_key;
+    for (const auto& spec : _membership.specs())
+        if (spec.router_endpoint == router_endpoint && !spec.public_key.empty()) return spec.public_key;
+    return {};
 }
 
 std::optional<std::string> peer_service::dial_of_peer(const std::string& name) const {

@@ -47,9 +47,10 @@ struct send { link to; message msg; };
 // carries every change of the server's state. So each change costs S + N messages, not S².
 enum class stream : std::uint8_t { mesh = 'm', clients = 'c' };
 struct publish { stream to; message msg; };  // servers only: on our PUB socket
-struct dial { std::string router_endpoint; };
+// server_key: the peer's CurveZMQ public key (Z85), empty when not known or not needed.
+struct dial { std::string router_endpoint; std::string server_key; };
 struct hang_up { std::string router_endpoint; };
-struct subscribe { std::string pub_endpoint; };
+struct subscribe { std::string pub_endpoint; std::string server_key; };
 struct unsubscribe { std::string pub_endpoint; };
 struct membership_changed {};  // persist, wake waiters
 struct stopped { std::string reason; };  // left or removed: close the peer service
@@ -178,7 +179,10 @@ public:
     // spec the application joined by): a welcome under another name still joins, since our
     // hello already gave that node our state, with a warning and the mismatch as the
     // outcome's reason (docs/protocol.md §3).
-    void join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name = {});
+    // server_key: the CurveZMQ public key of the node at endpoint (a curve cluster needs it to
+    // dial a server it does not know from membership yet).
+    void join(const std::string& endpoint, std::uint64_t now_ms, const std::string& expected_name = {},
+              const std::string& server_key = {});
     void leave(std::uint64_t now_ms);
     // Removes another node cluster-wide; false when it is not a member.
     bool remove_member(const std::string& name, std::uint64_t now_ms);
@@ -298,6 +302,7 @@ private:
         std::string origin;  // the endpoint the application asked for (referrals keep it)
         int referrals = 0;
         std::string expected_name;  // join by spec: who should answer at origin; empty after a referral
+        std::string server_key;     // the CurveZMQ key the application or a referral named
     };
 
     void handle(const link& from, const hello& msg, std::uint64_t now_ms);
@@ -418,6 +423,9 @@ private:
     // Sends our own mutation where it has to go: PUB for servers, the home server for clients.
     void propagate(const membership_state& change);
     void reconcile_dials(std::uint64_t now_ms);
+    // The CurveZMQ key to dial endpoint with: what its join target named, else the key of
+    // the member advertising that router endpoint; empty when neither knows one.
+    [[nodiscard]] std::string server_key_of(const std::string& router_endpoint) const;
     void send_hello(const std::string& endpoint, std::uint64_t now_ms);
     void resolve_join(const std::string& target, join_status status, std::string reason);
     // Sends our digest to a peer: with full, the whole digest (we know we lack something);

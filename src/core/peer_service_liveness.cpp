@@ -303,7 +303,7 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
     count("rehome_attempts");
     note(effect::notice::level::warn, "home server '" + log_text(_self.home_server) + (home_gone ? "' left the cluster" : "' failed") +
                                           "; moving to " + log_text(_rehome_target));
-    _join_targets[_rehome_target] = join_target{_rehome_target, 0, {}};
+    _join_targets[_rehome_target] = join_target{_rehome_target, 0, {}, {}};  // the key: from its spec
     if (_dials.contains(_rehome_target)) send_hello(_rehome_target, now_ms);
     reconcile_dials(now_ms);
 }

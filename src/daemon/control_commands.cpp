@@ -146,7 +146,7 @@ json dispatch(Node& node, const inbox& box, const control_request& request) {
             for (const auto& spec : node.members_for_orchestration())
                 specs.push_back({{"name", spec.name}, {"role", std::string(to_string(spec.role))}, {"home", spec.home_server},
                                  {"router_endpoint", spec.router_endpoint}, {"pub_endpoint", spec.pub_endpoint},
-                                 {"incarnation", spec.incarnation}, {"tag", spec.tag}});
+                                 {"incarnation", spec.incarnation}, {"tag", spec.tag}, {"public_key", spec.public_key}});
             return {{"ok", true}, {"state_bytes", node.get_local_state().size()}, {"specs", specs}};
         }
         case control_command::inbox: {

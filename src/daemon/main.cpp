@@ -1,7 +1,8 @@
 // zpartisan-node: one cluster member as a daemon. Flags (or ZPARTISAN_* environment
 // variables, for containers) configure it; a control endpoint serves zpartisan-ctl; the
 // built-in handlers are `inbox` (last N messages) and `echo` (payload back to the sender's
-// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop) and it exits 0.
+// inbox). SIGTERM/SIGINT stop it cleanly (leaving first with --leave-on-stop) and it exits 0;
+// SIGHUP re-reads the curve allow list (README, "Security").
 // A node that stops by itself takes the daemon with it, so a supervisor or health check sees
 // it: exit 3 when it left (zpartisan-ctl leave) or another node removed it, 4 when it stopped
 // otherwise (a fatal transport error); 2 for bad flags or a node that cannot start.
@@ -17,6 +18,8 @@
 #include "core/log_text.hpp"
 #include "daemon/control_commands.hpp"
 #include "daemon/control_endpoint_policy.hpp"
+#include "daemon/curve_files.hpp"
+#include "transport/curve_keys.hpp"
 #include "daemon/heap_trim.hpp"
 #include "daemon/inbox.hpp"
 #include "daemon/report_waits.hpp"
@@ -28,6 +31,21 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 void on_signal(int) { stop_requested = true; }
+std::atomic<bool> reload_requested{false};
+void on_hangup(int) { reload_requested = true; }
+
+// SIGHUP: the allow list file is read again and replaces the node's; a file that does not
+// read (a typo, a half-written copy) changes nothing and says why.
+void reload_allow_list(zpartisan::Node& node, const std::string& path) {
+    try {
+        const auto keys = zpartisan::daemon::read_allow_list(path);
+        const auto change = node.set_curve_allowed_keys(keys);
+        spdlog::info("allow list {} reloaded ({} keys): {}", path, keys.size(),
+                     zpartisan::transport::describe(zpartisan::transport::allow_list_change{change.added, change.removed}));
+    } catch (const std::exception& e) {
+        spdlog::error("allow list not reloaded, the previous one stays: {}", e.what());
+    }
+}
 
 // Exit statuses (docs/control.md).
 constexpr int exit_cannot_start = 2;  // bad flags, config or endpoint
@@ -84,6 +102,7 @@ int main(int argc, char** argv) {
     bool no_heap_trim = false;
     bool control_allow_remote = false;
     std::size_t control_max_request_bytes = transport::control_request_max_bytes;
+    std::string curve_secret_file, curve_allow_file;
 
     app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
     app.add_option("--role", role_text, "server or client")
@@ -147,6 +166,16 @@ int main(int argc, char** argv) {
                  "keep the heap that closed connections freed instead of handing it back to the system")
         ->envname("ZPARTISAN_NO_HEAP_TRIM");
 
+    app.add_option("--curve-secret-file", curve_secret_file,
+                   "turn CurveZMQ on with this secret key file (zpartisan-ctl keygen); needs --curve-allow")
+        ->envname("ZPARTISAN_CURVE_SECRET_FILE");
+    app.add_option("--curve-secret", cfg.curve_secret_key,
+                   "the secret key itself (Z85), for a secret handed over in the environment; prefer the file")
+        ->envname("ZPARTISAN_CURVE_SECRET");
+    app.add_option("--curve-allow", curve_allow_file,
+                   "file of the public keys allowed in, one per line, # comments; re-read on SIGHUP")
+        ->envname("ZPARTISAN_CURVE_ALLOW");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -162,6 +191,24 @@ int main(int argc, char** argv) {
     if (log_format == "json")
         spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
     cfg.role = *parse_role(role_text);
+    try {
+        if (!curve_secret_file.empty() && !cfg.curve_secret_key.empty())
+            throw std::runtime_error("give the secret key once: --curve-secret-file or --curve-secret");
+        if (!curve_secret_file.empty()) {
+            std::string warning;
+            cfg.curve_secret_key = daemon::read_secret_key_file(curve_secret_file, warning);
+            if (!warning.empty()) spdlog::warn("{}", warning);
+        }
+        const bool curve = !cfg.curve_secret_key.empty();
+        if (curve && curve_allow_file.empty())
+            throw std::runtime_error("curve is on: --curve-allow names the file of peers' public keys");
+        if (!curve && !curve_allow_file.empty())
+            throw std::runtime_error("--curve-allow needs curve on (--curve-secret-file or --curve-secret)");
+        if (curve) cfg.curve_allowed_keys = daemon::read_allow_list(curve_allow_file);
+    } catch (const std::exception& e) {
+        std::cerr << "zpartisan-node: " << e.what() << "\n";
+        return exit_cannot_start;
+    }
     if (control_endpoint.empty()) control_endpoint = "ipc:///tmp/zpartisan-" + cfg.name + ".ctl";
     if (const auto refused = daemon::control_endpoint_refusal(control_endpoint, control_allow_remote)) {
         std::cerr << "zpartisan-node: " << *refused << "\n";
@@ -194,12 +241,20 @@ int main(int argc, char** argv) {
 
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
+    std::signal(SIGHUP, on_hangup);
+    if (!cfg.curve_secret_key.empty())
+        spdlog::info("{} curve on: public key {}, {} keys allowed from {}", cfg.name, node->curve_public_key(),
+                     cfg.curve_allowed_keys.size(), curve_allow_file);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
     // Checked between control requests: this thread has nothing else to do, and a trim here
     // holds up no message (daemon/heap_trim.hpp says why and when).
     daemon::heap_trimmer trimmer;
     while (!stop_requested && node->running()) {
         serve_control(*node, box, waits, *control, stop_check);
+        if (reload_requested.exchange(false)) {
+            if (curve_allow_file.empty()) spdlog::info("SIGHUP: no allow list to reload (curve is off)");
+            else reload_allow_list(*node, curve_allow_file);
+        }
         if (no_heap_trim) continue;
         if (const auto trim = trimmer.poll(std::chrono::steady_clock::now()))
             spdlog::debug("heap trimmed ({} back to the system): live {} KiB, {} KiB at its peak, in {} us",

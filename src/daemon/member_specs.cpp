@@ -13,7 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> known_fields{"name", "role", "router_endpoint", "pub_endpoint", "home", "incarnation", "tag"};
+const std::set<std::string> known_fields{"name", "role", "router_endpoint", "pub_endpoint", "home", "incarnation", "tag",
+                                         "public_key"};
 
 [[noreturn]] void reject(std::size_t index, const std::string& why) {
     throw std::invalid_argument("spec " + std::to_string(index + 1) + ": " + why);
@@ -57,7 +58,7 @@ std::vector<node_spec> member_specs_of(const json& specs, const std::vector<node
         for (const auto& [field, value] : spec.items())
             if (!known_fields.contains(field))
                 reject(i, "unknown field '" + field + "' (known: name, role, router_endpoint, pub_endpoint, home, "
-                          "incarnation, tag)");
+                          "incarnation, tag, public_key)");
         if (!spec.contains("name")) reject(i, "name is missing");
         const auto name = text_field(i, spec, "name");
         check_name(i, name);
@@ -86,6 +87,11 @@ std::vector<node_spec> member_specs_of(const json& specs, const std::vector<node
         }
         if (spec.contains("home")) result.home_server = text_field(i, spec, "home");
         if (spec.contains("tag")) result.tag = text_field(i, spec, "tag");
+        if (spec.contains("public_key")) {
+            result.public_key = text_field(i, spec, "public_key");
+            if (!result.public_key.empty() && !core::is_z85_key(result.public_key))
+                reject(i, "public_key must be 40 Z85 characters (or empty)");
+        }
         if (spec.contains("incarnation")) {
             const auto& value = spec.at("incarnation");
             if (!value.is_number_integer() || (!value.is_number_unsigned() && value.get<std::int64_t>() < 0))

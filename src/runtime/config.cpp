@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "core/endpoint.hpp"
+#include "transport/curve_keys.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/errors.hpp"
 
@@ -77,6 +78,13 @@ void config::validate() const {
             reject("channels", "'" + channel + "' is too long for node name '" + name +
                                    "': the two with 4 more bytes must fit in 255 (a ZeroMQ routing id)");
     }
+    if (!curve_secret_key.empty()) {
+        if (!transport::curve_supported()) reject("curve_secret_key", "this libzmq was built without CURVE");
+        if (!core::is_z85_key(curve_secret_key)) reject("curve_secret_key", "must be 40 Z85 characters");
+    }
+    for (const auto& key : curve_allowed_keys)
+        if (!core::is_z85_key(key))
+            reject("curve_allowed_keys", "'" + key.substr(0, 48) + "' is not a public key (40 Z85 characters)");
     if (ack_timeout_ms == 0) reject("ack_timeout_ms", "must be greater than 0");
     if (send_queue_max == 0) reject("send_queue_max", "must be greater than 0");
 }

@@ -7,6 +7,7 @@
 
 #include "core/endpoint.hpp"
 #include "runtime/reactor.hpp"
+#include "transport/curve_keys.hpp"
 #include "wire/codec.hpp"
 
 namespace zpartisan {
@@ -25,15 +26,22 @@ op_result cannot_join_again(const runtime::reactor& reactor) {
     return {op_status::stopped, why + "; a Node that left, was removed or stopped cannot join again: construct a new Node"};
 }
 
-std::optional<op_result> check_endpoint(const std::string& endpoint) {
+// A curve node dials only a peer whose key it has: a join target names it (README, "Security").
+std::optional<op_result> check_key(const std::string& endpoint, const std::string& key, bool curve) {
+    if (!curve || !key.empty()) return std::nullopt;
+    return op_result{op_status::bad_endpoint, "curve is on: name the public key of the node at " + endpoint +
+                                                  " as " + endpoint + "#<its 40-character Z85 public key>"};
+}
+
+std::optional<op_result> check_endpoint(const core::keyed_endpoint& target, bool curve) {
     std::string why;
-    if (!core::parse_endpoint(endpoint, &why)) return op_result{op_status::bad_endpoint, why};
-    return std::nullopt;
+    if (!core::parse_endpoint(target.endpoint, &why)) return op_result{op_status::bad_endpoint, why};
+    return check_key(target.endpoint, target.server_key, curve);
 }
 
 // A spec is joined through its router endpoint, which must be one a peer can dial: a
 // wildcard is where a node binds, not where it can be reached.
-std::optional<op_result> check_spec(const node_spec& peer, const std::string& own_name) {
+std::optional<op_result> check_spec(const node_spec& peer, const std::string& own_name, bool curve) {
     if (peer.router_endpoint.empty())
         return op_result{op_status::bad_endpoint, "the spec of '" + peer.name + "' has no router endpoint"};
     std::string why;
@@ -44,7 +52,7 @@ std::optional<op_result> check_spec(const node_spec& peer, const std::string& ow
                                                       " is a wildcard: give the address peers dial"};
     if (peer.name == own_name)
         return op_result{op_status::refused, "the spec names this node ('" + own_name + "'): join another member"};
-    return std::nullopt;
+    return check_key(peer.router_endpoint, peer.public_key, curve);
 }
 }  // namespace
 
@@ -72,21 +80,22 @@ Node::~Node() {
 void Node::stop() { _reactor->stop(); }
 
 op_result Node::join(const std::string& endpoint) {
-    if (auto bad = check_endpoint(endpoint)) return *bad;
+    const auto target = core::split_keyed_endpoint(endpoint);
+    if (auto bad = check_endpoint(target, _reactor->curve_enabled())) return *bad;
     if (!_reactor->running()) return cannot_join_again(*_reactor);
     return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
         if (!core.running()) return cannot_join_again(*_reactor);
-        core.join(endpoint, now);
+        core.join(target.endpoint, now, {}, target.server_key);
         return op_result{};
     });
 }
 
 op_result Node::join(const node_spec& peer) {
-    if (auto bad = check_spec(peer, name())) return *bad;
+    if (auto bad = check_spec(peer, name(), _reactor->curve_enabled())) return *bad;
     if (!_reactor->running()) return cannot_join_again(*_reactor);
     return _reactor->call([&](core::peer_service& core, std::uint64_t now) {
         if (!core.running()) return cannot_join_again(*_reactor);
-        core.join(peer.router_endpoint, now, peer.name);
+        core.join(peer.router_endpoint, now, peer.name, peer.public_key);
         return op_result{};
     });
 }
@@ -94,10 +103,10 @@ op_result Node::join(const node_spec& peer) {
 op_result Node::sync_join(const node_spec& peer, std::chrono::milliseconds timeout) {
     if (_reactor->on_reactor_thread())
         throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
-    if (auto bad = check_spec(peer, name())) return *bad;
+    if (auto bad = check_spec(peer, name(), _reactor->curve_enabled())) return *bad;
     if (!_reactor->running()) return cannot_join_again(*_reactor);
     timeout = bounded_wait(timeout);
-    auto done = _reactor->join_and_wait(peer.router_endpoint, timeout, peer.name);
+    auto done = _reactor->join_and_wait(peer.router_endpoint, timeout, peer.name, peer.public_key);
     if (done.wait_for(timeout + std::chrono::seconds(1)) != std::future_status::ready)
         return {op_status::timeout, "no answer from the reactor"};
     return done.get();
@@ -106,10 +115,11 @@ op_result Node::sync_join(const node_spec& peer, std::chrono::milliseconds timeo
 op_result Node::sync_join(const std::string& endpoint, std::chrono::milliseconds timeout) {
     if (_reactor->on_reactor_thread())
         throw usage_error("sync_join from an inline handler would wait on its own reactor; use join()");
-    if (auto bad = check_endpoint(endpoint)) return *bad;
+    const auto target = core::split_keyed_endpoint(endpoint);
+    if (auto bad = check_endpoint(target, _reactor->curve_enabled())) return *bad;
     if (!_reactor->running()) return cannot_join_again(*_reactor);
     timeout = bounded_wait(timeout);
-    auto done = _reactor->join_and_wait(endpoint, timeout);
+    auto done = _reactor->join_and_wait(target.endpoint, timeout, {}, target.server_key);
     // The reactor resolves the future at the deadline; the extra margin only covers a
     // reactor that died, so the caller is never blocked forever.
     if (done.wait_for(timeout + std::chrono::seconds(1)) != std::future_status::ready)
@@ -465,9 +475,21 @@ op_result Node::reserve(const std::string& tag) {
 }
 
 std::vector<std::string> Node::capabilities() {
-    return {"ack",         "anti_entropy", "call",     "channels",    "failure_detection", "membership_crdt",
-            "monitoring",  "partition_injection", "persistence", "rehoming", "relay", "reservations",
-            "typed_payloads"};
+    std::vector<std::string> all{"ack",         "anti_entropy", "call",     "channels",    "failure_detection", "membership_crdt",
+                                 "monitoring",  "partition_injection", "persistence", "rehoming", "relay", "reservations",
+                                 "typed_payloads"};
+    if (transport::curve_supported()) all.insert(all.begin() + 3, "curve");
+    return all;
+}
+
+std::string Node::curve_public_key() const { return _reactor->advertised_self().public_key; }
+
+curve_allow_list_change Node::set_curve_allowed_keys(const std::vector<std::string>& keys) {
+    for (const auto& key : keys)
+        if (!core::is_z85_key(key))
+            throw usage_error("set_curve_allowed_keys: '" + key.substr(0, 48) + "' is not a public key (40 Z85 characters)");
+    auto change = _reactor->set_curve_allowed_keys(std::set<std::string>(keys.begin(), keys.end()));
+    return {std::move(change.added), std::move(change.removed)};
 }
 
 bool Node::supports_capability(std::string_view name) {

@@ -34,6 +34,12 @@ transport::transport_options transport_options_from(const config& cfg) {
     options.zmtp_heartbeat_timeout_ms = static_cast<int>(
         std::min<std::uint64_t>(std::uint64_t{cfg.heartbeat_interval_ms} * cfg.missed_heartbeats, 6'553'500));
     options.channels = cfg.channels;
+    if (!cfg.curve_secret_key.empty()) {
+        options.curve_secret_key = cfg.curve_secret_key;
+        options.curve_public_key = transport::curve_public_of(cfg.curve_secret_key).value_or("");
+        if (options.curve_public_key.empty()) throw transport::transport_error("curve_secret_key is not a CURVE secret key");
+        options.curve_allowed_keys.insert(cfg.curve_allowed_keys.begin(), cfg.curve_allowed_keys.end());
+    }
     return options;
 }
 
@@ -93,6 +99,8 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _advertised_self.name = _config.name;
     _advertised_self.role = _config.role;
     _advertised_self.tag = _config.tag;
+    if (!_config.curve_secret_key.empty())
+        _advertised_self.public_key = transport::curve_public_of(_config.curve_secret_key).value_or("");
     _advertised_self.router_endpoint = _config.advertised_router_endpoint.empty()
                                            ? _transport->bound_router_endpoint()
                                            : _config.advertised_router_endpoint;
@@ -494,7 +502,7 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     if (status != transport::send_status::ok) count(std::string("publish_") + describe(status));
                 } else if constexpr (std::is_same_v<T, core::effect::dial>) {
                     try {
-                        _transport->dial(e.router_endpoint);
+                        _transport->dial(e.router_endpoint, e.server_key);
                     } catch (const transport::transport_error& error) {
                         // The peer stays unreachable from here (sends say so); the node goes on.
                         count("dials_failed");
@@ -503,7 +511,12 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                 } else if constexpr (std::is_same_v<T, core::effect::hang_up>) {
                     _transport->hang_up(e.router_endpoint);
                 } else if constexpr (std::is_same_v<T, core::effect::subscribe>) {
-                    _transport->subscribe(e.pub_endpoint);
+                    try {
+                        _transport->subscribe(e.pub_endpoint, e.server_key);
+                    } catch (const transport::transport_error& error) {
+                        count("subscriptions_failed");
+                        spdlog::error("[{}] {}", _config.name, error.what());
+                    }
                 } else if constexpr (std::is_same_v<T, core::effect::unsubscribe>) {
                     _transport->unsubscribe(e.pub_endpoint);
                 } else if constexpr (std::is_same_v<T, core::effect::deliver>) {
@@ -1018,6 +1031,7 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["unacked"] = core.unacked_count();
         all["stalled_frames"] = _stalled_frames;  // gauges: frames waiting for full connections
         all["stalled_hops"] = _stalled.size();
+        for (const auto& [name, value] : _transport->security_counters()) all[name] = value;
         return all;
     });
 }

@@ -113,7 +113,12 @@ public:
     // Starts a join and resolves the future when it completes (docs/protocol.md §3 sync_join).
     // expected_name: see core::peer_service::join.
     std::future<op_result> join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout,
-                                         const std::string& expected_name = {});
+                                         const std::string& expected_name = {}, const std::string& server_key = {});
+    [[nodiscard]] bool curve_enabled() const { return _transport->curve_enabled(); }
+    // Any thread: the ZAP handler has its own lock.
+    transport::allow_list_change set_curve_allowed_keys(std::set<std::string> keys) {
+        return _transport->set_allowed_keys(std::move(keys));
+    }
     // Injects a partition (docs/protocol.md §7) and calls done exactly once, on the reactor
     // thread (or the caller's, once stopped): ok when its origin holds it, or the reason it was
     // refused or given up. done must not block.

@@ -9,9 +9,9 @@
 namespace zpartisan::runtime {
 
 std::future<op_result> reactor::join_and_wait(const std::string& endpoint, std::chrono::milliseconds timeout,
-                                              const std::string& expected_name) {
-    return call([this, endpoint, timeout, expected_name](core::peer_service& core, std::uint64_t now) {
-        core.join(endpoint, now, expected_name);
+                                              const std::string& expected_name, const std::string& server_key) {
+    return call([this, endpoint, timeout, expected_name, server_key](core::peer_service& core, std::uint64_t now) {
+        core.join(endpoint, now, expected_name, server_key);
         join_waiter waiter{endpoint, now + static_cast<std::uint64_t>(timeout.count()), {}};
         auto future = waiter.done.get_future();
         if (stopped()) {

@@ -20,7 +20,7 @@ void sim_network::start_process(const std::string& name, const core::membership_
     const auto r = n.node_role;
     core::peer_service_options options;
     options.self = node_spec{name, r, router_of(name), r == role::server ? "sim://" + name + "/pub" : "", "",
-                             n.incarnation, ""};
+                             n.incarnation, "", ""};
     options.cluster_name = "sim";
     options.handshake_retry_ms = _timings.handshake_retry_ms;
     options.gossip_interval_ms = _timings.gossip_interval_ms;

@@ -5,8 +5,16 @@
 #include <cstring>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 #include <zmq.hpp>
+
+#include "core/endpoint.hpp"
+#include "transport/zap_handler.hpp"
 
 namespace zpartisan::transport {
 
@@ -39,26 +47,41 @@ zmq_transport::zmq_transport(transport_options options)
     : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
     try {
         _wakeup = std::make_unique<wakeup_pipe>();
+        if (curve_enabled()) {
+            auto allowed = _options.curve_allowed_keys;
+            allowed.insert(_options.curve_public_key);  // a node that dials itself (a join of itself)
+            _zap = std::make_unique<zap_handler>(*_context, _options.name, std::move(allowed));
+        }
 
         _router = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::router);
         apply_common_options(*_router);
+        make_curve_server(*_router);
         _router->set(zmq::sockopt::router_handover, 1);  // a restarted peer takes over its name
         _router->set(zmq::sockopt::router_mandatory, 1);  // unknown routing id: an error, not a silent drop
         _router->bind(_options.router_bind_endpoint);
         _router_endpoint = _router->get(zmq::sockopt::last_endpoint);
-        start_monitor(*_router, {core::link::kind::accepted, ""});
+        start_monitor(*_router, {core::link::kind::accepted, ""}, curve_enabled());
 
         if (_options.node_role == role::server) {
             _pub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pub);
             apply_common_options(*_pub);
+            make_curve_server(*_pub);
             _pub->bind(_options.pub_bind_endpoint);
             _pub_endpoint = _pub->get(zmq::sockopt::last_endpoint);
+            if (curve_enabled()) {
+                start_monitor(*_pub, {core::link::kind::subscribed, ""}, true);
+                _monitors.back()->reports_disconnects = false;  // a subscriber's going is no news
+            }
         }
         _sub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::sub);
         apply_common_options(*_sub);
         const char topic = static_cast<char>(_options.node_role == role::server ? core::effect::stream::mesh
                                                                                  : core::effect::stream::clients);
         _sub->set(zmq::sockopt::subscribe, std::string(1, topic));
+        if (curve_enabled()) {  // for its refused handshakes only
+            start_monitor(*_sub, {core::link::kind::subscribed, ""});
+            _monitors.back()->reports_disconnects = false;
+        }
     } catch (const zmq::error_t& e) {
         throw transport_error(std::string("cannot set up sockets: ") + e.what());
     }
@@ -83,7 +106,61 @@ zmq_transport::~zmq_transport() {
     _router.reset();
     _wakeup.reset();
     if (_epoll_fd >= 0) ::close(_epoll_fd);
+    _zap.reset();
     _context.reset();
+}
+
+void zmq_transport::make_curve_server(zmq::socket_t& socket) const {
+    if (!curve_enabled()) return;
+    socket.set(zmq::sockopt::curve_server, 1);
+    socket.set(zmq::sockopt::curve_secretkey, _options.curve_secret_key);
+    // Names the ZAP domain of every handshake on the socket (the handler answers any).
+    socket.set(zmq::sockopt::zap_domain, "zpartisan");
+}
+
+void zmq_transport::make_curve_client(zmq::socket_t& socket, const std::string& server_key) const {
+    if (!curve_enabled()) return;
+    socket.set(zmq::sockopt::curve_serverkey, server_key);
+    socket.set(zmq::sockopt::curve_publickey, _options.curve_public_key);
+    socket.set(zmq::sockopt::curve_secretkey, _options.curve_secret_key);
+}
+
+void zmq_transport::check_server_key(const std::string& endpoint, const std::string& server_key) const {
+    if (curve_enabled() && !core::is_z85_key(server_key))
+        throw transport_error("curve is on and no public key is known for " + endpoint +
+                              (server_key.empty() ? std::string() : " (not a key: '" + server_key.substr(0, 48) + "')"));
+}
+
+allow_list_change zmq_transport::set_allowed_keys(std::set<std::string> keys) {
+    if (!_zap) return {};
+    keys.insert(_options.curve_public_key);
+    return _zap->set_allowed(std::move(keys));
+}
+
+std::map<std::string, std::uint64_t> zmq_transport::security_counters() const {
+    std::map<std::string, std::uint64_t> out;
+    auto count = [&](zmq::socket_t* socket) {
+        if (!socket) return;
+        switch (socket->get(zmq::sockopt::mechanism)) {
+            case ZMQ_CURVE: ++out["sockets_mechanism_curve"]; break;
+            case ZMQ_NULL: ++out["sockets_mechanism_null"]; break;
+            default: ++out["sockets_mechanism_other"]; break;
+        }
+    };
+    count(_router.get());
+    count(_pub.get());
+    count(_sub.get());
+    for (const auto& [endpoint, dealer] : _dealers) count(dealer.get());
+    for (const auto& [endpoint, channels] : _lanes)
+        for (const auto& [channel, sockets] : channels)
+            for (const auto& lane : sockets) count(lane.get());
+    out["curve"] = curve_enabled() ? 1 : 0;
+    if (_zap) {
+        out["zap_accepted"] = _zap->accepted();
+        out["zap_refused"] = _zap->refused();
+    }
+    out["handshakes_refused"] = _handshakes_refused;
+    return out;
 }
 
 void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
@@ -103,13 +180,22 @@ void zmq_transport::apply_common_options(zmq::socket_t& socket) const {
     socket.set(zmq::sockopt::reconnect_ivl_max, _options.reconnect_interval_max_ms);
 }
 
-void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which) {
+void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which, bool listening) {
     const auto address = unique_inproc_address("monitor");
-    if (zmq_socket_monitor(socket.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) return;
+    int mask = ZMQ_EVENT_DISCONNECTED;
+    if (listening) mask |= ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    if (curve_enabled())
+        mask |= ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(socket.handle(), address.c_str(), mask) != 0) return;
     auto events = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
     events->set(zmq::sockopt::linger, 0);
     events->connect(address);
-    _monitors.push_back(std::make_unique<monitor>(monitor{socket.handle(), std::move(which), std::move(events)}));
+    auto watch = std::make_unique<monitor>();
+    watch->watched = socket.handle();
+    watch->which = std::move(which);
+    watch->events = std::move(events);
+    watch->listening = listening;
+    _monitors.push_back(std::move(watch));
     _poll_dirty = true;
 }
 
@@ -135,20 +221,152 @@ void zmq_transport::forget_socket(zmq::socket_t& socket) {
     _poll_dirty = true;
 }
 
-void zmq_transport::drain_monitor(const monitor& which, std::vector<inbound>& out) {
+void zmq_transport::drain_monitor(monitor& which, std::vector<inbound>& out) {
     std::vector<zmq::message_t> parts;
     while (receive_parts(*which.events, parts)) {
         // Frame 1: uint16 event id + uint32 value; frame 2: the endpoint.
-        if (parts.size() != 2 || parts[0].size() < 2) continue;
+        if (parts.size() != 2 || parts[0].size() < 6) continue;
         std::uint16_t event = 0;
+        std::uint32_t value = 0;
         std::memcpy(&event, parts[0].data(), sizeof event);
-        if (event == ZMQ_EVENT_DISCONNECTED) out.push_back({which.which, {}, true});
+        std::memcpy(&value, static_cast<const char*>(parts[0].data()) + sizeof event, sizeof value);
+        if (which.listening) {
+            note_handshake_event(which, event, value);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            note_refused_dial(which, std::string_view(static_cast<const char*>(parts[1].data()), parts[1].size()));
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED && which.reports_disconnects) out.push_back({which.which, {}, true});
     }
 }
 
-std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& routing_id, const std::string& endpoint) {
+void zmq_transport::note_refused_dial(const monitor& which, std::string_view endpoint) {
+    const auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(_options.reconnect_interval_max_ms);
+    if (which.which.via == core::link::kind::dialed) {
+        _redials.try_emplace(which.which.id, when);
+    } else if (which.which.via == core::link::kind::subscribed && _subscription_keys.contains(std::string(endpoint))) {
+        _resubscriptions.try_emplace(std::string(endpoint), when);
+    }
+}
+
+void zmq_transport::retry_refused_connections() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = _redials.begin(); it != _redials.end();) {
+        if (it->second > now) {
+            ++it;
+            continue;
+        }
+        const auto endpoint = it->first;
+        it = _redials.erase(it);
+        const auto key = _dial_keys.find(endpoint);
+        if (key == _dial_keys.end() || !_dealers.contains(endpoint)) continue;
+        const auto server_key = key->second;
+        hang_up(endpoint);
+        try {
+            dial(endpoint, server_key);
+        } catch (const transport_error& e) {
+            spdlog::error("[{}] {}", _options.name, e.what());
+        }
+    }
+    for (auto it = _resubscriptions.begin(); it != _resubscriptions.end();) {
+        if (it->second > now) {
+            ++it;
+            continue;
+        }
+        const auto endpoint = it->first;
+        it = _resubscriptions.erase(it);
+        const auto key = _subscription_keys.find(endpoint);
+        if (key == _subscription_keys.end()) continue;
+        try {
+            _sub->disconnect(endpoint);
+        } catch (const zmq::error_t&) {
+        }
+        try {
+            make_curve_client(*_sub, key->second);
+            _sub->connect(endpoint);
+        } catch (const zmq::error_t&) {
+        }
+        mark_used(*_sub);
+    }
+}
+
+namespace {
+std::string peer_address(int fd) {
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return "an unknown address";
+    char text[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+        inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+        return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+    }
+    if (address.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+    }
+    return "a local peer";
+}
+
+std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "its key was refused (ZAP status " + std::to_string(value) + ")";
+    // The peer saw the mismatch first and hung up.
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        return std::string("it hung up during the handshake (a plaintext node, or a wrong key for this node): ") +
+               zmq_strerror(static_cast<int>(value));
+    switch (value) {
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "a plaintext (NULL mechanism) peer; this node requires CURVE";
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO:
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE:
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: return "its CURVE handshake did not decrypt (a wrong server key?)";
+        default: return "handshake protocol error " + std::to_string(value);
+    }
+}
+}  // namespace
+
+void zmq_transport::note_handshake_event(monitor& which, std::uint16_t event, std::uint32_t value) {
+    constexpr std::size_t peers_max = 65536;
+    switch (event) {
+        case ZMQ_EVENT_ACCEPTED:
+            if (which.peers.size() >= peers_max) which.peers.clear();
+            which.peers[static_cast<int>(value)] = {peer_address(static_cast<int>(value)), ++which.accepted_count, false};
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
+            monitor::accepted_peer* oldest = nullptr;
+            for (auto& [fd, peer] : which.peers)
+                if (!peer.handshaken && (!oldest || peer.order < oldest->order)) oldest = &peer;
+            if (oldest) oldest->handshaken = true;
+            break;
+        }
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: which.failure = describe_handshake_failure(event, value); break;
+        case ZMQ_EVENT_DISCONNECTED: {
+            auto peer = which.peers.find(static_cast<int>(value));
+            if (peer == which.peers.end()) break;
+            const auto [address, order, handshaken] = peer->second;
+            which.peers.erase(peer);
+            if (which.failure.empty() && handshaken) break;
+            // A legacy ZMTP 1.0 greeting is closed without a failure event.
+            const auto why = which.failure.empty()
+                                 ? std::string("it closed or was closed before the CURVE handshake (a ZMTP 1.0 peer, "
+                                               "or not ZeroMQ)")
+                                 : which.failure;
+            which.failure.clear();
+            ++_handshakes_refused;
+            _refusals.warn(_options.name, "refused a connection at the handshake from", address, why);
+            break;
+        }
+        default: break;
+    }
+}
+
+std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& routing_id, const std::string& endpoint,
+                                                             const std::string& server_key) {
     auto dealer = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::dealer);
     apply_common_options(*dealer);
+    make_curve_client(*dealer, server_key);
     dealer->set(zmq::sockopt::routing_id, routing_id);
     // Each new connection announces itself with an empty message: the peer's ROUTER then
     // knows a lane is there, or that the control connection is new (connection_announced).
@@ -162,21 +380,24 @@ std::unique_ptr<zmq::socket_t> zmq_transport::dialing_socket(const std::string& 
     return dealer;
 }
 
-void zmq_transport::dial(const std::string& endpoint) {
+void zmq_transport::dial(const std::string& endpoint, const std::string& server_key) {
     if (_dealers.contains(endpoint)) return;
+    check_server_key(endpoint, server_key);
     // Every socket is made before any is kept, so running out of them (the context's limit,
     // descriptors) leaves nothing half-dialed.
     std::unique_ptr<zmq::socket_t> dealer;
     std::map<std::string, lane_sockets, std::less<>> channels;
     try {
-        dealer = dialing_socket(_options.name, endpoint);
+        dealer = dialing_socket(_options.name, endpoint, server_key);
         for (const auto& [channel, parallelism] : _options.channels) {
             auto& sockets = channels[channel];
             // The peer's ROUTER tells lanes apart by routing id: "name|channel|lane".
             for (std::uint32_t lane = 0; lane < parallelism; ++lane)
-                sockets.push_back(dialing_socket(_options.name + "|" + channel + "|" + std::to_string(lane), endpoint));
+                sockets.push_back(
+                    dialing_socket(_options.name + "|" + channel + "|" + std::to_string(lane), endpoint, server_key));
         }
         start_monitor(*dealer, {core::link::kind::dialed, endpoint});
+        if (curve_enabled()) _dial_keys[endpoint] = server_key;
     } catch (const zmq::error_t& e) {
         throw transport_error("cannot dial " + endpoint + ": " + e.what());
     }
@@ -193,6 +414,8 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     stop_monitor(*it->second);
     forget_socket(*it->second);
     _dealers.erase(it);
+    _dial_keys.erase(endpoint);
+    _redials.erase(endpoint);
     if (auto lanes = _lanes.find(endpoint); lanes != _lanes.end()) {
         for (auto& [channel, sockets] : lanes->second)
             for (auto& lane : sockets) {
@@ -203,10 +426,19 @@ void zmq_transport::hang_up(const std::string& endpoint) {
     }
 }
 
-void zmq_transport::subscribe(const std::string& pub_endpoint) {
-    if (_subscriptions[pub_endpoint]++ > 0) return;
+void zmq_transport::subscribe(const std::string& pub_endpoint, const std::string& server_key) {
+    if (_subscriptions.contains(pub_endpoint)) {
+        ++_subscriptions[pub_endpoint];
+        return;
+    }
+    check_server_key(pub_endpoint, server_key);
+    ++_subscriptions[pub_endpoint];
     mark_used(*_sub);
     try {
+        // A connection takes the socket's options as they are at connect(): each publisher's
+        // key is set just before its own connect.
+        make_curve_client(*_sub, server_key);
+        if (curve_enabled()) _subscription_keys[pub_endpoint] = server_key;
         _sub->connect(pub_endpoint);
     } catch (const zmq::error_t&) {
     }
@@ -217,6 +449,8 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     if (it == _subscriptions.end()) return;
     if (--it->second > 0) return;
     _subscriptions.erase(it);
+    _subscription_keys.erase(pub_endpoint);
+    _resubscriptions.erase(pub_endpoint);
     mark_used(*_sub);
     try {
         _sub->disconnect(pub_endpoint);
@@ -523,6 +757,7 @@ bool zmq_transport::read_queued_rechecks() {
 }
 
 int zmq_transport::prepare_wait(std::chrono::milliseconds timeout) {
+    if (!_redials.empty() || !_resubscriptions.empty()) retry_refused_connections();
     if (_poll_dirty) rebuild_poll_items();
     const auto now = std::chrono::steady_clock::now();
     if (now >= _next_full_recheck) {

@@ -16,10 +16,13 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <set>
 #include <vector>
 
 #include "core/peer_service.hpp"
+#include "transport/curve_keys.hpp"
 #include "transport/frame.hpp"
+#include "transport/refusal_log.hpp"
 
 namespace zmq {
 class context_t;
@@ -28,6 +31,8 @@ class error_t;
 }  // namespace zmq
 
 namespace zpartisan::transport {
+
+class zap_handler;
 
 struct transport_options {
     std::string name;  // our routing id on every DEALER
@@ -49,6 +54,12 @@ struct transport_options {
     // take the control connection instead (a peer without that channel, or gone). A lane
     // connects alongside its control connection and reconnects on the same schedule.
     int lane_wait_ms = 500;
+    // CurveZMQ (README, "Security"): with a secret key (Z85), every socket is CURVE. Bound
+    // sockets are CURVE servers whose ZAP handler admits only curve_allowed_keys; dialing
+    // sockets need the public key of the node they dial.
+    std::string curve_secret_key;
+    std::string curve_public_key;
+    std::set<std::string> curve_allowed_keys;
 };
 
 enum class send_status { ok, congested, unreachable, not_connected, too_large };
@@ -87,10 +98,12 @@ public:
     [[nodiscard]] const std::string& bound_pub_endpoint() const { return _pub_endpoint; }
     [[nodiscard]] wakeup_pipe& wakeup() { return *_wakeup; }
 
-    // Throws transport_error when the sockets cannot be made; nothing of the dial is kept then.
-    void dial(const std::string& endpoint);
+    // Throws transport_error when the sockets cannot be made, or curve is on and server_key
+    // (the dialed node's public key) is not one; nothing of the dial is kept then.
+    void dial(const std::string& endpoint, const std::string& server_key = {});
     void hang_up(const std::string& endpoint);
-    void subscribe(const std::string& pub_endpoint);
+    // Throws transport_error as dial does for the publisher's key.
+    void subscribe(const std::string& pub_endpoint, const std::string& server_key = {});
     void unsubscribe(const std::string& pub_endpoint);
 
     // channel empty: the control connection; else lane `lane` of that channel's connections.
@@ -123,14 +136,26 @@ public:
     void flush_on_close(bool flush) { _flush_on_close = flush; }
     [[nodiscard]] std::uint64_t malformed_frames() const { return _malformed_frames; }
 
+    [[nodiscard]] bool curve_enabled() const { return !_options.curve_secret_key.empty(); }
+    // Any thread: replaces the allow list (curve on; otherwise nothing changes).
+    allow_list_change set_allowed_keys(std::set<std::string> keys);
+    // For metrics: how many of the node's sockets run each ZMQ_MECHANISM ("CURVE", "NULL"...),
+    // and what the ZAP handler and the handshake watch counted.
+    [[nodiscard]] std::map<std::string, std::uint64_t> security_counters() const;
+
 private:
     void apply_common_options(zmq::socket_t& socket) const;
-    std::unique_ptr<zmq::socket_t> dialing_socket(const std::string& routing_id, const std::string& endpoint);
+    std::unique_ptr<zmq::socket_t> dialing_socket(const std::string& routing_id, const std::string& endpoint,
+                                                  const std::string& server_key);
+    void make_curve_server(zmq::socket_t& socket) const;
+    void make_curve_client(zmq::socket_t& socket, const std::string& server_key) const;
+    void check_server_key(const std::string& endpoint, const std::string& server_key) const;
     // Socket monitors report closed connections (a crashed peer's TCP reset) at once.
     struct monitor;
-    void start_monitor(zmq::socket_t& socket, core::link which);
+    // listening: also watch its handshakes, logging each one refused with the peer's address.
+    void start_monitor(zmq::socket_t& socket, core::link which, bool listening = false);
     void stop_monitor(zmq::socket_t& socket);
-    void drain_monitor(const monitor& which, std::vector<inbound>& out);
+    void drain_monitor(monitor& which, std::vector<inbound>& out);
     // Rebuilt only when sockets come or go, not per poll.
     void rebuild_poll_items();
     // Every socket that closes passes through here first: its poll source, the lists that
@@ -141,6 +166,7 @@ private:
 
     transport_options _options;
     std::unique_ptr<zmq::context_t> _context;
+    std::unique_ptr<zap_handler> _zap;  // curve only; made before any socket binds
     std::unique_ptr<zmq::socket_t> _router;
     std::unique_ptr<zmq::socket_t> _pub;
     std::unique_ptr<zmq::socket_t> _sub;
@@ -155,7 +181,32 @@ private:
         void* watched = nullptr;  // the monitored socket's handle
         core::link which;
         std::unique_ptr<zmq::socket_t> events;  // PAIR receiving the monitor's events
+        bool listening = false;
+        bool reports_disconnects = true;
+        // Listening sockets: each accepted connection by descriptor, and why the last
+        // handshake failed (libzmq reports the failure, then the disconnection). libzmq's
+        // success event names no connection: it is given to the oldest one still shaking hands.
+        struct accepted_peer {
+            std::string address;
+            std::uint64_t order = 0;
+            bool handshaken = false;
+        };
+        std::map<int, accepted_peer> peers;
+        std::uint64_t accepted_count = 0;
+        std::string failure;
     };
+    void note_handshake_event(monitor& which, std::uint16_t event, std::uint32_t value);
+    std::uint64_t _handshakes_refused = 0;
+    // A dialing socket whose handshake was refused (a key not yet on the peer's allow list)
+    // is given up by libzmq for good: it is made again after a pause, so a SIGHUP on the peer
+    // lets it in without a restart. Keys by endpoint, for the new sockets.
+    std::map<std::string, std::string> _dial_keys;
+    std::map<std::string, std::string> _subscription_keys;
+    std::map<std::string, std::chrono::steady_clock::time_point> _redials;
+    std::map<std::string, std::chrono::steady_clock::time_point> _resubscriptions;
+    void note_refused_dial(const monitor& which, std::string_view endpoint);
+    void retry_refused_connections();
+    refusal_log _refusals;
     // Each on the heap, so a poll source can point at its monitor while others come and go.
     std::vector<std::unique_ptr<monitor>> _monitors;
     // What each polled descriptor is. ZeroMQ sockets are polled by their ZMQ_FD, which only
@@ -170,7 +221,7 @@ private:
         // Null once the socket closed (forget_socket), until the next rebuild drops the source.
         zmq::socket_t* socket = nullptr;
         const std::string* endpoint = nullptr;  // dealers and lanes: the dial they belong to
-        const monitor* of_monitor = nullptr;
+        monitor* of_monitor = nullptr;
         bool recheck = false;       // listed in _to_recheck: read ZMQ_EVENTS before sleeping
         bool received_any = false;  // a socket that never received needs no recheck after a send
         bool ready = false;         // listed in _ready: ZMQ_EVENTS said readable

@@ -1,6 +1,7 @@
 #include "wire/codec.hpp"
 
 #include "wire/routed_codec.hpp"
+#include "zpartisan/config.hpp"
 
 #include <limits>
 #include <cereal/archives/portable_binary.hpp>
@@ -47,9 +48,12 @@ void save_spec(output_archive& ar, const node_spec& spec) {
     save_string(ar, spec.home_server);
     ar(spec.incarnation);
     save_string(ar, spec.tag);
+    save_string(ar, spec.public_key);
 }
 
-void load_spec(input_archive& ar, node_spec& spec) {
+// with_key: false for a state written before protocol 6 (state version 1), whose specs end at
+// the tag.
+void load_spec(input_archive& ar, node_spec& spec, bool with_key = true) {
     load_string(ar, spec.name);
     std::uint8_t role_byte = 0;
     ar(role_byte);
@@ -59,6 +63,7 @@ void load_spec(input_archive& ar, node_spec& spec) {
     load_string(ar, spec.home_server);
     ar(spec.incarnation);
     load_string(ar, spec.tag);
+    if (with_key) load_string(ar, spec.public_key);
 }
 
 void save_context(output_archive& ar, const core::dot_context& context) {
@@ -104,14 +109,14 @@ void save_state(output_archive& ar, const core::membership_state& state) {
     save_context(ar, state.context);
 }
 
-void load_state(input_archive& ar, core::membership_state& state) {
+void load_state(input_archive& ar, core::membership_state& state, bool with_keys = true) {
     const auto entries = load_count(ar, max_collection_items, "entry");
     for (std::uint64_t i = 0; i < entries; ++i) {
         core::dot d;
         load_string(ar, d.actor);
         ar(d.counter);
         node_spec spec;
-        load_spec(ar, spec);
+        load_spec(ar, spec, with_keys);
         state.entries.insert_or_assign(std::move(d), std::move(spec));
     }
     load_context(ar, state.context);
@@ -150,6 +155,7 @@ struct body_saver {
         save_string(ar, m.reason);
         save_string(ar, m.home_server);
         save_strings(ar, m.server_endpoints);
+        save_strings(ar, m.server_keys);
     }
     void operator()(const core::refusal& m) const {
         ar(static_cast<std::uint8_t>(m.reason));
@@ -213,6 +219,9 @@ core::message load_body(input_archive& ar, std::istream& in, core::message_type 
         case core::message_type::hello: {
             core::hello m;
             ar(m.protocol_version);
+            // Another version's body may be laid out differently: the version alone is
+            // enough for the refusal that names both (docs/protocol.md §6).
+            if (m.protocol_version != protocol_version) return m;
             load_string(ar, m.cluster_name);
             load_spec(ar, m.spec);
             load_state(ar, m.state);
@@ -232,6 +241,7 @@ core::message load_body(input_archive& ar, std::istream& in, core::message_type 
             load_string(ar, m.reason);
             load_string(ar, m.home_server);
             load_strings(ar, m.server_endpoints);
+            load_strings(ar, m.server_keys);
             return m;
         }
         case core::message_type::refusal: {
@@ -351,6 +361,8 @@ struct string_sink : std::streambuf {
 };
 
 constexpr char state_magic[2] = {'Z', 'S'};
+// 2: specs carry their public key (protocol 6); 1 is still read, its specs without one.
+constexpr std::uint8_t state_version = 2;
 
 }  // namespace
 
@@ -434,7 +446,9 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
         std::istream in(&buffer);
         input_archive ar(in);
         auto message = load_body(ar, in, static_cast<core::message_type>(result.type_byte));
-        if (in.peek() != std::char_traits<char>::eof()) throw malformed_input("trailing bytes");
+        const auto* hello = std::get_if<core::hello>(&message);
+        const bool foreign_hello = hello && hello->protocol_version != protocol_version;
+        if (!foreign_hello && in.peek() != std::char_traits<char>::eof()) throw malformed_input("trailing bytes");
         result.message = std::move(message);
     } catch (const std::exception& e) {
         result.message.reset();
@@ -453,7 +467,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
 std::string encode_state(const core::membership_state& state) {
     std::ostringstream out;
     out.write(state_magic, 2);
-    out.put(static_cast<char>(envelope_version));
+    out.put(static_cast<char>(state_version));
     {
         output_archive ar(out);
         save_state(ar, state);
@@ -464,13 +478,15 @@ std::string encode_state(const core::membership_state& state) {
 std::optional<core::membership_state> decode_state(std::string_view bytes, std::size_t max_bytes) noexcept {
     try {
         if (bytes.size() > max_bytes || bytes.size() < 3 || bytes[0] != state_magic[0] ||
-            bytes[1] != state_magic[1] || static_cast<std::uint8_t>(bytes[2]) != envelope_version)
+            bytes[1] != state_magic[1])
             return std::nullopt;
+        const auto version = static_cast<std::uint8_t>(bytes[2]);
+        if (version != 1 && version != state_version) return std::nullopt;
         view_buffer buffer(bytes.substr(3));
         std::istream in(&buffer);
         input_archive ar(in);
         core::membership_state state;
-        load_state(ar, state);
+        load_state(ar, state, version == state_version);
         if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;
         return state;
     } catch (...) {

@@ -335,11 +335,11 @@ TEST_CASE("update_members makes membership the given specs, and a field left out
         return std::nullopt;
     };
     REQUIRE(planned());
-    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue"});
+    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue", ""});
 
     // Named alone, it stays as it is; a changed field changes only that field.
     REQUIRE(ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"planned"}]})")["ok"] == true);
-    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue"});
+    CHECK(*planned() == node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "ctl", 7, "blue", ""});
     REQUIRE(ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"planned","incarnation":8}]})")["ok"] == true);
     CHECK(planned()->incarnation == 8);
     CHECK(planned()->tag == "blue");

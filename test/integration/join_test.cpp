@@ -148,7 +148,7 @@ core::hello hello_from(const std::string& name, std::uint32_t version, role clai
     core::hello hello;
     hello.protocol_version = version;
     hello.cluster_name = "test";
-    hello.spec = node_spec{name, claimed, "tcp://127.0.0.1:1", "", "", 1, ""};
+    hello.spec = node_spec{name, claimed, "tcp://127.0.0.1:1", "", "", 1, "", ""};
     return hello;
 }
 

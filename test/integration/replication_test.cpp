@@ -120,7 +120,7 @@ TEST_CASE("a removed node can join again and update_members reshapes membership"
     // update_members: drop c6, add a spec for a not-yet-running node.
     auto specs = c["s1"].members_for_orchestration();
     specs.erase(std::remove_if(specs.begin(), specs.end(), [](auto& s) { return s.name == "c6"; }), specs.end());
-    specs.push_back(node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "s1", 1, ""});
+    specs.push_back(node_spec{"planned", role::client, "tcp://127.0.0.1:1", "", "s1", 1, "", ""});
     REQUIRE(c["s1"].update_members(specs).ok());
     WAIT_FOR("c6 learns it was removed", !c["c6"].status().running);
     WAIT_FOR("every running node lists 'planned' and not c6", [&] {

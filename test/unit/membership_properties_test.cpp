@@ -13,7 +13,7 @@ using namespace zpartisan::core;
 namespace {
 
 node_spec spec_named(const std::string& name, std::uint64_t incarnation = 1) {
-    return node_spec{name, role::client, "tcp://" + name + ":1", "", "", incarnation, ""};
+    return node_spec{name, role::client, "tcp://" + name + ":1", "", "", incarnation, "", ""};
 }
 
 const std::vector<std::string> names{"a", "b", "c", "d", "e", "f"};

@@ -18,9 +18,9 @@ constexpr std::size_t limit = 1 << 20;
 
 membership_state sample_state() {
     membership_set a("a/1"), b("b/7");
-    a.add(node_spec{"s1", role::server, "tcp://10.0.0.1:7000", "tcp://10.0.0.1:7001", "", 11, ""});
-    b.add(node_spec{"c1", role::client, "tcp://10.0.0.2:7000", "", "s1", 12, "blue"});
-    b.add(node_spec{"c2", role::client, "tcp://10.0.0.3:7000", "", "s1", 13, ""});
+    a.add(node_spec{"s1", role::server, "tcp://10.0.0.1:7000", "tcp://10.0.0.1:7001", "", 11, "", ""});
+    b.add(node_spec{"c1", role::client, "tcp://10.0.0.2:7000", "", "s1", 12, "blue", ""});
+    b.add(node_spec{"c2", role::client, "tcp://10.0.0.3:7000", "", "s1", 13, "", ""});
     b.remove("c1");
     a.join(b.state());
     return a.state();
@@ -28,13 +28,13 @@ membership_state sample_state() {
 
 std::vector<message> one_of_each() {
     const auto state = sample_state();
-    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2", "", 99, "t"};
+    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2", "", 99, "t", "rq[u8HQbq@gc?Bb}ty!7@&5{tJ2$5FTkC89Yt1*L"};
     membership_digest seen{state.context, {}};
     seen.live.insert(dot{"a/1", 1});
     return {
         hello{protocol_version, "prod", spec, state, 1u << 20},
         welcome{spec, state, 42, 65536},
-        referral{"a client accepts no connections", "s1", {"tcp://a:1", "tcp://b:2"}},
+        referral{"a client accepts no connections", "s1", {"tcp://a:1", "tcp://b:2"}, {"k1", ""}},
         refusal{refusal_reason::wrong_cluster, "wrong cluster 'x'"},
         delta{"s1", 7, state},
         digest{"c1", seen},
@@ -157,7 +157,7 @@ TEST_CASE("forged lengths and counts are refused before allocating", "[codec]") 
 TEST_CASE("states that break the CRDT's invariants are rejected", "[codec]") {
     // An entry whose dot is outside the context.
     membership_state bad;
-    bad.entries.emplace(dot{"x/1", 5}, node_spec{"x", role::server, "tcp://x:1", "", "", 1, ""});
+    bad.entries.emplace(dot{"x/1", 5}, node_spec{"x", role::server, "tcp://x:1", "", "", 1, "", ""});
     bad.context.insert(dot{"x/1", 1});
     CHECK_FALSE(wire::decode(wire::encode(delta{"x", 1, bad}), limit).message);
 
@@ -274,4 +274,22 @@ TEST_CASE("a hello from before protocol 6 decodes without its frame limit, to be
     const auto& h = std::get<hello>(*decoded.message);
     CHECK(h.protocol_version == 5);
     CHECK(h.max_message_bytes == 0);  // not said
+}
+
+TEST_CASE("a state is written as version 2 (specs with their public key) and an unknown version is refused", "[codec][curve]") {
+    auto bytes = wire::encode_state(sample_state());
+    REQUIRE(static_cast<unsigned char>(bytes[2]) == 2);
+    bytes[2] = 9;
+    CHECK_FALSE(wire::decode_state(bytes, limit));
+}
+
+TEST_CASE("a hello of another protocol version decodes to its version, for the refusal", "[codec]") {
+    core::hello old;
+    old.protocol_version = protocol_version - 1;
+    old.cluster_name = "prod";
+    auto frame = wire::encode(old);
+    frame += "older layouts may carry anything after the version";
+    const auto decoded = wire::decode(frame, limit);
+    REQUIRE(decoded.message);
+    CHECK(std::get<core::hello>(*decoded.message).protocol_version == protocol_version - 1);
 }
