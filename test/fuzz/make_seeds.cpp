@@ -44,7 +44,7 @@ void wire_seeds() {
     const auto spec = sample_spec("s1", role::server, 3);
     write("wire_codec", "hello", wire::encode(core::hello{5, "demo", spec, set.state()}));
     write("wire_codec", "welcome", wire::encode(core::welcome{spec, set.state(), 42}));
-    write("wire_codec", "referral", wire::encode(core::referral{"full", "s2", {"tcp://10.0.0.2:7000", "tcp://10.0.0.1:7000"}}));
+    write("wire_codec", "referral", wire::encode(core::referral{"full", "s2", {"tcp://10.0.0.2:7000", "tcp://10.0.0.1:7000"}, {}}));
     write("wire_codec", "refusal", wire::encode(core::refusal{core::refusal_reason::wrong_cluster, "cluster 'x'"}));
     write("wire_codec", "delta", wire::encode(core::delta{"s1", 7, set.state()}));
     write("wire_codec", "digest-full", wire::encode(core::digest{"s1", set.digest(), set.fingerprint(), true}));

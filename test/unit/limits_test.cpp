@@ -12,7 +12,7 @@ using peer_link = zpartisan::core::link;
 namespace {
 
 node_spec spec_of(const std::string& name, role r, const std::string& home = {}) {
-    return node_spec{name, r, "tcp://" + name + ":7000", r == role::server ? "tcp://" + name + ":7001" : "", home, 1, ""};
+    return node_spec{name, r, "tcp://" + name + ":7000", r == role::server ? "tcp://" + name + ":7001" : "", home, 1, "", ""};
 }
 
 peer_service_options server_options() {

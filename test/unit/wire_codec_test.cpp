@@ -266,7 +266,7 @@ TEST_CASE("random bytes and bit flips never escape the decoder", "[codec]") {
 }
 
 TEST_CASE("a hello from before protocol 6 decodes without its frame limit, to be refused by version", "[codec][limits]") {
-    hello old{5, "prod", node_spec{"s9", role::server, "tcp://h:1", "", "", 1, ""}, {}, 1u << 20};
+    hello old{5, "prod", node_spec{"s9", role::server, "tcp://h:1", "", "", 1, "", ""}, {}, 1u << 20};
     auto frame = wire::encode(old);
     frame.resize(frame.size() - sizeof(std::uint64_t));  // version 5 ended at the state
     const auto decoded = wire::decode(frame, limit);
