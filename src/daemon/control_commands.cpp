@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "daemon/health_check.hpp"
 #include "daemon/member_specs.hpp"
 #include "wire/base64.hpp"
 
@@ -156,11 +157,21 @@ json status(Node& node) {
             {"attached_clients", s.attached_clients}};
 }
 
+// Readiness (settled, daemon/health_check.hpp), or with live only that the process answers.
+json health(const Node& node, bool live) {
+    if (live) return {{"ok", true}, {"healthy", true}, {"live", true}, {"running", node.running()}};
+    const auto verdict = health_of(node);
+    json answer = {{"ok", verdict.healthy}, {"healthy", verdict.healthy}, {"reason", verdict.reason}};
+    if (!verdict.healthy) answer["error"] = "unhealthy: " + verdict.reason;
+    return answer;
+}
+
 // Every command answered at once (all but the acked forward).
 json dispatch(Node& node, const inbox& box, const json& request) {
     const auto cmd = request.value("cmd", "");
     if (cmd == "members") return members(node);
     if (cmd == "status") return status(node);
+    if (cmd == "health") return health(node, request.value("live", false));
     if (cmd == "metrics") {
         const auto s = node.status();
         auto counters = s.counters;
