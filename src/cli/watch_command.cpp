@@ -87,6 +87,7 @@ int watch(const std::string& control, bool as_json) {
                 std::cerr << "zpartisan-ctl: " << message.value("error", "watch refused") << "\n";
                 return 1;
             }
+            if (!subscribed) std::cerr << "zpartisan-ctl: watching " << control << " (Ctrl-C to stop)" << std::endl;
             subscribed = true;
             continue;
         }
