@@ -17,7 +17,7 @@ membership_sample sample_of(const Node& node) {
         if (spec.name == node.name()) member.liveness.reachable = true;
         sample.members.emplace(spec.name, std::move(member));
     }
-    for (const auto& p : node.partitions()) sample.partitions.emplace(p.ref, p.peer);
+    for (const auto& p : node.partitions()) sample.partitions.emplace(p.ref, p.peer);  // (ref, peer)
     return sample;
 }
 
@@ -51,10 +51,10 @@ std::vector<membership_event> changes_between(const membership_sample& before, c
     }
     for (const auto& [name, was] : before.members)
         if (!after.members.contains(name)) removals.push_back({"removed", name, {{"role", was.role}}});
-    for (const auto& [ref, peer] : after.partitions)
-        if (!before.partitions.contains(ref)) cuts.push_back({"partition", peer, {{"ref", ref}}});
-    for (const auto& [ref, peer] : before.partitions)
-        if (!after.partitions.contains(ref)) heals.push_back({"heal", peer, {{"ref", ref}}});
+    for (const auto& cut : after.partitions)
+        if (!before.partitions.contains(cut)) cuts.push_back({"partition", cut.second, {{"ref", cut.first}}});
+    for (const auto& cut : before.partitions)
+        if (!after.partitions.contains(cut)) heals.push_back({"heal", cut.second, {{"ref", cut.first}}});
     if (before.running && !after.running) stops.push_back({"stopped", "", {{"reason", after.stopped_reason}}});
 
     std::vector<membership_event> all;

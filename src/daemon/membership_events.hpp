@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,7 @@ struct membership_sample {
     bool running = true;
     std::string stopped_reason;
     std::map<std::string, member_sample> members;  // by name, self included
-    std::map<std::string, std::string> partitions;  // ref -> the peer cut off
+    std::set<std::pair<std::string, std::string>> partitions;  // (ref, a peer it cuts off): one ref may cut several
 };
 
 // One change: "join", "removed", "restart", "up", "down", "rehome", "partition", "heal" or

@@ -42,15 +42,16 @@ TEST_CASE("membership events: join, restart, rehome, up, down with evidence, par
     after.members["s2"].liveness.silent_ms = 310;
     after.members["s2"].liveness.connection_lost = true;
     after.members.erase("c2");
-    after.partitions = {{"ref-2", "s3"}};
+    after.partitions = {{"ref-2", "s3"}, {"ref-2", "c1"}};  // one ref cutting two peers
     auto events = changes_between(before, after);
-    CHECK(kinds_and_nodes(events) ==
-          std::vector<std::string>{"join s3", "rehome c1", "down s2", "partition s3", "heal s2", "removed c2"});
+    CHECK(kinds_and_nodes(events) == std::vector<std::string>{"join s3", "rehome c1", "down s2", "partition c1",
+                                                              "partition s3", "heal s2", "removed c2"});
     const auto down = to_json(events[2]);
     CHECK(down["detected_by"] == "s1");
     CHECK(down["silent_ms"] == 310);
     CHECK(down["connection_lost"] == true);
     CHECK(to_json(events[1])["previous_home"] == "s1");
+    CHECK(to_json(events[3])["ref"] == "ref-2");
 
     auto restarted = after;
     restarted.members["s2"] = member("server", "", 2, true);
