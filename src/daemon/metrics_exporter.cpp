@@ -25,7 +25,6 @@ const std::map<std::string, std::pair<std::string, std::string>>& gauges() {
         {"held_back_now", {"zpartisan_held_back_messages", "messages held back to restore send order"}},
         {"dealers", {"zpartisan_dialed_connections", "outgoing connections (one DEALER each)"}},
         {"duplicate_windows", {"zpartisan_duplicate_windows", "senders whose recent message ids are remembered"}},
-        {"events_dropped", {"zpartisan_callback_events_dropped", "on_up/on_down events dropped by a full callback queue"}},
     };
     return names;
 }
