@@ -41,6 +41,9 @@ wait_for "s1's /metrics counts three reachable members" 10 metric_above 'zpartis
 check "/metrics types its families" grep -q '^# TYPE zpartisan_messages_relayed_total counter' <(metrics)
 check "/metrics has the failure-detection histogram" grep -q '^# TYPE zpartisan_failure_detection_delay_seconds histogram' <(metrics)
 check "/metrics has the stalled-frames gauge" grep -q '^# TYPE zpartisan_stalled_frames gauge' <(metrics)
+out=$(timeout 10 "$node" --name x --control "ipc://$work/x.ctl" --metrics-bind "127.0.0.1:$metrics_port" 2>&1); rc=$?
+check "a metrics port in use stops the daemon with status 2, naming it" \
+    test $rc -eq 2 -a -n "$(grep "cannot serve metrics on 127.0.0.1:$metrics_port" <<<"$out")"
 relayed_before=$(metric zpartisan_messages_relayed_total)
 check "c1 forwards to s2 through its home s1" quietly q c1 forward s2 inbox through-s1
 wait_for "s1's relayed counter moves" 10 metric_above zpartisan_messages_relayed_total "${relayed_before:-0}"
