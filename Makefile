@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # CMake's Makefiles are sub-makes of this one: without this, each says which directory it enters.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build test test-asan test-tsan sim-soak test-unit test-integration run run-inprocess bench soak clean
+.PHONY: all deps configure build test test-asan test-tsan fuzz sim-soak test-unit test-integration run run-inprocess bench soak clean
 
 all: build
 
@@ -37,6 +37,17 @@ test-tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=thread > /dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
+
+# Each decoder's libFuzzer target for FUZZ_S seconds, one after another (docs/fuzzing.md), built
+# with clang in build-fuzz; only this target needs clang. MERGE=1 adds the new coverage to the
+# committed corpus.
+FUZZ_S ?= 60
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DZPARTISAN_FUZZ=ON \
+		-DZPARTISAN_BUILD_TESTS=OFF -DZPARTISAN_BUILD_EXAMPLES=OFF > /dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	scripts/fuzz.sh build-fuzz $(FUZZ_S)
 
 # The nemesis over SEEDS seeds (from FIRST_SEED): seeds run, faults injected, violations found.
 SEEDS ?= 10000

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages zpartisan needs, and nothing when they are all present.
 # Idempotent: `make run` and `make test` call it first so a fresh Debian 12 machine just works.
+# `install-deps.sh fuzz` adds what `make fuzz` needs: clang 14 and its runtime libraries, which
+# hold libFuzzer (libclang_rt.fuzzer) and the sanitizers; llvm-14 symbolizes their reports.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev cppzmq-dev libcereal-dev catch2
           libcli11-dev libspdlog-dev nlohmann-json3-dev prometheus-cpp-dev python3 python3-yaml curl)
+if [ "${1:-}" = fuzz ]; then
+    packages+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -40,7 +40,34 @@ void interval_set::insert(interval range) {
 }
 
 void interval_set::merge(const interval_set& other) {
-    for (const auto& r : other._ranges) insert(r);
+    // A few ranges (a delta's dot, the common case) go in place, each in O(log n) and a short
+    // shift; many ranges go in one pass over both sorted lists, since inserting them one by one
+    // would shift ours each time: quadratic for a peer's interleaved ranges.
+    constexpr std::size_t inserted_one_by_one = 8;
+    if (other._ranges.size() <= inserted_one_by_one) {
+        for (const auto& r : other._ranges) insert(r);
+        return;
+    }
+    if (_ranges.empty()) {
+        _ranges = other._ranges;
+        return;
+    }
+    std::vector<interval> merged;
+    merged.reserve(_ranges.size() + other._ranges.size());
+    auto mine = _ranges.begin();
+    auto theirs = other._ranges.begin();
+    while (mine != _ranges.end() || theirs != other._ranges.end()) {
+        const bool take_mine =
+            theirs == other._ranges.end() || (mine != _ranges.end() && mine->first <= theirs->first);
+        const auto next = take_mine ? *mine++ : *theirs++;
+        // Touching (overlapping or adjacent) the last merged range extends it; written without
+        // "+ 1", which would wrap at the largest counter.
+        if (!merged.empty() && (next.first <= merged.back().second || next.first - merged.back().second == 1))
+            merged.back().second = std::max(merged.back().second, next.second);
+        else
+            merged.push_back(next);
+    }
+    _ranges = std::move(merged);
 }
 
 interval_set interval_set::minus(const interval_set& other) const {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "daemon/control_request.hpp"
 #include "daemon/health_check.hpp"
 #include "daemon/member_specs.hpp"
 #include "wire/base64.hpp"
@@ -37,35 +38,10 @@ json not_delivered(const std::string& reason, const std::string& why) {
     return {{"ok", false}, {"status", "ok"}, {"delivered", false}, {"reason", reason}, {"error", "not delivered: " + why}};
 }
 
-// The payload as text ("payload") or as base64 ("payload_base64", any bytes); empty if neither.
-std::string payload_of(const json& request) {
-    const bool as_text = request.contains("payload");
-    const bool as_base64 = request.contains("payload_base64");
-    if (as_text && as_base64) throw std::invalid_argument("payload and payload_base64 are given both; give one");
-    if (!as_base64) return request.value("payload", "");
-    std::string why;
-    auto bytes = wire::base64_decode(request.at("payload_base64").get<std::string>(), &why);
-    if (!bytes) throw std::invalid_argument("payload_base64: " + why);
-    return std::move(*bytes);
-}
-
-// How long an acked forward's answer waits for its report: timeout_ms, or the daemon's default.
-constexpr std::int64_t longest_report_wait_ms = 600'000;
-std::chrono::milliseconds report_wait_of(const json& request, const report_waits& waits) {
-    if (!request.contains("timeout_ms")) return waits.default_wait();
-    const auto& value = request.at("timeout_ms");
-    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > longest_report_wait_ms)
-        throw std::invalid_argument("timeout_ms must be a whole number from 1 to " + std::to_string(longest_report_wait_ms));
-    return std::chrono::milliseconds(value.get<std::int64_t>());
-}
-
 // Answered by its delivery report, or at the deadline: either may come first, the other finds
 // the wait answered. Nothing after open() throws out of here, so the caller never answers too.
-void forward_acked(Node& node, report_waits& waits, const json& request, const answer_sink& answer) {
-    const auto destination = request.at("node").get<std::string>();
-    const auto handler = request.value("handler", "inbox");
-    const auto payload = payload_of(request);
-    const auto wait = report_wait_of(request, waits);
+void forward_acked(Node& node, report_waits& waits, const control_request& request, const answer_sink& answer) {
+    const auto wait = request.wait_ms ? std::chrono::milliseconds(*request.wait_ms) : waits.default_wait();
     const auto id = waits.open(report_waits::clock::now() + wait,
                                to_text(not_delivered("timeout", "no delivery report within " + std::to_string(wait.count()) +
                                                                     " ms (it may still be delivered)")),
@@ -77,7 +53,7 @@ void forward_acked(Node& node, report_waits& waits, const json& request, const a
                                                         : not_delivered(report.reason, report.reason)));
     };
     try {
-        const auto status = node.forward_message(destination, handler, payload, options);
+        const auto status = node.forward_message(request.node, request.handler, request.payload, options);
         if (status != send_status::ok) {
             auto refused = from_send(status);
             refused["delivered"] = false;
@@ -96,15 +72,14 @@ json from_partition(const partition_result& result) {
 
 // Answered once the origin holds the cut or the node gave it up (by its ack timeout), on the
 // node's callback thread; the deadline here only covers a node that never answers.
-void partition_origin(Node& node, report_waits& waits, const json& request, const answer_sink& answer) {
-    const auto origin = request.value("origin", node.name());
-    const auto ttl = request.value("ttl", 0u);
+void partition_origin(Node& node, report_waits& waits, const control_request& request, const answer_sink& answer) {
+    const auto origin = request.origin.value_or(node.name());
     const auto wait = waits.default_wait();
     const auto id = waits.open(report_waits::clock::now() + wait,
                                to_text(error("timeout: no answer from the node within " + std::to_string(wait.count()) + " ms")),
                                answer);
     try {
-        node.inject_partition(origin, ttl, [&waits, id](const partition_result& result) {
+        node.inject_partition(origin, request.ttl, [&waits, id](const partition_result& result) {
             (void)waits.finish(id, to_text(from_partition(result)));
         });
     } catch (const std::exception& e) {
@@ -112,9 +87,8 @@ void partition_origin(Node& node, report_waits& waits, const json& request, cons
     }
 }
 
-json update_members(Node& node, const json& request) {
-    if (!request.contains("specs")) return error("specs is missing: a list of {name, role, router_endpoint, ...}");
-    return from_op(node.update_members(member_specs_of(request.at("specs"), node.members_for_orchestration())));
+json update_members(Node& node, const control_request& request) {
+    return from_op(node.update_members(member_specs_of(request.specs, node.members_for_orchestration())));
 }
 
 json members(Node& node) {
@@ -166,77 +140,76 @@ json health(const Node& node, bool live) {
     return answer;
 }
 
-// Every command answered at once (all but the acked forward).
-json dispatch(Node& node, const inbox& box, const json& request) {
-    const auto cmd = request.value("cmd", "");
-    if (cmd == "members") return members(node);
-    if (cmd == "status") return status(node);
-    if (cmd == "health") return health(node, request.value("live", false));
-    if (cmd == "metrics") {
-        const auto s = node.status();
-        auto counters = s.counters;
-        counters["membership_size"] = s.member_count;
-        return {{"ok", true}, {"counters", counters}};
+// Every command answered at once (all but the acked forward and the partition by origin).
+json dispatch(Node& node, const inbox& box, const control_request& request) {
+    switch (request.command) {
+        case control_command::members: return members(node);
+        case control_command::status: return status(node);
+        case control_command::health: return health(node, request.live);
+        case control_command::metrics: {
+            const auto s = node.status();
+            auto counters = s.counters;
+            counters["membership_size"] = s.member_count;
+            return {{"ok", true}, {"counters", counters}};
+        }
+        case control_command::state: {
+            json specs = json::array();
+            for (const auto& spec : node.members_for_orchestration())
+                specs.push_back({{"name", spec.name}, {"role", std::string(to_string(spec.role))}, {"home", spec.home_server},
+                                 {"router_endpoint", spec.router_endpoint}, {"pub_endpoint", spec.pub_endpoint},
+                                 {"incarnation", spec.incarnation}, {"tag", spec.tag}});
+            return {{"ok", true}, {"state_bytes", node.get_local_state().size()}, {"specs", specs}};
+        }
+        case control_command::inbox: {
+            json rows = json::array();
+            for (const auto& m : box.snapshot())
+                rows.push_back({{"from", m.from},
+                                {"kind", m.kind},
+                                {"payload", m.payload},
+                                {"payload_base64", wire::base64_encode(m.payload)},
+                                {"received_unix_ms", m.received_unix_ms}});
+            return {{"ok", true}, {"messages", rows}};
+        }
+        case control_command::send: return from_send(node.send_message(request.node, request.payload));
+        case control_command::forward:
+            return from_send(node.forward_message(request.node, request.handler, request.payload));
+        case control_command::update_members: return update_members(node, request);
+        case control_command::join:
+            return from_op(node.sync_join(request.endpoint, std::chrono::milliseconds(request.wait_ms.value_or(default_join_wait_ms))));
+        case control_command::leave: return from_op(node.leave());
+        case control_command::remove: return from_op(node.leave(request.node));
+        case control_command::partition: return from_partition(node.partition_groups(request.groups));
+        case control_command::heal: return from_op(node.resolve_partition(request.ref));
+        case control_command::partitions: {
+            json rows = json::array();
+            for (const auto& p : node.partitions()) rows.push_back({{"ref", p.ref}, {"peer", p.peer}});
+            return {{"ok", true}, {"partitions", rows}};
+        }
     }
-    if (cmd == "state") {
-        json specs = json::array();
-        for (const auto& spec : node.members_for_orchestration())
-            specs.push_back({{"name", spec.name}, {"role", std::string(to_string(spec.role))}, {"home", spec.home_server},
-                             {"router_endpoint", spec.router_endpoint}, {"pub_endpoint", spec.pub_endpoint},
-                             {"incarnation", spec.incarnation}, {"tag", spec.tag}});
-        return {{"ok", true}, {"state_bytes", node.get_local_state().size()}, {"specs", specs}};
-    }
-    if (cmd == "inbox") {
-        json rows = json::array();
-        for (const auto& m : box.snapshot())
-            rows.push_back({{"from", m.from},
-                            {"kind", m.kind},
-                            {"payload", m.payload},
-                            {"payload_base64", wire::base64_encode(m.payload)},
-                            {"received_unix_ms", m.received_unix_ms}});
-        return {{"ok", true}, {"messages", rows}};
-    }
-    if (cmd == "send") return from_send(node.send_message(request.at("node").get<std::string>(), payload_of(request)));
-    if (cmd == "forward") {
-        return from_send(node.forward_message(request.at("node").get<std::string>(), request.value("handler", "inbox"),
-                                              payload_of(request)));
-    }
-    if (cmd == "update_members") return update_members(node, request);
-    if (cmd == "join") {
-        const auto timeout = std::chrono::milliseconds(request.value("timeout_ms", 5000));
-        return from_op(node.sync_join(request.at("endpoint").get<std::string>(), timeout));
-    }
-    if (cmd == "leave") return from_op(node.leave());
-    if (cmd == "remove") return from_op(node.leave(request.at("node").get<std::string>()));
-    if (cmd == "partition")  // by groups: an origin's is answered by partition_origin
-        return from_partition(node.partition_groups(request.at("groups").get<std::vector<std::vector<std::string>>>()));
-    if (cmd == "heal") return from_op(node.resolve_partition(request.at("ref").get<std::string>()));
-    if (cmd == "partitions") {
-        json rows = json::array();
-        for (const auto& p : node.partitions()) rows.push_back({{"ref", p.ref}, {"peer", p.peer}});
-        return {{"ok", true}, {"partitions", rows}};
-    }
-    return error("unknown command '" + cmd + "'");
+    return error(std::string("unknown command '") + name_of(request.command) + "'");
 }
 
 }  // namespace
 
 void handle_control_request(Node& node, const inbox& box, report_waits& waits, const std::string& request,
                             const answer_sink& answer) {
+    auto parsed = parse_control_request(request);
+    if (const auto* why = std::get_if<std::string>(&parsed)) {
+        answer(to_text(error(*why)));
+        return;
+    }
+    const auto& checked = std::get<control_request>(parsed);
+    if (checked.command == control_command::forward && checked.ack) {
+        forward_acked(node, waits, checked, answer);
+        return;  // answered by its report, or at its deadline
+    }
+    if (checked.command == control_command::partition && !checked.by_groups) {
+        partition_origin(node, waits, checked, answer);
+        return;  // answered once the origin holds it, or it was given up
+    }
     json now;
     try {
-        const auto parsed = json::parse(request);
-        if (!parsed.is_object()) {
-            now = error("a request is a JSON object");
-        } else if (parsed.value("cmd", "") == "forward" && parsed.value("ack", false)) {
-            forward_acked(node, waits, parsed, answer);
-            return;  // answered by its report, or at its deadline
-        } else if (parsed.value("cmd", "") == "partition" && !parsed.contains("groups")) {
-            partition_origin(node, waits, parsed, answer);
-            return;  // answered once the origin holds it, or it was given up
-        } else {
-            now = dispatch(node, box, parsed);
-        }
+        now = dispatch(node, box, checked);
     } catch (const std::exception& e) {
         now = error(std::string("bad request: ") + e.what());
     }

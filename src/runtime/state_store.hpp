@@ -9,14 +9,11 @@
 #include <string>
 #include <variant>
 
-#include "core/membership_set.hpp"
+#include "wire/state_file.hpp"
 
 namespace zpartisan::runtime {
 
-struct persisted_node {
-    std::uint64_t incarnation = 0;
-    core::membership_state state;
-};
+using wire::persisted_node;
 
 struct no_saved_state {};
 struct corrupt_state {

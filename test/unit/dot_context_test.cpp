@@ -83,3 +83,28 @@ TEST_CASE("contexts merge, include and subtract", "[dot_context]") {
     merged.erase(dot{"q", 7});
     CHECK(merged == a);
 }
+
+TEST_CASE("merging interval sets in one pass equals inserting each range", "[dot_context]") {
+    constexpr auto top = std::numeric_limits<std::uint64_t>::max();
+    std::mt19937_64 rng(11);
+    auto random_set = [&rng] {
+        interval_set set;
+        const auto ranges = rng() % 12;
+        for (std::uint64_t i = 0; i < ranges; ++i) {
+            // Small counters so ranges touch and overlap, and some near the largest one.
+            const std::uint64_t base = rng() % 4 == 0 ? top - 40 : 1;
+            const auto first = base + rng() % 30;
+            set.insert({first, std::min(top - 1, first + rng() % 5)});
+        }
+        return set;
+    };
+    for (int round = 0; round < 2000; ++round) {
+        auto a = random_set();
+        const auto b = random_set();
+        auto expected = a;
+        for (const auto& range : b.ranges()) expected.insert(range);
+        a.merge(b);
+        CAPTURE(round);
+        REQUIRE(a == expected);
+    }
+}
