@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev cppzmq-dev libcereal-dev catch2
-          libcli11-dev libspdlog-dev nlohmann-json3-dev python3 python3-yaml)
+          libcli11-dev libspdlog-dev nlohmann-json3-dev prometheus-cpp-dev python3 python3-yaml curl)
 if [ "${1:-}" = fuzz ]; then
     packages+=(clang-14 libclang-rt-14-dev llvm-14)
 fi

@@ -2,7 +2,8 @@
 // --json for scripts. Exit 0 when the command worked, 1 when the node said no (a send refused,
 // an acked forward not delivered), 2 when the node could not be reached or the command line
 // was wrong, 3 when `status` found the node not running (it left, was removed or stopped): a
-// health check fails either way.
+// health check fails either way. `health` exits 0 only for a running, settled node (1 with the
+// reason otherwise); `health --live` only asks that the daemon answers. `watch` streams events.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "cli/keygen.hpp"
 #include "cli/member_spec_arguments.hpp"
 #include "cli/payload_input.hpp"
+#include "cli/watch_command.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/version.hpp"
@@ -59,6 +61,8 @@ void print_human(const std::string& command, const json& answer) {
         print_table(answer["partitions"], {"ref", "peer"});
     } else if (command == "metrics") {
         for (const auto& [key, value] : answer["counters"].items()) std::cout << std::left << std::setw(40) << key << value << "\n";
+    } else if (command == "health") {
+        std::cout << (answer.value("live", false) ? "alive" : "healthy") << "\n";
     } else if (command == "partition") {
         std::cout << answer["ref"].get<std::string>() << "\n";
     } else if (command == "send" || command == "forward") {
@@ -95,6 +99,7 @@ int main(int argc, char** argv) {
     zpartisan::cli::payload_input payload;
     unsigned ttl = 0;
     bool ack = false;
+    bool live = false;
     std::vector<std::string> groups, specs;
     const auto add_payload_options = [&payload](CLI::App* command) {
         command->add_option("payload", payload.argument, "the message (or --payload-file)");
@@ -113,6 +118,10 @@ int main(int argc, char** argv) {
     forward->add_option("handler", handler)->required();
     add_payload_options(forward);
     forward->add_flag("--ack", ack, "at-least-once: wait for the delivery report, print delivered or fail with why");
+    auto* health = app.add_subcommand(
+        "health", "exit 0 only when the node runs and is settled (a readiness probe); else 1 and the reason");
+    health->add_flag("--live", live, "only that the daemon answers (a liveness probe)");
+    app.add_subcommand("watch", "print membership and liveness events as they happen, until Ctrl-C (--json: JSON lines)");
     auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
     join->add_option("endpoint", endpoint)->required();
     auto* remove = app.add_subcommand("remove", "remove another node from the cluster");
@@ -159,6 +168,8 @@ int main(int argc, char** argv) {
         std::cerr << "zpartisan-ctl: --control (or ZPARTISAN_CONTROL) is required\n";
         return 2;
     }
+    if (command == "watch") return zpartisan::cli::watch(control, as_json);
+    if (command == "health" && live) request["live"] = true;
     request["cmd"] = command == "update-members" ? "update_members" : command;
     auto answer_wait = std::chrono::milliseconds(timeout_ms);
     try {

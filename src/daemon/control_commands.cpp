@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "daemon/control_request.hpp"
+#include "daemon/health_check.hpp"
 #include "daemon/member_specs.hpp"
 #include "wire/base64.hpp"
 
@@ -130,11 +131,21 @@ json status(Node& node) {
             {"attached_clients", s.attached_clients}};
 }
 
+// Readiness (settled, daemon/health_check.hpp), or with live only that the process answers.
+json health(const Node& node, bool live) {
+    if (live) return {{"ok", true}, {"healthy", true}, {"live", true}, {"running", node.running()}};
+    const auto verdict = health_of(node);
+    json answer = {{"ok", verdict.healthy}, {"healthy", verdict.healthy}, {"reason", verdict.reason}};
+    if (!verdict.healthy) answer["error"] = "unhealthy: " + verdict.reason;
+    return answer;
+}
+
 // Every command answered at once (all but the acked forward and the partition by origin).
 json dispatch(Node& node, const inbox& box, const control_request& request) {
     switch (request.command) {
         case control_command::members: return members(node);
         case control_command::status: return status(node);
+        case control_command::health: return health(node, request.live);
         case control_command::metrics: {
             const auto s = node.status();
             auto counters = s.counters;

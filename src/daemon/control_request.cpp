@@ -22,7 +22,7 @@ struct refused_request : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-constexpr std::array<std::pair<control_command, const char*>, 14> command_names{{
+constexpr std::array<std::pair<control_command, const char*>, 15> command_names{{
     {control_command::members, "members"},
     {control_command::status, "status"},
     {control_command::metrics, "metrics"},
@@ -37,6 +37,7 @@ constexpr std::array<std::pair<control_command, const char*>, 14> command_names{
     {control_command::partition, "partition"},
     {control_command::heal, "heal"},
     {control_command::partitions, "partitions"},
+    {control_command::health, "health"},
 }};
 
 std::string text_field(const json& request, const char* field) {
@@ -137,6 +138,7 @@ control_request read_request(json& request) {
             }
             break;
         case control_command::heal: r.ref = text_field(request, "ref"); break;
+        case control_command::health: r.live = flag_field(request, "live"); break;
         case control_command::update_members:
             if (!request.contains("specs")) throw refused_request("specs is missing: a list of {name, role, router_endpoint, ...}");
             // Moved, not copied: a copy of JSON recurses as deep as it nests, and a request

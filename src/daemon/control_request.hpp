@@ -17,7 +17,7 @@ namespace zpartisan::daemon {
 
 enum class control_command {
     members, status, metrics, state, inbox, send, forward, update_members, join, leave, remove, partition, heal,
-    partitions,
+    partitions, health,
 };
 
 [[nodiscard]] const char* name_of(control_command command);
@@ -40,6 +40,7 @@ struct control_request {
     std::optional<std::string> origin;    // absent: the daemon's own node
     std::uint32_t ttl = 0;
     std::string ref;                      // heal
+    bool live = false;                    // health: only that the daemon answers
     nlohmann::json specs;                 // update_members: checked against the members by member_specs_of
 
     bool operator==(const control_request&) const = default;

@@ -22,6 +22,9 @@
 #include "transport/curve_keys.hpp"
 #include "daemon/heap_trim.hpp"
 #include "daemon/inbox.hpp"
+#include "daemon/membership_monitor.hpp"
+#include "daemon/metrics_exporter.hpp"
+#include "daemon/watch_stream.hpp"
 #include "daemon/report_waits.hpp"
 #include "transport/control_channel.hpp"
 #include "zpartisan/node.hpp"
@@ -57,8 +60,9 @@ constexpr int exit_failed = 4;        // the node stopped otherwise (a fatal tra
 // "running": false.
 constexpr auto last_answers = std::chrono::milliseconds(300);
 
-// How often the control loop looks at its stop flag while nothing is asked.
-constexpr auto stop_check = std::chrono::milliseconds(200);
+// How often the control loop looks at its stop flag, and samples membership for watchers and
+// metrics (daemon/membership_monitor.hpp), while nothing is asked.
+constexpr auto stop_check = zpartisan::daemon::membership_monitor::sample_interval;
 
 // An acked forward that names no timeout waits this much longer than the node's ack timeout
 // for its delivery report, which the node gives by then (docs/control.md).
@@ -67,13 +71,15 @@ constexpr auto report_margin = std::chrono::milliseconds(1000);
 // Serves the control endpoint for at most max_wait: one request, answers that came meanwhile,
 // and the waits for delivery reports whose deadline passed.
 void serve_control(zpartisan::Node& node, const zpartisan::daemon::inbox& box, zpartisan::daemon::report_waits& waits,
-                   zpartisan::transport::control_server& control, std::chrono::milliseconds max_wait) {
+                   zpartisan::daemon::watch_stream& watchers, zpartisan::transport::control_server& control,
+                   std::chrono::milliseconds max_wait) {
     using clock = zpartisan::daemon::report_waits::clock;
     auto wait = max_wait;
     if (const auto next_deadline = waits.expire(clock::now()))
         wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*next_deadline - clock::now()),
                           std::chrono::milliseconds(0), max_wait);
-    if (auto request = control.next_request(wait)) {
+    auto request = control.next_request(wait);
+    if (request && !watchers.take(*request, std::chrono::steady_clock::now())) {
         zpartisan::daemon::handle_control_request(node, box, waits, request->text,
                                                   [&control, to = *request](const std::string& answer) {
                                                       control.reply(to, answer);
@@ -103,6 +109,7 @@ int main(int argc, char** argv) {
     bool control_allow_remote = false;
     std::size_t control_max_request_bytes = transport::control_request_max_bytes;
     std::string curve_secret_file, curve_allow_file;
+    std::string metrics_bind;
 
     app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
     app.add_option("--role", role_text, "server or client")
@@ -175,6 +182,9 @@ int main(int argc, char** argv) {
     app.add_option("--curve-allow", curve_allow_file,
                    "file of the public keys allowed in, one per line, # comments; re-read on SIGHUP")
         ->envname("ZPARTISAN_CURVE_ALLOW");
+    app.add_option("--metrics-bind", metrics_bind,
+                   "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 0.0.0.0:9464; port 0 = any free one); off when empty")
+        ->envname("ZPARTISAN_METRICS_BIND");
 
     try {
         app.parse(argc, argv);
@@ -219,9 +229,11 @@ int main(int argc, char** argv) {
     std::unique_ptr<transport::control_server> control;
     daemon::report_waits waits(std::chrono::milliseconds(cfg.ack_timeout_ms) + report_margin);
     std::unique_ptr<Node> node;
+    std::unique_ptr<daemon::metrics_exporter> metrics;  // scrapes the node: goes before it
     try {
         node = std::make_unique<Node>(cfg);
         control = std::make_unique<transport::control_server>(control_endpoint, control_max_request_bytes);
+        if (!metrics_bind.empty()) metrics = std::make_unique<daemon::metrics_exporter>(*node, metrics_bind);
     } catch (const std::exception& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
         return exit_cannot_start;
@@ -246,11 +258,15 @@ int main(int argc, char** argv) {
         spdlog::info("{} curve on: public key {}, {} keys allowed from {}", cfg.name, node->curve_public_key(),
                      cfg.curve_allowed_keys.size(), curve_allow_file);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
+    if (metrics) spdlog::info("{} metrics: http://{}:{}/metrics", cfg.name, metrics_bind.substr(0, metrics_bind.rfind(':')), metrics->port());
+    daemon::watch_stream watchers([&control](const transport::control_message& to, const std::string& text) { control->reply(to, text); });
+    daemon::membership_monitor monitor(*node, watchers, metrics.get());
     // Checked between control requests: this thread has nothing else to do, and a trim here
     // holds up no message (daemon/heap_trim.hpp says why and when).
     daemon::heap_trimmer trimmer;
     while (!stop_requested && node->running()) {
-        serve_control(*node, box, waits, *control, stop_check);
+        serve_control(*node, box, waits, watchers, *control, stop_check);
+        monitor.poll(std::chrono::steady_clock::now());
         if (reload_requested.exchange(false)) {
             if (curve_allow_file.empty()) spdlog::info("SIGHUP: no allow list to reload (curve is off)");
             else reload_allow_list(*node, curve_allow_file);
@@ -274,7 +290,11 @@ int main(int argc, char** argv) {
         const auto until = std::chrono::steady_clock::now() + last_answers;
         for (auto now = std::chrono::steady_clock::now(); now < until && !stop_requested;
              now = std::chrono::steady_clock::now())
-            serve_control(*node, box, waits, *control, std::chrono::ceil<std::chrono::milliseconds>(until - now));
+        {
+            monitor.poll(now);  // watchers hear that it stopped
+            serve_control(*node, box, waits, watchers, *control, std::chrono::ceil<std::chrono::milliseconds>(until - now));
+        }
+        metrics.reset();
         node.reset();      // its last delivery reports ("stopped") answer their forwards
         control->flush();  // and those answers leave
         control.reset();
@@ -285,6 +305,7 @@ int main(int argc, char** argv) {
         spdlog::info("left the cluster: {}", to_string(result.status));
     }
     spdlog::info("stopping");
+    metrics.reset();
     node.reset();
     control->flush();
     return 0;
