@@ -67,9 +67,9 @@ TEST_CASE("health: running, settled, a client's home and a server's servers reac
     node_status status;
     status.running = true;
     status.settled = true;
-    status.self = node_spec{"s1", role::server, "tcp://127.0.0.1:1", "", "", 1, ""};
-    const std::vector<node_spec> members = {status.self, node_spec{"s2", role::server, "tcp://127.0.0.1:2", "", "", 1, ""},
-                                            node_spec{"c9", role::client, "tcp://127.0.0.1:3", "", "s2", 1, ""}};
+    status.self = node_spec{"s1", role::server, "tcp://127.0.0.1:1", "", "", 1, "", ""};
+    const std::vector<node_spec> members = {status.self, node_spec{"s2", role::server, "tcp://127.0.0.1:2", "", "", 1, "", ""},
+                                            node_spec{"c9", role::client, "tcp://127.0.0.1:3", "", "s2", 1, "", ""}};
     liveness_info s2{"s2", true, true, "", 0, 10, 0, false};
     liveness_info c9{"c9", false, false, "s2", 500, 0, 0, false};  // a client down does not make a server unhealthy
     CHECK(judge_health(true, "", status, members, {s2, c9}).healthy);
@@ -94,7 +94,7 @@ TEST_CASE("health: running, settled, a client's home and a server's servers reac
     node_status client;
     client.running = true;
     client.settled = true;
-    client.self = node_spec{"c1", role::client, "tcp://127.0.0.1:4", "", "", 1, ""};
+    client.self = node_spec{"c1", role::client, "tcp://127.0.0.1:4", "", "", 1, "", ""};
     CHECK(judge_health(true, "", client, members, {}).reason == "no home server: not attached to any server yet");
     client.self.home_server = "s2";
     CHECK(judge_health(true, "", client, members, {s2}).healthy);
