@@ -27,16 +27,21 @@ test-unit: build
 test-integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
-# The whole suite under a sanitizer, each in a build directory of its own.
+# Sanitizer builds, each in a build directory of its own. test/sanitizers/run_suite.sh runs
+# ctest there with stretched deadlines and smaller workloads, and fails on a report from any
+# process (a daemon a process test started included).
+# test-asan: the whole suite under AddressSanitizer, LeakSanitizer and UBSan.
 test-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=address > /dev/null
 	@cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
+	test/sanitizers/run_suite.sh build-asan address
 
+# test-tsan: the tests with threads of their own under ThreadSanitizer (integration, load and
+# process tests), so only their binaries are built.
 test-tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=thread > /dev/null
-	@cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 ctest --output-on-failure -j 2 --timeout 300 -LE load
+	@cmake --build build-tsan -j $(JOBS) --target zpartisan-node zpartisan-ctl zpartisan_integration_tests zpartisan_load_tests
+	test/sanitizers/run_suite.sh build-tsan thread -L 'integration|load|process'
 
 # Each decoder's libFuzzer target for FUZZ_S seconds, one after another (docs/fuzzing.md), built
 # with clang in build-fuzz; only this target needs clang. MERGE=1 adds the new coverage to the

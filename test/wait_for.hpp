@@ -1,5 +1,5 @@
-// The one way tests wait: poll a condition until a deadline, and on failure say what was
-// awaited. No fixed sleeps anywhere in the suite.
+// The one way tests wait: poll a condition until a deadline (stretched by the build's time
+// scale), and on failure say what was awaited. No fixed sleeps anywhere in the suite.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -8,11 +8,13 @@
 #include <string>
 #include <thread>
 
+#include "time_scale.hpp"
+
 namespace zpartisan::test {
 
 inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds deadline = std::chrono::seconds(15)) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
+    const auto until = std::chrono::steady_clock::now() + scaled(deadline);
     while (std::chrono::steady_clock::now() < until) {
         if (condition()) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -26,8 +26,11 @@ check() {  # check DESCRIPTION COMMAND...: one assertion
     local what=$1; shift
     if "$@"; then passed=$((passed + 1)); echo "ok: $what"; else failed=$((failed + 1)); echo "FAILED: $what"; on_failure; fi
 }
+# A sanitizer build runs several times slower: its make target sets ZPARTISAN_TEST_TIME_SCALE
+# (a whole number) and every wait_for deadline is multiplied by it.
+time_scale=${ZPARTISAN_TEST_TIME_SCALE:-1}
 wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...: poll until true or the deadline
-    local what=$1 seconds=$2; shift 2
+    local what=$1 seconds=$(($2 * time_scale)); shift 2
     local start=$SECONDS deadline=$((SECONDS + seconds))
     while [ $SECONDS -lt $deadline ]; do
         if "$@" >/dev/null 2>&1; then

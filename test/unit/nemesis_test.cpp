@@ -2,12 +2,14 @@
 // clusters under random fault schedules, healed, then checked. A failing seed prints its
 // replay command and its schedule shrunk to the faults the failure needs.
 //   ZPARTISAN_SIM_SEED=N     replays one seed
-//   ZPARTISAN_SIM_SEEDS=N    runs N seeds (default 300) from ZPARTISAN_SIM_FIRST_SEED (default 1)
+//   ZPARTISAN_SIM_SEEDS=N    runs N seeds (default 300; 50 for a small workload, test/workload.hpp)
+//                            from ZPARTISAN_SIM_FIRST_SEED (default 1)
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iostream>
 
 #include "sim/nemesis.hpp"
+#include "workload.hpp"
 
 using namespace zpartisan;
 
@@ -59,7 +61,7 @@ TEST_CASE("random fault schedules over random clusters: the invariants hold afte
         seeds.push_back(std::strtoull(replay, nullptr, 10));
     } else {
         const auto first = env_or("ZPARTISAN_SIM_FIRST_SEED", 1);
-        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", 300); ++seed) seeds.push_back(seed);
+        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", test::small_workload() ? 50 : 300); ++seed) seeds.push_back(seed);
     }
     std::size_t faults = 0, messages = 0;
     for (const auto seed : seeds) {
