@@ -1,5 +1,7 @@
 #include "transport/curve_keys.hpp"
 
+#include "core/log_text.hpp"
+
 #include <zmq.h>
 
 #include <array>
@@ -29,25 +31,6 @@ std::optional<std::string> curve_public_of(const std::string& secret_key) {
 
 std::string short_key(std::string_view key) { return std::string(key.substr(0, 8)); }
 
-namespace {
-std::string escaped_prefix(std::string_view text) {
-    std::string out;
-    for (const char c : text.substr(0, 48)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f) {
-            out += c;
-        } else {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 15];
-        }
-    }
-    if (text.size() > 48) out += "...";
-    return out;
-}
-}  // namespace
-
 key_lines parse_key_lines(std::string_view text) {
     key_lines out;
     std::set<std::string> seen;
@@ -62,7 +45,7 @@ key_lines parse_key_lines(std::string_view text) {
         line = line.substr(first);
         const auto key = line.substr(0, line.find_first_of(" \t\r"));
         if (!core::is_z85_key(key)) {
-            out.errors.push_back("line " + std::to_string(number) + ": '" + escaped_prefix(key) +
+            out.errors.push_back("line " + std::to_string(number) + ": '" + core::log_text(key, 48) +
                                  "' is not a key (40 Z85 characters)");
             continue;
         }

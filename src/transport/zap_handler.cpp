@@ -6,29 +6,10 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "core/log_text.hpp"
 #include "transport/zmq_transport.hpp"
 
 namespace zpartisan::transport {
-
-namespace {
-// A peer's bytes, printable ASCII kept, the rest as \xNN, at most 64 of them.
-std::string escaped(std::string_view bytes) {
-    std::string out;
-    for (const char c : bytes.substr(0, 64)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-            out += c;
-        } else {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 15];
-        }
-    }
-    if (bytes.size() > 64) out += "...";
-    return out;
-}
-}  // namespace
 
 zap_handler::zap_handler(zmq::context_t& context, std::string node_name, std::set<std::string> allowed)
     : _name(std::move(node_name)), _allowed(std::move(allowed)) {
@@ -87,7 +68,7 @@ void zap_handler::answer_one() {
         status = "500";
         why = "malformed ZAP request";
     } else if (mechanism != "CURVE" || request.size() < 7 || request[6].size() != 32) {
-        why = "mechanism " + escaped(mechanism) + " is not CURVE";
+        why = "mechanism " + core::log_text(mechanism) + " is not CURVE";
     } else {
         std::array<char, 41> key{};
         zmq_z85_encode(key.data(), static_cast<const std::uint8_t*>(request[6].data()), 32);
@@ -100,7 +81,7 @@ void zap_handler::answer_one() {
         if (allowed) {
             status = "200";
         } else {
-            why = "public key " + user + " is not on the allow list (routing id '" + escaped(text(4)) + "')";
+            why = "public key " + user + " is not on the allow list (routing id '" + core::log_text(text(4)) + "')";
             user.clear();
         }
     }
@@ -108,7 +89,7 @@ void zap_handler::answer_one() {
         ++_accepted;
     } else {
         ++_refused;
-        _refusals.warn(_name, "refused CURVE handshake from", escaped(address), why);
+        _refusals.warn(_name, "refused CURVE handshake from", core::log_text(address), why);
     }
     const std::array<std::string, 6> reply{"1.0", request_id, status, status == "200" ? "OK" : why, user, ""};
     for (std::size_t i = 0; i < reply.size(); ++i)
