@@ -15,6 +15,17 @@
 
 namespace zpartisan::transport {
 
+const char* describe(send_status status) {
+    switch (status) {
+        case send_status::ok: return "ok";
+        case send_status::congested: return "congested";
+        case send_status::unreachable: return "unreachable";
+        case send_status::not_connected: return "not_connected";
+        case send_status::too_large: return "too_large";
+    }
+    return "unknown";
+}
+
 namespace {
 std::string unique_inproc_address(const char* what) {
     static std::atomic<std::uint64_t> counter{0};

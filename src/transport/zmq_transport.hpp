@@ -63,6 +63,8 @@ struct transport_options {
 };
 
 enum class send_status { ok, congested, unreachable, not_connected, too_large };
+// The status as counters and log lines name it ("congested", ...).
+[[nodiscard]] const char* describe(send_status status);
 
 struct inbound {
     core::link from;
