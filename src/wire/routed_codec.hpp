@@ -86,6 +86,8 @@ struct routed_header {
 
 // nullopt when the frame is not a well-formed routed message; decode() then says why.
 [[nodiscard]] std::optional<routed_header> peek_routed(std::string_view frame) noexcept;
+// The header's views point into the frame, so a temporary frame would leave them dangling.
+std::optional<routed_header> peek_routed(std::string&& frame) = delete;
 
 // A forward read in place, as views into its frame: what a node needs to hand a message for
 // itself to its handler without building a core::forward. nullopt when malformed, with
@@ -95,6 +97,7 @@ struct forward_view {
     std::uint32_t bundled_entries = 0;  // > 0 when fields.bundled
 };
 [[nodiscard]] std::optional<forward_view> read_forward(std::string_view frame, const char** error = nullptr) noexcept;
+std::optional<forward_view> read_forward(std::string&& frame, const char** error = nullptr) = delete;
 
 // Body decoders, used by decode(); they throw std::runtime_error on malformed input.
 [[nodiscard]] core::forward decode_forward(std::string_view frame);

@@ -116,13 +116,15 @@ TEST_CASE("a relay reads the header in place and bumps hops without decoding", "
     CHECK(std::get<forward>(*decoded.message).hops == 2);
     CHECK(std::get<forward>(*decoded.message).payload == sample_forward().payload);
 
-    const auto ack = wire::peek_routed(wire::encode(forward_ack{"c3", "c1", 1, ack_status::delivered, 0}));
+    const auto ack_frame = wire::encode(forward_ack{"c3", "c1", 1, ack_status::delivered, 0});
+    const auto ack = wire::peek_routed(ack_frame);
     REQUIRE(ack);
     CHECK(ack->is_ack);
     CHECK(ack->destination == "c1");
 
-    CHECK_FALSE(wire::peek_routed(wire::encode(heartbeat{"s1"})));
-    CHECK_FALSE(wire::peek_routed(""));
+    const auto heartbeat_frame = wire::encode(heartbeat{"s1"});
+    CHECK_FALSE(wire::peek_routed(heartbeat_frame));
+    CHECK_FALSE(wire::peek_routed(std::string_view{}));
 }
 
 TEST_CASE("the application's encoder writes the same bytes as the core's", "[codec][routed]") {
@@ -201,7 +203,8 @@ TEST_CASE("a forward read in place carries what decode() gives, as views into it
     CHECK(f.payload.data() + f.payload.size() == frame.data() + frame.size());
 
     const char* why = nullptr;
-    CHECK_FALSE(wire::read_forward(wire::encode(forward_ack{"node-with-a-long-name", "c1", 1, ack_status::delivered, 0}), &why));
+    const auto ack_frame = wire::encode(forward_ack{"node-with-a-long-name", "c1", 1, ack_status::delivered, 0});
+    CHECK_FALSE(wire::read_forward(ack_frame, &why));
     CHECK(std::string(why) == "not a forward");
     auto forged = frame;
     forged[7] = '\x01';
