@@ -39,6 +39,19 @@ std::vector<liveness_transition> failure_detector::tick(std::uint64_t now_ms) {
     return failed;
 }
 
+std::optional<std::uint64_t> failure_detector::next_failure_ms() const {
+    // tick()'s two conditions solved for now_ms: missed >= missed_max once the silence reaches
+    // missed_max whole intervals; a lost connection one interval after it closed.
+    std::optional<std::uint64_t> earliest;
+    for (const auto& [peer, state] : _peers) {
+        if (!state.up) continue;
+        auto at = state.last_heard_ms + std::uint64_t{_missed_max} * _interval_ms;
+        if (state.lost_at_ms) at = std::min(at, *state.lost_at_ms + _interval_ms);
+        if (!earliest || at < *earliest) earliest = at;
+    }
+    return earliest;
+}
+
 bool failure_detector::is_up(const std::string& peer) const {
     auto it = _peers.find(peer);
     return it != _peers.end() && it->second.up;

@@ -39,6 +39,9 @@ public:
     void connection_lost(const std::string& peer, std::uint64_t now_ms);
     // Peers that crossed into failed since the last call.
     std::vector<liveness_transition> tick(std::uint64_t now_ms);
+    // When tick() next fails a peer unless it is heard from first; nullopt when no watched
+    // peer is up.
+    [[nodiscard]] std::optional<std::uint64_t> next_failure_ms() const;
 
     [[nodiscard]] bool is_up(const std::string& peer) const;
     [[nodiscard]] std::uint64_t last_heard_ms(const std::string& peer) const;

@@ -195,15 +195,14 @@ void peer_service::tick(std::uint64_t now_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
         send_heartbeats();
         if (!_attached_clients.empty()) drop_foreign_attachments(now_ms);
+        if (!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) prune_messaging_state(now_ms);
     }
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
-    if (!_unacked.empty()) retransmit_and_expire(now_ms);
+    if (!_unacked.empty() && now_ms >= _unacked_due_ms) retransmit_and_expire(now_ms);
     send_when_routed(now_ms);
     if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
     if (_receive_order.held() > 0) release_held(now_ms, true);
-    if ((!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) && now_ms >= _next_window_prune_ms)
-        prune_messaging_state(now_ms);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});

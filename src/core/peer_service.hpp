@@ -261,6 +261,17 @@ public:
     void on_message(const link& from, message&& msg, std::uint64_t now_ms);
     void on_message(const link& from, const message& msg, std::uint64_t now_ms) { on_message(from, message(msg), now_ms); }
     void tick(std::uint64_t now_ms);
+    // When tick() next has something to do if no input comes first (peer_service_deadlines.cpp):
+    // the earliest heartbeat, beacon, gossip round, hello retry, failure, re-homing step,
+    // retransmission or ack deadline, partition retry or expiry, held delivery's release or
+    // announcement's expiry. A tick strictly before it changes nothing and emits nothing, so
+    // the runtime may sleep until then; at or before now_ms means due now; nullopt: only an
+    // input (a message, a command, a connection event) can give tick() work. Inputs may bring
+    // it earlier: ask again after each.
+    [[nodiscard]] std::optional<std::uint64_t> next_deadline_ms(std::uint64_t now_ms) const;
+    // Acked messages for us wait in the receive order (handed over by tick() once the
+    // handlers' queue has room again: see set_deliveries_backlogged).
+    [[nodiscard]] bool holds_deliveries() const { return _receive_order.held() > 0; }
     // The transport saw a connection close. A dialed link names its peer; on the ROUTER side
     // ZeroMQ cannot say which peer went, so every attached client is probed at once.
     void on_connection_lost(const link& which, std::uint64_t now_ms);
@@ -394,6 +405,15 @@ private:
     // transitions: on_up/on_down fire from here only.
     void refresh_reachability(const std::vector<std::string>& names);
     void maybe_rehome(std::uint64_t now_ms);
+    // When maybe_rehome next acts (at or before now_ms: now); nullopt when only an input can
+    // make it act.
+    [[nodiscard]] std::optional<std::uint64_t> rehome_deadline_ms(std::uint64_t now_ms) const;
+    // Whether the home server counts as down at now_ms (gone, failed, or its dial unanswered
+    // for the detection time), and when an unanswered dial makes it so.
+    [[nodiscard]] bool home_down(std::uint64_t now_ms, std::optional<std::uint64_t>* silent_at = nullptr) const;
+    // The servers a client may move to: reachable, with a router endpoint, neither its home
+    // nor the target it is trying already.
+    [[nodiscard]] std::vector<std::string> rehome_candidates() const;
     // Gap rule: a publisher's stream is numbered; a jump means PUB/SUB lost something.
     void observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta);
 
@@ -544,11 +564,11 @@ private:
         std::uint64_t last_used_ms = 0;
     };
     // A sender no longer a member (it left, was removed) keeps its window this long after its
-    // last message, longer than any retransmission of it lasts; looked at once a second.
+    // last message, longer than any retransmission of it lasts; looked at every heartbeat
+    // interval, with the heartbeats, so it costs an idle node no wake-up of its own.
     static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
-    std::uint64_t _next_window_prune_ms = 0;
     void evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep);
-    // Once a second: duplicate windows and id sequences of nodes long gone.
+    // Every heartbeat interval: duplicate windows and id sequences of nodes long gone.
     void prune_messaging_state(std::uint64_t now_ms);
     // An acked forward from an incarnation of its origin older than one we have a window for.
     [[nodiscard]] bool from_older_incarnation(const forward& msg) const;
@@ -570,6 +590,9 @@ private:
     // ack names them by (its sender, id).
     std::uint64_t _last_report_id = 0;
     std::map<std::uint64_t, unacked_message> _unacked;
+    // No unacked message is due (retransmission or ack deadline) before this: exact after
+    // retransmit_and_expire, lowered by each new one, early (never late) otherwise.
+    std::uint64_t _unacked_due_ms = UINT64_MAX;
     std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
     std::size_t _awaiting_route = 0;            // unacked messages whose last copy found no route
     std::uint64_t _awaiting_route_epoch = 0;    // the route epoch they were last tried at

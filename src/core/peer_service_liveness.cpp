@@ -263,20 +263,34 @@ void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
     _detector.connection_lost(which.id, now_ms);
 }
 
-void peer_service::maybe_rehome(std::uint64_t now_ms) {
-    if (_self.role != role::client || _self.home_server.empty()) return;
+std::vector<std::string> peer_service::rehome_candidates() const {
+    std::vector<std::string> candidates;
+    for (const auto& spec : _membership.specs())
+        if (spec.role == role::server && spec.name != _self.home_server && !spec.router_endpoint.empty() &&
+            spec.router_endpoint != _rehome_target && compute_reachable(spec.name))
+            candidates.push_back(spec.router_endpoint);
+    return candidates;
+}
+
+bool peer_service::home_down(std::uint64_t now_ms, std::optional<std::uint64_t>* silent_at) const {
     // A home that left or was removed is hung up and no longer watched: it is as lost as a
     // failed one, for good, and its clients must move at once (spec: re-homing).
     const auto* home = _membership.spec_of(_self.home_server);
-    const bool home_gone = home == nullptr;
+    if (home == nullptr) return true;
+    if (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server)) return true;
     // A home that never answers our dial (we restarted from disk while it was gone, or it
     // went while we were away) is as failed as one that stopped answering.
-    const auto dial = home ? _dials.find(home->router_endpoint) : _dials.end();
-    const bool home_silent = dial != _dials.end() && !dial->second.welcomed &&
-                             now_ms >= dial->second.dialed_ms + _options.heartbeat_interval_ms * _options.missed_heartbeats;
-    const bool home_down = home_gone || home_silent ||
-                           (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server));
-    if (!home_down) {
+    const auto dial = _dials.find(home->router_endpoint);
+    if (dial == _dials.end() || dial->second.welcomed) return false;
+    const auto silent_from = dial->second.dialed_ms + _options.heartbeat_interval_ms * _options.missed_heartbeats;
+    if (silent_at) *silent_at = silent_from;
+    return now_ms >= silent_from;
+}
+
+void peer_service::maybe_rehome(std::uint64_t now_ms) {
+    if (_self.role != role::client || _self.home_server.empty()) return;
+    const bool home_gone = _membership.spec_of(_self.home_server) == nullptr;
+    if (!home_down(now_ms)) {
         if (!_rehome_target.empty()) {  // home came back first: stay
             _join_targets.erase(_rehome_target);
             _rehome_target.clear();
@@ -287,11 +301,7 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
     }
     if (!_rehome_target.empty() && now_ms < _rehome_deadline_ms) return;
     if (!_rehome_target.empty()) _join_targets.erase(_rehome_target);  // no answer: try another
-    std::vector<std::string> candidates;
-    for (const auto& spec : _membership.specs())
-        if (spec.role == role::server && spec.name != _self.home_server && !spec.router_endpoint.empty() &&
-            spec.router_endpoint != _rehome_target && compute_reachable(spec.name))
-            candidates.push_back(spec.router_endpoint);
+    auto candidates = rehome_candidates();
     if (candidates.empty() && !_rehome_target.empty()) candidates.push_back(_rehome_target);
     if (candidates.empty()) return;
     std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);

@@ -157,6 +157,8 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
         _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
         set_order_fields(msg);
         _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms, status != route_status::ok});
+        _unacked_due_ms =
+            std::min(_unacked_due_ms, now_ms + std::min(_options.heartbeat_interval_ms, _options.ack_timeout_ms));
         if (status != route_status::ok) ++_awaiting_route;
     }
     if (msg.destination == _self.name) {
@@ -347,7 +349,6 @@ bool peer_service::from_older_incarnation(const forward& msg) const {
 }
 
 void peer_service::prune_messaging_state(std::uint64_t now_ms) {
-    _next_window_prune_ms = now_ms + 1000;
     prune_id_sequences();
     std::erase_if(_delivered, [&](const auto& entry) {
         return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
@@ -357,6 +358,7 @@ void peer_service::prune_messaging_state(std::uint64_t now_ms) {
 
 void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
     const auto interval = _options.heartbeat_interval_ms;
+    _unacked_due_ms = UINT64_MAX;
     for (auto it = _unacked.begin(); it != _unacked.end();) {
         auto& pending = it->second;
         if (now_ms >= pending.deadline_ms) {
@@ -369,6 +371,7 @@ void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
             pending.last_sent_ms = now_ms;
             if (send_unacked(pending)) count("retransmissions");
         }
+        _unacked_due_ms = std::min({_unacked_due_ms, pending.deadline_ms, pending.last_sent_ms + interval});
         ++it;
     }
 }

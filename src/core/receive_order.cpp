@@ -122,6 +122,21 @@ void receive_order::take_ready(std::vector<forward>& out) {
     _to_examine.clear();
 }
 
+std::optional<std::uint64_t> receive_order::next_overdue_ms() const {
+    // release() looks at each lane's first held message only: the others wait behind it.
+    std::optional<std::uint64_t> earliest;
+    for (const auto& key : _holding) {
+        const auto flow = _flows.find(key);
+        if (flow == _flows.end()) continue;
+        for (const auto& [lane_name, lane] : flow->second.lanes) {
+            if (lane.held.empty()) continue;
+            const auto at = lane.held.begin()->second.second + _limits.max_hold_ms;
+            if (!earliest || at < *earliest) earliest = at;
+        }
+    }
+    return earliest;
+}
+
 void receive_order::take_overdue(std::uint64_t now_ms, std::vector<forward>& out) {
     take_ready(out);
     const std::vector<flow_key> holding(_holding.begin(), _holding.end());

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -86,6 +87,10 @@ public:
     }
 
     [[nodiscard]] std::size_t held() const { return _held; }
+    // Whether take_ready() would find a turn that came (a message admitted since it last ran).
+    [[nodiscard]] bool may_have_ready() const { return !_to_examine.empty(); }
+    // When take_overdue() next releases a message held max_hold_ms; nullopt when none is held.
+    [[nodiscard]] std::optional<std::uint64_t> next_overdue_ms() const;
     [[nodiscard]] bool empty() const { return _flows.empty(); }
     // Held now (a gauge) and what happened to held messages, by name.
     void add_counters(std::map<std::string, std::uint64_t>& into) const;

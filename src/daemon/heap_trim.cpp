@@ -18,6 +18,14 @@ namespace zpartisan::daemon {
 
 bool heap_trimmer::supported() { return ZPARTISAN_HEAP_TRIM != 0; }
 
+void use_few_malloc_arenas() {
+#if ZPARTISAN_HEAP_TRIM
+    // glibc gives each thread that allocates an arena of its own (up to 8 per core), each
+    // keeping its own free pages; the daemon's threads allocate little, and mostly the reactor.
+    mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 std::size_t heap_trimmer::live_heap_bytes() {
 #if ZPARTISAN_HEAP_TRIM
     // Walks every arena's free lists under its lock: cheap next to a trim (no system calls),

@@ -23,6 +23,10 @@
 
 namespace zpartisan::daemon {
 
+// At most two malloc arenas for the whole process (glibc; elsewhere nothing): an idle daemon
+// then holds less memory per thread. Called before the first thread starts.
+void use_few_malloc_arenas();
+
 struct heap_trim_policy {
     std::chrono::milliseconds check_every{1000};  // how often the live heap is read
     std::chrono::milliseconds min_gap{5000};      // between two trims

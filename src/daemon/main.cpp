@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <pthread.h>
 #include <iostream>
 
 #include "core/log_text.hpp"
@@ -27,6 +28,7 @@
 #include "daemon/watch_stream.hpp"
 #include "daemon/report_waits.hpp"
 #include "transport/control_channel.hpp"
+#include "transport/zmq_context.hpp"
 #include "zpartisan/node.hpp"
 #include "zpartisan/version.hpp"
 
@@ -60,9 +62,12 @@ constexpr int exit_failed = 4;        // the node stopped otherwise (a fatal tra
 // "running": false.
 constexpr auto last_answers = std::chrono::milliseconds(300);
 
-// How often the control loop looks at its stop flag, and samples membership for watchers and
-// metrics (daemon/membership_monitor.hpp), while nothing is asked.
-constexpr auto stop_check = zpartisan::daemon::membership_monitor::sample_interval;
+// How often the control loop samples membership for watchers and metrics
+// (daemon/membership_monitor.hpp) while someone listens; with no one, it sleeps until a
+// request or a signal (delivered to this thread alone) and looks at whether its node stopped
+// by itself (it left, was removed) and at the heap once a second.
+constexpr auto sample_check = zpartisan::daemon::membership_monitor::sample_interval;
+constexpr auto idle_check = std::chrono::milliseconds(1000);
 
 // An acked forward that names no timeout waits this much longer than the node's ack timeout
 // for its delivery report, which the node gives by then (docs/control.md).
@@ -230,6 +235,15 @@ int main(int argc, char** argv) {
     daemon::report_waits waits(std::chrono::milliseconds(cfg.ack_timeout_ms) + report_margin);
     std::unique_ptr<Node> node;
     std::unique_ptr<daemon::metrics_exporter> metrics;  // scrapes the node: goes before it
+    daemon::use_few_malloc_arenas();
+    // One process, one node: the control endpoint shares the node's ZeroMQ context.
+    transport::share_one_context();
+    // The threads made below never take the stop and reload signals: they reach this thread,
+    // whose wait for a control request they cut short.
+    sigset_t handled, previous;
+    sigemptyset(&handled);
+    for (const int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, sig);
+    pthread_sigmask(SIG_BLOCK, &handled, &previous);
     try {
         node = std::make_unique<Node>(cfg);
         control = std::make_unique<transport::control_server>(control_endpoint, control_max_request_bytes);
@@ -238,6 +252,7 @@ int main(int argc, char** argv) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
         return exit_cannot_start;
     }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 
     daemon::inbox box(inbox_size);
     node->register_handler("inbox", [&box](const inbound_message& m) { box.store(m); });
@@ -265,7 +280,7 @@ int main(int argc, char** argv) {
     // holds up no message (daemon/heap_trim.hpp says why and when).
     daemon::heap_trimmer trimmer;
     while (!stop_requested && node->running()) {
-        serve_control(*node, box, waits, watchers, *control, stop_check);
+        serve_control(*node, box, waits, watchers, *control, monitor.listening() ? sample_check : idle_check);
         monitor.poll(std::chrono::steady_clock::now());
         if (reload_requested.exchange(false)) {
             if (curve_allow_file.empty()) spdlog::info("SIGHUP: no allow list to reload (curve is off)");

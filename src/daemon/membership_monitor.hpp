@@ -24,6 +24,8 @@ public:
     // Samples when one is due; with no one listening, forgets the last sample, so a watcher
     // that comes later is not told of what changed before it came.
     void poll(clock::time_point now);
+    // Whether anyone wants the changes (then poll() wants calling every sample_interval).
+    [[nodiscard]] bool listening() const { return _watchers.watched() || _metrics != nullptr; }
 
 private:
     const Node& _node;

@@ -120,8 +120,6 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _core = std::make_unique<core::peer_service>(options);
     _events = std::make_unique<event_dispatcher>(_config.name);
     _messages = std::make_unique<message_dispatcher>(_config.name, _config.inline_handlers);
-    _tick_ms = std::clamp<std::uint64_t>(
-        std::min({_config.handshake_retry_ms, _config.gossip_interval_ms, _config.heartbeat_interval_ms}) / 4, 1, 50);
 
     _core->start(now_ms(), restored ? &*restored : nullptr);
     apply_output();
@@ -130,7 +128,6 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     spdlog::info("[{}] {} started: router {} pub {}", _config.name, to_string(_config.role),
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
-    _next_tick_ms = now_ms();
     _burst_gap_cycles = burst_gap_us * cycles_per_microsecond();
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
@@ -248,22 +245,22 @@ reactor::lead_outcome reactor::lead() {
     std::unique_lock turn(_turn);
     _idle = false;
     while (!_stop_requested) {
+        ++_wakeups;
         _core_unacked.store(_core->unacked_count(), std::memory_order_relaxed);  // acks, expiries
         const auto now = now_ms();
-        // With sends waiting on a full queue, look again soon rather than at the next tick.
-        auto wait_ms = _next_tick_ms > now ? _next_tick_ms - now : 0;
-        if (!_stalled.empty())
-            wait_ms = std::min<std::uint64_t>(wait_ms, now - _last_stall_progress_ms < 100 ? 1 : stalled_idle_retry_ms);
+        _core_due = _core->next_deadline_ms(now);
+        auto wait_ms = wait_budget_ms(now);  // reactor_sleep.cpp: nullopt sleeps until input
         // Senders wake us only while we wait (enqueue_send): announce the wait, then look at
-        // the queue once more, so a message queued in between is not left for the next tick.
+        // the queue once more, so a message queued in between is not left for the next turn.
         _waiting.store(true);
-        if (wait_ms > 0) {
+        if (wait_ms != std::uint64_t{0}) {
             std::lock_guard lock(_send_mutex);
             if (!_send_queue.empty()) wait_ms = 0;
         }
         _inbound.clear();
         try {
-            const int timeout_ms = _transport->prepare_wait(std::chrono::milliseconds(wait_ms));
+            const int timeout_ms = _transport->prepare_wait(
+                wait_ms ? std::optional(std::chrono::milliseconds(*wait_ms)) : std::nullopt);
             _idle = true;
             turn.unlock();
             const int fired = _transport->wait_for_input(timeout_ms);
@@ -282,13 +279,17 @@ reactor::lead_outcome reactor::lead() {
         run_commands();
         retry_stalled();
         drain_send_queue();  // a message for a congested hop waits behind what already waits for it
-        if (!_inbound.empty()) _core->set_deliveries_backlogged(_messages->backlogged());
+        if (!_inbound.empty() || _core->holds_deliveries()) {
+            _deliveries_backlogged = _messages->backlogged();
+            _core->set_deliveries_backlogged(_deliveries_backlogged);
+        }
         for (auto& message : _inbound) handle_inbound(message);
         drain_send_queue();  // what inline handlers just sent
-        if (now_ms() >= _next_tick_ms) {
-            _core->tick(now_ms());
+        // Due as of the wait's start; what the inputs since made due (a deadline they brought
+        // forward) is found at the next turn, which then does not wait.
+        if (const auto tick_at = now_ms(); _core_due && tick_at >= *_core_due) {
+            _core->tick(tick_at);
             apply_output();
-            _next_tick_ms = now_ms() + _tick_ms;
         }
         if (snapshot_stale()) refresh_route_snapshot();
         check_waiters();
@@ -864,6 +865,7 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["bundles_out"] += _bundles_out;
         all["bundled_messages_out"] += _bundled_messages_out;
         all["messages_sent_directly"] += _direct_sends;
+        all["reactor_wakeups"] = _wakeups;
         all["dropped_malformed_multipart"] += _transport->malformed_frames();
         all["dealers"] = _transport->dealer_count();
         all["callback_failures"] = _events->callback_failures();

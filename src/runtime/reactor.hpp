@@ -1,6 +1,6 @@
 // One node's reactor: the single thread that owns the transport and the pure core. It polls
-// the sockets with a timeout up to the next tick, decodes, steps the core, ticks it, and
-// applies the effects in the order the core emitted them. Application threads reach it
+// the sockets until the core's next deadline (none: until input), decodes, steps the core,
+// ticks it when due, and applies the effects in the order the core emitted them. Application threads reach it
 // through call() and enqueue_send(), which travel over the wake-up pipe (the czmq actor
 // pattern); only while it sleeps may a sender borrow its turn to send a message itself.
 #pragma once
@@ -314,7 +314,6 @@ private:
     // Reused by refresh_route_snapshot: entries that differ from the core's routes.
     std::vector<std::pair<const std::string*, route_entry>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
-    std::uint64_t _tick_ms = 10;
     std::optional<state_store> _store;  // present when data_dir is set
     bool _persist_dirty = false;        // membership changed since the last write
     std::uint64_t _last_persist_ms = 0;
@@ -352,7 +351,15 @@ private:
     // short enough that heartbeats and relaying never notice a slow handler.
     static constexpr std::chrono::milliseconds follower_period{2};
     std::vector<transport::inbound> _inbound;  // the leader's: what one poll collected
-    std::uint64_t _next_tick_ms = 0;           // the leader's
+    // The leader's: when the core next needs a tick (as of the last wait's start), and the
+    // times it went to wait (a counter: an idle node wakes only when something is due).
+    std::optional<std::uint64_t> _core_due;
+    std::uint64_t _wakeups = 0;
+    bool _deliveries_backlogged = false;  // as last told to the core
+    // How long the leader may wait for input (reactor_sleep.cpp): until the core's next
+    // deadline or the runtime's own (stalled frames, a coalesced state write, a join's
+    // timeout, held deliveries behind a full handler queue); nullopt: until input comes.
+    [[nodiscard]] std::optional<std::uint64_t> wait_budget_ms(std::uint64_t now) const;
     std::vector<std::thread> _workers;  // last: they start once everything above exists
 };
 

@@ -42,6 +42,7 @@ public:
     explicit run(const scenario& s)
         : _s(s), _net(s.seed, {0, 0, 0, 0, true}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
         _net.register_handler_everywhere(handler_name);
+        _net.set_ticks_only_when_due(s.ticks_only_when_due, true);
     }
 
     outcome play() {
@@ -71,6 +72,9 @@ public:
         check_acked_traffic();
         for (auto& v : _order.violations(_net.deliveries())) violation(std::move(v));
         if (!_out.ok() && _out.final_state.empty()) _out.final_state = dump();
+        _out.trace_hash = _net.trace_hash();
+        _out.ticks_skipped = _net.ticks_skipped();
+        _out.skipped_ticks_with_output = _net.skipped_ticks_with_output();
         return std::move(_out);
     }
 

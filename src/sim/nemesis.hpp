@@ -47,6 +47,7 @@ struct scenario {
     timings timing;
     std::uint64_t fault_rounds = 1000;
     std::vector<fault> faults;
+    bool ticks_only_when_due = false;  // sim_network::set_ticks_only_when_due, checked
 };
 
 struct outcome {
@@ -55,6 +56,9 @@ struct outcome {
     std::size_t acked_messages = 0;  // sent under faults and, after healing, between every pair
     std::uint64_t rounds_to_converge = 0;  // after the heal, until the invariants held
     std::string final_state;  // when the invariants did not hold: how every node saw the cluster
+    std::uint64_t trace_hash = 0;  // sim_network::trace_hash at the end
+    std::uint64_t ticks_skipped = 0;
+    std::uint64_t skipped_ticks_with_output = 0;
     [[nodiscard]] bool ok() const { return violations.empty(); }
 };
 

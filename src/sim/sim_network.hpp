@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -122,6 +123,20 @@ public:
     // Nodes' handlers are registered on every node added (the application's "handlers").
     void register_handler_everywhere(const std::string& handler);
 
+    // Off (the default): every live node ticks every round. On: a node ticks only in a round
+    // its next_deadline_ms() says is due, as the runtime sleeps until then; a run must not
+    // differ in anything (trace_hash). With checking on, each tick skipped is tried on a copy
+    // of the node, which must emit nothing (skipped_ticks_with_output counts those that did).
+    void set_ticks_only_when_due(bool on, bool check_skipped = false) {
+        _ticks_only_when_due = on;
+        _check_skipped_ticks = check_skipped;
+    }
+    [[nodiscard]] std::uint64_t ticks_skipped() const { return _ticks_skipped; }
+    [[nodiscard]] std::uint64_t skipped_ticks_with_output() const { return _skipped_ticks_with_output; }
+    // A digest of everything the nodes emitted, in order, with the round and the node: two
+    // runs that emit the same effects at the same times have the same one.
+    [[nodiscard]] std::uint64_t trace_hash() const { return _trace_hash; }
+
     [[nodiscard]] bool converged(const std::vector<std::string>& expected) const;
     [[nodiscard]] const traffic& stats() const { return _traffic; }
     [[nodiscard]] std::uint64_t now_ms() const { return _now_ms; }
@@ -176,6 +191,14 @@ private:
     // (sender, receiver, via) -> the last due round on that connection (connections_keep_order)
     std::map<std::tuple<std::string, std::string, core::link::kind>, std::uint64_t> _last_due;
     traffic _traffic;
+    bool _ticks_only_when_due = false;
+    bool _check_skipped_ticks = false;
+    std::uint64_t _ticks_skipped = 0;
+    std::uint64_t _skipped_ticks_with_output = 0;
+    std::uint64_t _trace_hash = 0;
+    void trace(std::string_view node, std::uint64_t what, std::string_view detail = {});
+    // Whether the node has something to do this round (always, unless ticks only when due).
+    bool tick_due(core::peer_service& service);
     std::function<std::size_t(const core::message&)> _sizer;
     std::vector<delivered> _deliveries;
     std::vector<report> _reports;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <zmq.hpp>
 
+#include "transport/zmq_context.hpp"
 #include "transport/zmq_transport.hpp"
 
 namespace zpartisan::transport {
@@ -41,8 +42,8 @@ void bind_private(zmq::socket_t& socket, const std::string& endpoint) {
 }  // namespace
 
 struct control_server::sockets {
-    zmq::context_t context{1};
-    zmq::socket_t router{context, zmq::socket_type::router};
+    std::shared_ptr<zmq::context_t> context = context_for_sockets();  // the daemon's node's, shared
+    zmq::socket_t router{*context, zmq::socket_type::router};
     wakeup_pipe answers_ready;
     std::mutex mutex;
     std::deque<std::pair<std::vector<std::string>, std::string>> answers;  // route, text

@@ -1,4 +1,5 @@
 #include "transport/zmq_transport.hpp"
+#include "transport/zmq_context.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -52,7 +53,7 @@ bool receive_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
 }  // namespace
 
 zmq_transport::zmq_transport(transport_options options)
-    : _options(std::move(options)), _context(std::make_unique<zmq::context_t>(1)) {
+    : _options(std::move(options)), _context(context_for_sockets()) {
     try {
         _wakeup = std::make_unique<wakeup_pipe>();
         if (curve_enabled()) {
@@ -413,6 +414,7 @@ bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
 }
 
 void zmq_transport::mark_used(zmq::socket_t& socket) {
+    _used_since_full_recheck = true;
     if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle()) _used_since_poll.push_back(socket.handle());
 }
 
@@ -430,6 +432,7 @@ void zmq_transport::mark_ready(std::size_t index) {
 }
 
 void zmq_transport::rebuild_poll_items() {
+    _used_since_full_recheck = true;  // new sockets: their signals were never read
     if (_epoll_fd >= 0) ::close(_epoll_fd);
     _epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (_epoll_fd < 0) throw transport_error(std::string("epoll_create1 failed: ") + std::strerror(errno));
@@ -492,6 +495,7 @@ bool readable(zmq::socket_t& socket) { return (socket.get(zmq::sockopt::events) 
 }  // namespace
 
 bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max) {
+    _used_since_full_recheck = true;
     frame first, second, extra;
     // A message of `parts` parts: the last part lands in `into`, a leading one in `first`.
     // Anything else is a shape we do not speak: drained and counted.
@@ -589,16 +593,29 @@ bool zmq_transport::read_queued_rechecks() {
     }
 }
 
-int zmq_transport::prepare_wait(std::chrono::milliseconds timeout) {
+int zmq_transport::prepare_wait(std::optional<std::chrono::milliseconds> timeout) {
     if (!_redials.empty() || !_resubscriptions.empty()) retry_refused_connections();
     if (_poll_dirty) rebuild_poll_items();
     const auto now = std::chrono::steady_clock::now();
-    if (now >= _next_full_recheck) {
+    if (_used_since_full_recheck && now >= _next_full_recheck) {
         for (std::size_t i = 0; i < _poll_sources.size(); ++i) queue_recheck(i);
-        _next_full_recheck = now + std::chrono::milliseconds(50);
+        _next_full_recheck = now + full_recheck_period;
+        _used_since_full_recheck = false;
     }
     queue_rechecks_of_used_sockets();
-    return read_queued_rechecks() ? 0 : static_cast<int>(timeout.count());
+    if (read_queued_rechecks()) return 0;
+    // Our own deadlines cut the wait short: the next full recheck (only after the sockets were
+    // used: an untouched socket's descriptor signals what arrives), a refused dial's retry.
+    std::optional<std::chrono::steady_clock::time_point> due;
+    const auto lower = [&](std::chrono::steady_clock::time_point at) {
+        if (!due || at < *due) due = at;
+    };
+    if (_used_since_full_recheck) lower(_next_full_recheck);
+    for (const auto& [endpoint, at] : _redials) lower(at);
+    for (const auto& [endpoint, at] : _resubscriptions) lower(at);
+    if (!due) return timeout ? static_cast<int>(timeout->count()) : -1;
+    const auto left = std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*due - now).count());
+    return static_cast<int>(timeout ? std::min<std::int64_t>(left, timeout->count()) : std::min<std::int64_t>(left, INT32_MAX));
 }
 
 bool zmq_transport::settle_after_foreign_sends() {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -122,7 +123,8 @@ public:
     // most batch_max messages per socket) into out and returns true when the wake-up pipe
     // fired. Split so the reactor can lend the sockets to another thread while it sleeps:
     // wait_for_input touches nothing but the epoll set, so it alone may run meanwhile.
-    [[nodiscard]] int prepare_wait(std::chrono::milliseconds timeout);
+    // timeout nullopt: until input (or the transport's own next deadline).
+    [[nodiscard]] int prepare_wait(std::optional<std::chrono::milliseconds> timeout);
     // Never throws (it runs while the reactor has lent its turn): a failure comes back as
     // -errno, and collect, run under the turn again, reports it.
     [[nodiscard]] int wait_for_input(int timeout_ms) noexcept;
@@ -167,7 +169,7 @@ private:
     [[nodiscard]] zmq::socket_t* lane_socket(std::string_view endpoint, std::string_view channel, std::uint32_t lane);
 
     transport_options _options;
-    std::unique_ptr<zmq::context_t> _context;
+    std::shared_ptr<zmq::context_t> _context;  // transport/zmq_context.hpp
     std::unique_ptr<zap_handler> _zap;  // curve only; made before any socket binds
     std::unique_ptr<zmq::socket_t> _router;
     std::unique_ptr<zmq::socket_t> _pub;
@@ -244,9 +246,12 @@ private:
     std::vector<void*> _used_since_poll;  // handles of sockets sent on or reconfigured
     int _epoll_fd = -1;
     std::vector<epoll_event> _epoll_events;
-    // Every socket's ZMQ_EVENTS is read at least this often, so a descriptor signal consumed
-    // where the rules above did not expect it delays a message by this much, never forever.
+    // Every socket's ZMQ_EVENTS is read at least this often while sockets are used, so a
+    // descriptor signal consumed where the rules above did not expect it delays a message by
+    // this much, never forever. Sockets nobody touched since keep their signals: no recheck.
+    static constexpr std::chrono::milliseconds full_recheck_period{50};
     std::chrono::steady_clock::time_point _next_full_recheck{};
+    bool _used_since_full_recheck = true;
     bool _poll_dirty = true;
     void mark_used(zmq::socket_t& socket);
     void queue_rechecks_of_used_sockets();
