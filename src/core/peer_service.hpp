@@ -345,8 +345,14 @@ private:
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination, const node_spec* spec) const;
     [[nodiscard]] route_status route_status_of(const node_spec& destination) const;
-    bool route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane);
-    // Passes a forward or an ack on towards its destination, one hop further.
+    // Sends msg to destination's next hop; false (nothing sent) when there is none. The channel
+    // and lane a forward names travel inside it: the transport picks the connection.
+    bool route(message msg, const std::string& destination);
+    // The one relay decision, for a forward or ack read in place (relay_hop) or decoded
+    // (relay): the hop limit, then a next hop that is not cut off; nullopt when dropped
+    // (counted).
+    std::optional<link> relay_decision(std::string_view destination, std::uint8_t hops);
+    // Passes a decoded forward or ack on towards its destination, one hop further.
     template <class Routed>
     void relay(const Routed& msg);
     void retransmit_and_expire(std::uint64_t now_ms);

@@ -93,6 +93,11 @@ bool peer_service::admit_routed(const link& from, bool is_ack, std::uint64_t now
 std::optional<link> peer_service::relay_hop(const link& from, std::string_view destination, std::uint8_t hops,
                                             bool is_ack, std::uint64_t now_ms) {
     if (!admit_routed(from, is_ack, now_ms)) return std::nullopt;
+    return relay_decision(destination, hops);
+}
+
+std::optional<link> peer_service::relay_decision(std::string_view destination, std::uint8_t hops) {
+    // The hop limit bounds every relayed message (docs/protocol.md §7): at most two relays are needed.
     if (hops + 1 > max_hops) {
         count("dropped_hop_limit");
         return std::nullopt;
@@ -131,8 +136,7 @@ bool peer_service::handler_known(std::string_view handler, std::uint32_t entries
     return false;
 }
 
-bool peer_service::route(message msg, const std::string& destination, const std::string& channel, std::uint32_t lane) {
-    (void)channel, (void)lane;  // carried in the forward itself; the transport picks the connection
+bool peer_service::route(message msg, const std::string& destination) {
     const auto hop = next_hop(destination);
     if (!hop) return false;
     _output.emplace_back(effect::send{*hop, std::move(msg)});
@@ -167,9 +171,7 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     }
     if (transient && !msg.ack) return status;  // acked ones wait for a route
     const auto destination = msg.destination;
-    const auto channel = msg.channel;
-    const auto lane = msg.lane;
-    if (status == route_status::ok) route(std::move(msg), destination, channel, lane);
+    if (status == route_status::ok) route(std::move(msg), destination);
     return route_status::ok;
 }
 
@@ -199,23 +201,11 @@ void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iter
 
 template <class Routed>
 void peer_service::relay(const Routed& msg) {
-    // The hop limit bounds every relayed message (docs/protocol.md §7): at most two relays are needed.
-    if (msg.hops + 1 > max_hops) {
-        count("dropped_hop_limit");
-        return;
-    }
+    const auto hop = relay_decision(msg.destination, msg.hops);
+    if (!hop) return;
     auto relayed = msg;
     ++relayed.hops;
-    std::string channel;
-    std::uint32_t lane = 0;
-    if constexpr (std::is_same_v<Routed, forward>) {
-        channel = msg.channel;
-        lane = msg.lane;
-    }
-    if (route(std::move(relayed), msg.destination, channel, lane))
-        ++_relayed;
-    else
-        count("dropped_unroutable");
+    _output.emplace_back(effect::send{*hop, std::move(relayed)});
 }
 
 bool peer_service::delivered_before(const forward& msg) const {
@@ -248,7 +238,7 @@ void peer_service::answer(const forward& msg, ack_status status, std::uint64_t n
     forward_ack ack{_self.name, msg.origin, msg.id, status, 0};
     if (msg.origin == _self.name)
         handle(link{link::kind::accepted, _self.name}, ack, now_ms);
-    else if (!route(ack, msg.origin, msg.channel, msg.lane))
+    else if (!route(ack, msg.origin))
         count("dropped_unroutable_ack");
 }
 
@@ -383,7 +373,7 @@ bool peer_service::send_unacked(unacked_message& pending) {
     // Not towards a destination that cannot be reached now (failed, partitioned): its copies
     // would only fill the queue of a connection that leads nowhere. It waits for a route.
     const bool sent = route_status_of(pending.msg.destination) == route_status::ok &&
-                      route(pending.msg, pending.msg.destination, pending.msg.channel, pending.msg.lane);
+                      route(pending.msg, pending.msg.destination);
     if (sent == pending.awaiting_route) {
         pending.awaiting_route = !sent;
         sent ? --_awaiting_route : ++_awaiting_route;

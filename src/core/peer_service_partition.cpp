@@ -98,7 +98,7 @@ std::optional<std::string> peer_service::inject_partition(const std::string& ori
         return std::nullopt;
     }
     if (!compute_reachable(origin)) return std::nullopt;
-    if (!route(partition_request{ref, origin, ttl, _self.name}, origin, {}, 0)) return std::nullopt;
+    if (!route(partition_request{ref, origin, ttl, _self.name}, origin)) return std::nullopt;
     _pending_partitions[ref] = {origin, ttl, now_ms + _options.ack_timeout_ms, now_ms + _options.heartbeat_interval_ms};
     return ref;
 }
@@ -120,7 +120,7 @@ void peer_service::retry_partition_requests(std::uint64_t now_ms) {
         }
         if (now_ms >= pending.next_send_ms) {
             it->second.next_send_ms = now_ms + _options.heartbeat_interval_ms;
-            (void)route(partition_request{ref, pending.origin, pending.ttl, _self.name}, pending.origin, {}, 0);
+            (void)route(partition_request{ref, pending.origin, pending.ttl, _self.name}, pending.origin);
         }
         ++it;
     }
@@ -135,7 +135,7 @@ void peer_service::relay_partition_control(const link& from, message msg, const 
     const char* dropped = std::holds_alternative<partition_request>(msg) ? "dropped_partition_request_unroutable"
                                                                          : "dropped_partition_applied_unroutable";
     if (send_to_peer(target, msg)) return;
-    if (!from_server && route(std::move(msg), target, {}, 0)) return;
+    if (!from_server && route(std::move(msg), target)) return;
     count(dropped);
 }
 
@@ -149,7 +149,7 @@ void peer_service::handle(const link& from, const partition_request& msg, std::u
     // Answered on every copy (the requester sends again until it hears), never for a cut
     // already healed: that one no longer holds.
     if (!msg.requester.empty() && _partitions.contains(msg.ref) && msg.requester != _self.name &&
-        !route(partition_applied{msg.ref, msg.requester, _self.name}, msg.requester, {}, 0))
+        !route(partition_applied{msg.ref, msg.requester, _self.name}, msg.requester))
         count("dropped_partition_applied_unroutable");
 }
 

@@ -119,6 +119,31 @@ TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions,
     CHECK(s1.app_route("c1", &app_hop) == core::route_status::ok);
 }
 
+TEST_CASE("a decoded forward passing through is relayed by the same rule as one read in place",
+          "[peer_service][routing]") {
+    sim::sim_network net(6);
+    converged_two_servers_two_clients(net);
+    auto& s1 = net.node("s1");
+    const core::link from_c1{core::link::kind::accepted, "c1"};
+    const auto passing = [] {
+        return core::forward{"c1", 1, "c2", "work", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "x"};
+    };
+    (void)s1.take_output();
+    s1.on_message(from_c1, passing(), net.now_ms());
+    const auto relayed = forwards_sent(s1);
+    REQUIRE(relayed.size() == 1);
+    CHECK(relayed[0].hops == 1);
+
+    // Cut off from the next hop: both paths drop it and count it the same way.
+    s1.partition_into_groups({{"s1", "c1"}, {"s2", "c2"}});
+    (void)s1.take_output();
+    CHECK_FALSE(s1.relay_hop(from_c1, "c2", 0, false, net.now_ms()));
+    CHECK(s1.counters()["dropped_partitioned_out"] == 1);
+    s1.on_message(from_c1, passing(), net.now_ms());
+    CHECK(forwards_sent(s1).empty());
+    CHECK(s1.counters()["dropped_partitioned_out"] == 2);
+}
+
 TEST_CASE("a plain forward for us is admitted like on_message would: handlers, partitions, a stopped node",
           "[peer_service][routing]") {
     sim::sim_network net(5);
