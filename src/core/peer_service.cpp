@@ -383,6 +383,9 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         count("dropped_welcome_from_non_server");
         return;
     }
+    // How long this node waited from its start for any server to take it: a join storm's
+    // cost as each joiner sees it (zpartisan-bench cluster); set once, a gauge.
+    _counters.try_emplace("first_welcome_ms", now_ms - std::min(now_ms, _started_ms));
     auto& dial = it->second;
     const bool first_welcome = !dial.welcomed;
     dial.welcomed = true;

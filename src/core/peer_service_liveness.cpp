@@ -61,6 +61,7 @@ void peer_service::apply_transition(const liveness_transition& transition, std::
         note(effect::notice::level::info, "'" + log_text(transition.peer) + "' is reachable again");
     } else {
         _lost[transition.peer] = transition;
+        count("peers_failed");  // by this node's own detector
         note(effect::notice::level::warn,
              "'" + log_text(transition.peer) + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
                  std::to_string(transition.missed) + " heartbeats missed" +
@@ -200,6 +201,7 @@ void peer_service::refresh_reachability(const std::vector<std::string>& names) {
         if (!first_sight && it->second == up) continue;
         it->second = up;
         if (first_sight && !up) continue;  // never seen up: nothing went down
+        if (!up) count("members_seen_down");  // detected here or told by a server
         _output.emplace_back(effect::reachability_changed{name, up});
     }
 }

@@ -481,3 +481,29 @@ TEST_CASE("duplicate windows of senders that are not members are bounded", "[pee
     CHECK(s2.counters()["duplicate_windows"] <= 4096 + 4);
     CHECK(s2.counters()["duplicate_windows_evicted"] >= 5000 - 4096);
 }
+
+TEST_CASE("a joiner counts the wait for its first welcome; a failure is counted where it is seen", "[peer_service]") {
+    sim::sim_network net(11);
+    net.add("s1", role::server);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.run_rounds(5);  // c1 starts 50 ms before it dials
+    net.node("c1").join(net.router_of("s1"), net.now_ms());
+    net.node("c2").join(net.router_of("s1"), net.now_ms());
+    net.run_rounds(100);
+    REQUIRE(net.converged({"c1", "c2", "s1"}));
+    const auto waited = net.node("c1").counters();
+    REQUIRE(waited.contains("first_welcome_ms"));
+    CHECK(waited.at("first_welcome_ms") >= 50);
+    CHECK(waited.at("first_welcome_ms") < 1000);
+    CHECK_FALSE(net.node("s1").counters().contains("first_welcome_ms"));  // no server welcomed it
+    CHECK_FALSE(net.node("s1").counters().contains("peers_failed"));
+    CHECK_FALSE(net.node("c2").counters().contains("members_seen_down"));
+
+    net.crash("c1");
+    net.run_rounds(600);
+    CHECK(net.node("s1").counters()["peers_failed"] == 1);
+    CHECK(net.node("s1").counters()["members_seen_down"] == 1);
+    CHECK(net.node("c2").counters()["members_seen_down"] == 1);  // told by its server
+    CHECK_FALSE(net.node("c2").counters().contains("peers_failed"));
+}
