@@ -414,10 +414,19 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         }
     }
     merge(msg.state, provenance::from_server, now_ms, msg.spec.name);
-    if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
+    const bool home_holds = !_self.home_server.empty() && dial_of_peer(_self.home_server) && _detector.is_up(_self.home_server);
+    if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name &&
+        _join_targets.at(from.id).alternative && home_holds) {
+        // The first of several ways in already took us: moving now would hang up a home that
+        // holds and watches us, which would see us vanish as a failure. This one is hung up
+        // below instead, before it knows us as its client (docs/protocol.md §3).
+        count("join_alternatives_declined");
+    } else if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
         // Attach here: our spec's home changes cluster-wide (the old home is hung up below).
         _self.home_server = msg.spec.name;
         propagate(_membership.add(_self));
+        for (auto& [endpoint, target] : _join_targets)
+            if (endpoint != from.id) target.alternative = true;
     } else if (_self.role == role::client && _self.home_server == msg.spec.name) {
         // Re-welcomed by our home (reconnect): make sure it has our current spec.
         _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(digest_of(msg.state))}});
@@ -441,6 +450,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
     }
     const auto origin = target->second.origin;
     const int hops = target->second.referrals + 1;
+    const bool alternative = target->second.alternative;
     _join_targets.erase(target);
     std::string next;
     std::string next_key;
@@ -460,7 +470,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
         note(effect::notice::level::info,
              "referred from " + log_text(from.id) + " to " + log_text(next) + " (" + log_text(msg.reason, 256) + ")",
              "referred", from.id);
-        _join_targets[next] = join_target{origin, hops, {}, next_key};
+        _join_targets[next] = join_target{origin, hops, {}, next_key, alternative};
         if (_dials.contains(next)) send_hello(next, now_ms);
     }
     reconcile_dials(now_ms);

@@ -253,11 +253,13 @@ void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
 void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
     routes_changed();
     if (!_running || which.via != link::kind::accepted) return;
-    // A client we hold that has no connection to us and names another home never took us
-    // as home (its hello overtook its change of mind): holding it would route its messages
-    // into the void until the attachment's grace ran out.
-    if (const auto* spec = _membership.spec_of(which.id); spec && _attached_clients.contains(which.id) &&
-                                                           !spec->home_server.empty() && spec->home_server != _self.name) {
+    // A client we hold that has no connection to us and names another home, or none yet,
+    // never took us as home (its hello overtook its change of mind, or it hung us up for
+    // another way in that welcomed it first): holding it would route its messages into the
+    // void until the attachment's grace ran out, and failing it would be a false failure.
+    // One that went before naming any home stays unreachable everywhere all the same.
+    if (const auto* spec = _membership.spec_of(which.id);
+        spec && _attached_clients.contains(which.id) && spec->home_server != _self.name) {
         count("clients_detached_foreign");
         detach(which.id);
         return;
