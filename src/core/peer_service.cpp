@@ -187,7 +187,10 @@ void peer_service::tick(std::uint64_t now_ms) {
         if (dial.welcomed && !peer_down) dial.retry_ms = 0;
         const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
         if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
-            dial.retry_ms = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
+            const auto next = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
+            // Up to a quarter sooner, from the seeded generator: joiners that started together
+            // (a join storm) spread their repeats instead of reaching a busy server in waves.
+            dial.retry_ms = next - std::uniform_int_distribution<std::uint64_t>(0, next / 4)(_rng);
             send_hello(endpoint, now_ms);
         }
     }
