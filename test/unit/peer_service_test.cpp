@@ -482,7 +482,7 @@ TEST_CASE("duplicate windows of senders that are not members are bounded", "[pee
     CHECK(s2.counters()["duplicate_windows_evicted"] >= 5000 - 4096);
 }
 
-TEST_CASE("a joiner counts the wait for its first welcome; a failure is counted where it is seen", "[peer_service]") {
+TEST_CASE("a joiner counts the wait for its first welcome, and a failure is counted where it is seen", "[peer_service]") {
     sim::sim_network net(11);
     net.add("s1", role::server);
     net.add("c1", role::client);
