@@ -8,6 +8,7 @@
 #include "failure_bench.hpp"
 #include "first_message_bench.hpp"
 #include "relay_bench.hpp"
+#include "cluster_bench.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"zpartisan-bench: messaging throughput and latency against plain libzmq, and membership "
@@ -65,6 +66,21 @@ int main(int argc, char** argv) {
         "first-message", "the first message after sync_join, each way, plain and acked, against the steady round trip");
     first_message->add_option("--trials", first_trials, "fresh pairs of nodes per joiner role");
 
+    zpartisan::bench::cluster_settings cluster_settings;
+    auto* cluster = app.add_subcommand(
+        "cluster", "real zpartisan-node daemons on 127.0.0.1 (servers = N/20): convergence after the last start, the "
+                   "join storm, and at rest idle CPU, memory, threads and false failures");
+    cluster->add_option("--processes", cluster_settings.processes, "cluster sizes")->delimiter(',')->check(CLI::Range(2, 5000));
+    cluster->add_option("--node-binary", cluster_settings.node_binary,
+                        "the zpartisan-node to run (default: the one beside this binary)");
+    cluster->add_option("--rest-seconds", cluster_settings.rest_seconds, "the rest window after convergence")
+        ->check(CLI::Range(1, 3600));
+    cluster->add_option("--converge-timeout-seconds", cluster_settings.converge_timeout_seconds,
+                        "give up on convergence after this long from the last start")
+        ->check(CLI::Range(1, 3600));
+    cluster->add_option("--node-flag", cluster_settings.node_flags,
+                        "a flag for every daemon, repeatable (e.g. --node-flag=--heartbeat-ms --node-flag=500)");
+
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::err);
     zpartisan::bench::reporter out{json};
@@ -73,5 +89,7 @@ int main(int argc, char** argv) {
     if (*relay) zpartisan::bench::run_relay(relay_settings, out);
     if (*failure) zpartisan::bench::run_failure_detection(trials, heartbeat_ms, missed, out);
     if (*first_message) zpartisan::bench::run_first_message(first_trials, out);
+    // Non-zero when a cluster did not converge, did not stay so, or saw a false failure.
+    if (*cluster && !zpartisan::bench::run_cluster(cluster_settings, out)) return 1;
     return 0;
 }

@@ -48,6 +48,11 @@ struct config {
     /// Servers: other servers plus attached clients; a hello from a new peer beyond it is
     /// refused (too_many_peers). Sized for the cluster, not as a capacity plan (max_clients).
     std::uint32_t max_peers = 10000;
+    /// Connections the kernel queues on each listening socket (ROUTER, PUB) before this node
+    /// accepts them (ZMQ_BACKLOG; the kernel caps it at net.core.somaxconn). ZeroMQ's own
+    /// default of 100 drops the SYNs of a join storm of hundreds of clients, which then wait
+    /// seconds for TCP to retry.
+    int listen_backlog = 1024;
     /// Duplicate windows (acked messages handled once) of senders that are not members: past
     /// this many, the one heard from longest ago is forgotten (duplicate_windows_evicted).
     std::size_t duplicate_windows_max = 4096;

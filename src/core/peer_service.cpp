@@ -187,7 +187,10 @@ void peer_service::tick(std::uint64_t now_ms) {
         if (dial.welcomed && !peer_down) dial.retry_ms = 0;
         const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
         if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
-            dial.retry_ms = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
+            const auto next = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
+            // Up to a quarter sooner, from the seeded generator: joiners that started together
+            // (a join storm) spread their repeats instead of reaching a busy server in waves.
+            dial.retry_ms = next - std::uniform_int_distribution<std::uint64_t>(0, next / 4)(_rng);
             send_hello(endpoint, now_ms);
         }
     }
@@ -382,6 +385,9 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         count("dropped_welcome_from_non_server");
         return;
     }
+    // How long this node waited from its start for any server to take it: a join storm's
+    // cost as each joiner sees it (zpartisan-bench cluster); set once, a gauge.
+    _counters.try_emplace("first_welcome_ms", now_ms - std::min(now_ms, _started_ms));
     auto& dial = it->second;
     const bool first_welcome = !dial.welcomed;
     dial.welcomed = true;
@@ -410,10 +416,19 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         }
     }
     merge(msg.state, provenance::from_server, now_ms, msg.spec.name);
-    if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
+    const bool home_holds = !_self.home_server.empty() && dial_of_peer(_self.home_server) && _detector.is_up(_self.home_server);
+    if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name &&
+        _join_targets.at(from.id).alternative && home_holds) {
+        // The first of several ways in already took us: moving now would hang up a home that
+        // holds and watches us, which would see us vanish as a failure. This one is hung up
+        // below instead, before it knows us as its client (docs/protocol.md §3).
+        count("join_alternatives_declined");
+    } else if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name) {
         // Attach here: our spec's home changes cluster-wide (the old home is hung up below).
         _self.home_server = msg.spec.name;
         propagate(_membership.add(_self));
+        for (auto& [endpoint, target] : _join_targets)
+            if (endpoint != from.id) target.alternative = true;
     } else if (_self.role == role::client && _self.home_server == msg.spec.name) {
         // Re-welcomed by our home (reconnect): make sure it has our current spec.
         _output.emplace_back(effect::send{from, delta{_self.name, 0, _membership.delta_since(digest_of(msg.state))}});
@@ -437,6 +452,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
     }
     const auto origin = target->second.origin;
     const int hops = target->second.referrals + 1;
+    const bool alternative = target->second.alternative;
     _join_targets.erase(target);
     std::string next;
     std::string next_key;
@@ -456,7 +472,7 @@ void peer_service::handle(const link& from, const referral& msg, std::uint64_t n
         note(effect::notice::level::info,
              "referred from " + log_text(from.id) + " to " + log_text(next) + " (" + log_text(msg.reason, 256) + ")",
              "referred", from.id);
-        _join_targets[next] = join_target{origin, hops, {}, next_key};
+        _join_targets[next] = join_target{origin, hops, {}, next_key, alternative};
         if (_dials.contains(next)) send_hello(next, now_ms);
     }
     reconcile_dials(now_ms);

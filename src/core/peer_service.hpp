@@ -314,6 +314,9 @@ private:
         int referrals = 0;
         std::string expected_name;  // join by spec: who should answer at origin; empty after a referral
         std::string server_key;     // the CurveZMQ key the application or a referral named
+        // Still pending when another join target's welcome gave us our home: another way in
+        // asked for at the same time (--join s1,s2), not a move to this server.
+        bool alternative = false;
     };
 
     void handle(const link& from, const hello& msg, std::uint64_t now_ms);

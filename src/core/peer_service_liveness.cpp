@@ -61,6 +61,7 @@ void peer_service::apply_transition(const liveness_transition& transition, std::
         note(effect::notice::level::info, "'" + log_text(transition.peer) + "' is reachable again");
     } else {
         _lost[transition.peer] = transition;
+        count("peers_failed");  // by this node's own detector
         note(effect::notice::level::warn,
              "'" + log_text(transition.peer) + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
                  std::to_string(transition.missed) + " heartbeats missed" +
@@ -200,6 +201,7 @@ void peer_service::refresh_reachability(const std::vector<std::string>& names) {
         if (!first_sight && it->second == up) continue;
         it->second = up;
         if (first_sight && !up) continue;  // never seen up: nothing went down
+        if (!up) count("members_seen_down");  // detected here or told by a server
         _output.emplace_back(effect::reachability_changed{name, up});
     }
 }
@@ -251,11 +253,13 @@ void peer_service::on_connection_lost(const link& which, std::uint64_t now_ms) {
 void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
     routes_changed();
     if (!_running || which.via != link::kind::accepted) return;
-    // A client we hold that has no connection to us and names another home never took us
-    // as home (its hello overtook its change of mind): holding it would route its messages
-    // into the void until the attachment's grace ran out.
-    if (const auto* spec = _membership.spec_of(which.id); spec && _attached_clients.contains(which.id) &&
-                                                           !spec->home_server.empty() && spec->home_server != _self.name) {
+    // A client we hold that has no connection to us and names another home, or none yet,
+    // never took us as home (its hello overtook its change of mind, or it hung us up for
+    // another way in that welcomed it first): holding it would route its messages into the
+    // void until the attachment's grace ran out, and failing it would be a false failure.
+    // One that went before naming any home stays unreachable everywhere all the same.
+    if (const auto* spec = _membership.spec_of(which.id);
+        spec && _attached_clients.contains(which.id) && spec->home_server != _self.name) {
         count("clients_detached_foreign");
         detach(which.id);
         return;

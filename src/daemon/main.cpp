@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
         ->envname("ZPARTISAN_MAX_MESSAGE_BYTES");
     app.add_option("--max-peers", cfg.max_peers, "servers: other servers plus attached clients; more are refused")
         ->envname("ZPARTISAN_MAX_PEERS");
+    app.add_option("--listen-backlog", cfg.listen_backlog,
+                   "connections queued on each listening socket before they are accepted (ZMQ_BACKLOG)")
+        ->envname("ZPARTISAN_LISTEN_BACKLOG");
     app.add_option("--duplicate-windows-max", cfg.duplicate_windows_max,
                    "duplicate windows kept for senders that are not members")
         ->envname("ZPARTISAN_DUPLICATE_WINDOWS_MAX");

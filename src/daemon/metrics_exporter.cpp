@@ -25,6 +25,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& gauges() {
         {"held_back_now", {"zpartisan_held_back_messages", "messages held back to restore send order"}},
         {"dealers", {"zpartisan_dialed_connections", "outgoing connections (one DEALER each)"}},
         {"duplicate_windows", {"zpartisan_duplicate_windows", "senders whose recent message ids are remembered"}},
+        {"first_welcome_ms", {"zpartisan_first_welcome_milliseconds", "from this node's start to the first server's welcome"}},
     };
     return names;
 }

@@ -64,6 +64,7 @@ void config::validate() const {
         reject("intervals", "must be at most one hour");
     if (max_message_bytes < 4096) reject("max_message_bytes", "must be at least 4096");
     if (max_peers == 0) reject("max_peers", "must be greater than 0");
+    if (listen_backlog < 1 || listen_backlog > 65535) reject("listen_backlog", "must be 1-65535");
     if (duplicate_windows_max == 0) reject("duplicate_windows_max", "must be greater than 0");
     if (duplicate_window_gaps_max == 0) reject("duplicate_window_gaps_max", "must be greater than 0");
     if (send_high_water_mark <= 0) reject("send_high_water_mark", "must be greater than 0");

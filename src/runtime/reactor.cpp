@@ -28,6 +28,7 @@ transport::transport_options transport_options_from(const config& cfg) {
     options.pub_bind_endpoint = cfg.pub_bind_endpoint;
     options.max_message_bytes = cfg.max_message_bytes;
     options.send_high_water_mark = cfg.send_high_water_mark;
+    options.listen_backlog = cfg.listen_backlog;
     // ZMTP heartbeats recycle dead TCP connections; the protocol's own detector is separate.
     options.zmtp_heartbeat_interval_ms = static_cast<int>(cfg.heartbeat_interval_ms);
     // ZeroMQ takes at most 6,553,500 ms (its TTL travels in deciseconds in 16 bits).

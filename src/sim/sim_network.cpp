@@ -154,6 +154,7 @@ void sim_network::collect(const std::string& name) {
     auto& n = _nodes.at(name);
     const auto self_router = router_of(name);
     std::vector<core::link> gone;
+    std::vector<std::string> hung_up;  // the nodes whose ROUTER saw our dial close
     for (auto& out : n.service->take_output()) {
         trace(name, out.index());
         if (const auto* send = std::get_if<core::effect::send>(&out))
@@ -193,7 +194,7 @@ void sim_network::collect(const std::string& name) {
         } else if (auto* dial = std::get_if<core::effect::dial>(&out)) {
             n.dialed.insert(dial->router_endpoint);
         } else if (auto* hang_up = std::get_if<core::effect::hang_up>(&out)) {
-            n.dialed.erase(hang_up->router_endpoint);
+            if (n.dialed.erase(hang_up->router_endpoint) > 0) hung_up.push_back(name_of_endpoint(hang_up->router_endpoint));
         } else if (auto* sub = std::get_if<core::effect::subscribe>(&out)) {
             _subscribers[name_of_endpoint(sub->pub_endpoint)][name] = _round + _faults.slow_joiner_rounds;
         } else if (auto* unsub = std::get_if<core::effect::unsubscribe>(&out)) {
@@ -213,6 +214,13 @@ void sim_network::collect(const std::string& name) {
         } else if (auto* stopped = std::get_if<core::effect::stopped>(&out)) {
             n.stopped_because = stopped->reason;
         }
+    }
+    // A closed DEALER is a closed connection on the peer's ROUTER, which its socket monitor
+    // reports at once, ahead of whatever news of our change of mind is still on its way.
+    for (const auto& peer : hung_up) {
+        if (!_nodes.contains(peer) || _crashed.contains(peer) || _paused.contains(peer)) continue;
+        _nodes.at(peer).service->on_connection_lost({core::link::kind::accepted, ""}, _now_ms);
+        collect(peer);
     }
     if (gone.empty()) return;
     for (const auto& link : gone) n.service->on_peer_gone(link, _now_ms);

@@ -67,6 +67,7 @@ zmq_transport::zmq_transport(transport_options options)
         make_curve_server(*_router);
         _router->set(zmq::sockopt::router_handover, 1);  // a restarted peer takes over its name
         _router->set(zmq::sockopt::router_mandatory, 1);  // unknown routing id: an error, not a silent drop
+        _router->set(zmq::sockopt::backlog, _options.listen_backlog);
         _router->bind(_options.router_bind_endpoint);
         _router_endpoint = _router->get(zmq::sockopt::last_endpoint);
         start_monitor(*_router, {core::link::kind::accepted, ""}, curve_enabled());
@@ -75,6 +76,7 @@ zmq_transport::zmq_transport(transport_options options)
             _pub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pub);
             apply_common_options(*_pub);
             make_curve_server(*_pub);
+            _pub->set(zmq::sockopt::backlog, _options.listen_backlog);  // every client subscribes
             _pub->bind(_options.pub_bind_endpoint);
             _pub_endpoint = _pub->get(zmq::sockopt::last_endpoint);
             if (curve_enabled()) {

@@ -42,6 +42,7 @@ struct transport_options {
     std::string pub_bind_endpoint;  // servers only
     std::size_t max_message_bytes = 4u << 20;
     int send_high_water_mark = 10000;
+    int listen_backlog = 1024;  // ZMQ_BACKLOG of the ROUTER and PUB, set before they bind
     int linger_ms = 500;  // closing after a leave flushes goodbyes for at most this long
     int zmtp_heartbeat_interval_ms = 1000;
     int zmtp_heartbeat_timeout_ms = 3000;

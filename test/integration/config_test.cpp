@@ -54,6 +54,11 @@ TEST_CASE("config validation names the offending field", "[config]") {
     cfg = good;
     cfg.max_message_bytes = 10;
     CHECK_THAT(rejection(cfg), Catch::Contains("max_message_bytes"));
+    cfg = good;
+    cfg.listen_backlog = 0;
+    CHECK_THAT(rejection(cfg), Catch::Contains("listen_backlog"));
+    cfg.listen_backlog = 4096;
+    CHECK(rejection(cfg).empty());
     // "name|channel|lane" is a ZeroMQ routing id: at most 255 bytes.
     cfg = good;
     cfg.name = std::string(244, 'n');

@@ -506,3 +506,66 @@ TEST_CASE("duplicate windows of senders that are not members are bounded", "[pee
     CHECK(s2.counters()["duplicate_windows"] <= 4096 + 4);
     CHECK(s2.counters()["duplicate_windows_evicted"] >= 5000 - 4096);
 }
+
+TEST_CASE("a joiner counts the wait for its first welcome, and a failure is counted where it is seen", "[peer_service]") {
+    sim::sim_network net(11);
+    net.add("s1", role::server);
+    net.add("c1", role::client);
+    net.add("c2", role::client);
+    net.run_rounds(5);  // c1 starts 50 ms before it dials
+    net.node("c1").join(net.router_of("s1"), net.now_ms());
+    net.node("c2").join(net.router_of("s1"), net.now_ms());
+    net.run_rounds(100);
+    REQUIRE(net.converged({"c1", "c2", "s1"}));
+    const auto waited = net.node("c1").counters();
+    REQUIRE(waited.contains("first_welcome_ms"));
+    CHECK(waited.at("first_welcome_ms") >= 50);
+    CHECK(waited.at("first_welcome_ms") < 1000);
+    CHECK_FALSE(net.node("s1").counters().contains("first_welcome_ms"));  // no server welcomed it
+    CHECK_FALSE(net.node("s1").counters().contains("peers_failed"));
+    CHECK_FALSE(net.node("c2").counters().contains("members_seen_down"));
+
+    net.crash("c1");
+    net.run_rounds(600);
+    CHECK(net.node("s1").counters()["peers_failed"] == 1);
+    CHECK(net.node("s1").counters()["members_seen_down"] == 1);
+    CHECK(net.node("c2").counters()["members_seen_down"] == 1);  // told by its server
+    CHECK_FALSE(net.node("c2").counters().contains("peers_failed"));
+}
+
+TEST_CASE("a client joining through two servers keeps the first to welcome it, and neither fails it", "[peer_service]") {
+    sim::sim_network net(5);
+    net.add("s1", role::server);
+    net.add("s2", role::server);
+    net.node("s2").join(net.router_of("s1"), 0);
+    net.run_rounds(50);
+    const std::vector<std::string> clients{"c1", "c2", "c3"};
+    for (const auto& c : clients) net.add(c, role::client);
+    net.pause("s2");  // busy with a join storm: its welcomes come late
+    for (const auto& c : clients) {  // as a client given --join s1,s2 does
+        net.node(c).join(net.router_of("s1"), net.now_ms());
+        net.node(c).join(net.router_of("s2"), net.now_ms());
+    }
+    net.run_rounds(150);  // s1 holds them and watches them
+    net.resume("s2");
+    // Well within the detection time plus the slowest handshake retry, after which a server
+    // lets go of a client that attached elsewhere anyway.
+    net.run_rounds(300);
+    const std::vector<std::string> all{"c1", "c2", "c3", "s1", "s2"};
+    REQUIRE(net.converged(all));
+    for (const auto& c : clients) {
+        INFO(c);
+        CHECK(net.node(c).self().home_server == "s1");
+        CHECK(net.node(c).outcome_of_join(net.router_of("s2"))->status == core::join_status::joined);
+    }
+    for (const auto& observer : all)
+        for (const auto& member : all) {
+            INFO(observer << " sees " << member);
+            CHECK(net.node(observer).reachable(member));
+        }
+    for (const auto& observer : all) {
+        INFO(observer);
+        CHECK_FALSE(net.node(observer).counters().contains("peers_failed"));
+        CHECK_FALSE(net.node(observer).counters().contains("members_seen_down"));
+    }
+}
