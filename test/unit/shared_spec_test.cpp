@@ -65,9 +65,9 @@ TEST_CASE("a shared spec lives as long as its last holder, and goes with it", "[
         CHECK(kept.holders() == 3);  // origin, other and kept
         other.join(origin.remove("a"));
         CHECK_FALSE(other.contains("a"));
-        CHECK(kept.holders() == 2);  // the removal dropped other's handle
+        CHECK(kept.holders() == 1);  // the removal dropped both replicas' handles
     }
-    // Both replicas are gone; the copy is still whole for the one who kept it.
+    // Both replicas are gone too; the copy is still whole for the one who kept it.
     CHECK(kept.holders() == 1);
     CHECK(kept->name == "a");
     CHECK(kept->home_server == "s1");

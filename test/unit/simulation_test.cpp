@@ -76,6 +76,24 @@ TEST_CASE("200 nodes converge with no faults: the rounds it takes are printed", 
     }
 }
 
+TEST_CASE("1,000 nodes converge in a few rounds, every replica sharing each spec's one copy", "[sim][scale]") {
+    const std::uint64_t seed = 31;
+    sim::sim_network net(seed);
+    const auto w = join_wave(net, 50, 950, seed);
+    const int rounds = net.run_until_converged(w.all, 200);
+    std::cout << "sim seed " << seed << ": 1000 nodes (50 servers) converged " << rounds << " rounds after the wave\n";
+    REQUIRE(rounds >= 0);
+    // 200 nodes take about 6 rounds; rounds grow no faster than log N, so 1,000 stay near it.
+    CHECK(rounds <= 20);
+    // Sharing: every replica's spec of a member is the one its origin made, not a copy.
+    const auto* first = net.node("s1").membership().spec_of("c500");
+    REQUIRE(first != nullptr);
+    for (const auto& name : w.all) {
+        INFO(name);
+        CHECK(net.node(name).membership().spec_of("c500") == first);
+    }
+}
+
 TEST_CASE("200 nodes converge after 20% loss, duplication, reordering and slow joiners stop", "[sim]") {
     for (const auto seed : seeds_to_run({21, 22, 23})) {
         CAPTURE(seed);
