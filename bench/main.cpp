@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     auto* membership = app.add_subcommand("membership", "real Node objects on 127.0.0.1 in this process");
     membership->add_option("--nodes", real_nodes, "cluster sizes (servers = max(3, nodes/20))")->delimiter(',');
 
-    std::vector<int> sim_nodes{200, 1000, 5000};
+    std::vector<int> sim_nodes{1000, 5000, 10000};
     bool sim_bytes = false;
     auto* sim = app.add_subcommand("sim", "the deterministic simulation of the protocol");
     sim->add_option("--nodes", sim_nodes, "cluster sizes (servers = max(3, nodes/20))")->delimiter(',');

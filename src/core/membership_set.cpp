@@ -6,8 +6,9 @@
 namespace zpartisan::core {
 
 std::vector<node_spec> specs_of(const membership_state& state) {
-    std::map<std::string, const node_spec*> best;
-    for (const auto& [d, spec] : state.entries) {
+    std::map<std::string_view, const node_spec*> best;
+    for (const auto& [d, shared] : state.entries) {
+        const node_spec& spec = *shared;
         auto [it, inserted] = best.try_emplace(spec.name, &spec);
         if (!inserted && std::tie(it->second->incarnation, *it->second) < std::tie(spec.incarnation, spec))
             it->second = &spec;
@@ -54,7 +55,7 @@ bool join_into(membership_state& into, const membership_state& delta, OnInsert o
 }  // namespace
 
 bool join_states(membership_state& into, const membership_state& delta) {
-    return join_into(into, delta, [](const dot&, const node_spec&) {}, [](const dot&, const node_spec&) {});
+    return join_into(into, delta, [](const dot&, const shared_spec&) {}, [](const dot&, const shared_spec&) {});
 }
 
 bool membership_set::join(const membership_state& delta, membership_state* effect) {
@@ -62,17 +63,16 @@ bool membership_set::join(const membership_state& delta, membership_state* effec
         *effect = membership_state{};
         effect->context = delta.context.minus(_state.context);
     }
-    _digest.reset();
     _fingerprint.reset();
     return join_into(
         _state, delta,
-        [this, effect](const dot& d, const node_spec& spec) {
-            _dots_by_name[spec.name].push_back(d);
+        [this, effect](const dot& d, const shared_spec& spec) {
+            _dots_by_name[spec->name].push_back(d);
             if (effect) effect->entries.emplace(d, spec);
         },
-        [this, effect](const dot& d, const node_spec& spec) {
+        [this, effect](const dot& d, const shared_spec& spec) {
             if (effect) effect->context.insert(d);
-            auto it = _dots_by_name.find(spec.name);
+            auto it = _dots_by_name.find(spec->name);
             if (it == _dots_by_name.end()) return;
             std::erase(it->second, d);
             if (it->second.empty()) _dots_by_name.erase(it);
@@ -105,40 +105,74 @@ membership_digest digest_of(const membership_state& state) {
     return out;
 }
 
-const membership_digest& membership_set::digest() const {
-    if (!_digest) _digest = digest_of(_state);
-    return *_digest;
-}
+membership_digest membership_set::digest() const { return digest_of(_state); }
 
 std::uint64_t membership_set::fingerprint() const {
-    if (!_fingerprint) _fingerprint = fingerprint_of(digest());
+    if (!_fingerprint) _fingerprint = fingerprint_of(_state);
     return *_fingerprint;
 }
 
-std::uint64_t fingerprint_of(const membership_digest& digest) {
-    constexpr std::uint64_t fnv_offset = 14695981039346656037ull;
-    constexpr std::uint64_t fnv_prime = 1099511628211ull;
-    std::uint64_t hash = fnv_offset;
-    auto mix_byte = [&](unsigned char byte) { hash = (hash ^ byte) * fnv_prime; };
-    auto mix_number = [&](std::uint64_t value) {
-        for (int shift = 0; shift < 64; shift += 8) mix_byte(static_cast<unsigned char>(value >> shift));
-    };
-    auto mix_context = [&](const dot_context& context) {
-        for (const auto& [actor, intervals] : context.actors()) {
-            if (intervals.empty()) continue;
-            mix_number(actor.size());  // length first: "ab"+"c" and "a"+"bc" differ
-            for (const char c : actor) mix_byte(static_cast<unsigned char>(c));
-            mix_number(intervals.ranges().size());
-            for (const auto& [low, high] : intervals.ranges()) {
-                mix_number(low);
-                mix_number(high);
-            }
+namespace {
+
+// FNV-1a over a digest's canonical form (membership_set.hpp, fingerprint_of).
+class digest_hasher {
+public:
+    void mix_actor(const std::string& actor, const std::vector<interval_set::interval>& ranges) {
+        if (ranges.empty()) return;
+        mix_number(actor.size());  // length first: "ab"+"c" and "a"+"bc" differ
+        for (const char c : actor) mix_byte(static_cast<unsigned char>(c));
+        mix_number(ranges.size());
+        for (const auto& [low, high] : ranges) {
+            mix_number(low);
+            mix_number(high);
         }
-        mix_byte(0xff);  // where the seen context ends and the live one begins
-    };
-    mix_context(digest.context);
-    mix_context(digest.live);
-    return hash;
+    }
+    void mix_context(const dot_context& context) {
+        for (const auto& [actor, intervals] : context.actors()) mix_actor(actor, intervals.ranges());
+        end_context();
+    }
+    void end_context() { mix_byte(0xff); }  // where the seen context ends and the live one begins
+    [[nodiscard]] std::uint64_t value() const { return _hash; }
+
+private:
+    void mix_byte(unsigned char byte) { _hash = (_hash ^ byte) * 1099511628211ull; }
+    void mix_number(std::uint64_t value) {
+        for (int shift = 0; shift < 64; shift += 8) mix_byte(static_cast<unsigned char>(value >> shift));
+    }
+
+    std::uint64_t _hash = 14695981039346656037ull;
+};
+
+}  // namespace
+
+std::uint64_t fingerprint_of(const membership_digest& digest) {
+    digest_hasher hasher;
+    hasher.mix_context(digest.context);
+    hasher.mix_context(digest.live);
+    return hasher.value();
+}
+
+std::uint64_t fingerprint_of(const membership_state& state) {
+    digest_hasher hasher;
+    hasher.mix_context(state.context);
+    // The live dots, compacted per actor as digest_of would, without building the digest:
+    // entries are in dot order, so each actor's counters come together and ascending.
+    std::vector<interval_set::interval> ranges;
+    const std::string* actor = nullptr;
+    for (const auto& [d, spec] : state.entries) {
+        if (!actor || *actor != d.actor) {
+            if (actor) hasher.mix_actor(*actor, ranges);
+            actor = &d.actor;
+            ranges.clear();
+        }
+        if (!ranges.empty() && ranges.back().second + 1 == d.counter)
+            ranges.back().second = d.counter;
+        else
+            ranges.emplace_back(d.counter, d.counter);
+    }
+    if (actor) hasher.mix_actor(*actor, ranges);
+    hasher.end_context();
+    return hasher.value();
 }
 
 membership_state membership_set::delta_since(const membership_digest& remote) const {
@@ -181,18 +215,18 @@ std::vector<std::string> membership_set::members() const {
     return names;
 }
 
-const node_spec& membership_set::best_of(const std::vector<dot>& dots) const {
-    const node_spec* best = nullptr;
+const shared_spec& membership_set::best_of(const std::vector<dot>& dots) const {
+    const shared_spec* best = nullptr;
     for (const auto& d : dots) {
         const auto& spec = _state.entries.at(d);
-        if (!best || std::tie(best->incarnation, *best) < std::tie(spec.incarnation, spec)) best = &spec;
+        if (!best || std::tie((*best)->incarnation, **best) < std::tie(spec->incarnation, *spec)) best = &spec;
     }
     return *best;  // the index holds no empty vectors
 }
 
 const node_spec* membership_set::spec_of(std::string_view name) const {
     auto it = _dots_by_name.find(name);
-    return it == _dots_by_name.end() ? nullptr : &best_of(it->second);
+    return it == _dots_by_name.end() ? nullptr : &*best_of(it->second);
 }
 
 std::optional<node_spec> membership_set::find(const std::string& name) const {

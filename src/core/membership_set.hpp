@@ -12,13 +12,14 @@
 #include <vector>
 
 #include "core/dot_context.hpp"
+#include "core/shared_spec.hpp"
 #include "zpartisan/node_spec.hpp"
 
 namespace zpartisan::core {
 
 // A full state or a delta: the same shape (a delta is a small state).
 struct membership_state {
-    std::map<dot, node_spec> entries;  // invariant: every key is also in context
+    std::map<dot, shared_spec> entries;  // invariant: every key is also in context
     dot_context context;
 
     [[nodiscard]] bool empty() const { return entries.empty() && context.empty(); }
@@ -44,6 +45,8 @@ struct membership_digest {
 // build; unequal ones collide with a chance of about 2^-64, and then the next change or a
 // publisher's gap still brings a full exchange.
 [[nodiscard]] std::uint64_t fingerprint_of(const membership_digest& digest);
+// fingerprint_of(digest_of(state)), without building the digest.
+[[nodiscard]] std::uint64_t fingerprint_of(const membership_state& state);
 
 // The CRDT join: into becomes into ⊔ delta. Returns whether into changed.
 bool join_states(membership_state& into, const membership_state& delta);
@@ -61,9 +64,10 @@ public:
     // that held our previous state: what to pass on, instead of a whole received state.
     bool join(const membership_state& delta, membership_state* effect = nullptr);
 
-    // What this replica has seen and holds; a peer answers it with delta_since.
-    // Kept until the next change: a converged cluster gossips the same digest over and over.
-    [[nodiscard]] const membership_digest& digest() const;
+    // What this replica has seen and holds; a peer answers it with delta_since. Built when
+    // asked, not kept: a converged cluster gossips only the fingerprint, and a kept digest
+    // was a second copy of the context in every replica.
+    [[nodiscard]] membership_digest digest() const;
     [[nodiscard]] std::uint64_t fingerprint() const;
     // The smallest delta that brings a replica whose digest is remote up to this one
     // (empty when it has nothing the remote lacks, additions and removals alike).
@@ -82,21 +86,20 @@ public:
     // Calls visit(spec) for each member's winning spec, in name order, without copying.
     template <class Visit>
     void for_each_spec(Visit&& visit) const {
-        for (const auto& [name, dots] : _dots_by_name) visit(best_of(dots));
+        for (const auto& [name, dots] : _dots_by_name) visit(*best_of(dots));
     }
     [[nodiscard]] const membership_state& state() const { return _state; }
     [[nodiscard]] const std::string& actor() const { return _actor; }
 
 private:
-    [[nodiscard]] const node_spec& best_of(const std::vector<dot>& dots) const;
+    [[nodiscard]] const shared_spec& best_of(const std::vector<dot>& dots) const;
 
     std::string _actor;  // "name/incarnation": unique per process lifetime, so dots never collide
     membership_state _state;
     // Index: name -> the dots of its live specs. Invariant: exactly the entries of _state,
     // no empty vectors. Makes find/add/remove/members independent of the cluster's size.
     std::map<std::string, std::vector<dot>, std::less<>> _dots_by_name;
-    mutable std::optional<membership_digest> _digest;  // digest() of _state; reset by join
-    mutable std::optional<std::uint64_t> _fingerprint;  // fingerprint_of(digest()); reset by join
+    mutable std::optional<std::uint64_t> _fingerprint;  // fingerprint_of(_state); reset by join
 };
 
 }  // namespace zpartisan::core

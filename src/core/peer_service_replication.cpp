@@ -23,12 +23,12 @@ std::uint64_t peer_service::stream_seq_for(const std::string& subscriber) const 
 
 bool peer_service::touches_topology(const membership_state& delta) const {
     for (const auto& [d, spec] : delta.entries)
-        if (spec.role == role::server) return true;
+        if (spec->role == role::server) return true;
     // A removal of a server spec shows only as its dot in the delta's context.
     for (const auto& [actor, intervals] : delta.context.actors()) {
         const auto& entries = _membership.state().entries;
         for (auto it = entries.lower_bound(dot{actor, 0}); it != entries.end() && it->first.actor == actor; ++it)
-            if (it->second.role == role::server && intervals.contains(it->first.counter)) return true;
+            if (it->second->role == role::server && intervals.contains(it->first.counter)) return true;
     }
     return false;
 }
@@ -59,15 +59,15 @@ void peer_service::merge(const membership_state& state, provenance source, std::
         for (const auto& [name, since] : _attached_clients)
             if (!_membership.contains(name)) detached.insert(name);
     for (const auto& [d, spec] : change.entries)
-        if (_attached_clients.contains(spec.name) && !spec.home_server.empty() && spec.home_server != _self.name)
-            detached.insert(spec.name);
+        if (_attached_clients.contains(spec->name) && !spec->home_server.empty() && spec->home_server != _self.name)
+            detached.insert(spec->name);
     for (const auto& name : detached) detach(name);
     if (topology_may_change) reconcile_dials(now_ms);
     if (topology_may_change) {
         refresh_reachability({});
     } else {
         std::vector<std::string> names;
-        for (const auto& [d, spec] : change.entries) names.push_back(spec.name);
+        for (const auto& [d, spec] : change.entries) names.push_back(spec->name);
         refresh_reachability(names);
     }
 }

@@ -104,7 +104,7 @@ void save_state(output_archive& ar, const core::membership_state& state) {
     for (const auto& [d, spec] : state.entries) {
         save_string(ar, d.actor);
         ar(d.counter);
-        save_spec(ar, spec);
+        save_spec(ar, *spec);
     }
     save_context(ar, state.context);
 }
@@ -117,7 +117,7 @@ void load_state(input_archive& ar, core::membership_state& state, bool with_keys
         ar(d.counter);
         node_spec spec;
         load_spec(ar, spec, with_keys);
-        state.entries.insert_or_assign(std::move(d), std::move(spec));
+        state.entries.insert_or_assign(std::move(d), core::shared_spec(std::move(spec)));
     }
     load_context(ar, state.context);
     // The CRDT's invariant: every entry's dot is in the context. A state breaking it would
