@@ -10,7 +10,7 @@
 
 namespace zpartisan {
 
-/// Every outcome a send can have; never silent (docs/protocol.md §7 results).
+/// Every outcome a send can have; never silent (docs/protocol.md §7, Results).
 enum class send_status {
     ok,                 ///< on its way (or delivered locally)
     unknown_node,       ///< no member has that name

@@ -133,7 +133,7 @@ struct join_outcome {
     std::string reason;
 };
 
-// Why a message could not even start its way (docs/protocol.md §7 results).
+// Why a message could not even start its way (docs/protocol.md §7, Results).
 enum class route_status { ok, unknown_node, not_yet_connected, disconnected, unreachable, partitioned, congested, stopped };
 
 // What the application asks to send; the core fills in origin, id and hops.
@@ -330,7 +330,7 @@ private:
 
     // --- messaging (peer_service_messaging.cpp) ---
     // The next hop towards destination: a peer we dial, an attached client, or the server
-    // that relays (docs/protocol.md §7 relay rules); nullopt when there is none.
+    // that relays (docs/protocol.md §7, Routes); nullopt when there is none.
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination, const node_spec* spec) const;
     [[nodiscard]] route_status route_status_of(const node_spec& destination) const;

@@ -266,7 +266,7 @@ void peer_service::on_peer_gone(const link& which, std::uint64_t now_ms) {
 void peer_service::maybe_rehome(std::uint64_t now_ms) {
     if (_self.role != role::client || _self.home_server.empty()) return;
     // A home that left or was removed is hung up and no longer watched: it is as lost as a
-    // failed one, for good, and its clients must move at once (spec: re-homing).
+    // failed one, for good, and its clients must move at once (docs/protocol.md §5, re-homing).
     const auto* home = _membership.spec_of(_self.home_server);
     const bool home_gone = home == nullptr;
     // A home that never answers our dial (we restarted from disk while it was gone, or it

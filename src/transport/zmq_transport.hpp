@@ -217,7 +217,7 @@ private:
     // last poll and ever received anything (a send may consume the descriptor's signal).
     // zmq_poll reads it for every socket twice per call and registers every descriptor with
     // the kernel on each call; a persistent epoll set does neither, and on this path those
-    // system calls were most of a round trip's cost.
+    // system calls would be most of a round trip's cost.
     struct poll_source {
         enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
         // Null once the socket closed (forget_socket), until the next rebuild drops the source.

@@ -392,8 +392,8 @@ TEST_CASE("frames waiting for a peer gone for good do not wait for ever: dropped
     for (int i = 0; i < 600; ++i) (void)s1.forward_message("s2", "work", payload);
     WAIT_FOR("frames wait for s2's full connection", s1.status().counters["stalled_frames"] > 0);
     // Then gone, as after kill -9: its port refuses connections, and the full queue ZeroMQ
-    // keeps for the peer never drains. The frames waiting behind it used to wait for ever: a
-    // quarter of the node's budget held, a retry every millisecond, no direct sends for anyone.
+    // keeps for the peer never drains. The frames waiting behind it must not wait for ever,
+    // holding a quarter of the node's budget and blocking direct sends for everyone.
     s2.reset();
     // (Some may still leave: while s2's sockets close, its kernel takes what TCP held, and
     // s1's queue moves a little. What is left then is dropped and counted.)
@@ -915,7 +915,7 @@ TEST_CASE("a handler may wait for its own acked message's report: reports run on
             outcome.set_value("not sent");
             return;
         }
-        // The report used to be queued for the handlers, behind this one: it never came.
+        // The report must not queue for the handlers behind this one: it would never come.
         if (heard.wait_for(5s) != std::future_status::ready) outcome.set_value("no report");
         else outcome.set_value(heard.get() ? "delivered" : "failed");
     });
