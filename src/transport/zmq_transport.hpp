@@ -19,10 +19,13 @@
 #include <set>
 #include <vector>
 
-#include "core/peer_service.hpp"
+#include "core/link.hpp"
 #include "transport/curve_keys.hpp"
 #include "transport/frame.hpp"
 #include "transport/refusal_log.hpp"
+#include "transport/transport_error.hpp"
+#include "transport/wakeup_pipe.hpp"
+#include "zpartisan/node_spec.hpp"
 
 namespace zmq {
 class context_t;
@@ -70,22 +73,6 @@ struct inbound {
     core::link from;
     transport::frame frame;
     bool connection_lost = false;  // a socket-monitor event, not a message: frame is empty
-};
-
-// Wakes the reactor from other threads: an eventfd, so a wake-up is one write() without a lock
-// and the reactor polls it as a plain descriptor. notify() may be called from any thread.
-class wakeup_pipe {
-public:
-    wakeup_pipe();
-    ~wakeup_pipe();
-    wakeup_pipe(const wakeup_pipe&) = delete;
-    wakeup_pipe& operator=(const wakeup_pipe&) = delete;
-    void notify() noexcept;
-    void drain() noexcept;  // reactor thread: consumes every pending wake-up
-    [[nodiscard]] int fd() const { return _fd; }
-
-private:
-    int _fd = -1;
 };
 
 class zmq_transport {
@@ -273,11 +260,6 @@ private:
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;
     bool _flush_on_close = false;  // multipart shapes we do not speak
-};
-
-class transport_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 }  // namespace zpartisan::transport

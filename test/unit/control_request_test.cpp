@@ -6,9 +6,9 @@
 #include <string>
 #include <variant>
 
-#include "daemon/control_request.hpp"
+#include "control/control_request.hpp"
 
-using namespace zpartisan::daemon;
+using namespace zpartisan::control;
 
 namespace {
 

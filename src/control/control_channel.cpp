@@ -1,4 +1,4 @@
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 
 #include <sys/stat.h>
 
@@ -6,9 +6,10 @@
 #include <mutex>
 #include <zmq.hpp>
 
-#include "transport/zmq_transport.hpp"
+#include "transport/transport_error.hpp"
+#include "transport/wakeup_pipe.hpp"
 
-namespace zpartisan::transport {
+namespace zpartisan::control {
 
 namespace {
 // Answers still queued when the daemon closes the endpoint (a report that came while it
@@ -43,7 +44,7 @@ void bind_private(zmq::socket_t& socket, const std::string& endpoint) {
 struct control_server::sockets {
     zmq::context_t context{1};
     zmq::socket_t router{context, zmq::socket_type::router};
-    wakeup_pipe answers_ready;
+    transport::wakeup_pipe answers_ready;
     std::mutex mutex;
     std::deque<std::pair<std::vector<std::string>, std::string>> answers;  // route, text
 };
@@ -57,7 +58,7 @@ control_server::control_server(const std::string& endpoint, std::size_t max_requ
         bind_private(_sockets->router, endpoint);
         _endpoint = _sockets->router.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
-        throw transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
+        throw transport::transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
     }
 }
 
@@ -136,7 +137,7 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
     }
 }
 
-std::optional<std::string> control_request(const std::string& endpoint, const std::string& text,
+std::optional<std::string> ask(const std::string& endpoint, const std::string& text,
                                            std::chrono::milliseconds timeout) {
     try {
         zmq::context_t context{1};
@@ -154,4 +155,4 @@ std::optional<std::string> control_request(const std::string& endpoint, const st
     }
 }
 
-}  // namespace zpartisan::transport
+}  // namespace zpartisan::control
