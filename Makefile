@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # CMake's Makefiles are sub-makes of this one: without this, each says which directory it enters.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build docs test test-asan test-tsan fuzz sim-soak test-unit test-integration run run-inprocess bench soak clean
+.PHONY: all deps configure build docs lint format test test-asan test-tsan fuzz sim-soak test-unit test-integration run run-inprocess bench soak clean
 
 all: build
 
@@ -80,6 +80,17 @@ bench: build
 # prints one summary line (scripts/soak.sh). Not part of `make test`.
 soak: build
 	scripts/soak.sh $(BUILD_DIR)
+
+# clang-format (check only) over every C++ file, then clang-tidy over src/ with the build's
+# compile commands (.clang-format, .clang-tidy; scripts/lint.sh). `make format` rewrites the
+# files as clang-format wants them.
+lint: configure
+	@scripts/install-deps.sh lint
+	@scripts/lint.sh $(BUILD_DIR) $(JOBS)
+
+format:
+	@scripts/install-deps.sh lint
+	@scripts/lint.sh --fix-format
 
 clean:
 	rm -rf $(BUILD_DIR)

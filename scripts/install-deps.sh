@@ -7,8 +7,11 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev cppzmq-dev libcereal-dev catch2
           libcli11-dev libspdlog-dev nlohmann-json3-dev prometheus-cpp-dev python3 python3-yaml curl)
+# `install-deps.sh lint` adds what `make lint` and `make format` need.
 if [ "${1:-}" = fuzz ]; then
     packages+=(clang-14 libclang-rt-14-dev llvm-14)
+elif [ "${1:-}" = lint ]; then
+    packages+=(clang-format-14 clang-tidy-14)
 fi
 
 missing=()

@@ -27,7 +27,7 @@ public:
 };
 
 /// The outcome of a membership operation (join, leave, update_members, reserve...).
-enum class op_status {
+enum class [[nodiscard]] op_status {
     ok,            ///< done
     timeout,       ///< not done before the deadline (e.g. sync_join not fully joined)
     refused,       ///< the peer refused: wrong cluster, unsupported version, missing role...
@@ -40,7 +40,7 @@ enum class op_status {
 [[nodiscard]] const char* to_string(op_status status);
 
 /// What a membership operation returns: a status and, when it is not ok, why.
-struct op_result {
+struct [[nodiscard]] op_result {
     op_status status = op_status::ok;
     std::string reason;  ///< human-readable: why it was not ok, or a warning an ok carries (see Node::join)
 
@@ -48,7 +48,7 @@ struct op_result {
 };
 
 /// What Node::inject_partition and Node::partition_groups return.
-struct partition_result {
+struct [[nodiscard]] partition_result {
     op_status status = op_status::ok;
     std::string ref;     ///< heals it: resolve_partition(ref)
     std::string reason;  ///< for anything but ok

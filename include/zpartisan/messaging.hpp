@@ -10,8 +10,8 @@
 
 namespace zpartisan {
 
-/// Every outcome a send can have; never silent (docs/protocol.md §7 results).
-enum class send_status {
+/// Every outcome a send can have; never silent (docs/protocol.md §7, Results).
+enum class [[nodiscard]] send_status {
     ok,                 ///< on its way (or delivered locally)
     unknown_node,       ///< no member has that name
     not_yet_connected,  ///< this node has no connection yet (still joining)
@@ -72,7 +72,7 @@ struct message_options {
 };
 
 /// What Node::call returns: how the request went out, and the reply.
-struct call_result {
+struct [[nodiscard]] call_result {
     send_status status = send_status::ok;  ///< how the request went out
     bool answered = false;                 ///< false: no reply within the timeout, or `failure`
     std::string payload;                   ///< the reply

@@ -50,7 +50,7 @@ struct liveness_info {
 using callback_handle = std::uint64_t;
 
 /// What Node::set_curve_allowed_keys changed (public keys, Z85).
-struct curve_allow_list_change {
+struct [[nodiscard]] curve_allow_list_change {
     std::vector<std::string> added;    ///< keys now admitted that were not
     std::vector<std::string> removed;  ///< keys no longer admitted
 };

@@ -14,7 +14,7 @@
 #include "cli/member_spec_arguments.hpp"
 #include "cli/payload_input.hpp"
 #include "cli/watch_command.hpp"
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 #include "zpartisan/config.hpp"
 #include "zpartisan/version.hpp"
 
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     bool as_json = false;
     int timeout_ms = 5000;
     app.set_version_flag("--version", "zpartisan-ctl " + std::string(zpartisan::version()) + " (protocol " +
-                                          std::to_string(zpartisan::protocol_version) + ")");
+                                          std::to_string(zpartisan::protocol_version()) + ")");
     app.add_option("-c,--control", control, "the node's control endpoint (every command but keygen)")
         ->envname("ZPARTISAN_CONTROL");
     app.add_flag("--json", as_json, "print the node's JSON answer");
@@ -222,12 +222,12 @@ int main(int argc, char** argv) {
     }
 
     const auto request_text = text_of(request);
-    if (request_text.size() > zpartisan::transport::control_request_max_bytes) {
+    if (request_text.size() > zpartisan::control::control_request_max_bytes) {
         std::cerr << "zpartisan-ctl: the request is " << request_text.size() << " bytes, over the control endpoint's limit of "
-                  << zpartisan::transport::control_request_max_bytes << "\n";
+                  << zpartisan::control::control_request_max_bytes << "\n";
         return 2;
     }
-    const auto answer_text = zpartisan::transport::control_request(control, request_text, answer_wait);
+    const auto answer_text = zpartisan::control::ask(control, request_text, answer_wait);
     if (!answer_text) {
         std::cerr << "zpartisan-ctl: no answer from " << control << " within " << answer_wait.count() << " ms\n";
         return 2;

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <iostream>
 
-#include "transport/control_stream.hpp"
+#include "control/control_stream.hpp"
 
 namespace zpartisan::cli {
 
@@ -55,7 +55,7 @@ std::string line_of(const json& event) {
 int watch(const std::string& control, bool as_json) {
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
-    transport::control_stream stream(control);
+    control::control_stream stream(control);
     const std::string request = R"({"cmd":"watch"})";
     stream.send(request);
     auto last_heard = clock::now();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/membership_set.hpp"
+#include "core/protocol_version.hpp"
 #include "zpartisan/node_spec.hpp"
 
 namespace zpartisan::core {

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "core/topology.hpp"
-#include "zpartisan/config.hpp"
+#include "core/protocol_version.hpp"
 
 namespace zpartisan::core {
 

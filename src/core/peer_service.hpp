@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/failure_detector.hpp"
+#include "core/link.hpp"
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
@@ -27,25 +28,8 @@
 
 namespace zpartisan::core {
 
-// Where a message came from or goes to, in transport terms the core can name.
-struct link {
-    enum class kind : std::uint8_t {
-        dialed,      // our DEALER; id = the router endpoint we dialed
-        accepted,    // our ROUTER; id = the peer's routing id (its node name)
-        subscribed,  // our SUB; id = the pub endpoint (inbound only)
-    };
-    kind via = kind::dialed;
-    std::string id;
-
-    auto operator<=>(const link&) const = default;
-};
-
 namespace effect {
 struct send { link to; message msg; };
-// Servers publish two streams on their PUB (docs/protocol.md §4): `mesh`, which other
-// servers subscribe to, carries first-hand changes; `clients`, which clients subscribe to,
-// carries every change of the server's state. So each change costs S + N messages, not S².
-enum class stream : std::uint8_t { mesh = 'm', clients = 'c' };
 struct publish { stream to; message msg; };  // servers only: on our PUB socket
 // server_key: the peer's CurveZMQ public key (Z85), empty when not known or not needed.
 struct dial { std::string router_endpoint; std::string server_key; };
@@ -133,7 +117,7 @@ struct join_outcome {
     std::string reason;
 };
 
-// Why a message could not even start its way (docs/protocol.md §7 results).
+// Why a message could not even start its way (docs/protocol.md §7, Results).
 enum class route_status { ok, unknown_node, not_yet_connected, disconnected, unreachable, partitioned, congested, stopped };
 
 // What the application asks to send; the core fills in origin, id and hops.
@@ -344,7 +328,7 @@ private:
 
     // --- messaging (peer_service_messaging.cpp) ---
     // The next hop towards destination: a peer we dial, an attached client, or the server
-    // that relays (docs/protocol.md §7 relay rules); nullopt when there is none.
+    // that relays (docs/protocol.md §7, Routes); nullopt when there is none.
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination) const;
     [[nodiscard]] std::optional<link> next_hop(const std::string& destination, const node_spec* spec) const;
     [[nodiscard]] route_status route_status_of(const node_spec& destination) const;

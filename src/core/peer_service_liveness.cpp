@@ -278,7 +278,7 @@ std::vector<std::string> peer_service::rehome_candidates() const {
 
 bool peer_service::home_down(std::uint64_t now_ms, std::optional<std::uint64_t>* silent_at) const {
     // A home that left or was removed is hung up and no longer watched: it is as lost as a
-    // failed one, for good, and its clients must move at once (spec: re-homing).
+    // failed one, for good, and its clients must move at once (docs/protocol.md §5, re-homing).
     const auto* home = _membership.spec_of(_self.home_server);
     if (home == nullptr) return true;
     if (_detector.watching(_self.home_server) && !_detector.is_up(_self.home_server)) return true;

@@ -5,15 +5,20 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "daemon/control_request.hpp"
+#include "control/control_request.hpp"
 #include "daemon/health_check.hpp"
-#include "daemon/member_specs.hpp"
+#include "control/member_specs.hpp"
 #include "wire/base64.hpp"
 
 namespace zpartisan::daemon {
 
 namespace {
 
+using control::control_command;
+using control::control_request;
+using control::default_join_wait_ms;
+using control::member_specs_of;
+using control::parse_control_request;
 using nlohmann::json;
 
 json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }

@@ -27,7 +27,7 @@
 #include "daemon/metrics_exporter.hpp"
 #include "daemon/watch_stream.hpp"
 #include "daemon/report_waits.hpp"
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 #include "transport/zmq_context.hpp"
 #include "zpartisan/node.hpp"
 #include "zpartisan/version.hpp"
@@ -76,7 +76,7 @@ constexpr auto report_margin = std::chrono::milliseconds(1000);
 // Serves the control endpoint for at most max_wait: one request, answers that came meanwhile,
 // and the waits for delivery reports whose deadline passed.
 void serve_control(zpartisan::Node& node, const zpartisan::daemon::inbox& box, zpartisan::daemon::report_waits& waits,
-                   zpartisan::daemon::watch_stream& watchers, zpartisan::transport::control_server& control,
+                   zpartisan::daemon::watch_stream& watchers, zpartisan::control::control_server& control,
                    std::chrono::milliseconds max_wait) {
     using clock = zpartisan::daemon::report_waits::clock;
     auto wait = max_wait;
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     CLI::App app{"zpartisan-node: a zpartisan cluster member (server or client)"};
     app.option_defaults()->always_capture_default();  // --help shows every default
     app.set_version_flag("--version", "zpartisan-node " + std::string(zpartisan::version()) + " (protocol " +
-                                          std::to_string(zpartisan::protocol_version) + ")");
+                                          std::to_string(zpartisan::protocol_version()) + ")");
     app.set_config("--config", "", "read flags from a TOML/INI file (key = value, e.g. name = \"s1\")");
     config cfg;
     std::string role_text = "server";
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     std::size_t inbox_size = 100;
     bool no_heap_trim = false;
     bool control_allow_remote = false;
-    std::size_t control_max_request_bytes = transport::control_request_max_bytes;
+    std::size_t control_max_request_bytes = control::control_request_max_bytes;
     std::string curve_secret_file, curve_allow_file;
     std::string metrics_bind;
 
@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
     }
 
     // Declared before the node, which must go first: its delivery reports answer through them.
-    std::unique_ptr<transport::control_server> control;
+    std::unique_ptr<control::control_server> control;
     daemon::report_waits waits(std::chrono::milliseconds(cfg.ack_timeout_ms) + report_margin);
     std::unique_ptr<Node> node;
     std::unique_ptr<daemon::metrics_exporter> metrics;  // scrapes the node: goes before it
@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &handled, &previous);
     try {
         node = std::make_unique<Node>(cfg);
-        control = std::make_unique<transport::control_server>(control_endpoint, control_max_request_bytes);
+        control = std::make_unique<control::control_server>(control_endpoint, control_max_request_bytes);
         if (!metrics_bind.empty()) metrics = std::make_unique<daemon::metrics_exporter>(*node, metrics_bind);
     } catch (const std::exception& e) {
         std::cerr << "zpartisan-node: " << e.what() << "\n";
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
                      cfg.curve_allowed_keys.size(), curve_allow_file);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
     if (metrics) spdlog::info("{} metrics: http://{}:{}/metrics", cfg.name, metrics_bind.substr(0, metrics_bind.rfind(':')), metrics->port());
-    daemon::watch_stream watchers([&control](const transport::control_message& to, const std::string& text) { control->reply(to, text); });
+    daemon::watch_stream watchers([&control](const control::control_message& to, const std::string& text) { control->reply(to, text); });
     daemon::membership_monitor monitor(*node, watchers, metrics.get());
     // Checked between control requests: this thread has nothing else to do, and a trim here
     // holds up no message (daemon/heap_trim.hpp says why and when).

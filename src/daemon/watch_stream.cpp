@@ -14,7 +14,7 @@ std::string text_of(const json& value) { return value.dump(-1, ' ', false, json:
 
 }  // namespace
 
-bool watch_stream::take(const transport::control_message& request, clock::time_point now) {
+bool watch_stream::take(const control::control_message& request, clock::time_point now) {
     std::string cmd;
     try {
         const auto parsed = json::parse(request.text);

@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "daemon/membership_events.hpp"
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 
 namespace zpartisan::daemon {
 
 class watch_stream {
 public:
     using clock = std::chrono::steady_clock;
-    using sender = std::function<void(const transport::control_message& to, const std::string& text)>;
+    using sender = std::function<void(const control::control_message& to, const std::string& text)>;
 
     static constexpr auto heartbeat_interval = std::chrono::milliseconds(1000);
     static constexpr auto watcher_expiry = std::chrono::milliseconds(5000);
@@ -33,14 +33,14 @@ public:
     explicit watch_stream(sender send) : _send(std::move(send)) {}
 
     // A `watch` or `unwatch` request: answered here (true), else not one of ours (false).
-    bool take(const transport::control_message& request, clock::time_point now);
+    bool take(const control::control_message& request, clock::time_point now);
     // Sends each event to every watcher, then heartbeats that are due; drops expired watchers.
     void publish(const std::vector<membership_event>& events, clock::time_point now);
     [[nodiscard]] bool watched() const { return !_watchers.empty(); }
 
 private:
     struct watcher {
-        transport::control_message route;
+        control::control_message route;
         clock::time_point last_asked;
         clock::time_point last_sent;
         std::uint64_t seq = 0;

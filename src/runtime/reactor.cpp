@@ -652,7 +652,7 @@ bool reactor::queue_locked(const wire::forward_fields& request, std::function<vo
         // Room for a burst's first few dozen small messages up front, so the bundle is not
         // regrown for each. In a stream (a burst into an empty queue, or after a bundle that
         // filled at least halfway) the bundle gets its full size at once: regrowing it on the
-        // sending thread cost about a third of a 64-byte stream's rate. Otherwise it starts
+        // sending thread is a large share of a stream of small messages' cost. Otherwise it starts
         // small, so a burst that alternates destinations does not reserve the maximum per
         // message; either way what is reserved stays within twice what is queued, plus one
         // bundle, and a bundle that leaves sparse is shrunk before ZeroMQ holds it

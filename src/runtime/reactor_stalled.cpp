@@ -1,4 +1,4 @@
-// reactor: frames waiting for a full hop (docs/protocol.md §7 back-pressure): held per hop,
+// reactor: frames waiting for a full hop (docs/protocol.md §7, Full connections): held per hop,
 // retried as the hop drains, rerouted when the routes move, and dropped and counted when their
 // hop is gone for good or the backlog is over its bound.
 #include <spdlog/spdlog.h>

@@ -1,4 +1,6 @@
-// The reactor's wake-up eventfd (declared in zmq_transport.hpp, beside the poll it feeds).
+// The wake-up eventfd a poll waits on beside its sockets (the reactor's, the control endpoint's).
+#include "transport/wakeup_pipe.hpp"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -7,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "transport/zmq_transport.hpp"
+#include "transport/transport_error.hpp"
 
 namespace zpartisan::transport {
 

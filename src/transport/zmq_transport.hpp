@@ -20,10 +20,13 @@
 #include <set>
 #include <vector>
 
-#include "core/peer_service.hpp"
+#include "core/link.hpp"
 #include "transport/curve_keys.hpp"
 #include "transport/frame.hpp"
 #include "transport/refusal_log.hpp"
+#include "transport/transport_error.hpp"
+#include "transport/wakeup_pipe.hpp"
+#include "zpartisan/node_spec.hpp"
 
 namespace zmq {
 class context_t;
@@ -72,22 +75,6 @@ struct inbound {
     core::link from;
     transport::frame frame;
     bool connection_lost = false;  // a socket-monitor event, not a message: frame is empty
-};
-
-// Wakes the reactor from other threads: an eventfd, so a wake-up is one write() without a lock
-// and the reactor polls it as a plain descriptor. notify() may be called from any thread.
-class wakeup_pipe {
-public:
-    wakeup_pipe();
-    ~wakeup_pipe();
-    wakeup_pipe(const wakeup_pipe&) = delete;
-    wakeup_pipe& operator=(const wakeup_pipe&) = delete;
-    void notify() noexcept;
-    void drain() noexcept;  // reactor thread: consumes every pending wake-up
-    [[nodiscard]] int fd() const { return _fd; }
-
-private:
-    int _fd = -1;
 };
 
 class zmq_transport {
@@ -220,7 +207,7 @@ private:
     // last poll and ever received anything (a send may consume the descriptor's signal).
     // zmq_poll reads it for every socket twice per call and registers every descriptor with
     // the kernel on each call; a persistent epoll set does neither, and on this path those
-    // system calls were most of a round trip's cost.
+    // system calls would be most of a round trip's cost.
     struct poll_source {
         enum class kind { wakeup, router, sub, dealer, lane, monitor } what;
         // Null once the socket closed (forget_socket), until the next rebuild drops the source.
@@ -279,11 +266,6 @@ private:
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;
     bool _flush_on_close = false;  // multipart shapes we do not speak
-};
-
-class transport_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 }  // namespace zpartisan::transport

@@ -1,7 +1,7 @@
 #include "wire/codec.hpp"
 
 #include "wire/routed_codec.hpp"
-#include "zpartisan/config.hpp"
+#include "core/protocol_version.hpp"
 
 #include <limits>
 #include <cereal/archives/portable_binary.hpp>
@@ -221,7 +221,7 @@ core::message load_body(input_archive& ar, std::istream& in, core::message_type 
             ar(m.protocol_version);
             // Another version's body may be laid out differently: the version alone is
             // enough for the refusal that names both (docs/protocol.md §6).
-            if (m.protocol_version != protocol_version) return m;
+            if (m.protocol_version != core::protocol_version) return m;
             load_string(ar, m.cluster_name);
             load_spec(ar, m.spec);
             load_state(ar, m.state);
@@ -447,7 +447,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
         input_archive ar(in);
         auto message = load_body(ar, in, static_cast<core::message_type>(result.type_byte));
         const auto* hello = std::get_if<core::hello>(&message);
-        const bool foreign_hello = hello && hello->protocol_version != protocol_version;
+        const bool foreign_hello = hello && hello->protocol_version != core::protocol_version;
         if (!foreign_hello && in.peek() != std::char_traits<char>::eof()) throw malformed_input("trailing bytes");
         result.message = std::move(message);
     } catch (const std::exception& e) {

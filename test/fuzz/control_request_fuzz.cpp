@@ -1,4 +1,4 @@
-// The control protocol's requests (src/daemon/control_request.hpp): any text is a checked
+// The control protocol's requests (src/control/control_request.hpp): any text is a checked
 // request or an error answer, never a throw; a request written back as JSON (as zpartisan-ctl
 // writes one) parses to the same request; update_members' specs are refused with
 // std::invalid_argument or accepted, against a fixed membership.
@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <variant>
 
-#include "daemon/control_request.hpp"
-#include "daemon/member_specs.hpp"
+#include "control/control_request.hpp"
+#include "control/member_specs.hpp"
 #include "fuzz_targets.hpp"
 #include "sample_state.hpp"
 #include "wire/base64.hpp"
@@ -18,11 +18,11 @@ namespace zpartisan::fuzz {
 namespace {
 
 using nlohmann::json;
-using daemon::control_command;
+using control::control_command;
 
 // The request as a client would write it: every field the command takes, payloads as base64.
-json to_json(const daemon::control_request& r) {
-    json j{{"cmd", daemon::name_of(r.command)}};
+json to_json(const control::control_request& r) {
+    json j{{"cmd", control::name_of(r.command)}};
     switch (r.command) {
         case control_command::send:
         case control_command::forward:
@@ -57,7 +57,7 @@ json to_json(const daemon::control_request& r) {
 void check_specs(const json& specs) {
     const auto& members = sample_membership();
     try {
-        const auto checked = daemon::member_specs_of(specs, members.specs());
+        const auto checked = control::member_specs_of(specs, members.specs());
         fuzz_require(checked.size() == specs.size(), "one spec out per spec in");
     } catch (const std::invalid_argument&) {
     }
@@ -66,14 +66,14 @@ void check_specs(const json& specs) {
 }  // namespace
 
 int fuzz_control_request(const std::uint8_t* data, std::size_t size) {
-    const auto parsed = daemon::parse_control_request(as_text(data, size));
+    const auto parsed = control::parse_control_request(as_text(data, size));
     if (const auto* why = std::get_if<std::string>(&parsed)) {
         fuzz_require(!why->empty(), "a refusal says why");
         return 0;
     }
-    const auto& request = std::get<daemon::control_request>(parsed);
-    const auto again = daemon::parse_control_request(to_json(request).dump());
-    const auto* reread = std::get_if<daemon::control_request>(&again);
+    const auto& request = std::get<control::control_request>(parsed);
+    const auto again = control::parse_control_request(to_json(request).dump());
+    const auto* reread = std::get_if<control::control_request>(&again);
     fuzz_require(reread != nullptr, "a request written back parses");
     fuzz_require(*reread == request, "a request written back parses to the same request");
     if (request.command == control_command::update_members) check_specs(request.specs);

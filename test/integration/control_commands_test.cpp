@@ -11,7 +11,7 @@
 
 #include "cluster_fixture.hpp"
 #include "daemon/control_commands.hpp"
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 
 #include <zmq.hpp>
 
@@ -134,7 +134,7 @@ TEST_CASE("control answers carry bytes that are not UTF-8 as replacement charact
 }
 
 TEST_CASE("a control request of several frames is refused whole, not run part by part", "[control]") {
-    transport::control_server server("tcp://127.0.0.1:*");
+    control::control_server server("tcp://127.0.0.1:*");
     zmq::context_t context;
     zmq::socket_t req(context, zmq::socket_type::req);
     req.set(zmq::sockopt::linger, 0);
@@ -142,7 +142,7 @@ TEST_CASE("a control request of several frames is refused whole, not run part by
     req.connect(server.endpoint());
     (void)req.send(zmq::buffer(std::string_view(R"({"cmd":"members"})")), zmq::send_flags::sndmore);
     (void)req.send(zmq::buffer(std::string_view(R"({"cmd":"leave"})")), zmq::send_flags::none);
-    std::optional<transport::control_message> request;
+    std::optional<control::control_message> request;
     zmq::message_t answer;
     // Refused inside next_request, which then has nothing to hand over; the second part
     // never comes out as a request of its own.
@@ -271,16 +271,16 @@ TEST_CASE("report waits answer exactly once, whichever of the report and the dea
 }
 
 TEST_CASE("the control endpoint answers a later request while an earlier one waits, from any thread", "[control]") {
-    transport::control_server server("tcp://127.0.0.1:*");
+    control::control_server server("tcp://127.0.0.1:*");
     std::optional<std::string> first_answer, second_answer;
-    std::thread first([&] { first_answer = transport::control_request(server.endpoint(), "first", std::chrono::seconds(10)); });
-    std::optional<transport::control_message> first_request;
+    std::thread first([&] { first_answer = control::ask(server.endpoint(), "first", std::chrono::seconds(10)); });
+    std::optional<control::control_message> first_request;
     for (int i = 0; i < 50 && !first_request; ++i) first_request = server.next_request(std::chrono::milliseconds(200));
     REQUIRE(first_request);
     CHECK(first_request->text == "first");
 
-    std::thread second([&] { second_answer = transport::control_request(server.endpoint(), "second", std::chrono::seconds(10)); });
-    std::optional<transport::control_message> second_request;
+    std::thread second([&] { second_answer = control::ask(server.endpoint(), "second", std::chrono::seconds(10)); });
+    std::optional<control::control_message> second_request;
     for (int i = 0; i < 50 && !second_request; ++i) second_request = server.next_request(std::chrono::milliseconds(200));
     REQUIRE(second_request);
     CHECK(second_request->text == "second");

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "daemon/control_endpoint_policy.hpp"
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 
 using namespace zpartisan;
 
@@ -40,7 +40,7 @@ TEST_CASE("an ipc control socket file is readable and writable by its owner only
     const auto path = dir / "node.ctl";
     const auto previous = ::umask(0);  // the most permissive a caller could have set
     {
-        transport::control_server server("ipc://" + path.string());
+        control::control_server server("ipc://" + path.string());
         ::umask(previous);
         struct stat info {};
         REQUIRE(::stat(path.c_str(), &info) == 0);
@@ -55,9 +55,9 @@ TEST_CASE("an ipc control socket file is readable and writable by its owner only
 }
 
 TEST_CASE("a control request over the limit is answered with an error naming the limit", "[control][limits]") {
-    transport::control_server server("tcp://127.0.0.1:*", 1024);
+    control::control_server server("tcp://127.0.0.1:*", 1024);
     auto serve = std::async(std::launch::async, [&] { return server.next_request(std::chrono::seconds(3)); });
-    const auto answer = transport::control_request(server.endpoint(), R"({"cmd":"status","pad":")" + std::string(2000, 'x') + "\"}",
+    const auto answer = control::ask(server.endpoint(), R"({"cmd":"status","pad":")" + std::string(2000, 'x') + "\"}",
                                                    std::chrono::seconds(3));
     REQUIRE(answer);
     CHECK_THAT(*answer, Catch::Contains(R"("ok":false)") && Catch::Contains("over the endpoint's limit of 1024") &&

@@ -95,7 +95,7 @@ TEST_CASE("a garbage flood leaves a short, escaped log, counted drops and a serv
     constexpr int peers = 200, frames_each = 20;
     zmq::context_t context;
     std::vector<zmq::socket_t> dealers;
-    core::hello wrong_cluster{protocol_version, "someone-else",
+    core::hello wrong_cluster{core::protocol_version, "someone-else",
                               node_spec{"intruder", role::server, "tcp://127.0.0.1:1", "", "", 1, "", ""}, {}, 0};
     for (int p = 0; p < peers; ++p) {
         auto& dealer = dealers.emplace_back(context, zmq::socket_type::dealer);

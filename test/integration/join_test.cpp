@@ -176,11 +176,11 @@ TEST_CASE("a hello with an unknown protocol version, or garbage, is refused or d
 TEST_CASE("a node of the previous protocol version is refused with a clear reason", "[join][refusal][upgrade]") {
     auto s1 = make_node("s1", role::server);
     raw_peer old_node("old", s1->router_endpoint());
-    const auto previous = protocol_version - 1;
+    const auto previous = core::protocol_version - 1;
     const auto refusal = old_node.refusal_for(hello_from("old", previous, role::server));
     CHECK(refusal.reason == core::refusal_reason::unsupported_version);
     CHECK(refusal.detail == "unsupported protocol version " + std::to_string(previous) + "; this node speaks " +
-                                std::to_string(protocol_version));
+                                std::to_string(core::protocol_version));
     CHECK(s1->members() == std::vector<std::string>{"s1"});
     CHECK(s1->status().counters.at("refused_hellos") >= 1);
 }
@@ -188,7 +188,7 @@ TEST_CASE("a node of the previous protocol version is refused with a clear reaso
 TEST_CASE("a hello without a valid role is refused", "[join][refusal]") {
     auto s1 = make_node("s1", role::server);
     raw_peer rogue("norole", s1->router_endpoint());
-    const auto refusal = rogue.refusal_for(hello_from("norole", protocol_version, static_cast<role>(0)));
+    const auto refusal = rogue.refusal_for(hello_from("norole", core::protocol_version, static_cast<role>(0)));
     CHECK(refusal.reason == core::refusal_reason::bad_role);
     CHECK(s1->members() == std::vector<std::string>{"s1"});
 }

@@ -133,12 +133,12 @@ TEST_CASE("metrics: the node's counters under Prometheus names, gauges apart", "
 
 TEST_CASE("watch stream: subscribe, renew, heartbeats, numbered events, expiry, unwatch, a bound on watchers", "[operations][watch]") {
     std::vector<std::pair<std::vector<std::string>, json>> sent;
-    watch_stream stream([&sent](const transport::control_message& to, const std::string& text) {
+    watch_stream stream([&sent](const control::control_message& to, const std::string& text) {
         sent.emplace_back(to.route, json::parse(text));
     });
     using clock = watch_stream::clock;
     const auto t0 = clock::time_point{} + std::chrono::hours(1);
-    transport::control_message a{R"({"cmd":"watch"})", {"a", ""}};
+    control::control_message a{R"({"cmd":"watch"})", {"a", ""}};
     CHECK_FALSE(stream.take({R"({"cmd":"status"})", {"a", ""}}, t0));
     CHECK_FALSE(stream.take({"not json", {"a", ""}}, t0));
     REQUIRE(stream.take(a, t0));

@@ -6,9 +6,9 @@
 #include <string>
 #include <variant>
 
-#include "daemon/control_request.hpp"
+#include "control/control_request.hpp"
 
-using namespace zpartisan::daemon;
+using namespace zpartisan::control;
 
 namespace {
 
@@ -47,7 +47,7 @@ TEST_CASE("control requests are read into their fields", "[control_request]") {
 
 TEST_CASE("numbers out of a field's range are refused, never converted", "[control_request]") {
     // A float out of an integer's range does not convert at all (undefined behaviour); a
-    // negative ttl used to wrap to four billion hops.
+    // negative ttl must not wrap to four billion hops.
     for (const char* text : {R"({"cmd":"partition","ttl":1e300})", R"({"cmd":"partition","ttl":-1})",
                              R"({"cmd":"partition","ttl":4294967296})", R"({"cmd":"partition","ttl":1.5})",
                              R"({"cmd":"join","endpoint":"tcp://a:1","timeout_ms":1e30})",

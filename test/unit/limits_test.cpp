@@ -26,7 +26,7 @@ peer_service_options server_options() {
 hello hello_of(const node_spec& spec, std::uint64_t max_message_bytes = 0) {
     membership_set own(spec.name + "/1");
     own.add(spec);
-    return hello{protocol_version, "limits", spec, own.state(), max_message_bytes};
+    return hello{core::protocol_version, "limits", spec, own.state(), max_message_bytes};
 }
 
 // What the node answered `to`: "welcome", "refusal <reason>" or "" for nothing.

@@ -72,7 +72,7 @@ TEST_CASE("an acked message waiting for a route leaves the moment the route appe
     REQUIRE(net.node("s1").route_status_of("s2") == core::route_status::unreachable);
     std::uint64_t id = 0;
     REQUIRE(net.node("s1").send_app(acked_to("s2"), net.now_ms(), &id) == core::route_status::ok);
-    net.run_rounds(37);  // off the heartbeat beat, so a retransmission cannot pass for the fix
+    net.run_rounds(37);  // off the heartbeat beat, so a retransmission cannot pass for the route's return
     net.resume("s2");
     std::uint64_t route_back_ms = 0;
     for (int round = 0; round < 600 && route_back_ms == 0; ++round) {

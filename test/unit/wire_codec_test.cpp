@@ -32,7 +32,7 @@ std::vector<message> one_of_each() {
     membership_digest seen{state.context, {}};
     seen.live.insert(dot{"a/1", 1});
     return {
-        hello{protocol_version, "prod", spec, state, 1u << 20},
+        hello{core::protocol_version, "prod", spec, state, 1u << 20},
         welcome{spec, state, 42, 65536},
         referral{"a client accepts no connections", "s1", {"tcp://a:1", "tcp://b:2"}, {"k1", ""}},
         refusal{refusal_reason::wrong_cluster, "wrong cluster 'x'"},
@@ -285,11 +285,11 @@ TEST_CASE("a state is written as version 2 (specs with their public key) and an 
 
 TEST_CASE("a hello of another protocol version decodes to its version, for the refusal", "[codec]") {
     core::hello old;
-    old.protocol_version = protocol_version - 1;
+    old.protocol_version = core::protocol_version - 1;
     old.cluster_name = "prod";
     auto frame = wire::encode(old);
     frame += "older layouts may carry anything after the version";
     const auto decoded = wire::decode(frame, limit);
     REQUIRE(decoded.message);
-    CHECK(std::get<core::hello>(*decoded.message).protocol_version == protocol_version - 1);
+    CHECK(std::get<core::hello>(*decoded.message).protocol_version == core::protocol_version - 1);
 }

@@ -1,8 +1,8 @@
-// The daemon's control endpoint (text in, text out), kept in the transport so zmq.hpp stays in
-// one layer. zpartisan-ctl asks with control_request (a REQ socket); the daemon serves with
-// control_server, a ROUTER, so an answer may come later than the next request's (an acked
-// forward waits for its delivery report while other requests are answered). Both bounded by
-// timeouts: a dead daemon never hangs the CLI.
+// The daemon's control endpoint (text in, text out; docs/control.md). zpartisan-ctl asks with
+// ask() (a REQ socket); the daemon serves with control_server, a ROUTER, so an answer may come
+// later than the next request's (an acked forward waits for its delivery report while other
+// requests are answered). Both bounded by timeouts: a dead daemon never hangs the CLI. Its own
+// ZeroMQ context: the control endpoint shares nothing with the node's sockets.
 #pragma once
 
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace zpartisan::transport {
+namespace zpartisan::control {
 
 // The largest request the endpoint takes by default: room for a node's largest message
 // (max_message_bytes, 4 MiB by default) as base64 in JSON. A larger one is answered with an
@@ -27,7 +27,7 @@ struct control_message {
 
 class control_server {
 public:
-    // Binds endpoint (ipc:// or tcp://127.0.0.1:port); throws transport_error on failure. An
+    // Binds endpoint (ipc:// or tcp://127.0.0.1:port); throws transport::transport_error on failure. An
     // ipc:// socket file is created readable and writable by this process's user only.
     explicit control_server(const std::string& endpoint, std::size_t max_request_bytes = control_request_max_bytes);
     ~control_server();
@@ -52,7 +52,7 @@ private:
 };
 
 // One request/response; nullopt when nothing answered within timeout.
-std::optional<std::string> control_request(const std::string& endpoint, const std::string& text,
+[[nodiscard]] std::optional<std::string> ask(const std::string& endpoint, const std::string& text,
                                            std::chrono::milliseconds timeout);
 
-}  // namespace zpartisan::transport
+}  // namespace zpartisan::control

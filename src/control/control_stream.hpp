@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace zpartisan::transport {
+namespace zpartisan::control {
 
 class control_stream {
 public:
@@ -28,4 +28,4 @@ private:
     std::unique_ptr<sockets> _sockets;
 };
 
-}  // namespace zpartisan::transport
+}  // namespace zpartisan::control

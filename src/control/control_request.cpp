@@ -1,4 +1,4 @@
-#include "daemon/control_request.hpp"
+#include "control/control_request.hpp"
 
 #include <array>
 #include <limits>
@@ -7,7 +7,7 @@
 
 #include "wire/base64.hpp"
 
-namespace zpartisan::daemon {
+namespace zpartisan::control {
 
 namespace {
 
@@ -178,4 +178,4 @@ std::variant<control_request, std::string> parse_control_request(std::string_vie
     }
 }
 
-}  // namespace zpartisan::daemon
+}  // namespace zpartisan::control

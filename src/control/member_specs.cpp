@@ -1,4 +1,4 @@
-#include "daemon/member_specs.hpp"
+#include "control/member_specs.hpp"
 
 #include <algorithm>
 #include <map>
@@ -7,7 +7,7 @@
 
 #include "core/endpoint.hpp"
 
-namespace zpartisan::daemon {
+namespace zpartisan::control {
 
 namespace {
 
@@ -103,4 +103,4 @@ std::vector<node_spec> member_specs_of(const json& specs, const std::vector<node
     return out;
 }
 
-}  // namespace zpartisan::daemon
+}  // namespace zpartisan::control

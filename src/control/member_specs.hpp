@@ -7,7 +7,7 @@
 
 #include "zpartisan/node_spec.hpp"
 
-namespace zpartisan::daemon {
+namespace zpartisan::control {
 
 // `specs` is an array of objects with `name` and any of role, router_endpoint, pub_endpoint,
 // home, incarnation and tag. A field left out keeps the value of the current member of that
@@ -17,4 +17,4 @@ namespace zpartisan::daemon {
 // or client, an endpoint that is not one a peer can dial.
 [[nodiscard]] std::vector<node_spec> member_specs_of(const nlohmann::json& specs, const std::vector<node_spec>& current);
 
-}  // namespace zpartisan::daemon
+}  // namespace zpartisan::control

@@ -1,8 +1,8 @@
-#include "transport/control_stream.hpp"
+#include "control/control_stream.hpp"
 
 #include <zmq.hpp>
 
-namespace zpartisan::transport {
+namespace zpartisan::control {
 
 struct control_stream::sockets {
     zmq::context_t context{1};
@@ -43,4 +43,4 @@ std::optional<std::string> control_stream::receive(std::chrono::milliseconds tim
     }
 }
 
-}  // namespace zpartisan::transport
+}  // namespace zpartisan::control

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-namespace zpartisan::daemon {
+namespace zpartisan::control {
 
 enum class control_command {
     members, status, metrics, state, inbox, send, forward, update_members, join, leave, remove, partition, heal,
@@ -49,4 +49,4 @@ struct control_request {
 // The request, or the error answer's text.
 [[nodiscard]] std::variant<control_request, std::string> parse_control_request(std::string_view text) noexcept;
 
-}  // namespace zpartisan::daemon
+}  // namespace zpartisan::control

@@ -1,4 +1,4 @@
-#include "transport/control_channel.hpp"
+#include "control/control_channel.hpp"
 
 #include <sys/stat.h>
 
@@ -6,10 +6,11 @@
 #include <mutex>
 #include <zmq.hpp>
 
+#include "transport/transport_error.hpp"
+#include "transport/wakeup_pipe.hpp"
 #include "transport/zmq_context.hpp"
-#include "transport/zmq_transport.hpp"
 
-namespace zpartisan::transport {
+namespace zpartisan::control {
 
 namespace {
 // Answers still queued when the daemon closes the endpoint (a report that came while it
@@ -42,9 +43,9 @@ void bind_private(zmq::socket_t& socket, const std::string& endpoint) {
 }  // namespace
 
 struct control_server::sockets {
-    std::shared_ptr<zmq::context_t> context = context_for_sockets();  // the daemon's node's, shared
+    std::shared_ptr<zmq::context_t> context = transport::context_for_sockets();  // the daemon's node's, shared
     zmq::socket_t router{*context, zmq::socket_type::router};
-    wakeup_pipe answers_ready;
+    transport::wakeup_pipe answers_ready;
     std::mutex mutex;
     std::deque<std::pair<std::vector<std::string>, std::string>> answers;  // route, text
 };
@@ -58,7 +59,7 @@ control_server::control_server(const std::string& endpoint, std::size_t max_requ
         bind_private(_sockets->router, endpoint);
         _endpoint = _sockets->router.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
-        throw transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
+        throw transport::transport_error("cannot bind the control endpoint " + endpoint + ": " + e.what());
     }
 }
 
@@ -137,7 +138,7 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
     }
 }
 
-std::optional<std::string> control_request(const std::string& endpoint, const std::string& text,
+std::optional<std::string> ask(const std::string& endpoint, const std::string& text,
                                            std::chrono::milliseconds timeout) {
     try {
         zmq::context_t context{1};
@@ -155,4 +156,4 @@ std::optional<std::string> control_request(const std::string& endpoint, const st
     }
 }
 
-}  // namespace zpartisan::transport
+}  // namespace zpartisan::control
