@@ -72,8 +72,8 @@ public:
     }
 
     json run() {
-        json figure = {{"bench", "cluster"}, {"processes", _processes}, {"servers", _servers},
-                       {"clients", _processes - _servers}};
+        json figure = {
+            {"bench", "cluster"}, {"processes", _processes}, {"servers", _servers}, {"clients", _processes - _servers}};
         start_servers();
         start_clients();
         const auto converge = converge_time();
@@ -90,8 +90,9 @@ public:
 
 private:
     std::vector<std::string> flags_for(const std::string& name, bool server, const std::string& joins) const {
-        std::vector<std::string> flags{"--name", name, "--role", server ? "server" : "client", "--cluster", "bench",
-                                       "--control", control_of(name), "--log-level", "warn"};
+        std::vector<std::string> flags{"--name",      name,    "--role",    server ? "server" : "client",
+                                       "--cluster",   "bench", "--control", control_of(name),
+                                       "--log-level", "warn"};
         if (!joins.empty()) flags.insert(flags.end(), {"--join", joins});
         flags.insert(flags.end(), _settings.node_flags.begin(), _settings.node_flags.end());
         return flags;
@@ -111,14 +112,16 @@ private:
     // The router endpoints of the first `count` nodes, once each answers `status`.
     std::vector<std::string> router_endpoints(std::size_t count, std::chrono::seconds patience) {
         std::vector<std::string> endpoints(count);
-        const std::vector<std::string> controls(_controls.begin(), _controls.begin() + static_cast<std::ptrdiff_t>(count));
+        const std::vector<std::string> controls(_controls.begin(),
+                                                _controls.begin() + static_cast<std::ptrdiff_t>(count));
         const auto deadline = clock_type::now() + patience;
         while (clock_type::now() < deadline) {
             fail_on_exits();
             (void)ask_all(_context, controls, {{"cmd", "status"}}, [&](std::size_t i, const json& answer) {
                 endpoints[i] = answer.value("router_endpoint", "");
             });
-            if (std::none_of(endpoints.begin(), endpoints.end(), [](const auto& e) { return e.empty(); })) return endpoints;
+            if (std::none_of(endpoints.begin(), endpoints.end(), [](const auto& e) { return e.empty(); }))
+                return endpoints;
             std::this_thread::sleep_for(100ms);
         }
         throw std::runtime_error("servers did not answer on their control endpoints within " +
@@ -140,7 +143,8 @@ private:
             const auto k = static_cast<std::size_t>(i - _servers);
             auto joins = _server_endpoints[k % _server_endpoints.size()];
             if (_server_endpoints.size() > 1) joins += "," + _server_endpoints[(k + 1) % _server_endpoints.size()];
-            _fleet.start(_names[static_cast<std::size_t>(i)], flags_for(_names[static_cast<std::size_t>(i)], false, joins));
+            _fleet.start(_names[static_cast<std::size_t>(i)],
+                         flags_for(_names[static_cast<std::size_t>(i)], false, joins));
         }
         _last_start = clock_type::now();
     }
@@ -154,7 +158,8 @@ private:
         std::set<std::size_t> sample;
         const auto stride = std::max<std::size_t>(1, (_names.size() - static_cast<std::size_t>(_servers)) / 20);
         for (std::size_t i = 0; i < _names.size(); ++i)
-            if (i < static_cast<std::size_t>(_servers) || (i - static_cast<std::size_t>(_servers)) % stride == 0) sample.insert(i);
+            if (i < static_cast<std::size_t>(_servers) || (i - static_cast<std::size_t>(_servers)) % stride == 0)
+                sample.insert(i);
         const auto deadline = _last_start + std::chrono::seconds(_settings.converge_timeout_seconds);
         auto sweep = [&](const std::set<std::size_t>& which) {
             const std::vector<std::size_t> asked(which.begin(), which.end());
@@ -188,11 +193,16 @@ private:
         std::size_t silent = 0, short_of_members = 0, short_of_reachable = 0;
         for (std::size_t i = 0; i < _names.size(); ++i) {
             const auto it = _last_view.find(i);
-            if (it == _last_view.end()) ++silent;
-            else if (it->second.listed < _names.size()) ++short_of_members;
-            else if (it->second.reachable < _names.size()) ++short_of_reachable;
+            if (it == _last_view.end())
+                ++silent;
+            else if (it->second.listed < _names.size())
+                ++short_of_members;
+            else if (it->second.reachable < _names.size())
+                ++short_of_reachable;
         }
-        return {{"never_answered", silent}, {"missing_members", short_of_members}, {"members_unreachable", short_of_reachable}};
+        return {{"never_answered", silent},
+                {"missing_members", short_of_members},
+                {"members_unreachable", short_of_reachable}};
     }
 
     struct metrics_sweep {
@@ -308,8 +318,10 @@ bool run_cluster(const cluster_settings& settings, const reporter& out) {
         figure["open_files_limit"] = open_files;
         all_ok = all_ok && figure.value("ok", false);
         out.figure(figure);
-        if (figure.value("ok", false)) std::filesystem::remove_all(work_template);
-        else std::cerr << "zpartisan-bench cluster: daemon logs kept in " << work_template << "\n";
+        if (figure.value("ok", false))
+            std::filesystem::remove_all(work_template);
+        else
+            std::cerr << "zpartisan-bench cluster: daemon logs kept in " << work_template << "\n";
     }
     return all_ok;
 }

@@ -4,8 +4,9 @@
 
 namespace zpartisan::bench {
 
-std::vector<bool> ask_all(zmq::context_t& context, const std::vector<std::string>& endpoints, const nlohmann::json& request,
-                          const answer_handler& on_answer, const control_batch_settings& settings) {
+std::vector<bool> ask_all(zmq::context_t& context, const std::vector<std::string>& endpoints,
+                          const nlohmann::json& request, const answer_handler& on_answer,
+                          const control_batch_settings& settings) {
     using clock = std::chrono::steady_clock;
     std::vector<bool> answered(endpoints.size(), false);
     const auto text = request.dump();

@@ -20,7 +20,8 @@ struct control_batch_settings {
 // Hands each answer to on_answer(index into endpoints, answer) as it comes (answers of 1,000
 // members are large: none is kept here); returns, per endpoint, whether one came in time and parsed.
 using answer_handler = std::function<void(std::size_t index, const nlohmann::json& answer)>;
-std::vector<bool> ask_all(zmq::context_t& context, const std::vector<std::string>& endpoints, const nlohmann::json& request,
-                          const answer_handler& on_answer, const control_batch_settings& settings = {});
+std::vector<bool> ask_all(zmq::context_t& context, const std::vector<std::string>& endpoints,
+                          const nlohmann::json& request, const answer_handler& on_answer,
+                          const control_batch_settings& settings = {});
 
 }  // namespace zpartisan::bench

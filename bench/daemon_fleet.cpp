@@ -30,17 +30,17 @@ extern "C" void kill_group_and_exit(int signal) {
 }
 
 void install_signal_handlers() {
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = kill_group_and_exit;
     sigemptyset(&action.sa_mask);
     for (const int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
 }
 
 // In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_daemon(const std::string& binary, const std::vector<std::string>& argv_text, const std::string& log,
-                              pid_t group, pid_t parent) {
-    ::setpgid(0, group);                  // 0: this child leads a new group
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);   // the bench gone (even by SIGKILL): so are its daemons
+[[noreturn]] void exec_daemon(const std::string& binary, const std::vector<std::string>& argv_text,
+                              const std::string& log, pid_t group, pid_t parent) {
+    ::setpgid(0, group);                      // 0: this child leads a new group
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);       // the bench gone (even by SIGKILL): so are its daemons
     if (::getppid() != parent) ::_exit(127);  // it went before the line above took hold
     const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int in = ::open("/dev/null", O_RDONLY);
@@ -100,7 +100,8 @@ pid_t daemon_fleet::start(const std::string& name, const std::vector<std::string
     const auto log = _work_dir + "/" + name + ".log";
     const pid_t parent = ::getpid();
     const pid_t child = ::fork();
-    if (child < 0) throw std::runtime_error("fork failed starting " + name + " (" + std::to_string(_pids.size()) + " running)");
+    if (child < 0)
+        throw std::runtime_error("fork failed starting " + name + " (" + std::to_string(_pids.size()) + " running)");
     if (child == 0) exec_daemon(_node_binary, argv, log, _group, parent);
     // Also here, so the group exists before the next fork whichever process runs first.
     if (::setpgid(child, _group == 0 ? child : _group) != 0 && _group != 0) {

@@ -114,9 +114,8 @@ void run_first_message(int trials, const reporter& out) {
             pair.joined->register_handler("probe", [at = pair.at_joined](const inbound_message&) { at->add(); });
             pair.joiner->register_handler("probe", [at = pair.at_joiner](const inbound_message&) { at->add(); });
             Node* joined = pair.joined.get();
-            pair.joined->register_handler("echo", [joined](const inbound_message& m) {
-                (void)joined->forward_message(m.from, "probe", "pong");
-            });
+            pair.joined->register_handler(
+                "echo", [joined](const inbound_message& m) { (void)joined->forward_message(m.from, "probe", "pong"); });
             if (!pair.joiner->sync_join(pair.joined->router_endpoint(), 10s).ok()) {
                 ++refused;
                 continue;

@@ -98,7 +98,8 @@ void run_real_membership(const std::vector<int>& node_counts, const reporter& ou
                     {"converged", converged},
                     {"ms_from_last_join_to_convergence", std::round(converge_ms * 10) / 10},
                     {"bytes_sent_total", bytes},
-                    {"bytes_per_node_per_change", bytes / static_cast<std::uint64_t>(total) / static_cast<std::uint64_t>(total)},
+                    {"bytes_per_node_per_change",
+                     bytes / static_cast<std::uint64_t>(total) / static_cast<std::uint64_t>(total)},
                     {"idle_cpu_percent_of_one_core", std::round(idle_cpu_share * 1000) / 10}});
         for (auto& n : nodes) n->stop();
     }
@@ -132,8 +133,8 @@ nlohmann::json simulate_once(int total, bool measure_bytes) {
     std::mt19937 pick(7);
     for (int i = 1; i <= total - servers; ++i) {
         names.push_back("c" + std::to_string(i));
-        net.add(names.back(), role::client).join(net.router_of("s" + std::to_string(1 + pick() % servers)),
-                                                 net.now_ms());
+        net.add(names.back(), role::client)
+            .join(net.router_of("s" + std::to_string(1 + pick() % servers)), net.now_ms());
     }
     std::sort(names.begin(), names.end());
     const auto wave = clock_type::now();
@@ -177,7 +178,8 @@ void run_simulated_membership(const std::vector<int>& node_counts, bool measure_
         close(channel[1]);
         std::string text;
         char buffer[4096];
-        for (ssize_t got; (got = read(channel[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(got));
+        for (ssize_t got; (got = read(channel[0], buffer, sizeof buffer)) > 0;)
+            text.append(buffer, static_cast<std::size_t>(got));
         close(channel[0]);
         int status = 0;
         waitpid(child, &status, 0);

@@ -72,7 +72,7 @@ void relay_loop(zmq::context_t& context, zmq::socket_t router, const std::string
 // zpartisan's nodes, one context each) do: a shared context would let one I/O thread carry
 // both ends of each TCP hop, which no deployment of the same hops gets.
 struct chain {
-    zmq::context_t context{1};  // A's
+    zmq::context_t context{1};    // A's
     zmq::context_t b_context{1};  // B's
     std::vector<std::unique_ptr<zmq::context_t>> relay_contexts;
     std::atomic<bool> stop{false};
@@ -125,7 +125,8 @@ zmq::socket_t endpoint_socket(zmq::context_t& context, const char* id) {
 latency percentiles(std::vector<double> samples_us) {
     if (samples_us.empty()) return {};
     std::sort(samples_us.begin(), samples_us.end());
-    return {samples_us[samples_us.size() / 2], samples_us[std::min(samples_us.size() - 1, samples_us.size() * 99 / 100)]};
+    return {samples_us[samples_us.size() / 2],
+            samples_us[std::min(samples_us.size() - 1, samples_us.size() * 99 / 100)]};
 }
 
 double plain_zmq_throughput(std::size_t relays, std::size_t payload_bytes, std::size_t messages) {

@@ -98,7 +98,8 @@ std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_b
     };
     auto pongs = std::make_shared<pong_count>();
     Node* b = c.b;
-    c.b->register_handler("echo", [b](const inbound_message& m) { (void)b->forward_message(m.from, "pong", m.payload); });
+    c.b->register_handler("echo",
+                          [b](const inbound_message& m) { (void)b->forward_message(m.from, "pong", m.payload); });
     c.a->register_handler("pong", [pongs, spin](const inbound_message&) {
         if (spin) {
             ++pongs->value;
@@ -147,75 +148,77 @@ void run_relay(const relay_settings& settings, const reporter& out) {
     constexpr double p50_target = 1.3;
     std::vector<double> throughput_ratios, latency_ratios;
     for (const auto& route : settings.routes) {
-      for (const auto& handlers : settings.handlers) {
-        route_cluster cluster(route, handlers == "inline");
-        for (const auto size : settings.sizes) {
-            const auto messages = size >= 1024 ? settings.messages / 2 : settings.messages;
-            const auto rounds = std::max<std::size_t>(settings.rounds, 1);
-            // Each turn pairs ours with plain libzmq run right after it, on the same machine
-            // state; the ratio reported is the median of the turns' ratios, so a machine whose
-            // speed drifts between turns (this one moves 30-50 %) skews neither side.
-            std::vector<double> our_rates, plain_rates, rate_ratios;
-            for (std::size_t turn = 0; turn < rounds; ++turn) {
-                our_rates.push_back(zpartisan_throughput(cluster, size, messages));
-                plain_rates.push_back(plain_zmq_throughput(cluster.relays, size, messages));
-                rate_ratios.push_back(our_rates.back() / plain_rates.back());
+        for (const auto& handlers : settings.handlers) {
+            route_cluster cluster(route, handlers == "inline");
+            for (const auto size : settings.sizes) {
+                const auto messages = size >= 1024 ? settings.messages / 2 : settings.messages;
+                const auto rounds = std::max<std::size_t>(settings.rounds, 1);
+                // Each turn pairs ours with plain libzmq run right after it, on the same machine
+                // state; the ratio reported is the median of the turns' ratios, so a machine whose
+                // speed drifts between turns (this one moves 30-50 %) skews neither side.
+                std::vector<double> our_rates, plain_rates, rate_ratios;
+                for (std::size_t turn = 0; turn < rounds; ++turn) {
+                    our_rates.push_back(zpartisan_throughput(cluster, size, messages));
+                    plain_rates.push_back(plain_zmq_throughput(cluster.relays, size, messages));
+                    rate_ratios.push_back(our_rates.back() / plain_rates.back());
+                }
+                throughput_ratios.push_back(median(rate_ratios));
+                const double ours = median(our_rates);
+                const double plain = median(plain_rates);
+                out.figure({{"bench", "relay_throughput"},
+                            {"route", route},
+                            {"handlers", handlers},
+                            {"payload_bytes", size},
+                            {"relays", cluster.relays},
+                            {"zpartisan_msgs_per_s", std::round(ours)},
+                            {"libzmq_msgs_per_s", std::round(plain)},
+                            {"ratio", std::round(median(rate_ratios) * 1000) / 1000}});
+                std::vector<double> our_samples, plain_samples, p50_ratios;
+                const auto per_turn = std::max<std::size_t>(settings.round_trips / rounds, 1);
+                for (std::size_t turn = 0; turn < rounds; ++turn) {
+                    const bool spin = settings.wait == "spin";
+                    const auto our_turn = zpartisan_round_trip(cluster, size, per_turn, spin);
+                    const auto plain_turn = plain_zmq_round_trip(cluster.relays, size, per_turn, spin);
+                    if (!our_turn.empty() && !plain_turn.empty())
+                        p50_ratios.push_back(percentiles(our_turn).p50_us / percentiles(plain_turn).p50_us);
+                    append(our_samples, our_turn);
+                    append(plain_samples, plain_turn);
+                }
+                if (!p50_ratios.empty()) latency_ratios.push_back(median(p50_ratios));
+                const auto our_rtt = percentiles(std::move(our_samples));
+                const auto plain_rtt = percentiles(std::move(plain_samples));
+                out.figure({{"bench", "relay_rtt"},
+                            {"route", route},
+                            {"handlers", handlers},
+                            {"payload_bytes", size},
+                            {"relays", cluster.relays},
+                            {"wait", settings.wait},
+                            {"zpartisan_p50_us", round1(our_rtt.p50_us)},
+                            {"zpartisan_p99_us", round1(our_rtt.p99_us)},
+                            {"libzmq_p50_us", round1(plain_rtt.p50_us)},
+                            {"libzmq_p99_us", round1(plain_rtt.p99_us)},
+                            {"p50_ratio", p50_ratios.empty() ? 0.0 : std::round(median(p50_ratios) * 1000) / 1000},
+                            {"p50_ratio_pooled", std::round(our_rtt.p50_us / plain_rtt.p50_us * 1000) / 1000}});
             }
-            throughput_ratios.push_back(median(rate_ratios));
-            const double ours = median(our_rates);
-            const double plain = median(plain_rates);
-            out.figure({{"bench", "relay_throughput"},
-                        {"route", route},
-                        {"handlers", handlers},
-                        {"payload_bytes", size},
-                        {"relays", cluster.relays},
-                        {"zpartisan_msgs_per_s", std::round(ours)},
-                        {"libzmq_msgs_per_s", std::round(plain)},
-                        {"ratio", std::round(median(rate_ratios) * 1000) / 1000}});
-            std::vector<double> our_samples, plain_samples, p50_ratios;
-            const auto per_turn = std::max<std::size_t>(settings.round_trips / rounds, 1);
-            for (std::size_t turn = 0; turn < rounds; ++turn) {
-                const bool spin = settings.wait == "spin";
-                const auto our_turn = zpartisan_round_trip(cluster, size, per_turn, spin);
-                const auto plain_turn = plain_zmq_round_trip(cluster.relays, size, per_turn, spin);
-                if (!our_turn.empty() && !plain_turn.empty())
-                    p50_ratios.push_back(percentiles(our_turn).p50_us / percentiles(plain_turn).p50_us);
-                append(our_samples, our_turn);
-                append(plain_samples, plain_turn);
-            }
-            if (!p50_ratios.empty()) latency_ratios.push_back(median(p50_ratios));
-            const auto our_rtt = percentiles(std::move(our_samples));
-            const auto plain_rtt = percentiles(std::move(plain_samples));
-            out.figure({{"bench", "relay_rtt"},
-                        {"route", route},
-                        {"handlers", handlers},
-                        {"payload_bytes", size},
-                        {"relays", cluster.relays},
-                        {"wait", settings.wait},
-                        {"zpartisan_p50_us", round1(our_rtt.p50_us)},
-                        {"zpartisan_p99_us", round1(our_rtt.p99_us)},
-                        {"libzmq_p50_us", round1(plain_rtt.p50_us)},
-                        {"libzmq_p99_us", round1(plain_rtt.p99_us)},
-                        {"p50_ratio", p50_ratios.empty() ? 0.0 : std::round(median(p50_ratios) * 1000) / 1000},
-                        {"p50_ratio_pooled", std::round(our_rtt.p50_us / plain_rtt.p50_us * 1000) / 1000}});
         }
-      }
     }
     const auto met = [](const std::vector<double>& ratios, auto within) {
         return static_cast<std::size_t>(std::count_if(ratios.begin(), ratios.end(), within));
     };
     const auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-    out.figure({{"bench", "relay_targets"},
-                {"throughput_target_ratio_min", throughput_target},
-                {"throughput_figures", throughput_ratios.size()},
-                {"throughput_met", met(throughput_ratios, [&](double r) { return r >= throughput_target; })},
-                {"throughput_ratio_worst",
-                 throughput_ratios.empty() ? 0.0 : round3(*std::min_element(throughput_ratios.begin(), throughput_ratios.end()))},
-                {"p50_target_ratio_max", p50_target},
-                {"p50_figures", latency_ratios.size()},
-                {"p50_met", met(latency_ratios, [&](double r) { return r <= p50_target; })},
-                {"p50_ratio_worst",
-                 latency_ratios.empty() ? 0.0 : round3(*std::max_element(latency_ratios.begin(), latency_ratios.end()))}});
+    out.figure(
+        {{"bench", "relay_targets"},
+         {"throughput_target_ratio_min", throughput_target},
+         {"throughput_figures", throughput_ratios.size()},
+         {"throughput_met", met(throughput_ratios, [&](double r) { return r >= throughput_target; })},
+         {"throughput_ratio_worst",
+          throughput_ratios.empty() ? 0.0
+                                    : round3(*std::min_element(throughput_ratios.begin(), throughput_ratios.end()))},
+         {"p50_target_ratio_max", p50_target},
+         {"p50_figures", latency_ratios.size()},
+         {"p50_met", met(latency_ratios, [&](double r) { return r <= p50_target; })},
+         {"p50_ratio_worst",
+          latency_ratios.empty() ? 0.0 : round3(*std::max_element(latency_ratios.begin(), latency_ratios.end()))}});
 }
 
 }  // namespace zpartisan::bench

@@ -79,11 +79,11 @@ int main(int argc, char** argv) {
             const auto status = node->status();
             std::cout << "  " << status.self.name << " (" << zpartisan::to_string(status.self.role)
                       << (status.self.home_server.empty() ? "" : ", home " + status.self.home_server)
-                      << (status.settled ? ", settled" : ", joining") << ") sees "
-                      << status.member_count << ": " << join_names(node->members()) << "\n";
+                      << (status.settled ? ", settled" : ", joining") << ") sees " << status.member_count << ": "
+                      << join_names(node->members()) << "\n";
         }
-        std::cout << "  messages: c1 -> c2 " << zpartisan::to_string(to_c2) << ", c2 -> c3 " << zpartisan::to_string(to_c3)
-                  << "; c2's inbox:";
+        std::cout << "  messages: c1 -> c2 " << zpartisan::to_string(to_c2) << ", c2 -> c3 "
+                  << zpartisan::to_string(to_c3) << "; c2's inbox:";
         {
             std::lock_guard lock(log_mutex);
             for (const auto& line : c2_log) std::cout << " [" << line << "]";

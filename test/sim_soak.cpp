@@ -13,9 +13,12 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const auto value = std::strtoull(argv[i + 1], nullptr, 10);
-        if (flag == "--seeds") seeds = value;
-        else if (flag == "--first-seed") first = value;
-        else if (flag == "--max-clients") max_clients = static_cast<int>(value);
+        if (flag == "--seeds")
+            seeds = value;
+        else if (flag == "--first-seed")
+            first = value;
+        else if (flag == "--max-clients")
+            max_clients = static_cast<int>(value);
         else {
             std::cerr << "usage: zpartisan-sim-soak [--seeds N] [--first-seed K] [--max-clients C]\n";
             return 2;
@@ -33,7 +36,8 @@ int main(int argc, char** argv) {
         zpartisan::sim::outcome shrunk_result;
         const auto shrunk = zpartisan::sim::shrink(s, shrunk_result);
         std::cout << "FAILED: replay with ZPARTISAN_SIM_SEED=" << seed
-                  << " build/test/zpartisan_unit_tests '[nemesis]'\n" << zpartisan::sim::describe(shrunk) << "\n";
+                  << " build/test/zpartisan_unit_tests '[nemesis]'\n"
+                  << zpartisan::sim::describe(shrunk) << "\n";
         for (const auto& v : (shrunk_result.ok() ? result : shrunk_result).violations) std::cout << "  " << v << "\n";
     }
     std::cout << "sim-soak: " << seeds << " seeds run (" << first << ".." << first + seeds - 1 << "), " << faults

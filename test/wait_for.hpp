@@ -26,8 +26,9 @@ inline bool eventually(const std::function<bool()>& condition,
 
 // Fails the test with the condition's description if it does not hold before the deadline.
 #define WAIT_FOR(description, condition_expr, ...)                                                      \
-    do {                                                                                               \
-        const bool zp_waited_ok = ::zpartisan::test::eventually([&] { return (condition_expr); } __VA_OPT__(, ) __VA_ARGS__); \
-        if (!zp_waited_ok) FAIL("timed out waiting for: " << (description));                         \
-        SUCCEED(description);                                                                          \
+    do {                                                                                                \
+        const bool zp_waited_ok =                                                                       \
+            ::zpartisan::test::eventually([&] { return (condition_expr); } __VA_OPT__(, ) __VA_ARGS__); \
+        if (!zp_waited_ok) FAIL("timed out waiting for: " << (description));                            \
+        SUCCEED(description);                                                                           \
     } while (false)

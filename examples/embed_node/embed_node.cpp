@@ -60,8 +60,7 @@ int main() {
         zpartisan::message_options options;
         options.ack = true;  // at-least-once, handled once
         const auto payload = zpartisan::encode_payload(order{"item-" + std::to_string(i), i});
-        while (client.forward_message("orders-server", "orders", payload, options) !=
-               zpartisan::send_status::ok)
+        while (client.forward_message("orders-server", "orders", payload, options) != zpartisan::send_status::ok)
             std::this_thread::sleep_for(10ms);
     }
     const auto deadline = std::chrono::steady_clock::now() + 15s;

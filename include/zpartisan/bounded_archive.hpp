@@ -33,7 +33,8 @@ public:
         for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<unsigned char>(_bytes[_at + i]);
         _at += size;
         if (_swap && ElementSize > 1)
-            for (std::size_t i = 0; i < size; i += ElementSize) cereal::portable_binary_detail::swap_bytes<ElementSize>(out + i);
+            for (std::size_t i = 0; i < size; i += ElementSize)
+                cereal::portable_binary_detail::swap_bytes<ElementSize>(out + i);
     }
 
     [[nodiscard]] std::size_t remaining() const { return _bytes.size() - _at; }

@@ -15,8 +15,8 @@ namespace zpartisan {
 
 /// Everything a Node is constructed with; only name is required.
 struct config {
-    std::string name;                  ///< unique in the cluster; also the ZeroMQ routing id
-    zpartisan::role role = role::server;  ///< server or client
+    std::string name;                        ///< unique in the cluster; also the ZeroMQ routing id
+    zpartisan::role role = role::server;     ///< server or client
     std::string cluster_name = "zpartisan";  ///< nodes of different clusters refuse each other
 
     /// Where to bind. "tcp://127.0.0.1:*" lets the OS choose a port (tests, demos).
@@ -28,9 +28,9 @@ struct config {
     std::string advertised_pub_endpoint;  ///< servers: as advertised_router_endpoint, for PUB
 
     std::uint32_t heartbeat_interval_ms = 1000;  ///< to every direct peer
-    std::uint32_t missed_heartbeats = 3;       ///< X: this many missed in a row means failed
-    std::uint32_t gossip_interval_ms = 1000;   ///< anti-entropy: one digest to one peer per interval
-    std::uint32_t handshake_retry_ms = 500;    ///< resend hello while a dial is unanswered
+    std::uint32_t missed_heartbeats = 3;         ///< X: this many missed in a row means failed
+    std::uint32_t gossip_interval_ms = 1000;     ///< anti-entropy: one digest to one peer per interval
+    std::uint32_t handshake_retry_ms = 500;      ///< resend hello while a dial is unanswered
     // Limits: each a bound on what peers can make this node hold, with a counted drop or a
     // clear refusal beyond it (README "Limits").
     /// The largest frame this node sends or takes (the decoder's limit; ZMQ_MAXMSGSIZE is
@@ -52,7 +52,7 @@ struct config {
     /// oldest gap is given up (duplicate_window_gaps_given_up): a late copy of it is dropped
     /// unhandled, as a duplicate.
     std::size_t duplicate_window_gaps_max = 65536;
-    int send_high_water_mark = 10000;          ///< per socket; reaching it means congested
+    int send_high_water_mark = 10000;  ///< per socket; reaching it means congested
 
     /// Application channels: name -> parallelism (connections per peer). Membership and
     /// heartbeats have their own connection, so bulk traffic cannot starve them.
@@ -79,7 +79,7 @@ struct config {
     std::string curve_secret_key;
     std::vector<std::string> curve_allowed_keys;  ///< Z85 public keys admitted with curve on
 
-    std::string data_dir;          ///< empty: no persistence
+    std::string data_dir;           ///< empty: no persistence
     std::uint64_t incarnation = 0;  ///< 0: chosen at start (persisted or time based)
 
     /// Throws config_error naming the first field out of range or malformed.

@@ -27,7 +27,7 @@ public:
 };
 
 /// The outcome of a membership operation (join, leave, update_members, reserve...).
-enum class [[nodiscard]] op_status {
+enum class [[nodiscard]] op_status{
     ok,            ///< done
     timeout,       ///< not done before the deadline (e.g. sync_join not fully joined)
     refused,       ///< the peer refused: wrong cluster, unsupported version, missing role...

@@ -11,7 +11,7 @@
 namespace zpartisan {
 
 /// Every outcome a send can have; never silent (docs/protocol.md §7, Results).
-enum class [[nodiscard]] send_status {
+enum class [[nodiscard]] send_status{
     ok,                 ///< on its way (or delivered locally)
     unknown_node,       ///< no member has that name
     not_yet_connected,  ///< this node has no connection yet (still joining)
@@ -32,11 +32,11 @@ enum class message_kind { send, forward, cast, call, reply };
 
 /// What a handler receives.
 struct inbound_message {
-    std::string from;      ///< the origin node
-    std::string handler;   ///< the handler (or one-off reference) it was addressed to
+    std::string from;     ///< the origin node
+    std::string handler;  ///< the handler (or one-off reference) it was addressed to
     message_kind kind = message_kind::forward;
-    std::string channel;  ///< the channel it came on (message_options::channel)
-    std::string payload;  ///< the bytes sent, as sent
+    std::string channel;   ///< the channel it came on (message_options::channel)
+    std::string payload;   ///< the bytes sent, as sent
     std::string reply_to;  ///< calls: answer with Node::reply(message, payload)
 };
 

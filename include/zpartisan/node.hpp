@@ -29,21 +29,21 @@ class reactor;
 
 /// One outgoing connection of this node (node_status::dials).
 struct dial_info {
-    std::string endpoint;  ///< the ROUTER endpoint our DEALER is connected to
-    std::string peer;      ///< the node behind it, once it welcomed us
+    std::string endpoint;   ///< the ROUTER endpoint our DEALER is connected to
+    std::string peer;       ///< the node behind it, once it welcomed us
     bool welcomed = false;  ///< the handshake completed
 };
 
 /// How this node sees a member's liveness, and the evidence when it is unreachable.
 struct liveness_info {
-    std::string node;       ///< the member's name
-    bool reachable = true;  ///< false: seen failed, with the evidence below
-    bool direct = false;              ///< watched by our heartbeats (else a server told us)
-    std::string detected_by;          ///< who saw it fail
-    std::uint64_t silent_ms = 0;      ///< how long it had been silent when seen failing
+    std::string node;                     ///< the member's name
+    bool reachable = true;                ///< false: seen failed, with the evidence below
+    bool direct = false;                  ///< watched by our heartbeats (else a server told us)
+    std::string detected_by;              ///< who saw it fail
+    std::uint64_t silent_ms = 0;          ///< how long it had been silent when seen failing
     std::uint64_t last_heard_ms_ago = 0;  ///< direct peers: time since its last message
     std::uint32_t missed_heartbeats = 0;  ///< in a row, when seen failing
-    bool connection_lost = false;     ///< the TCP connection closed (a crash, not a hang)
+    bool connection_lost = false;         ///< the TCP connection closed (a crash, not a hang)
 };
 
 /// Returned by on_up/on_down; remove_callback takes it.
@@ -63,13 +63,13 @@ struct partition_entry {
 
 /// A snapshot of this node, from Node::status().
 struct node_status {
-    node_spec self;  ///< advertised endpoints, current home server for a client
-    bool running = false;  ///< false once the node left or was removed (Node::running() also
-                           ///< counts stop() and a fatal transport error)
-    bool settled = false;  ///< joined and connected to every peer it should be
-    std::size_t member_count = 0;  ///< members this node knows, itself included
-    std::vector<dial_info> dials;               ///< one DEALER each
-    std::vector<std::string> attached_clients;  ///< servers: clients whose home is this node
+    node_spec self;                                 ///< advertised endpoints, current home server for a client
+    bool running = false;                           ///< false once the node left or was removed (Node::running() also
+                                                    ///< counts stop() and a fatal transport error)
+    bool settled = false;                           ///< joined and connected to every peer it should be
+    std::size_t member_count = 0;                   ///< members this node knows, itself included
+    std::vector<dial_info> dials;                   ///< one DEALER each
+    std::vector<std::string> attached_clients;      ///< servers: clients whose home is this node
     std::map<std::string, std::uint64_t> counters;  ///< messages, drops by reason, refusals...
 };
 
@@ -129,9 +129,9 @@ public:
     /// Makes membership equal to specs: joins the new, removes the missing (self stays).
     op_result update_members(const std::vector<node_spec>& specs);
 
-    [[nodiscard]] std::vector<std::string> members() const;           ///< sorted, self included
+    [[nodiscard]] std::vector<std::string> members() const;                  ///< sorted, self included
     [[nodiscard]] std::vector<node_spec> members_for_orchestration() const;  ///< every member's spec
-    [[nodiscard]] std::string get_local_state() const;  ///< the CRDT state, serialized
+    [[nodiscard]] std::string get_local_state() const;                       ///< the CRDT state, serialized
     /// The specs in a state from get_local_state(); nullopt when the bytes are not one.
     [[nodiscard]] static std::optional<std::vector<node_spec>> decode(std::string_view state);
     /// @}
@@ -165,7 +165,8 @@ public:
     send_status cast_message(const std::string& node, const std::string& handler, std::string_view payload,
                              const message_options& options = {});
     /// cast_message addressed by a remote reference "handler@node".
-    send_status cast_message(const std::string& reference, std::string_view payload, const message_options& options = {});
+    send_status cast_message(const std::string& reference, std::string_view payload,
+                             const message_options& options = {});
     /// Request/response on a one-off reference: the handler answers with reply(). Throws
     /// usage_error from one of this node's own handlers (the reply would wait behind it).
     call_result call(const std::string& node, const std::string& handler, std::string payload,
@@ -216,7 +217,7 @@ public:
                           std::function<void(const partition_result&)> on_result);
     /// Cuts the cluster into groups of names: no traffic between groups until healed.
     partition_result partition_groups(const std::vector<std::vector<std::string>>& groups);
-    op_result resolve_partition(const std::string& ref);  ///< heals it everywhere it spread
+    op_result resolve_partition(const std::string& ref);            ///< heals it everywhere it spread
     [[nodiscard]] std::vector<partition_entry> partitions() const;  ///< the partitions this node holds
     /// @}
 
@@ -246,9 +247,9 @@ public:
     /// Why running() is false: "left the cluster", "removed from the cluster by another node",
     /// "transport error: ...", or that the application stopped it. Empty while it runs.
     [[nodiscard]] std::string stopped_reason() const;
-    [[nodiscard]] const std::string& name() const;  ///< config::name
+    [[nodiscard]] const std::string& name() const;      ///< config::name
     [[nodiscard]] std::string router_endpoint() const;  ///< advertised: what peers dial
-    [[nodiscard]] std::string pub_endpoint() const;  ///< advertised: what peers subscribe to (servers)
+    [[nodiscard]] std::string pub_endpoint() const;     ///< advertised: what peers subscribe to (servers)
 
     /// Fault injection for drills and tests: drop this share (0..1) of the membership deltas
     /// this node publishes on PUB, as a lossy network or a slow joiner would. Gap repair and
@@ -261,8 +262,8 @@ public:
     void stop();
 
 private:
-    send_status send_as(message_kind kind, const std::string& node, const std::string& handler, std::string_view payload,
-                        const message_options& options, std::string reply_to);
+    send_status send_as(message_kind kind, const std::string& node, const std::string& handler,
+                        std::string_view payload, const message_options& options, std::string reply_to);
 
     std::unique_ptr<runtime::reactor> _reactor;
 };

@@ -25,9 +25,9 @@ enum class role : std::uint8_t { server = 1, client = 2 };
 struct node_spec {
     std::string name;  ///< unique in the cluster
     zpartisan::role role = role::server;
-    std::string router_endpoint;  ///< where peers dial this node's ROUTER
-    std::string pub_endpoint;     ///< where membership deltas are published (servers)
-    std::string home_server;      ///< clients: name of the server they are attached to
+    std::string router_endpoint;    ///< where peers dial this node's ROUTER
+    std::string pub_endpoint;       ///< where membership deltas are published (servers)
+    std::string home_server;        ///< clients: name of the server they are attached to
     std::uint64_t incarnation = 0;  ///< grows at every restart; part of the identity
     std::string tag;                ///< clients: may use a slot a server reserved for this tag
     /// Its CurveZMQ public key (Z85, 40 characters), which a peer needs to dial it when the

@@ -48,9 +48,10 @@ std::string write_keypair(const std::string& path, const std::string& comment, b
                    path + ".pub\n" + keys.secret_key + "\n",
                S_IRUSR | S_IWUSR, overwrite);
     try {
-        write_file(path + ".pub", "# zpartisan CurveZMQ public key" + note + ": add it to the allow lists\n" +
-                                      keys.public_key + note + "\n",
-                   S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, overwrite);
+        write_file(
+            path + ".pub",
+            "# zpartisan CurveZMQ public key" + note + ": add it to the allow lists\n" + keys.public_key + note + "\n",
+            S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, overwrite);
     } catch (...) {
         ::unlink(path.c_str());
         throw;

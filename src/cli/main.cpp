@@ -42,11 +42,13 @@ void print_table(const json& rows, const std::vector<std::string>& columns) {
     for (const auto& row : rows)
         for (std::size_t i = 0; i < columns.size(); ++i)
             width[i] = std::max(width[i], cell(row.value(columns[i], json(""))).size());
-    for (std::size_t i = 0; i < columns.size(); ++i) std::cout << std::left << std::setw(static_cast<int>(width[i] + 2)) << columns[i];
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        std::cout << std::left << std::setw(static_cast<int>(width[i] + 2)) << columns[i];
     std::cout << "\n";
     for (const auto& row : rows) {
         for (std::size_t i = 0; i < columns.size(); ++i)
-            std::cout << std::left << std::setw(static_cast<int>(width[i] + 2)) << cell(row.value(columns[i], json("")));
+            std::cout << std::left << std::setw(static_cast<int>(width[i] + 2))
+                      << cell(row.value(columns[i], json("")));
         std::cout << "\n";
     }
 }
@@ -60,13 +62,15 @@ void print_human(const std::string& command, const json& answer) {
     } else if (command == "partitions") {
         print_table(answer["partitions"], {"ref", "peer"});
     } else if (command == "metrics") {
-        for (const auto& [key, value] : answer["counters"].items()) std::cout << std::left << std::setw(40) << key << value << "\n";
+        for (const auto& [key, value] : answer["counters"].items())
+            std::cout << std::left << std::setw(40) << key << value << "\n";
     } else if (command == "health") {
         std::cout << (answer.value("live", false) ? "alive" : "healthy") << "\n";
     } else if (command == "partition") {
         std::cout << answer["ref"].get<std::string>() << "\n";
     } else if (command == "send" || command == "forward") {
-        std::cout << (answer.value("delivered", false) ? "delivered" : cell(answer.value("status", json("ok")))) << "\n";
+        std::cout << (answer.value("delivered", false) ? "delivered" : cell(answer.value("status", json("ok"))))
+                  << "\n";
     } else {
         for (const auto& [key, value] : answer.items())
             if (key != "ok") std::cout << std::left << std::setw(20) << key << cell(value) << "\n";
@@ -89,7 +93,8 @@ int main(int argc, char** argv) {
     auto* timeout_option =
         app.add_option("--timeout-ms", timeout_ms,
                        "how long to wait for the node; for forward --ack, for its delivery report (default: the "
-                       "node's ack timeout + " + std::to_string(report_margin_ms) + " ms)")
+                       "node's ack timeout + " +
+                           std::to_string(report_margin_ms) + " ms)")
             ->check(CLI::Range(1, 600'000));
     app.require_subcommand(1);
     app.fallthrough();  // -c, --json and --timeout-ms may follow the subcommand too
@@ -113,7 +118,8 @@ int main(int argc, char** argv) {
     send->add_option("node", node)->required();
     add_payload_options(send);
     auto* forward = app.add_subcommand(
-        "forward", "forward_message: to a handler on a node; prints the send status, or with --ack the delivery report");
+        "forward",
+        "forward_message: to a handler on a node; prints the send status, or with --ack the delivery report");
     forward->add_option("node", node)->required();
     forward->add_option("handler", handler)->required();
     add_payload_options(forward);
@@ -121,12 +127,14 @@ int main(int argc, char** argv) {
     auto* health = app.add_subcommand(
         "health", "exit 0 only when the node runs and is settled (a readiness probe); else 1 and the reason");
     health->add_flag("--live", live, "only that the daemon answers (a liveness probe)");
-    app.add_subcommand("watch", "print membership and liveness events as they happen, until Ctrl-C (--json: JSON lines)");
+    app.add_subcommand("watch",
+                       "print membership and liveness events as they happen, until Ctrl-C (--json: JSON lines)");
     auto* join = app.add_subcommand("join", "join a cluster through an endpoint");
     join->add_option("endpoint", endpoint)->required();
     auto* remove = app.add_subcommand("remove", "remove another node from the cluster");
     remove->add_option("node", node)->required();
-    auto* partition = app.add_subcommand("partition", "inject a partition: --origin NAME [--ttl N], or --group a,b --group c,d");
+    auto* partition =
+        app.add_subcommand("partition", "inject a partition: --origin NAME [--ttl N], or --group a,b --group c,d");
     partition->add_option("--origin", origin, "the node that cuts itself off (default: the asked node)");
     partition->add_option("--ttl", ttl, "spread the cut this many hops");
     partition->add_option("--group", groups, "one group of node names, comma separated (repeat)");
@@ -140,9 +148,11 @@ int main(int argc, char** argv) {
     keygen->add_option("--comment", key_comment, "a note kept with the keys (e.g. the node's name)");
     keygen->add_flag("--force", key_overwrite, "replace files that exist");
     auto* update = app.add_subcommand(
-        "update-members", "update_members: make membership exactly these specs (fields left out keep a member's values)");
+        "update-members",
+        "update_members: make membership exactly these specs (fields left out keep a member's values)");
     update->add_option("spec", specs, "name=N[,role=R,router_endpoint=E,pub_endpoint=E,home=S,incarnation=I,tag=T]");
-    update->add_option("--specs-file", specs_file, "a JSON array of specs, or `state --json`'s answer ('-': standard input)");
+    update->add_option("--specs-file", specs_file,
+                       "a JSON array of specs, or `state --json`'s answer ('-': standard input)");
 
     try {
         app.parse(argc, argv);
@@ -216,15 +226,16 @@ int main(int argc, char** argv) {
             request["ttl"] = ttl;
             // The node answers once the origin holds the cut, or gives it up at its ack timeout.
             if (timeout_option->count() == 0)
-                answer_wait = std::chrono::milliseconds(zpartisan::config{}.ack_timeout_ms + report_margin_ms +
-                                                        answer_margin_ms);
+                answer_wait =
+                    std::chrono::milliseconds(zpartisan::config{}.ack_timeout_ms + report_margin_ms + answer_margin_ms);
         }
     }
 
     const auto request_text = text_of(request);
     if (request_text.size() > zpartisan::control::control_request_max_bytes) {
-        std::cerr << "zpartisan-ctl: the request is " << request_text.size() << " bytes, over the control endpoint's limit of "
-                  << zpartisan::control::control_request_max_bytes << "\n";
+        std::cerr << "zpartisan-ctl: the request is " << request_text.size()
+                  << " bytes, over the control endpoint's limit of " << zpartisan::control::control_request_max_bytes
+                  << "\n";
         return 2;
     }
     const auto answer_text = zpartisan::control::ask(control, request_text, answer_wait);

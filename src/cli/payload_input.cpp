@@ -37,7 +37,8 @@ bool is_utf8(const std::string& text) {
 
 void put_payload(nlohmann::json& request, const payload_input& input) {
     if (input.argument && !input.file.empty()) throw std::runtime_error("give the payload or --payload-file, not both");
-    if (!input.argument && input.file.empty()) throw std::runtime_error("a payload is needed: PAYLOAD or --payload-file PATH");
+    if (!input.argument && input.file.empty())
+        throw std::runtime_error("a payload is needed: PAYLOAD or --payload-file PATH");
     auto given = input.argument ? *input.argument : read_all(input.file);
     if (input.base64) {
         // As `base64` prints it, line breaks and all.

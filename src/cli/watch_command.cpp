@@ -65,7 +65,8 @@ int watch(const std::string& control, bool as_json) {
     while (!interrupted) {
         const auto now = clock::now();
         if (now - last_heard > silence_limit) {
-            std::cerr << "zpartisan-ctl: " << control << (subscribed ? " stopped answering" : " does not answer") << "\n";
+            std::cerr << "zpartisan-ctl: " << control << (subscribed ? " stopped answering" : " does not answer")
+                      << "\n";
             return 2;
         }
         if (now >= next_renewal) {

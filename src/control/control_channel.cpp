@@ -16,7 +16,8 @@ namespace {
 // Answers still queued when the daemon closes the endpoint (a report that came while it
 // stopped) get this long to leave.
 constexpr int closing_linger_ms = 200;
-constexpr std::string_view refused_several_frames = R"({"ok":false,"error":"a request is one frame; this one had several"})";
+constexpr std::string_view refused_several_frames =
+    R"({"ok":false,"error":"a request is one frame; this one had several"})";
 
 // Binds with a umask that leaves an ipc:// socket file to this user alone: connecting to a
 // Unix socket needs write permission on it. Set around the bind rather than chmod after it,
@@ -37,8 +38,7 @@ void bind_private(zmq::socket_t& socket, const std::string& endpoint) {
     }
     ::umask(previous);
     const auto path = endpoint.substr(ipc.size());
-    if (!path.starts_with("@") && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0)
-        throw zmq::error_t(errno);
+    if (!path.starts_with("@") && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) throw zmq::error_t(errno);
 }
 }  // namespace
 
@@ -54,8 +54,8 @@ control_server::control_server(const std::string& endpoint, std::size_t max_requ
     : _sockets(std::make_unique<sockets>()), _max_request_bytes(max_request_bytes) {
     try {
         _sockets->router.set(zmq::sockopt::linger, closing_linger_ms);
-        _sockets->router.set(zmq::sockopt::maxmsgsize,
-                             static_cast<std::int64_t>(std::min<std::uint64_t>(std::uint64_t{max_request_bytes} * 2, INT64_MAX)));
+        _sockets->router.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                                           std::uint64_t{max_request_bytes} * 2, INT64_MAX)));
         bind_private(_sockets->router, endpoint);
         _endpoint = _sockets->router.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
@@ -84,8 +84,7 @@ void control_server::flush() {
         try {
             for (const auto& part : route) (void)_sockets->router.send(zmq::buffer(part), zmq::send_flags::sndmore);
             (void)_sockets->router.send(zmq::buffer(text), zmq::send_flags::dontwait);
-        } catch (const zmq::error_t&) {
-        }
+        } catch (const zmq::error_t&) {}
     }
 }
 
@@ -96,7 +95,8 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
             flush();
             zmq::pollitem_t items[] = {{_sockets->router.handle(), 0, ZMQ_POLLIN, 0},
                                        {nullptr, _sockets->answers_ready.fd(), ZMQ_POLLIN, 0}};
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0)));
             if (items[0].revents & ZMQ_POLLIN) {
                 // A REQ asker's message: its routing id, the empty delimiter, then the request.
@@ -114,7 +114,8 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
                         break;
                     }
                 control_message request;
-                request.route.assign(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(std::min(body, frames.size())));
+                request.route.assign(frames.begin(),
+                                     frames.begin() + static_cast<std::ptrdiff_t>(std::min(body, frames.size())));
                 if (frames.size() == body + 1 && frames.back().size() > _max_request_bytes) {
                     reply(request, R"({"ok":false,"error":"request of )" + std::to_string(frames.back().size()) +
                                        " bytes over the endpoint's limit of " + std::to_string(_max_request_bytes) +
@@ -139,7 +140,7 @@ std::optional<control_message> control_server::next_request(std::chrono::millise
 }
 
 std::optional<std::string> ask(const std::string& endpoint, const std::string& text,
-                                           std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout) {
     try {
         zmq::context_t context{1};
         zmq::socket_t req(context, zmq::socket_type::req);

@@ -53,6 +53,6 @@ private:
 
 // One request/response; nullopt when nothing answered within timeout.
 [[nodiscard]] std::optional<std::string> ask(const std::string& endpoint, const std::string& text,
-                                           std::chrono::milliseconds timeout);
+                                             std::chrono::milliseconds timeout);
 
 }  // namespace zpartisan::control

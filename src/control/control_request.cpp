@@ -119,7 +119,9 @@ control_request read_request(json& request) {
             if (r.ack && request.contains("timeout_ms"))
                 r.wait_ms = static_cast<std::int64_t>(whole_field(request, "timeout_ms", 1, longest_control_wait_ms));
             break;
-        case control_command::remove: r.node = text_field(request, "node"); break;
+        case control_command::remove:
+            r.node = text_field(request, "node");
+            break;
         case control_command::join:
             r.endpoint = text_field(request, "endpoint");
             r.wait_ms = request.contains("timeout_ms")
@@ -137,10 +139,15 @@ control_request read_request(json& request) {
                         whole_field(request, "ttl", 0, std::numeric_limits<std::uint32_t>::max()));
             }
             break;
-        case control_command::heal: r.ref = text_field(request, "ref"); break;
-        case control_command::health: r.live = flag_field(request, "live"); break;
+        case control_command::heal:
+            r.ref = text_field(request, "ref");
+            break;
+        case control_command::health:
+            r.live = flag_field(request, "live");
+            break;
         case control_command::update_members:
-            if (!request.contains("specs")) throw refused_request("specs is missing: a list of {name, role, router_endpoint, ...}");
+            if (!request.contains("specs"))
+                throw refused_request("specs is missing: a list of {name, role, router_endpoint, ...}");
             // Moved, not copied: a copy of JSON recurses as deep as it nests, and a request
             // nested a million deep would overflow the stack.
             r.specs = std::move(request.at("specs"));
@@ -151,7 +158,8 @@ control_request read_request(json& request) {
         case control_command::state:
         case control_command::inbox:
         case control_command::leave:
-        case control_command::partitions: break;
+        case control_command::partitions:
+            break;
     }
     return r;
 }

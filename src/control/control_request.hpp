@@ -16,8 +16,21 @@
 namespace zpartisan::control {
 
 enum class control_command {
-    members, status, metrics, state, inbox, send, forward, update_members, join, leave, remove, partition, heal,
-    partitions, health,
+    members,
+    status,
+    metrics,
+    state,
+    inbox,
+    send,
+    forward,
+    update_members,
+    join,
+    leave,
+    remove,
+    partition,
+    heal,
+    partitions,
+    health,
 };
 
 [[nodiscard]] const char* name_of(control_command command);
@@ -37,11 +50,11 @@ struct control_request {
     std::string endpoint;                 // join
     bool by_groups = false;               // partition: by groups, else by origin and ttl
     std::vector<std::vector<std::string>> groups;
-    std::optional<std::string> origin;    // absent: the daemon's own node
+    std::optional<std::string> origin;  // absent: the daemon's own node
     std::uint32_t ttl = 0;
-    std::string ref;                      // heal
-    bool live = false;                    // health: only that the daemon answers
-    nlohmann::json specs;                 // update_members: checked against the members by member_specs_of
+    std::string ref;       // heal
+    bool live = false;     // health: only that the daemon answers
+    nlohmann::json specs;  // update_members: checked against the members by member_specs_of
 
     bool operator==(const control_request&) const = default;
 };

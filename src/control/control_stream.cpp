@@ -19,7 +19,8 @@ control_stream::~control_stream() = default;
 bool control_stream::send(const std::string& text) {
     try {
         // The empty delimiter a REQ would send, so the daemon routes answers the same way.
-        if (!_sockets->dealer.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+        if (!_sockets->dealer.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+            return false;
         return _sockets->dealer.send(zmq::buffer(text), zmq::send_flags::dontwait).has_value();
     } catch (const zmq::error_t&) {
         return false;

@@ -13,8 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> known_fields{"name", "role", "router_endpoint", "pub_endpoint", "home", "incarnation", "tag",
-                                         "public_key"};
+const std::set<std::string> known_fields{"name",        "role", "router_endpoint", "pub_endpoint", "home",
+                                         "incarnation", "tag",  "public_key"};
 
 [[noreturn]] void reject(std::size_t index, const std::string& why) {
     throw std::invalid_argument("spec " + std::to_string(index + 1) + ": " + why);
@@ -57,8 +57,9 @@ std::vector<node_spec> member_specs_of(const json& specs, const std::vector<node
         if (!spec.is_object()) reject(i, "a spec is an object with a name");
         for (const auto& [field, value] : spec.items())
             if (!known_fields.contains(field))
-                reject(i, "unknown field '" + field + "' (known: name, role, router_endpoint, pub_endpoint, home, "
-                          "incarnation, tag, public_key)");
+                reject(i, "unknown field '" + field +
+                              "' (known: name, role, router_endpoint, pub_endpoint, home, "
+                              "incarnation, tag, public_key)");
         if (!spec.contains("name")) reject(i, "name is missing");
         const auto name = text_field(i, spec, "name");
         check_name(i, name);

@@ -15,6 +15,7 @@ namespace zpartisan::control {
 // default to empty and 0. Throws std::invalid_argument saying which spec and field are wrong:
 // an unknown field, a name the config would refuse or given twice, a role other than server
 // or client, an endpoint that is not one a peer can dial.
-[[nodiscard]] std::vector<node_spec> member_specs_of(const nlohmann::json& specs, const std::vector<node_spec>& current);
+[[nodiscard]] std::vector<node_spec> member_specs_of(const nlohmann::json& specs,
+                                                     const std::vector<node_spec>& current);
 
 }  // namespace zpartisan::control

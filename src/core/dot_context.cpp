@@ -57,8 +57,7 @@ void interval_set::merge(const interval_set& other) {
     auto mine = _ranges.begin();
     auto theirs = other._ranges.begin();
     while (mine != _ranges.end() || theirs != other._ranges.end()) {
-        const bool take_mine =
-            theirs == other._ranges.end() || (mine != _ranges.end() && mine->first <= theirs->first);
+        const bool take_mine = theirs == other._ranges.end() || (mine != _ranges.end() && mine->first <= theirs->first);
         const auto next = take_mine ? *mine++ : *theirs++;
         // Touching (overlapping or adjacent) the last merged range extends it; written without
         // "+ 1", which would wrap at the largest counter.
@@ -98,7 +97,10 @@ std::uint64_t interval_set::overlap_count(const interval_set& other) const {
         const auto first = std::max(a->first, b->first);
         const auto last = std::min(a->second, b->second);
         if (first <= last) count += last - first + 1;
-        if (a->second < b->second) ++a; else ++b;
+        if (a->second < b->second)
+            ++a;
+        else
+            ++b;
     }
     return count;
 }

@@ -17,7 +17,7 @@ struct liveness_transition {
     std::string peer;
     bool up = false;
     std::uint64_t last_heard_ms = 0;
-    std::uint32_t missed = 0;     // heartbeat intervals without a word when it went down
+    std::uint32_t missed = 0;      // heartbeat intervals without a word when it went down
     bool connection_lost = false;  // the transport saw the connection close
 };
 

@@ -58,7 +58,7 @@ private:
 
     log_limits _limits;
     std::map<std::string, key_state, std::less<>> _keys;  // reason '\n' peer
-    std::map<std::string, bucket, std::less<>> _reasons;   // reasons are the code's own: few
+    std::map<std::string, bucket, std::less<>> _reasons;  // reasons are the code's own: few
     std::uint64_t _suppressed_total = 0;
 };
 

@@ -3,7 +3,9 @@
 namespace zpartisan::core {
 
 namespace {
-bool shown_as_is(unsigned char byte) { return byte >= 0x20 && byte <= 0x7e && byte != '%' && byte != '"' && byte != '\\'; }
+bool shown_as_is(unsigned char byte) {
+    return byte >= 0x20 && byte <= 0x7e && byte != '%' && byte != '"' && byte != '\\';
+}
 }  // namespace
 
 std::string log_text(std::string_view peer_bytes, std::size_t max_bytes) {

@@ -55,7 +55,8 @@ bool join_into(membership_state& into, const membership_state& delta, OnInsert o
 }  // namespace
 
 bool join_states(membership_state& into, const membership_state& delta) {
-    return join_into(into, delta, [](const dot&, const shared_spec&) {}, [](const dot&, const shared_spec&) {});
+    return join_into(
+        into, delta, [](const dot&, const shared_spec&) {}, [](const dot&, const shared_spec&) {});
 }
 
 bool membership_set::join(const membership_state& delta, membership_state* effect) {

@@ -66,7 +66,7 @@ enum class refusal_reason : std::uint8_t {
     unsupported_version = 2,
     bad_role = 3,
     bad_spec = 4,
-    not_a_member = 5,  // the node is stopping or was removed
+    not_a_member = 5,    // the node is stopping or was removed
     too_many_peers = 6,  // the server holds its max_peers already (protocol 6)
 };
 
@@ -120,7 +120,7 @@ struct heartbeat {
 // A server's word on a node it watches directly (its clients, the other servers): reached
 // or lost, with the evidence. Published on both streams and sent to each new joiner.
 struct liveness {
-    std::string origin;   // the announcing server, the one that detected it
+    std::string origin;  // the announcing server, the one that detected it
     std::string subject;
     bool reachable = true;
     std::uint64_t silent_ms = 0;  // how long the subject had been silent when lost
@@ -202,9 +202,9 @@ struct forward_ack {
     std::uint8_t hops = 0;
 };
 
-using message = std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness,
-                             partition_request, partition_resolve, partition_groups, forward, forward_ack,
-                             partition_applied>;
+using message =
+    std::variant<hello, welcome, referral, refusal, delta, digest, sync_delta, beacon, heartbeat, liveness,
+                 partition_request, partition_resolve, partition_groups, forward, forward_ack, partition_applied>;
 
 [[nodiscard]] message_type type_of(const message& m);
 [[nodiscard]] const char* name_of(message_type type);

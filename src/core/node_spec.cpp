@@ -4,8 +4,10 @@ namespace zpartisan {
 
 std::string_view to_string(role r) {
     switch (r) {
-        case role::server: return "server";
-        case role::client: return "client";
+        case role::server:
+            return "server";
+        case role::client:
+            return "client";
     }
     return "unknown";
 }
@@ -17,4 +19,3 @@ std::optional<role> parse_role(std::string_view text) {
 }
 
 }  // namespace zpartisan
-

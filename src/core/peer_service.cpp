@@ -31,7 +31,8 @@ peer_service::peer_service(peer_service_options options)
       _id_high(first_message_id(_options.rng_seed)),
       // A message held for the ack timeout waits for nothing more: by then its origin gave
       // up on every message it sent before it.
-      _receive_order(receive_order::limits{.messages_max = _options.unacked_max, .max_hold_ms = _options.ack_timeout_ms}) {}
+      _receive_order(
+          receive_order::limits{.messages_max = _options.unacked_max, .max_hold_ms = _options.ack_timeout_ms}) {}
 
 void peer_service::start(std::uint64_t now_ms, const membership_state* restored) {
     routes_changed();
@@ -94,7 +95,8 @@ void peer_service::leave(std::uint64_t now_ms) {
     propagate(change);
     if (_self.role == role::server) {
         for (const auto& [endpoint, dial] : _dials)
-            if (dial.welcomed) _output.emplace_back(effect::send{{link::kind::dialed, endpoint}, delta{_self.name, 0, change}});
+            if (dial.welcomed)
+                _output.emplace_back(effect::send{{link::kind::dialed, endpoint}, delta{_self.name, 0, change}});
         for (const auto& [client, since] : _attached_clients)
             _output.emplace_back(effect::send{{link::kind::accepted, client}, delta{_self.name, 0, change}});
     }
@@ -187,7 +189,8 @@ void peer_service::tick(std::uint64_t now_ms) {
         if (dial.welcomed && !peer_down) dial.retry_ms = 0;
         const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
         if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
-            const auto next = std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
+            const auto next =
+                std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
             // Up to a quarter sooner, from the seeded generator: joiners that started together
             // (a join storm) spread their repeats instead of reaching a busy server in waves.
             dial.retry_ms = next - std::uniform_int_distribution<std::uint64_t>(0, next / 4)(_rng);
@@ -209,7 +212,8 @@ void peer_service::tick(std::uint64_t now_ms) {
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
         _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
-        _output.emplace_back(effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
+        _output.emplace_back(
+            effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
         repeat_down_words(now_ms);
     }
     if (!_announced.empty()) expire_announcements(now_ms);
@@ -353,8 +357,8 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
     pass_recent_heals(from);
     // What we know is down, so the joiner does not take it for alive.
     for (const auto& [peer, lost] : _lost)
-        _output.emplace_back(effect::send{from, liveness{_self.name, peer, false, now_ms - lost.last_heard_ms,
-                                                          lost.missed, lost.connection_lost}});
+        _output.emplace_back(effect::send{
+            from, liveness{_self.name, peer, false, now_ms - lost.last_heard_ms, lost.missed, lost.connection_lost}});
     reconcile_dials(now_ms);
 }
 
@@ -372,9 +376,10 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
                                                    !target->second.expected_name.empty() &&
                                                    target->second.expected_name != msg.spec.name) {
         count("join_spec_name_mismatch");
-        spec_mismatch = "the spec named '" + target->second.expected_name + "' but '" + msg.spec.name +
-                        "' answered at " + from.id;
-        note(effect::notice::level::warn, "join by spec: " + log_text(spec_mismatch, 256), "join_spec_name_mismatch", from.id);
+        spec_mismatch =
+            "the spec named '" + target->second.expected_name + "' but '" + msg.spec.name + "' answered at " + from.id;
+        note(effect::notice::level::warn, "join by spec: " + log_text(spec_mismatch, 256), "join_spec_name_mismatch",
+             from.id);
     }
     if (msg.spec.name == _self.name) {  // the endpoint was our own under another name
         resolve_join(from.id, join_status::joined, "joined itself");
@@ -416,7 +421,8 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         }
     }
     merge(msg.state, provenance::from_server, now_ms, msg.spec.name);
-    const bool home_holds = !_self.home_server.empty() && dial_of_peer(_self.home_server) && _detector.is_up(_self.home_server);
+    const bool home_holds =
+        !_self.home_server.empty() && dial_of_peer(_self.home_server) && _detector.is_up(_self.home_server);
     if (_self.role == role::client && _join_targets.contains(from.id) && _self.home_server != msg.spec.name &&
         _join_targets.at(from.id).alternative && home_holds) {
         // The first of several ways in already took us: moving now would hang up a home that
@@ -484,8 +490,8 @@ void peer_service::handle(const link& from, const refusal& msg, std::uint64_t no
         count("dropped_refusal_unexpected");
         return;
     }
-    note(effect::notice::level::warn, "refused by " + log_text(from.id) + ": " + log_text(msg.detail, 256), "refused_by",
-         from.id);
+    note(effect::notice::level::warn, "refused by " + log_text(from.id) + ": " + log_text(msg.detail, 256),
+         "refused_by", from.id);
     it->second.refused = true;
     resolve_join(from.id, join_status::refused, msg.detail);
     reconcile_dials(now_ms);
@@ -526,7 +532,7 @@ void peer_service::note_frame_limit(const link& peer, std::uint64_t advertised) 
     if (_lower_frame_limits.size() >= _options.max_peers + _dials.size())
         std::erase_if(_lower_frame_limits, [&](const auto& entry) {
             return entry.first.via == link::kind::dialed ? !_dials.contains(entry.first.id)
-                                                          : !_membership.contains(entry.first.id);
+                                                         : !_membership.contains(entry.first.id);
         });
     _lower_frame_limits[peer] = advertised;
     routes_changed();
@@ -554,9 +560,9 @@ std::uint64_t peer_service::frame_limit_to(std::string_view destination) {
 void peer_service::send_hello(const std::string& endpoint, std::uint64_t now_ms) {
     auto& dial = _dials[endpoint];
     dial.hello_sent_ms = now_ms;
-    _output.emplace_back(effect::send{{link::kind::dialed, endpoint},
-                                      hello{protocol_version, _options.cluster_name, _self, _membership.state(),
-                                            _options.max_message_bytes}});
+    _output.emplace_back(effect::send{
+        {link::kind::dialed, endpoint},
+        hello{protocol_version, _options.cluster_name, _self, _membership.state(), _options.max_message_bytes}});
 }
 
 void peer_service::reconcile_dials(std::uint64_t now_ms) {

@@ -29,15 +29,33 @@
 namespace zpartisan::core {
 
 namespace effect {
-struct send { link to; message msg; };
-struct publish { stream to; message msg; };  // servers only: on our PUB socket
+struct send {
+    link to;
+    message msg;
+};
+struct publish {
+    stream to;
+    message msg;
+};  // servers only: on our PUB socket
 // server_key: the peer's CurveZMQ public key (Z85), empty when not known or not needed.
-struct dial { std::string router_endpoint; std::string server_key; };
-struct hang_up { std::string router_endpoint; };
-struct subscribe { std::string pub_endpoint; std::string server_key; };
-struct unsubscribe { std::string pub_endpoint; };
+struct dial {
+    std::string router_endpoint;
+    std::string server_key;
+};
+struct hang_up {
+    std::string router_endpoint;
+};
+struct subscribe {
+    std::string pub_endpoint;
+    std::string server_key;
+};
+struct unsubscribe {
+    std::string pub_endpoint;
+};
 struct membership_changed {};  // persist, wake waiters
-struct stopped { std::string reason; };  // left or removed: close the peer service
+struct stopped {
+    std::string reason;
+};  // left or removed: close the peer service
 // A member became reachable or unreachable as this node sees it (on_up / on_down).
 struct reachability_changed {
     std::string node;
@@ -72,10 +90,10 @@ struct notice {
 };
 }  // namespace effect
 
-using output_effect = std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe,
-                                   effect::unsubscribe, effect::membership_changed, effect::stopped, effect::notice,
-                                   effect::reachability_changed, effect::deliver, effect::delivery_report,
-                                   effect::partition_outcome>;
+using output_effect =
+    std::variant<effect::send, effect::publish, effect::dial, effect::hang_up, effect::subscribe, effect::unsubscribe,
+                 effect::membership_changed, effect::stopped, effect::notice, effect::reachability_changed,
+                 effect::deliver, effect::delivery_report, effect::partition_outcome>;
 
 struct peer_service_options {
     node_spec self;  // router/pub endpoints are the advertised ones
@@ -92,8 +110,8 @@ struct peer_service_options {
     std::uint64_t max_message_bytes = 4u << 20;  // advertised in hello and welcome
     std::size_t duplicate_windows_max = 4096;    // duplicate windows of senders not members
     std::size_t duplicate_window_gaps_max = 65536;
-    std::uint64_t ack_timeout_ms = 5000;         // an acked message not acked by then fails
-    std::size_t unacked_max = 10000;             // bound on the retransmit buffer
+    std::uint64_t ack_timeout_ms = 5000;  // an acked message not acked by then fails
+    std::size_t unacked_max = 10000;      // bound on the retransmit buffer
     std::uint64_t rng_seed = 1;
     int referral_hops_max = 3;  // bounds client->client->... referral chains
 };
@@ -102,8 +120,8 @@ struct peer_service_options {
 struct member_liveness {
     std::string node;
     bool reachable = true;
-    bool direct = false;          // watched by our own heartbeats, else told by a server
-    std::string detected_by;      // who saw it go (us, or the announcing server)
+    bool direct = false;              // watched by our own heartbeats, else told by a server
+    std::string detected_by;          // who saw it go (us, or the announcing server)
     std::uint64_t last_heard_ms = 0;  // our clock; direct peers only
     std::uint64_t silent_ms = 0;
     std::uint32_t missed_heartbeats = 0;
@@ -118,7 +136,16 @@ struct join_outcome {
 };
 
 // Why a message could not even start its way (docs/protocol.md §7, Results).
-enum class route_status { ok, unknown_node, not_yet_connected, disconnected, unreachable, partitioned, congested, stopped };
+enum class route_status {
+    ok,
+    unknown_node,
+    not_yet_connected,
+    disconnected,
+    unreachable,
+    partitioned,
+    congested,
+    stopped
+};
 
 // What the application asks to send; the core fills in origin, id and hops.
 struct outgoing {
@@ -243,7 +270,9 @@ public:
 
     // --- inputs --------------------------------------------------------------------------
     void on_message(const link& from, message&& msg, std::uint64_t now_ms);
-    void on_message(const link& from, const message& msg, std::uint64_t now_ms) { on_message(from, message(msg), now_ms); }
+    void on_message(const link& from, const message& msg, std::uint64_t now_ms) {
+        on_message(from, message(msg), now_ms);
+    }
     void tick(std::uint64_t now_ms);
     // When tick() next has something to do if no input comes first (peer_service_deadlines.cpp):
     // the earliest heartbeat, beacon, gossip round, hello retry, failure, re-homing step,
@@ -288,10 +317,10 @@ private:
         std::string peer;          // the name the welcome gave; empty before
         std::string pub_endpoint;  // subscribed after the welcome
         bool welcomed = false;
-        bool refused = false;      // stop re-sending hello to a peer that refused us
+        bool refused = false;  // stop re-sending hello to a peer that refused us
         std::uint64_t hello_sent_ms = 0;
         std::uint64_t dialed_ms = 0;  // when the dial began
-        std::uint64_t retry_ms = 0;  // doubles per unanswered hello, up to handshake_retry_max_ms
+        std::uint64_t retry_ms = 0;   // doubles per unanswered hello, up to handshake_retry_max_ms
     };
     struct join_target {
         std::string origin;  // the endpoint the application asked for (referrals keep it)
@@ -482,12 +511,12 @@ private:
     membership_set _membership;
     std::mt19937_64 _rng;
     bool _running = false;
-    std::uint64_t _mesh_seq = 0;     // our PUB sequence on the mesh stream; +1 per delta
-    std::uint64_t _clients_seq = 0;  // the same on the clients stream
-    std::map<std::string, std::uint64_t> _seen_seq;  // per publisher: last seq received
-    std::map<std::string, dial_state> _dials;        // by router endpoint
-    std::map<std::string, join_target> _join_targets;  // endpoints dialed because of join()
-    std::map<std::string, join_outcome> _join_outcomes;  // by the endpoint join() was given
+    std::uint64_t _mesh_seq = 0;                             // our PUB sequence on the mesh stream; +1 per delta
+    std::uint64_t _clients_seq = 0;                          // the same on the clients stream
+    std::map<std::string, std::uint64_t> _seen_seq;          // per publisher: last seq received
+    std::map<std::string, dial_state> _dials;                // by router endpoint
+    std::map<std::string, join_target> _join_targets;        // endpoints dialed because of join()
+    std::map<std::string, join_outcome> _join_outcomes;      // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     // Servers: the servers whose own dial to us is welcomed (a heartbeat came over it since
     // we last welcomed their hello), so they route to us.
@@ -515,8 +544,8 @@ private:
     // and of the clients that name us as home but that we do not hold (they died while we
     // were away, or before a restart of ours).
     void repeat_down_words(std::uint64_t now_ms);
-    std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
-    std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
+    std::map<std::string, liveness_transition> _lost;          // direct peers we saw fail, with evidence
+    std::map<std::string, bool> _reachable_view;               // what on_up/on_down last reported
     std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)
     std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
     std::uint64_t _partition_counter = 0;
@@ -565,7 +594,7 @@ private:
     void prune_messaging_state(std::uint64_t now_ms);
     // An acked forward from an incarnation of its origin older than one we have a window for.
     [[nodiscard]] bool from_older_incarnation(const forward& msg) const;
-    std::set<std::string, std::less<>> _handlers;      // registered handler names
+    std::set<std::string, std::less<>> _handlers;  // registered handler names
     // Acked messages are numbered per destination, one after another, so a receiver's
     // duplicate window has a gap only for a message lost on the way (numbered across all
     // destinations, every message to someone else was a gap that never filled). A sequence
@@ -587,8 +616,8 @@ private:
     // retransmit_and_expire, lowered by each new one, early (never late) otherwise.
     std::uint64_t _unacked_due_ms = UINT64_MAX;
     std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
-    std::size_t _awaiting_route = 0;            // unacked messages whose last copy found no route
-    std::uint64_t _awaiting_route_epoch = 0;    // the route epoch they were last tried at
+    std::size_t _awaiting_route = 0;          // unacked messages whose last copy found no route
+    std::uint64_t _awaiting_route_epoch = 0;  // the route epoch they were last tried at
     void forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it);
     // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
     // windows of its older ones: their senders' retransmit buffers died with them.
@@ -596,10 +625,10 @@ private:
     bool _deliveries_backlogged = false;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
-    std::string _rehome_target;                        // clients: the server we are moving to
+    std::string _rehome_target;                          // clients: the server we are moving to
     std::uint64_t _rehome_deadline_ms = 0;
     std::uint64_t _rehome_backoff_ms = 0;
-    std::map<std::string, std::uint64_t> _counters;  // rare events, by name
+    std::map<std::string, std::uint64_t> _counters;                               // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
     std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
     std::uint64_t _route_epoch = 0;

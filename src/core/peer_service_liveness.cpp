@@ -62,16 +62,16 @@ void peer_service::apply_transition(const liveness_transition& transition, std::
     } else {
         _lost[transition.peer] = transition;
         count("peers_failed");  // by this node's own detector
-        note(effect::notice::level::warn,
-             "'" + log_text(transition.peer) + "' failed: silent " + std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
-                 std::to_string(transition.missed) + " heartbeats missed" +
-                 (transition.connection_lost ? ", connection closed" : ""));
+        note(effect::notice::level::warn, "'" + log_text(transition.peer) + "' failed: silent " +
+                                              std::to_string(now_ms - transition.last_heard_ms) + " ms, " +
+                                              std::to_string(transition.missed) + " heartbeats missed" +
+                                              (transition.connection_lost ? ", connection closed" : ""));
     }
     if (_self.role == role::server) {
         // Servers speak for what they watch, so every node can tell who is reachable.
-        liveness word{_self.name, transition.peer, transition.up,
-                      now_ms > transition.last_heard_ms ? now_ms - transition.last_heard_ms : 0, transition.missed,
-                      transition.connection_lost};
+        liveness word{_self.name,        transition.peer,
+                      transition.up,     now_ms > transition.last_heard_ms ? now_ms - transition.last_heard_ms : 0,
+                      transition.missed, transition.connection_lost};
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
     }
@@ -152,7 +152,8 @@ void peer_service::expire_announcements(std::uint64_t now_ms) {
 void peer_service::repeat_down_words(std::uint64_t now_ms) {
     for (const auto& [peer, lost] : _lost) {
         if (!_detector.watching(peer) || _detector.is_up(peer)) continue;
-        const liveness word{_self.name, peer, false, now_ms > lost.last_heard_ms ? now_ms - lost.last_heard_ms : 0,
+        const liveness word{_self.name,  peer,
+                            false,       now_ms > lost.last_heard_ms ? now_ms - lost.last_heard_ms : 0,
                             lost.missed, lost.connection_lost};
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
         _output.emplace_back(effect::publish{effect::stream::clients, word});
@@ -163,11 +164,11 @@ void peer_service::repeat_down_words(std::uint64_t now_ms) {
         if (spec.name == _self.name || _detector.watching(spec.name)) return;
         // A server we never reached (it left while its goodbye was lost, say) is down to our
         // clients as it is to us; so is a client naming us as home that we do not hold.
-        const bool ours_unheld = spec.role == role::client && spec.home_server == _self.name &&
-                                 !_attached_clients.contains(spec.name);
+        const bool ours_unheld =
+            spec.role == role::client && spec.home_server == _self.name && !_attached_clients.contains(spec.name);
         const auto dial = spec.role == role::server ? _dials.find(spec.router_endpoint) : _dials.end();
-        const bool never_reached = dial != _dials.end() && !dial->second.welcomed &&
-                                   now_ms >= dial->second.dialed_ms + detection;
+        const bool never_reached =
+            dial != _dials.end() && !dial->second.welcomed && now_ms >= dial->second.dialed_ms + detection;
         if (!never_reached && !ours_unheld) return;
         const liveness word{_self.name, spec.name, false, 0, 0, false};
         _output.emplace_back(effect::publish{effect::stream::mesh, word});
@@ -200,7 +201,7 @@ void peer_service::refresh_reachability(const std::vector<std::string>& names) {
         auto [it, first_sight] = _reachable_view.try_emplace(name, up);
         if (!first_sight && it->second == up) continue;
         it->second = up;
-        if (first_sight && !up) continue;  // never seen up: nothing went down
+        if (first_sight && !up) continue;     // never seen up: nothing went down
         if (!up) count("members_seen_down");  // detected here or told by a server
         _output.emplace_back(effect::reachability_changed{name, up});
     }
@@ -310,13 +311,14 @@ void peer_service::maybe_rehome(std::uint64_t now_ms) {
     if (candidates.empty()) return;
     std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
     _rehome_target = candidates[pick(_rng)];
-    _rehome_backoff_ms = std::min<std::uint64_t>(
-        _rehome_backoff_ms == 0 ? 2 * _options.heartbeat_interval_ms : 2 * _rehome_backoff_ms,
-        _options.rehome_backoff_max_ms);
+    _rehome_backoff_ms =
+        std::min<std::uint64_t>(_rehome_backoff_ms == 0 ? 2 * _options.heartbeat_interval_ms : 2 * _rehome_backoff_ms,
+                                _options.rehome_backoff_max_ms);
     _rehome_deadline_ms = now_ms + _rehome_backoff_ms;
     count("rehome_attempts");
-    note(effect::notice::level::warn, "home server '" + log_text(_self.home_server) + (home_gone ? "' left the cluster" : "' failed") +
-                                          "; moving to " + log_text(_rehome_target));
+    note(effect::notice::level::warn, "home server '" + log_text(_self.home_server) +
+                                          (home_gone ? "' left the cluster" : "' failed") + "; moving to " +
+                                          log_text(_rehome_target));
     _join_targets[_rehome_target] = join_target{_rehome_target, 0, {}, {}};  // the key: from its spec
     if (_dials.contains(_rehome_target)) send_hello(_rehome_target, now_ms);
     reconcile_dials(now_ms);

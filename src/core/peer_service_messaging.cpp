@@ -151,8 +151,18 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
                            status == route_status::not_yet_connected;
     if (status != route_status::ok && !(transient && (out.ack || status == route_status::unreachable))) return status;
     if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
-    forward msg{_self.name, _self.incarnation, std::move(out.destination), std::move(out.handler), out.kind,
-                std::move(out.channel), out.lane, 0, 0, out.ack, std::move(out.reply_to), std::move(out.payload)};
+    forward msg{_self.name,
+                _self.incarnation,
+                std::move(out.destination),
+                std::move(out.handler),
+                out.kind,
+                std::move(out.channel),
+                out.lane,
+                0,
+                0,
+                out.ack,
+                std::move(out.reply_to),
+                std::move(out.payload)};
     if (!msg.ack) number_plain(msg);
     if (msg.ack) {
         msg.id = next_id_to(msg.destination);
@@ -160,7 +170,8 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
         if (id) *id = report_id;
         _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
         set_order_fields(msg);
-        _unacked.emplace(report_id, unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms, status != route_status::ok});
+        _unacked.emplace(report_id,
+                         unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms, status != route_status::ok});
         _unacked_due_ms =
             std::min(_unacked_due_ms, now_ms + std::min(_options.heartbeat_interval_ms, _options.ack_timeout_ms));
         if (status != route_status::ok) ++_awaiting_route;
@@ -225,8 +236,8 @@ void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
     window.above.insert(msg.id);
     // The first range folds into `contiguous` once nothing is missing below it, and so does
     // the oldest one when there are too many gaps (a sender that never fills them).
-    while (!window.above.empty() &&
-           (window.above.ranges().front().first == window.contiguous + 1 || window.above.ranges().size() > _options.duplicate_window_gaps_max)) {
+    while (!window.above.empty() && (window.above.ranges().front().first == window.contiguous + 1 ||
+                                     window.above.ranges().size() > _options.duplicate_window_gaps_max)) {
         if (window.above.ranges().front().first != window.contiguous + 1) count("duplicate_window_gaps_given_up");
         window.contiguous = window.above.ranges().front().second;
         window.above.erase_first_range();
@@ -264,8 +275,9 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         take_in_order(std::move(msg), now_ms);
         return;
     }
-    if (!msg.ack && !plain_in_order({msg.origin, msg.origin_incarnation, msg.handler, msg.channel, msg.lane, msg.id,
-                                     msg.bundled}, now_ms))
+    if (!msg.ack &&
+        !plain_in_order({msg.origin, msg.origin_incarnation, msg.handler, msg.channel, msg.lane, msg.id, msg.bundled},
+                        now_ms))
         return;
     (void)hand_over(std::move(msg), now_ms);
 }
@@ -305,8 +317,8 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
     }
     const auto it = _unacked.find(index->second);
     const bool delivered = msg.status == ack_status::delivered;
-    _output.emplace_back(effect::delivery_report{it->first, it->second.msg.destination, delivered,
-                                                 delivered ? "" : "unknown_handler"});
+    _output.emplace_back(
+        effect::delivery_report{it->first, it->second.msg.destination, delivered, delivered ? "" : "unknown_handler"});
     forget_unacked(it);
 }
 
@@ -343,7 +355,8 @@ void peer_service::prune_messaging_state(std::uint64_t now_ms) {
     std::erase_if(_delivered, [&](const auto& entry) {
         return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
     });
-    _receive_order.forget_strangers(now_ms, dedup_window_linger_ms, [&](const std::string& name) { return _membership.contains(name); });
+    _receive_order.forget_strangers(now_ms, dedup_window_linger_ms,
+                                    [&](const std::string& name) { return _membership.contains(name); });
 }
 
 void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
@@ -372,8 +385,8 @@ bool peer_service::send_unacked(unacked_message& pending) {
     pending.msg.settled_below = settled_below_for(pending.msg.destination);
     // Not towards a destination that cannot be reached now (failed, partitioned): its copies
     // would only fill the queue of a connection that leads nowhere. It waits for a route.
-    const bool sent = route_status_of(pending.msg.destination) == route_status::ok &&
-                      route(pending.msg, pending.msg.destination);
+    const bool sent =
+        route_status_of(pending.msg.destination) == route_status::ok && route(pending.msg, pending.msg.destination);
     if (sent == pending.awaiting_route) {
         pending.awaiting_route = !sent;
         sent ? --_awaiting_route : ++_awaiting_route;

@@ -42,16 +42,25 @@ void peer_service::take_in_order(forward&& msg, std::uint64_t now_ms) {
             if (hand_over(std::move(msg), now_ms)) _receive_order.passed(handed);
             break;
         }
-        case admission::held: break;  // unanswered: its retransmissions come back meanwhile
-        case admission::held_already: count("held_back_copies"); break;
+        case admission::held:
+            break;  // unanswered: its retransmissions come back meanwhile
+        case admission::held_already:
+            count("held_back_copies");
+            break;
         case admission::late:
             // Its lane went on without it (its origin had given up on it): never handed over,
             // so never answered "delivered". An unknown handler is still said so.
-            if (handler_known(msg.handler, msg.bundled)) count("dropped_behind_order");
-            else answer(msg, ack_status::unknown_handler, now_ms);
+            if (handler_known(msg.handler, msg.bundled))
+                count("dropped_behind_order");
+            else
+                answer(msg, ack_status::unknown_handler, now_ms);
             break;
-        case admission::older_origin: count("dropped_from_older_incarnation"); break;
-        case admission::no_room: count("dropped_hold_back_full"); break;  // left to its retransmission
+        case admission::older_origin:
+            count("dropped_from_older_incarnation");
+            break;
+        case admission::no_room:
+            count("dropped_hold_back_full");
+            break;  // left to its retransmission
     }
     release_held(now_ms, false);
 }
@@ -60,8 +69,10 @@ void peer_service::release_held(std::uint64_t now_ms, bool overdue) {
     // A full handler queue takes none: they stay held, in order, for the next turn.
     if (_deliveries_backlogged || _receive_order.held() == 0) return;
     std::vector<forward> turn;
-    if (overdue) _receive_order.take_overdue(now_ms, turn);
-    else _receive_order.take_ready(turn);
+    if (overdue)
+        _receive_order.take_overdue(now_ms, turn);
+    else
+        _receive_order.take_ready(turn);
     for (auto& msg : turn) (void)hand_over(std::move(msg), now_ms);
 }
 

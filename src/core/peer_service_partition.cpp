@@ -20,7 +20,8 @@ bool peer_service::partitioned_from(const std::string& peer) const {
     for (const auto& [ref, groups] : _group_partitions) {
         int mine = -1, theirs = -1;
         for (std::size_t g = 0; g < groups.size(); ++g) {
-            if (std::find(groups[g].begin(), groups[g].end(), _self.name) != groups[g].end()) mine = static_cast<int>(g);
+            if (std::find(groups[g].begin(), groups[g].end(), _self.name) != groups[g].end())
+                mine = static_cast<int>(g);
             if (std::find(groups[g].begin(), groups[g].end(), peer) != groups[g].end()) theirs = static_cast<int>(g);
         }
         if (mine >= 0 && theirs >= 0 && mine != theirs) return true;
@@ -77,7 +78,8 @@ void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
         for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1, {}});
     _partitions[ref].insert(peers.begin(), peers.end());
     count("partitions_injected");
-    note(effect::notice::level::warn, "partition " + log_text(ref) + ": cut off from " + std::to_string(peers.size()) + " peers");
+    note(effect::notice::level::warn,
+         "partition " + log_text(ref) + ": cut off from " + std::to_string(peers.size()) + " peers");
 }
 
 std::optional<std::string> peer_service::inject_partition(const std::string& origin, std::uint32_t ttl,
@@ -109,8 +111,8 @@ void peer_service::retry_partition_requests(std::uint64_t now_ms) {
         if (now_ms >= pending.deadline_ms) {
             // The cut may have taken effect with its answer lost: undone wherever it reached,
             // so a caller told it failed is not left with a partition it cannot name.
-            const auto why = "no confirmation from " + pending.origin + " within " +
-                             std::to_string(_options.ack_timeout_ms) + " ms";
+            const auto why =
+                "no confirmation from " + pending.origin + " within " + std::to_string(_options.ack_timeout_ms) + " ms";
             const auto given_up = ref;
             it = _pending_partitions.erase(it);
             (void)resolve_partition(given_up);
@@ -202,8 +204,8 @@ void peer_service::apply_groups(const std::string& ref, const std::vector<std::v
     for (const auto& peer : connected_peers()) send_to_peer(peer, partition_groups{ref, groups});
     _group_partitions[ref] = groups;
     count("partitions_injected");
-    note(effect::notice::level::warn, "partition " + log_text(ref) + ": the cluster is cut into " +
-                                          std::to_string(groups.size()) + " groups");
+    note(effect::notice::level::warn,
+         "partition " + log_text(ref) + ": the cluster is cut into " + std::to_string(groups.size()) + " groups");
 }
 
 std::string peer_service::partition_into_groups(const std::vector<std::vector<std::string>>& groups) {

@@ -119,7 +119,8 @@ void peer_service::handle(const link& from, const beacon& msg, std::uint64_t now
 }
 
 void peer_service::request_sync(const std::string& peer_name, bool full) {
-    if (auto endpoint = dial_of_peer(peer_name)) _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, our_digest(full)});
+    if (auto endpoint = dial_of_peer(peer_name))
+        _output.emplace_back(effect::send{{link::kind::dialed, *endpoint}, our_digest(full)});
 }
 
 digest peer_service::our_digest(bool full) const {
@@ -142,7 +143,8 @@ void peer_service::handle(const link& from, const digest& msg, std::uint64_t now
     }
     auto missing = _membership.delta_since(msg.seen);
     if (!missing.empty())
-        _output.emplace_back(effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});
+        _output.emplace_back(
+            effect::send{from, sync_delta{_self.name, stream_seq_for(msg.origin), std::move(missing)}});
     // Push-pull: if the requester knows dots we lack, ask for them in turn.
     if (_membership.lacks_something_of(msg.seen)) _output.emplace_back(effect::send{from, our_digest(true)});
 }

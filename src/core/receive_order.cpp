@@ -11,7 +11,7 @@ bool receive_order::ready(const flow_state& flow, const lane_state& lane, const 
 }
 
 receive_order::flow_iterator receive_order::flow_of(std::string_view origin, std::uint64_t incarnation,
-                                                     std::uint64_t now_ms, bool& older_origin) {
+                                                    std::uint64_t now_ms, bool& older_origin) {
     auto it = _flows.find(std::make_pair(origin, incarnation));
     if (it == _flows.end()) {
         // An origin's new incarnation ends its older ones: what they held waited behind gaps
@@ -50,7 +50,8 @@ receive_order::admission receive_order::admit(forward& msg, std::uint64_t now_ms
     if (lane.held.contains(msg.id)) return admission::held_already;
     // Nothing held before it on its lane, and its turn: the usual case, at once.
     if ((lane.held.empty() || lane.held.begin()->first > msg.id) && ready(flow, lane, msg)) return admission::now;
-    if (_held >= _limits.messages_max || _held_bytes + msg.payload.size() > _limits.bytes_max) return admission::no_room;
+    if (_held >= _limits.messages_max || _held_bytes + msg.payload.size() > _limits.bytes_max)
+        return admission::no_room;
     _held_bytes += msg.payload.size();
     ++_held;
     ++flow.held;
@@ -91,7 +92,8 @@ void receive_order::passed(const position& at) {
     if (!lane->second.held.empty()) _to_examine.insert(it->first);
 }
 
-void receive_order::release(flow_state& flow, lane_state& lane, std::vector<forward>& out, const std::uint64_t* now_ms) {
+void receive_order::release(flow_state& flow, lane_state& lane, std::vector<forward>& out,
+                            const std::uint64_t* now_ms) {
     while (!lane.held.empty()) {
         auto first = lane.held.begin();
         auto& [msg, since] = first->second;

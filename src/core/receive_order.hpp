@@ -37,10 +37,10 @@ namespace zpartisan::core {
 class receive_order {
 public:
     struct limits {
-        std::size_t messages_max = 10000;       // held, over every origin
-        std::size_t bytes_max = 64u << 20;      // payload bytes held, over every origin
+        std::size_t messages_max = 10000;   // held, over every origin
+        std::size_t bytes_max = 64u << 20;  // payload bytes held, over every origin
         std::size_t lanes_per_origin_max = 1024;
-        std::size_t origins_max = 65536;        // origin incarnations tracked
+        std::size_t origins_max = 65536;  // origin incarnations tracked
         std::uint64_t max_hold_ms = 5000;
     };
 
@@ -83,7 +83,8 @@ public:
     template <class IsMember>
     void forget_strangers(std::uint64_t now_ms, std::uint64_t linger_ms, IsMember&& is_member) {
         for (auto it = _flows.begin(); it != _flows.end();)
-            it = !is_member(it->first.first) && now_ms >= it->second.last_used_ms + linger_ms ? erase_flow(it) : std::next(it);
+            it = !is_member(it->first.first) && now_ms >= it->second.last_used_ms + linger_ms ? erase_flow(it)
+                                                                                              : std::next(it);
     }
 
     [[nodiscard]] std::size_t held() const { return _held; }
@@ -96,8 +97,8 @@ public:
     void add_counters(std::map<std::string, std::uint64_t>& into) const;
 
 private:
-    using flow_key = std::pair<std::string, std::uint64_t>;   // origin, incarnation
-    using lane_key = std::pair<std::string, std::uint32_t>;   // channel, lane
+    using flow_key = std::pair<std::string, std::uint64_t>;  // origin, incarnation
+    using lane_key = std::pair<std::string, std::uint32_t>;  // channel, lane
     // Orders those keys, and finds them by a name given as a string_view (no string built).
     struct name_then_number {
         using is_transparent = void;
@@ -139,7 +140,7 @@ private:
     std::size_t _held_bytes = 0;
     std::uint64_t _held_total = 0;
     std::uint64_t _gaps_skipped = 0;
-    std::uint64_t _dropped = 0;          // held, then dropped with their origin's state
+    std::uint64_t _dropped = 0;  // held, then dropped with their origin's state
     std::uint64_t _origins_evicted = 0;
 };
 

@@ -29,7 +29,8 @@ std::string to_text(const json& answer) { return answer.dump(-1, ' ', false, jso
 
 json from_op(const op_result& result) {
     if (result.ok()) return {{"ok", true}};
-    return {{"ok", false}, {"error", std::string(to_string(result.status)) + (result.reason.empty() ? "" : ": " + result.reason)}};
+    return {{"ok", false},
+            {"error", std::string(to_string(result.status)) + (result.reason.empty() ? "" : ": " + result.reason)}};
 }
 
 // The send status rides along either way, so a script tells "refused" from "not delivered".
@@ -40,17 +41,19 @@ json from_send(send_status status) {
 
 // An acked forward the sender gave up on, or that no report settled by the deadline.
 json not_delivered(const std::string& reason, const std::string& why) {
-    return {{"ok", false}, {"status", "ok"}, {"delivered", false}, {"reason", reason}, {"error", "not delivered: " + why}};
+    return {
+        {"ok", false}, {"status", "ok"}, {"delivered", false}, {"reason", reason}, {"error", "not delivered: " + why}};
 }
 
 // Answered by its delivery report, or at the deadline: either may come first, the other finds
 // the wait answered. Nothing after open() throws out of here, so the caller never answers too.
 void forward_acked(Node& node, report_waits& waits, const control_request& request, const answer_sink& answer) {
     const auto wait = request.wait_ms ? std::chrono::milliseconds(*request.wait_ms) : waits.default_wait();
-    const auto id = waits.open(report_waits::clock::now() + wait,
-                               to_text(not_delivered("timeout", "no delivery report within " + std::to_string(wait.count()) +
-                                                                    " ms (it may still be delivered)")),
-                               answer);
+    const auto id =
+        waits.open(report_waits::clock::now() + wait,
+                   to_text(not_delivered("timeout", "no delivery report within " + std::to_string(wait.count()) +
+                                                        " ms (it may still be delivered)")),
+                   answer);
     message_options options;
     options.ack = true;
     options.on_report = [&waits, id](const delivery_report& report) {
@@ -80,9 +83,9 @@ json from_partition(const partition_result& result) {
 void partition_origin(Node& node, report_waits& waits, const control_request& request, const answer_sink& answer) {
     const auto origin = request.origin.value_or(node.name());
     const auto wait = waits.default_wait();
-    const auto id = waits.open(report_waits::clock::now() + wait,
-                               to_text(error("timeout: no answer from the node within " + std::to_string(wait.count()) + " ms")),
-                               answer);
+    const auto id = waits.open(
+        report_waits::clock::now() + wait,
+        to_text(error("timeout: no answer from the node within " + std::to_string(wait.count()) + " ms")), answer);
     try {
         node.inject_partition(origin, request.ttl, [&waits, id](const partition_result& result) {
             (void)waits.finish(id, to_text(from_partition(result)));
@@ -110,7 +113,8 @@ json members(Node& node) {
                         {"direct", it != seen.end() && it->second.direct},
                         {"detected_by", it != seen.end() ? it->second.detected_by : ""},
                         {"silent_ms", it != seen.end() ? it->second.silent_ms : 0},
-                        {"last_heard_ms_ago", it != seen.end() && it->second.direct ? json(it->second.last_heard_ms_ago) : json(nullptr)},
+                        {"last_heard_ms_ago",
+                         it != seen.end() && it->second.direct ? json(it->second.last_heard_ms_ago) : json(nullptr)},
                         {"router_endpoint", spec.router_endpoint},
                         {"incarnation", spec.incarnation}});
     }
@@ -120,7 +124,8 @@ json members(Node& node) {
 json status(Node& node) {
     const auto s = node.status();
     json dials = json::array();
-    for (const auto& d : s.dials) dials.push_back({{"endpoint", d.endpoint}, {"peer", d.peer}, {"welcomed", d.welcomed}});
+    for (const auto& d : s.dials)
+        dials.push_back({{"endpoint", d.endpoint}, {"peer", d.peer}, {"welcomed", d.welcomed}});
     return {{"ok", true},
             {"name", s.self.name},
             {"role", std::string(to_string(s.self.role))},
@@ -148,9 +153,12 @@ json health(const Node& node, bool live) {
 // Every command answered at once (all but the acked forward and the partition by origin).
 json dispatch(Node& node, const inbox& box, const control_request& request) {
     switch (request.command) {
-        case control_command::members: return members(node);
-        case control_command::status: return status(node);
-        case control_command::health: return health(node, request.live);
+        case control_command::members:
+            return members(node);
+        case control_command::status:
+            return status(node);
+        case control_command::health:
+            return health(node, request.live);
         case control_command::metrics: {
             const auto s = node.status();
             auto counters = s.counters;
@@ -160,9 +168,14 @@ json dispatch(Node& node, const inbox& box, const control_request& request) {
         case control_command::state: {
             json specs = json::array();
             for (const auto& spec : node.members_for_orchestration())
-                specs.push_back({{"name", spec.name}, {"role", std::string(to_string(spec.role))}, {"home", spec.home_server},
-                                 {"router_endpoint", spec.router_endpoint}, {"pub_endpoint", spec.pub_endpoint},
-                                 {"incarnation", spec.incarnation}, {"tag", spec.tag}, {"public_key", spec.public_key}});
+                specs.push_back({{"name", spec.name},
+                                 {"role", std::string(to_string(spec.role))},
+                                 {"home", spec.home_server},
+                                 {"router_endpoint", spec.router_endpoint},
+                                 {"pub_endpoint", spec.pub_endpoint},
+                                 {"incarnation", spec.incarnation},
+                                 {"tag", spec.tag},
+                                 {"public_key", spec.public_key}});
             return {{"ok", true}, {"state_bytes", node.get_local_state().size()}, {"specs", specs}};
         }
         case control_command::inbox: {
@@ -175,16 +188,23 @@ json dispatch(Node& node, const inbox& box, const control_request& request) {
                                 {"received_unix_ms", m.received_unix_ms}});
             return {{"ok", true}, {"messages", rows}};
         }
-        case control_command::send: return from_send(node.send_message(request.node, request.payload));
+        case control_command::send:
+            return from_send(node.send_message(request.node, request.payload));
         case control_command::forward:
             return from_send(node.forward_message(request.node, request.handler, request.payload));
-        case control_command::update_members: return update_members(node, request);
+        case control_command::update_members:
+            return update_members(node, request);
         case control_command::join:
-            return from_op(node.sync_join(request.endpoint, std::chrono::milliseconds(request.wait_ms.value_or(default_join_wait_ms))));
-        case control_command::leave: return from_op(node.leave());
-        case control_command::remove: return from_op(node.leave(request.node));
-        case control_command::partition: return from_partition(node.partition_groups(request.groups));
-        case control_command::heal: return from_op(node.resolve_partition(request.ref));
+            return from_op(node.sync_join(request.endpoint,
+                                          std::chrono::milliseconds(request.wait_ms.value_or(default_join_wait_ms))));
+        case control_command::leave:
+            return from_op(node.leave());
+        case control_command::remove:
+            return from_op(node.leave(request.node));
+        case control_command::partition:
+            return from_partition(node.partition_groups(request.groups));
+        case control_command::heal:
+            return from_op(node.resolve_partition(request.ref));
         case control_command::partitions: {
             json rows = json::array();
             for (const auto& p : node.partitions()) rows.push_back({{"ref", p.ref}, {"peer", p.peer}});

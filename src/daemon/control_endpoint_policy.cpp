@@ -37,7 +37,8 @@ std::optional<std::string> control_endpoint_refusal(std::string_view endpoint, b
         // An abstract socket has no file, hence no permissions: any local user could connect.
         if (endpoint[ipc_scheme.size()] == '@' && !allow_remote)
             return "control endpoint " + shown +
-                   " is an abstract socket, which any local user can reach; use a path (ipc:///run/zpartisan/NAME.ctl), "
+                   " is an abstract socket, which any local user can reach; use a path "
+                   "(ipc:///run/zpartisan/NAME.ctl), "
                    "or --control-allow-remote";
         return std::nullopt;
     }

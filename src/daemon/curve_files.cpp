@@ -40,9 +40,8 @@ std::string read_secret_key_file(const std::string& path, std::string& warning) 
                                  " keys; a secret key file holds exactly one (zpartisan-ctl keygen writes one)");
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        warning = path + " may be read by users other than its owner (mode " +
-                  std::to_string((info.st_mode >> 6) & 7) + std::to_string((info.st_mode >> 3) & 7) +
-                  std::to_string(info.st_mode & 7) + "): chmod 600 it";
+        warning = path + " may be read by users other than its owner (mode " + std::to_string((info.st_mode >> 6) & 7) +
+                  std::to_string((info.st_mode >> 3) & 7) + std::to_string(info.st_mode & 7) + "): chmod 600 it";
     return parsed.keys.front();
 }
 

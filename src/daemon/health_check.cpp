@@ -9,7 +9,8 @@ namespace {
 std::string evidence(const liveness_info& seen) {
     std::string text;
     if (!seen.detected_by.empty()) text += "detected by " + seen.detected_by;
-    if (seen.silent_ms > 0) text += (text.empty() ? "" : ", ") + std::string("silent ") + std::to_string(seen.silent_ms) + " ms";
+    if (seen.silent_ms > 0)
+        text += (text.empty() ? "" : ", ") + std::string("silent ") + std::to_string(seen.silent_ms) + " ms";
     if (seen.connection_lost) text += (text.empty() ? "" : ", ") + std::string("connection lost");
     return text.empty() ? "" : " (" + text + ")";
 }
@@ -40,14 +41,15 @@ health_verdict judge_health(bool running, const std::string& stopped_reason, con
         for (const auto& dial : status.dials)
             if (!dial.welcomed) waiting += (waiting.empty() ? "" : ", ") + dial.endpoint;
         return {false, "not settled: " + (waiting.empty() ? std::string("joining, or waiting for peers to connect back")
-                                                           : "no welcome yet from " + waiting)};
+                                                          : "no welcome yet from " + waiting)};
     }
     return {true, ""};
 }
 
 health_verdict health_of(const Node& node) {
     const bool running = node.running();
-    return judge_health(running, node.stopped_reason(), node.status(), node.members_for_orchestration(), node.liveness());
+    return judge_health(running, node.stopped_reason(), node.status(), node.members_for_orchestration(),
+                        node.liveness());
 }
 
 }  // namespace zpartisan::daemon

@@ -45,8 +45,9 @@ void reload_allow_list(zpartisan::Node& node, const std::string& path) {
     try {
         const auto keys = zpartisan::daemon::read_allow_list(path);
         const auto change = node.set_curve_allowed_keys(keys);
-        spdlog::info("allow list {} reloaded ({} keys): {}", path, keys.size(),
-                     zpartisan::transport::describe(zpartisan::transport::allow_list_change{change.added, change.removed}));
+        spdlog::info(
+            "allow list {} reloaded ({} keys): {}", path, keys.size(),
+            zpartisan::transport::describe(zpartisan::transport::allow_list_change{change.added, change.removed}));
     } catch (const std::exception& e) {
         spdlog::error("allow list not reloaded, the previous one stays: {}", e.what());
     }
@@ -85,10 +86,9 @@ void serve_control(zpartisan::Node& node, const zpartisan::daemon::inbox& box, z
                           std::chrono::milliseconds(0), max_wait);
     auto request = control.next_request(wait);
     if (request && !watchers.take(*request, std::chrono::steady_clock::now())) {
-        zpartisan::daemon::handle_control_request(node, box, waits, request->text,
-                                                  [&control, to = *request](const std::string& answer) {
-                                                      control.reply(to, answer);
-                                                  });
+        zpartisan::daemon::handle_control_request(
+            node, box, waits, request->text,
+            [&control, to = *request](const std::string& answer) { control.reply(to, answer); });
     }
     (void)waits.expire(clock::now());
 }
@@ -116,7 +116,9 @@ int main(int argc, char** argv) {
     std::string curve_secret_file, curve_allow_file;
     std::string metrics_bind;
 
-    app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")->required()->envname("ZPARTISAN_NAME");
+    app.add_option("--name", cfg.name, "unique node name (also its ZeroMQ routing id)")
+        ->required()
+        ->envname("ZPARTISAN_NAME");
     app.add_option("--role", role_text, "server or client")
         ->check(CLI::IsMember({"server", "client"}))
         ->envname("ZPARTISAN_ROLE");
@@ -125,7 +127,8 @@ int main(int argc, char** argv) {
     app.add_option("--bind", cfg.router_bind_endpoint, "ROUTER bind endpoint (tcp://host:port, * port = any)")
         ->envname("ZPARTISAN_BIND");
     app.add_option("--pub-bind", cfg.pub_bind_endpoint, "PUB bind endpoint (servers)")->envname("ZPARTISAN_PUB_BIND");
-    app.add_option("--advertise", cfg.advertised_router_endpoint, "ROUTER endpoint peers dial (required with a wildcard bind)")
+    app.add_option("--advertise", cfg.advertised_router_endpoint,
+                   "ROUTER endpoint peers dial (required with a wildcard bind)")
         ->envname("ZPARTISAN_ADVERTISE");
     app.add_option("--advertise-pub", cfg.advertised_pub_endpoint, "PUB endpoint peers subscribe to")
         ->envname("ZPARTISAN_ADVERTISE_PUB");
@@ -134,14 +137,16 @@ int main(int argc, char** argv) {
         ->envname("ZPARTISAN_JOIN");
     app.add_option("--data-dir", cfg.data_dir, "persist membership here; a restart rejoins by itself")
         ->envname("ZPARTISAN_DATA_DIR");
-    app.add_option("--heartbeat-ms", cfg.heartbeat_interval_ms, "heartbeat interval")->envname("ZPARTISAN_HEARTBEAT_MS");
+    app.add_option("--heartbeat-ms", cfg.heartbeat_interval_ms, "heartbeat interval")
+        ->envname("ZPARTISAN_HEARTBEAT_MS");
     app.add_option("--missed-heartbeats", cfg.missed_heartbeats, "heartbeats missed in a row before a peer is failed")
         ->envname("ZPARTISAN_MISSED_HEARTBEATS");
     app.add_option("--gossip-ms", cfg.gossip_interval_ms, "anti-entropy interval")->envname("ZPARTISAN_GOSSIP_MS");
     app.add_option("--max-clients", cfg.max_clients, "servers: client capacity (0 = unlimited)")
         ->envname("ZPARTISAN_MAX_CLIENTS");
     app.add_option("--tag", cfg.tag, "clients: claim a slot reserved for this tag")->envname("ZPARTISAN_TAG");
-    app.add_option("--control", control_endpoint, "control endpoint for zpartisan-ctl (default ipc:///tmp/zpartisan-NAME.ctl)")
+    app.add_option("--control", control_endpoint,
+                   "control endpoint for zpartisan-ctl (default ipc:///tmp/zpartisan-NAME.ctl)")
         ->envname("ZPARTISAN_CONTROL");
     app.add_flag("--control-allow-remote", control_allow_remote,
                  "serve --control on a non-loopback TCP address (anyone who reaches it controls the node)")
@@ -173,8 +178,9 @@ int main(int argc, char** argv) {
         ->envname("ZPARTISAN_LOG_FORMAT");
     app.add_flag("--leave-on-stop", leave_on_stop, "leave the cluster on SIGTERM/SIGINT instead of just stopping")
         ->envname("ZPARTISAN_LEAVE_ON_STOP");
-    app.add_flag("--inline-handlers", cfg.inline_handlers,
-                 "run message handlers on the reactor itself, one worker (handlers must return quickly and never block)")
+    app.add_flag(
+           "--inline-handlers", cfg.inline_handlers,
+           "run message handlers on the reactor itself, one worker (handlers must return quickly and never block)")
         ->envname("ZPARTISAN_INLINE_HANDLERS");
     app.add_option("--inbox-size", inbox_size, "messages the inbox handler keeps")->envname("ZPARTISAN_INBOX_SIZE");
     app.add_flag("--no-heap-trim", no_heap_trim,
@@ -191,7 +197,8 @@ int main(int argc, char** argv) {
                    "file of the public keys allowed in, one per line, # comments; re-read on SIGHUP")
         ->envname("ZPARTISAN_CURVE_ALLOW");
     app.add_option("--metrics-bind", metrics_bind,
-                   "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 0.0.0.0:9464; port 0 = any free one); off when empty")
+                   "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 0.0.0.0:9464; port 0 = any free one); "
+                   "off when empty")
         ->envname("ZPARTISAN_METRICS_BIND");
 
     try {
@@ -206,8 +213,7 @@ int main(int argc, char** argv) {
     }
 
     spdlog::set_level(spdlog::level::from_str(log_level));
-    if (log_format == "json")
-        spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+    if (log_format == "json") spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
     cfg.role = *parse_role(role_text);
     try {
         if (!curve_secret_file.empty() && !cfg.curve_secret_key.empty())
@@ -260,9 +266,8 @@ int main(int argc, char** argv) {
     daemon::inbox box(inbox_size);
     node->register_handler("inbox", [&box](const inbound_message& m) { box.store(m); });
     Node* self = node.get();
-    node->register_handler("echo", [self](const inbound_message& m) {
-        (void)self->forward_message(m.from, "inbox", m.payload);
-    });
+    node->register_handler(
+        "echo", [self](const inbound_message& m) { (void)self->forward_message(m.from, "inbox", m.payload); });
     for (const auto& endpoint : joins) {
         const auto result = node->join(endpoint);
         if (!result.ok())
@@ -276,8 +281,11 @@ int main(int argc, char** argv) {
         spdlog::info("{} curve on: public key {}, {} keys allowed from {}", cfg.name, node->curve_public_key(),
                      cfg.curve_allowed_keys.size(), curve_allow_file);
     spdlog::info("{} ready: router {} control {}", cfg.name, node->router_endpoint(), control->endpoint());
-    if (metrics) spdlog::info("{} metrics: http://{}:{}/metrics", cfg.name, metrics_bind.substr(0, metrics_bind.rfind(':')), metrics->port());
-    daemon::watch_stream watchers([&control](const control::control_message& to, const std::string& text) { control->reply(to, text); });
+    if (metrics)
+        spdlog::info("{} metrics: http://{}:{}/metrics", cfg.name, metrics_bind.substr(0, metrics_bind.rfind(':')),
+                     metrics->port());
+    daemon::watch_stream watchers(
+        [&control](const control::control_message& to, const std::string& text) { control->reply(to, text); });
     daemon::membership_monitor monitor(*node, watchers, metrics.get());
     // Checked between control requests: this thread has nothing else to do, and a trim here
     // holds up no message (daemon/heap_trim.hpp says why and when).
@@ -286,8 +294,10 @@ int main(int argc, char** argv) {
         serve_control(*node, box, waits, watchers, *control, monitor.listening() ? sample_check : idle_check);
         monitor.poll(std::chrono::steady_clock::now());
         if (reload_requested.exchange(false)) {
-            if (curve_allow_file.empty()) spdlog::info("SIGHUP: no allow list to reload (curve is off)");
-            else reload_allow_list(*node, curve_allow_file);
+            if (curve_allow_file.empty())
+                spdlog::info("SIGHUP: no allow list to reload (curve is off)");
+            else
+                reload_allow_list(*node, curve_allow_file);
         }
         if (no_heap_trim) continue;
         if (const auto trim = trimmer.poll(std::chrono::steady_clock::now()))
@@ -307,10 +317,10 @@ int main(int argc, char** argv) {
         }
         const auto until = std::chrono::steady_clock::now() + last_answers;
         for (auto now = std::chrono::steady_clock::now(); now < until && !stop_requested;
-             now = std::chrono::steady_clock::now())
-        {
+             now = std::chrono::steady_clock::now()) {
             monitor.poll(now);  // watchers hear that it stopped
-            serve_control(*node, box, waits, watchers, *control, std::chrono::ceil<std::chrono::milliseconds>(until - now));
+            serve_control(*node, box, waits, watchers, *control,
+                          std::chrono::ceil<std::chrono::milliseconds>(until - now));
         }
         metrics.reset();
         node.reset();      // its last delivery reports ("stopped") answer their forwards

@@ -44,10 +44,13 @@ std::vector<membership_event> changes_between(const membership_sample& before, c
         }
         const auto& was = it->second;
         if (now.incarnation != was.incarnation)
-            joins.push_back({"restart", name, {{"incarnation", now.incarnation}, {"previous_incarnation", was.incarnation}}});
-        if (now.home != was.home) rehomes.push_back({"rehome", name, {{"home", now.home}, {"previous_home", was.home}}});
+            joins.push_back(
+                {"restart", name, {{"incarnation", now.incarnation}, {"previous_incarnation", was.incarnation}}});
+        if (now.home != was.home)
+            rehomes.push_back({"rehome", name, {{"home", now.home}, {"previous_home", was.home}}});
         if (now.liveness.reachable && !was.liveness.reachable) ups.push_back({"up", name, {}});
-        if (!now.liveness.reachable && was.liveness.reachable) downs.push_back({"down", name, evidence_of(now.liveness)});
+        if (!now.liveness.reachable && was.liveness.reachable)
+            downs.push_back({"down", name, evidence_of(now.liveness)});
     }
     for (const auto& [name, was] : before.members)
         if (!after.members.contains(name)) removals.push_back({"removed", name, {{"role", was.role}}});

@@ -27,7 +27,7 @@ struct member_sample {
 struct membership_sample {
     bool running = true;
     std::string stopped_reason;
-    std::map<std::string, member_sample> members;  // by name, self included
+    std::map<std::string, member_sample> members;              // by name, self included
     std::set<std::pair<std::string, std::string>> partitions;  // (ref, a peer it cuts off): one ref may cut several
 };
 

@@ -19,13 +19,15 @@ using prometheus::MetricType;
 // Counter-map entries that are levels, not totals.
 const std::map<std::string, std::pair<std::string, std::string>>& gauges() {
     static const std::map<std::string, std::pair<std::string, std::string>> names = {
-        {"unacked", {"zpartisan_unacked_messages", "acked messages sent and not yet acknowledged (the retransmit buffer)"}},
+        {"unacked",
+         {"zpartisan_unacked_messages", "acked messages sent and not yet acknowledged (the retransmit buffer)"}},
         {"stalled_frames", {"zpartisan_stalled_frames", "frames waiting for a full connection to drain"}},
         {"stalled_hops", {"zpartisan_stalled_hops", "next hops with stalled frames"}},
         {"held_back_now", {"zpartisan_held_back_messages", "messages held back to restore send order"}},
         {"dealers", {"zpartisan_dialed_connections", "outgoing connections (one DEALER each)"}},
         {"duplicate_windows", {"zpartisan_duplicate_windows", "senders whose recent message ids are remembered"}},
-        {"first_welcome_ms", {"zpartisan_first_welcome_milliseconds", "from this node's start to the first server's welcome"}},
+        {"first_welcome_ms",
+         {"zpartisan_first_welcome_milliseconds", "from this node's start to the first server's welcome"}},
     };
     return names;
 }
@@ -38,7 +40,8 @@ const std::vector<labelled>& labelled_counters() {
     static const std::vector<labelled> list = {
         {"dropped_", "zpartisan_drops_total", "reason", "inbound frames or messages dropped, by reason"},
         {"received_", "zpartisan_messages_received_total", "type", "protocol messages received, by type"},
-        {"deliveries_failed_", "zpartisan_deliveries_failed_total", "reason", "acked messages not delivered, by reason"},
+        {"deliveries_failed_", "zpartisan_deliveries_failed_total", "reason",
+         "acked messages not delivered, by reason"},
     };
     return list;
 }
@@ -46,8 +49,10 @@ const std::vector<labelled>& labelled_counters() {
 ClientMetric with_value(MetricType type, double value, std::vector<ClientMetric::Label> labels = {}) {
     ClientMetric m;
     m.label = std::move(labels);
-    if (type == MetricType::Gauge) m.gauge.value = value;
-    else m.counter.value = value;
+    if (type == MetricType::Gauge)
+        m.gauge.value = value;
+    else
+        m.counter.value = value;
     return m;
 }
 
@@ -75,18 +80,21 @@ public:
         for (const auto& entry : _node.liveness())
             if (!entry.reachable) ++unreachable;
         const auto reachable = status.member_count - std::min(status.member_count, unreachable);
-        families.push_back(gauge_family("zpartisan_members", "cluster members as this node sees them, by state",
-                                        {with_value(MetricType::Gauge, static_cast<double>(reachable), {{"state", "reachable"}}),
-                                         with_value(MetricType::Gauge, static_cast<double>(unreachable), {{"state", "unreachable"}})}));
+        families.push_back(gauge_family(
+            "zpartisan_members", "cluster members as this node sees them, by state",
+            {with_value(MetricType::Gauge, static_cast<double>(reachable), {{"state", "reachable"}}),
+             with_value(MetricType::Gauge, static_cast<double>(unreachable), {{"state", "unreachable"}})}));
         const bool running = status.running && _node.running();
         families.push_back(gauge_family("zpartisan_running", "1 while the node runs (not left, removed or stopped)",
                                         {with_value(MetricType::Gauge, running ? 1 : 0)}));
         families.push_back(gauge_family("zpartisan_settled", "1 when joined and connected to every peer it should be",
                                         {with_value(MetricType::Gauge, status.settled ? 1 : 0)}));
-        families.push_back(gauge_family("zpartisan_attached_clients", "servers: clients whose home is this node",
-                                        {with_value(MetricType::Gauge, static_cast<double>(status.attached_clients.size()))}));
-        families.push_back(gauge_family("zpartisan_partitions", "injected partitions this node holds",
-                                        {with_value(MetricType::Gauge, static_cast<double>(_node.partitions().size()))}));
+        families.push_back(
+            gauge_family("zpartisan_attached_clients", "servers: clients whose home is this node",
+                         {with_value(MetricType::Gauge, static_cast<double>(status.attached_clients.size()))}));
+        families.push_back(
+            gauge_family("zpartisan_partitions", "injected partitions this node holds",
+                         {with_value(MetricType::Gauge, static_cast<double>(_node.partitions().size()))}));
         return families;
     }
 
@@ -98,7 +106,8 @@ private:
 
 std::vector<MetricFamily> families_of_counters(const std::map<std::string, std::uint64_t>& counters) {
     std::map<std::string, MetricFamily> families;
-    const auto add = [&families](const std::string& name, const std::string& help, MetricType type, ClientMetric metric) {
+    const auto add = [&families](const std::string& name, const std::string& help, MetricType type,
+                                 ClientMetric metric) {
         auto& family = families[name];
         if (family.name.empty()) family = MetricFamily{name, help, type, {}};
         family.metric.push_back(std::move(metric));
@@ -115,13 +124,15 @@ std::vector<MetricFamily> families_of_counters(const std::map<std::string, std::
             continue;
         }
         if (key == "messages_out") {
-            add("zpartisan_messages_sent_total", "messages sent to peers", MetricType::Counter, with_value(MetricType::Counter, v));
+            add("zpartisan_messages_sent_total", "messages sent to peers", MetricType::Counter,
+                with_value(MetricType::Counter, v));
             continue;
         }
         bool done = false;
         for (const auto& l : labelled_counters()) {
             if (key.rfind(l.prefix, 0) != 0 || key.size() == l.prefix.size()) continue;
-            add(l.family, l.help, MetricType::Counter, with_value(MetricType::Counter, v, {{l.label, key.substr(l.prefix.size())}}));
+            add(l.family, l.help, MetricType::Counter,
+                with_value(MetricType::Counter, v, {{l.label, key.substr(l.prefix.size())}}));
             done = true;
             break;
         }
@@ -142,7 +153,8 @@ metrics_exporter::metrics_exporter(const Node& node, const std::string& bind)
                        .Name("zpartisan_failure_detection_delay_seconds")
                        .Help("how long a peer had been silent when this node saw it go down")
                        .Register(*_registry);
-    _detection_delay = &family.Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30});
+    _detection_delay =
+        &family.Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30});
     try {
         _exposer = std::make_unique<prometheus::Exposer>(bind, 1);
     } catch (const std::exception& e) {

@@ -7,7 +7,8 @@ using nlohmann::json;
 namespace {
 
 std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::string text_of(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -32,7 +33,8 @@ bool watch_stream::take(const control::control_message& request, clock::time_poi
     auto it = _watchers.find(request.route);
     if (it == _watchers.end()) {
         if (_watchers.size() >= max_watchers) {
-            _send(request, text_of({{"ok", false}, {"error", "too many watchers (" + std::to_string(max_watchers) + ")"}}));
+            _send(request,
+                  text_of({{"ok", false}, {"error", "too many watchers (" + std::to_string(max_watchers) + ")"}}));
             return true;
         }
         it = _watchers.emplace(request.route, watcher{request, now, now, 0}).first;

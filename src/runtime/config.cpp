@@ -92,12 +92,18 @@ void config::validate() const {
 
 const char* to_string(op_status status) {
     switch (status) {
-        case op_status::ok: return "ok";
-        case op_status::timeout: return "timeout";
-        case op_status::refused: return "refused";
-        case op_status::bad_endpoint: return "bad_endpoint";
-        case op_status::unknown_node: return "unknown_node";
-        case op_status::stopped: return "stopped";
+        case op_status::ok:
+            return "ok";
+        case op_status::timeout:
+            return "timeout";
+        case op_status::refused:
+            return "refused";
+        case op_status::bad_endpoint:
+            return "bad_endpoint";
+        case op_status::unknown_node:
+            return "unknown_node";
+        case op_status::stopped:
+            return "stopped";
     }
     return "unknown";
 }

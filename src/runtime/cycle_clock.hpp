@@ -30,8 +30,7 @@ inline std::uint64_t cycles_per_microsecond() {
         using clock = std::chrono::steady_clock;
         const auto started = clock::now();
         const auto first = cycle_now();
-        while (clock::now() - started < std::chrono::microseconds(200)) {
-        }
+        while (clock::now() - started < std::chrono::microseconds(200)) {}
         const auto elapsed_us = std::chrono::duration<double, std::micro>(clock::now() - started).count();
         const auto measured = static_cast<double>(cycle_now() - first) / elapsed_us;
         if (measured >= 1) rate = static_cast<std::uint64_t>(measured);

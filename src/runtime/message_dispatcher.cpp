@@ -76,8 +76,10 @@ const message_handler* message_dispatcher::handler_for(const std::string& name, 
 void message_dispatcher::invoke(queued& item, handler_cache& cache) {
     auto& message = item.message;
     if (item.bundled_entries == 0) {
-        if (const auto* handler = handler_for(message.handler, cache)) call_handler(*handler, message);
-        else ++_unknown;
+        if (const auto* handler = handler_for(message.handler, cache))
+            call_handler(*handler, message);
+        else
+            ++_unknown;
         return;
     }
     // One message reused for every entry: its payload's buffer is allocated once.
@@ -86,8 +88,10 @@ void message_dispatcher::invoke(queued& item, handler_cache& cache) {
     std::string_view entry;
     while (entries.next(entry)) {
         message.payload.assign(entry);
-        if (const auto* handler = handler_for(message.handler, cache)) call_handler(*handler, message);
-        else ++_unknown;
+        if (const auto* handler = handler_for(message.handler, cache))
+            call_handler(*handler, message);
+        else
+            ++_unknown;
     }
 }
 

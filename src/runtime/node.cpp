@@ -23,14 +23,15 @@ std::chrono::milliseconds bounded_wait(std::chrono::milliseconds timeout) {
 op_result cannot_join_again(const runtime::reactor& reactor) {
     auto why = reactor.stop_reason();
     if (why.empty()) why = "the peer service stopped";
-    return {op_status::stopped, why + "; a Node that left, was removed or stopped cannot join again: construct a new Node"};
+    return {op_status::stopped,
+            why + "; a Node that left, was removed or stopped cannot join again: construct a new Node"};
 }
 
 // A curve node dials only a peer whose key it has: a join target names it (README, "Security").
 std::optional<op_result> check_key(const std::string& endpoint, const std::string& key, bool curve) {
     if (!curve || !key.empty()) return std::nullopt;
-    return op_result{op_status::bad_endpoint, "curve is on: name the public key of the node at " + endpoint +
-                                                  " as " + endpoint + "#<its 40-character Z85 public key>"};
+    return op_result{op_status::bad_endpoint, "curve is on: name the public key of the node at " + endpoint + " as " +
+                                                  endpoint + "#<its 40-character Z85 public key>"};
 }
 
 std::optional<op_result> check_endpoint(const core::keyed_endpoint& target, bool curve) {
@@ -194,15 +195,24 @@ std::string Node::stopped_reason() const { return _reactor->stop_reason(); }
 
 const char* to_string(send_status status) {
     switch (status) {
-        case send_status::ok: return "ok";
-        case send_status::unknown_node: return "unknown_node";
-        case send_status::not_yet_connected: return "not_yet_connected";
-        case send_status::disconnected: return "disconnected";
-        case send_status::unreachable: return "unreachable";
-        case send_status::partitioned: return "partitioned";
-        case send_status::congested: return "congested";
-        case send_status::too_large: return "too_large";
-        case send_status::stopped: return "stopped";
+        case send_status::ok:
+            return "ok";
+        case send_status::unknown_node:
+            return "unknown_node";
+        case send_status::not_yet_connected:
+            return "not_yet_connected";
+        case send_status::disconnected:
+            return "disconnected";
+        case send_status::unreachable:
+            return "unreachable";
+        case send_status::partitioned:
+            return "partitioned";
+        case send_status::congested:
+            return "congested";
+        case send_status::too_large:
+            return "too_large";
+        case send_status::stopped:
+            return "stopped";
     }
     return "unknown";
 }
@@ -290,8 +300,9 @@ std::string Node::make_reference() {
 call_result Node::call(const std::string& node, const std::string& handler, std::string payload,
                        std::chrono::milliseconds timeout, const message_options& options) {
     if (_reactor->on_worker_thread())
-        throw usage_error("call from one of this node's handlers would wait for a reply that only a handler can take, "
-                          "after this one returns; use forward_message with a reply handler");
+        throw usage_error(
+            "call from one of this node's handlers would wait for a reply that only a handler can take, "
+            "after this one returns; use forward_message with a reply handler");
     const auto reference = make_reference();
     const auto ref_name = reference.substr(0, reference.rfind('@'));
     // The first of the reply (true, payload) and a failed delivery report (false, reason).
@@ -415,15 +426,18 @@ std::vector<liveness_info> Node::liveness() const {
 partition_result Node::inject_partition(const std::string& origin, std::uint32_t ttl) {
     if (_reactor->stopped()) return {op_status::stopped, "", "node stopped"};
     if (_reactor->on_reactor_thread() && origin != name())
-        throw usage_error("inject_partition of another node from an inline handler would wait on its own reactor "
-                          "for the origin's confirmation; use the overload with a callback");
+        throw usage_error(
+            "inject_partition of another node from an inline handler would wait on its own reactor "
+            "for the origin's confirmation; use the overload with a callback");
     // Answered once the origin holds the cut (at once when it is this node). The core gives a
     // request up at ack_timeout_ms; the margin only covers a reactor that died.
     auto answered = std::make_shared<std::promise<partition_result>>();
     auto done = answered->get_future();
-    _reactor->inject_partition(origin, ttl, [answered](partition_result result) { answered->set_value(std::move(result)); });
+    _reactor->inject_partition(origin, ttl,
+                               [answered](partition_result result) { answered->set_value(std::move(result)); });
     const auto bound = std::chrono::milliseconds(_reactor->cfg().ack_timeout_ms) + std::chrono::seconds(1);
-    if (done.wait_for(bound) != std::future_status::ready) return {op_status::timeout, "", "no answer from the reactor"};
+    if (done.wait_for(bound) != std::future_status::ready)
+        return {op_status::timeout, "", "no answer from the reactor"};
     return done.get();
 }
 
@@ -466,17 +480,30 @@ op_result Node::reserve(const std::string& tag) {
     if (_reactor->stopped()) return {op_status::stopped, "node stopped"};
     return _reactor->call([&](core::peer_service& core, std::uint64_t) {
         switch (core.reserve(tag)) {
-            case core::reserve_status::ok: return op_result{};
-            case core::reserve_status::no_available_slots: return op_result{op_status::refused, "no_available_slots"};
-            case core::reserve_status::not_a_server: return op_result{op_status::refused, "only servers hold client slots"};
+            case core::reserve_status::ok:
+                return op_result{};
+            case core::reserve_status::no_available_slots:
+                return op_result{op_status::refused, "no_available_slots"};
+            case core::reserve_status::not_a_server:
+                return op_result{op_status::refused, "only servers hold client slots"};
         }
         return op_result{op_status::refused, "unknown"};
     });
 }
 
 std::vector<std::string> Node::capabilities() {
-    std::vector<std::string> all{"ack",         "anti_entropy", "call",     "channels",    "failure_detection", "membership_crdt",
-                                 "monitoring",  "partition_injection", "persistence", "rehoming", "relay", "reservations",
+    std::vector<std::string> all{"ack",
+                                 "anti_entropy",
+                                 "call",
+                                 "channels",
+                                 "failure_detection",
+                                 "membership_crdt",
+                                 "monitoring",
+                                 "partition_injection",
+                                 "persistence",
+                                 "rehoming",
+                                 "relay",
+                                 "reservations",
                                  "typed_payloads"};
     if (transport::curve_supported()) all.insert(all.begin() + 3, "curve");
     return all;
@@ -487,7 +514,8 @@ std::string Node::curve_public_key() const { return _reactor->advertised_self().
 curve_allow_list_change Node::set_curve_allowed_keys(const std::vector<std::string>& keys) {
     for (const auto& key : keys)
         if (!core::is_z85_key(key))
-            throw usage_error("set_curve_allowed_keys: '" + key.substr(0, 48) + "' is not a public key (40 Z85 characters)");
+            throw usage_error("set_curve_allowed_keys: '" + key.substr(0, 48) +
+                              "' is not a public key (40 Z85 characters)");
     auto change = _reactor->set_curve_allowed_keys(std::set<std::string>(keys.begin(), keys.end()));
     return {std::move(change.added), std::move(change.removed)};
 }

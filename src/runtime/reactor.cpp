@@ -38,7 +38,8 @@ transport::transport_options transport_options_from(const config& cfg) {
     if (!cfg.curve_secret_key.empty()) {
         options.curve_secret_key = cfg.curve_secret_key;
         options.curve_public_key = transport::curve_public_of(cfg.curve_secret_key).value_or("");
-        if (options.curve_public_key.empty()) throw transport::transport_error("curve_secret_key is not a CURVE secret key");
+        if (options.curve_public_key.empty())
+            throw transport::transport_error("curve_secret_key is not a CURVE secret key");
         options.curve_allowed_keys.insert(cfg.curve_allowed_keys.begin(), cfg.curve_allowed_keys.end());
     }
     return options;
@@ -66,14 +67,22 @@ transport::frame frame_of(const core::message& msg) {
 // route that is down or not there yet (retransmitted until their deadline).
 send_status refusal_of(core::route_status route, bool acked) {
     switch (route) {
-        case core::route_status::ok: return send_status::ok;
-        case core::route_status::unreachable: return acked ? send_status::ok : send_status::unreachable;
-        case core::route_status::unknown_node: return send_status::unknown_node;
-        case core::route_status::not_yet_connected: return acked ? send_status::ok : send_status::not_yet_connected;
-        case core::route_status::disconnected: return acked ? send_status::ok : send_status::disconnected;
-        case core::route_status::partitioned: return send_status::partitioned;
-        case core::route_status::congested: return send_status::congested;
-        case core::route_status::stopped: return send_status::stopped;
+        case core::route_status::ok:
+            return send_status::ok;
+        case core::route_status::unreachable:
+            return acked ? send_status::ok : send_status::unreachable;
+        case core::route_status::unknown_node:
+            return send_status::unknown_node;
+        case core::route_status::not_yet_connected:
+            return acked ? send_status::ok : send_status::not_yet_connected;
+        case core::route_status::disconnected:
+            return acked ? send_status::ok : send_status::disconnected;
+        case core::route_status::partitioned:
+            return send_status::partitioned;
+        case core::route_status::congested:
+            return send_status::congested;
+        case core::route_status::stopped:
+            return send_status::stopped;
     }
     return send_status::unknown_node;
 }
@@ -91,9 +100,8 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     _advertised_self.tag = _config.tag;
     if (!_config.curve_secret_key.empty())
         _advertised_self.public_key = transport::curve_public_of(_config.curve_secret_key).value_or("");
-    _advertised_self.router_endpoint = _config.advertised_router_endpoint.empty()
-                                           ? _transport->bound_router_endpoint()
-                                           : _config.advertised_router_endpoint;
+    _advertised_self.router_endpoint = _config.advertised_router_endpoint.empty() ? _transport->bound_router_endpoint()
+                                                                                  : _config.advertised_router_endpoint;
     if (_config.role == role::server)
         _advertised_self.pub_endpoint = _config.advertised_pub_endpoint.empty() ? _transport->bound_pub_endpoint()
                                                                                 : _config.advertised_pub_endpoint;
@@ -222,8 +230,10 @@ void reactor::work(std::size_t index) {
         // too long; once it stops changing hands, sleep until woken.
         _follower_sleeps_untimed = handoffs_seen == _handoffs;
         handoffs_seen = _handoffs;
-        if (_follower_sleeps_untimed) _roles_changed.wait(roles);
-        else _roles_changed.wait_for(roles, follower_period);
+        if (_follower_sleeps_untimed)
+            _roles_changed.wait(roles);
+        else
+            _roles_changed.wait_for(roles, follower_period);
         _follower_sleeps_untimed = false;
     }
 }
@@ -234,8 +244,7 @@ void reactor::run_handlers(std::unique_lock<std::mutex>& roles) {
     // deliveries looks at _runner_present: either this sees them or the leader sees no runner.
     do {
         roles.unlock();
-        while (!_stop_requested && _messages->run_queued(_stop_requested)) {
-        }
+        while (!_stop_requested && _messages->run_queued(_stop_requested)) {}
         roles.lock();
     } while (!_stop_requested && _messages->has_work());
     _runner_present = false;
@@ -260,8 +269,8 @@ reactor::lead_outcome reactor::lead() {
         }
         _inbound.clear();
         try {
-            const int timeout_ms = _transport->prepare_wait(
-                wait_ms ? std::optional(std::chrono::milliseconds(*wait_ms)) : std::nullopt);
+            const int timeout_ms =
+                _transport->prepare_wait(wait_ms ? std::optional(std::chrono::milliseconds(*wait_ms)) : std::nullopt);
             _idle = true;
             turn.unlock();
             const int fired = _transport->wait_for_input(timeout_ms);
@@ -399,13 +408,19 @@ void reactor::log_about_peer(core::effect::notice::level severity, std::string_v
                              const std::string& text) {
     const auto verdict = _peer_lines.admit(reason, peer, now_ms());
     if (!verdict.log) return;
-    const auto suppressed =
-        verdict.suppressed_before == 0 ? std::string()
-                                       : " (" + std::to_string(verdict.suppressed_before) + " more like it suppressed)";
+    const auto suppressed = verdict.suppressed_before == 0
+                                ? std::string()
+                                : " (" + std::to_string(verdict.suppressed_before) + " more like it suppressed)";
     switch (severity) {
-        case core::effect::notice::level::debug: spdlog::debug("[{}] {}{}", _config.name, text, suppressed); break;
-        case core::effect::notice::level::info: spdlog::info("[{}] {}{}", _config.name, text, suppressed); break;
-        case core::effect::notice::level::warn: spdlog::warn("[{}] {}{}", _config.name, text, suppressed); break;
+        case core::effect::notice::level::debug:
+            spdlog::debug("[{}] {}{}", _config.name, text, suppressed);
+            break;
+        case core::effect::notice::level::info:
+            spdlog::info("[{}] {}{}", _config.name, text, suppressed);
+            break;
+        case core::effect::notice::level::warn:
+            spdlog::warn("[{}] {}{}", _config.name, text, suppressed);
+            break;
     }
 }
 
@@ -430,7 +445,8 @@ bool reactor::deliver_in_place(transport::inbound& message) {
     if (!read || read->fields.ack) return false;
     const auto& f = read->fields;
     const bool admitted = _core->admit_local_delivery(
-        message.from, {f.origin, f.origin_incarnation, f.handler, f.channel, f.lane, f.id, read->bundled_entries}, now_ms());
+        message.from, {f.origin, f.origin_incarnation, f.handler, f.channel, f.lane, f.id, read->bundled_entries},
+        now_ms());
     if (_core->has_output()) apply_output();  // a peer heard from again, say: first, as on_message's effects
     if (admitted)
         _messages->post(inbound_message{std::string(f.origin), std::string(f.handler),
@@ -479,8 +495,10 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                 if constexpr (std::is_same_v<T, core::effect::send>) {
                     const auto* data = std::get_if<core::forward>(&e.msg);
                     auto frame = frame_of(e.msg);
-                    if (data) send_frame(e.to, frame, data->channel, data->lane, true, core::message_type::forward);
-                    else send_frame(e.to, frame, {}, 0, false, core::type_of(e.msg));
+                    if (data)
+                        send_frame(e.to, frame, data->channel, data->lane, true, core::message_type::forward);
+                    else
+                        send_frame(e.to, frame, {}, 0, false, core::type_of(e.msg));
                 } else if constexpr (std::is_same_v<T, core::effect::publish>) {
                     if (_publish_loss_ratio > 0 &&
                         std::uniform_real_distribution<>(0, 1)(_fault_rng) < _publish_loss_ratio) {
@@ -520,10 +538,9 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                     if (!e.delivered) count("deliveries_failed_" + e.reason);
                     auto callback = _report_callbacks.find(e.id);
                     if (callback != _report_callbacks.end()) {
-                        _events->post_task([fn = std::move(callback->second),
-                                              report = delivery_report{e.destination, e.delivered, e.reason}] {
-                            fn(report);
-                        });
+                        _events->post_task(
+                            [fn = std::move(callback->second),
+                             report = delivery_report{e.destination, e.delivered, e.reason}] { fn(report); });
                         _report_callbacks.erase(callback);
                     }
                 } else if constexpr (std::is_same_v<T, core::effect::partition_outcome>) {
@@ -547,9 +564,15 @@ void reactor::apply_effects(std::vector<core::output_effect> effects) {
                         return;
                     }
                     switch (e.severity) {
-                        case core::effect::notice::level::debug: spdlog::debug("[{}] {}", _config.name, e.text); break;
-                        case core::effect::notice::level::info: spdlog::info("[{}] {}", _config.name, e.text); break;
-                        case core::effect::notice::level::warn: spdlog::warn("[{}] {}", _config.name, e.text); break;
+                        case core::effect::notice::level::debug:
+                            spdlog::debug("[{}] {}", _config.name, e.text);
+                            break;
+                        case core::effect::notice::level::info:
+                            spdlog::info("[{}] {}", _config.name, e.text);
+                            break;
+                        case core::effect::notice::level::warn:
+                            spdlog::warn("[{}] {}", _config.name, e.text);
+                            break;
                     }
                 }
             },
@@ -578,7 +601,8 @@ bool reactor::join_last_bundle(const wire::forward_fields& request) {
         last.msg.kind != request.kind || last.msg.channel != request.channel || last.msg.lane != request.lane ||
         last.msg.reply_to != request.reply_to)
         return false;
-    if (last.bundle.size() + wire::bundle_entry_overhead + request.payload.size() > bundle_limit_locked(request.destination))
+    if (last.bundle.size() + wire::bundle_entry_overhead + request.payload.size() >
+        bundle_limit_locked(request.destination))
         return false;
     wire::append_bundle_entry(last.bundle, request.payload);
     ++last.entries;
@@ -813,7 +837,8 @@ void reactor::refresh_route_snapshot() {
         _snapshot.lower_limits = lower_limits;
         for (const auto& [name, entry] : _route_updates) _snapshot.routes.insert_or_assign(*name, entry);
         if (removals)
-            std::erase_if(_snapshot.routes, [&](const auto& entry) { return !_core->membership().contains(entry.first); });
+            std::erase_if(_snapshot.routes,
+                          [&](const auto& entry) { return !_core->membership().contains(entry.first); });
     }
     _snapshot_epoch = _core->route_epoch();
 }

@@ -169,7 +169,7 @@ private:
     void run_commands();
     void fail_reports_at_shutdown();
     void note_stop_reason(std::string reason);  // the first cause is kept
-    std::mutex _join_mutex;  // stop(): one thread joins the workers at a time
+    std::mutex _join_mutex;                     // stop(): one thread joins the workers at a time
     void report_stopped(std::function<void(const delivery_report&)> fn, std::string destination);
     void handle_inbound(transport::inbound& message);
     void apply_output();
@@ -212,7 +212,7 @@ private:
     std::unique_ptr<transport::zmq_transport> _transport;
     node_spec _advertised_self;
     std::unique_ptr<core::peer_service> _core;
-    std::unique_ptr<event_dispatcher> _events;  // on_up/on_down, off this thread
+    std::unique_ptr<event_dispatcher> _events;      // on_up/on_down, off this thread
     std::unique_ptr<message_dispatcher> _messages;  // handlers, off this thread
 
     struct pending_send {
@@ -286,7 +286,7 @@ private:
     std::uint64_t _plain_frames_sent = 0;
     // The core's retransmit buffer: its size as of the reactor's last look, and its bound.
     std::atomic<std::size_t> _core_unacked{0};
-    std::size_t _unacked_max = 0;  // set before the workers start
+    std::size_t _unacked_max = 0;       // set before the workers start
     std::atomic<bool> _waiting{false};  // the reactor is in (or entering) its poll wait
     // The reactor's turn: whoever holds it owns the core and the transport. The reactor holds
     // it except while it waits for input; a sender that takes it then, with _idle set, may
@@ -304,7 +304,7 @@ private:
     std::atomic<std::uint64_t> _last_send_ended{0};
     static constexpr std::uint64_t burst_gap_us = 5;
     std::uint64_t _burst_gap_cycles = 0;  // set before the workers start
-    route_snapshot _snapshot;  // guarded by _send_mutex
+    route_snapshot _snapshot;             // guarded by _send_mutex
     // The core's route_epoch() when _snapshot was taken (turn holder only, as is the below);
     // none before the first refresh.
     std::optional<std::uint64_t> _snapshot_epoch;
@@ -323,14 +323,14 @@ private:
     std::deque<std::function<void()>> _commands;
     bool _accepting = true;  // false once the thread stopped taking commands
 
-    std::vector<join_waiter> _waiters;             // reactor thread only
+    std::vector<join_waiter> _waiters;                                                // reactor thread only
     std::map<std::string, std::function<void(partition_result)>> _partition_waiters;  // by ref; reactor thread only
     std::map<std::string, std::uint64_t> _counters;  // reactor thread only: decode and send failures
     core::log_limiter _peer_lines;                   // reactor thread only
     // Per-message counters as plain fields (reactor thread only): no map lookup per message.
     std::uint64_t _bytes_received = 0, _bytes_sent = 0, _messages_out = 0, _control_messages_out = 0;
     std::uint64_t _bundles_out = 0, _bundled_messages_out = 0;  // plain application sends, as packed
-    double _publish_loss_ratio = 0.0;  // fault injection: share of publishes dropped
+    double _publish_loss_ratio = 0.0;                           // fault injection: share of publishes dropped
     std::mt19937_64 _fault_rng{0x5eed};
     std::atomic<bool> _stop_requested{false};
     std::atomic<bool> _thread_exited{false};

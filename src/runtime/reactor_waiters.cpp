@@ -70,8 +70,9 @@ void reactor::check_waiters() {
 }
 
 void reactor::answer_partition(const core::effect::partition_outcome& outcome) {
-    if (!outcome.applied) spdlog::warn("[{}] partition {} given up: {}", _config.name, core::log_text(outcome.ref),
-                                       core::log_text(outcome.reason, 256));
+    if (!outcome.applied)
+        spdlog::warn("[{}] partition {} given up: {}", _config.name, core::log_text(outcome.ref),
+                     core::log_text(outcome.reason, 256));
     auto waiter = _partition_waiters.find(outcome.ref);
     if (waiter == _partition_waiters.end()) return;
     auto done = std::move(waiter->second);

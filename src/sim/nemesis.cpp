@@ -39,8 +39,7 @@ struct tracked {
 
 class run {
 public:
-    explicit run(const scenario& s)
-        : _s(s), _net(s.seed, {0, 0, 0, 0, true}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
+    explicit run(const scenario& s) : _s(s), _net(s.seed, {0, 0, 0, 0, true}, s.timing), _rng(s.seed ^ 0x5deece66dULL) {
         _net.register_handler_everywhere(handler_name);
         _net.set_ticks_only_when_due(s.ticks_only_when_due, true);
     }
@@ -54,7 +53,8 @@ public:
         for (std::uint64_t round = 0; round < _s.fault_rounds; ++round) {
             for (auto [it, last] = starts.equal_range(round); it != last; ++it) {
                 _active = ends.size() + 1;
-                if (auto end = begin(*it->second)) ends.emplace(round + std::max<std::uint64_t>(it->second->rounds, 1), std::move(end));
+                if (auto end = begin(*it->second))
+                    ends.emplace(round + std::max<std::uint64_t>(it->second->rounds, 1), std::move(end));
             }
             for (auto [it, last] = ends.equal_range(round); it != last; ++it) it->second();
             ends.erase(round);
@@ -116,8 +116,9 @@ private:
                 _net.node(client_name(i)).join(_net.router_of(server_name(i)), _net.now_ms());
                 continue;
             }
-            const auto target = via_client ? client_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(i - 1)))
-                                           : server_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(_s.servers)));
+            const auto target =
+                via_client ? client_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(i - 1)))
+                           : server_name(1 + static_cast<int>(_rng() % static_cast<std::uint64_t>(_s.servers)));
             _net.node(client_name(i)).join(_net.router_of(target), _net.now_ms());
         }
         auto everyone = _net.names();
@@ -144,7 +145,8 @@ private:
         if (!_steady.empty() && _rng() % 2 == 0) {
             const auto& f = pick(_steady);
             if (!_net.live(f.from) || !_net.live(f.to)) return;
-            for (auto burst = 1 + _rng() % 3; burst > 0; --burst) send_one(f.from, f.to, f.channel, f.lane, _rng() % 2 == 0);
+            for (auto burst = 1 + _rng() % 3; burst > 0; --burst)
+                send_one(f.from, f.to, f.channel, f.lane, _rng() % 2 == 0);
             return;
         }
         const auto members = live_members();
@@ -156,7 +158,8 @@ private:
         send_one(from, to, channel, static_cast<std::uint32_t>(_rng() % lanes), _rng() % 2 == 0);
     }
 
-    void send_one(const std::string& from, const std::string& to, const std::string& channel, std::uint32_t lane, bool ack) {
+    void send_one(const std::string& from, const std::string& to, const std::string& channel, std::uint32_t lane,
+                  bool ack) {
         const auto number = std::to_string(++_messages_sent);
         if (ack) {
             send_acked(from, to, "t" + number, channel, lane);
@@ -171,7 +174,8 @@ private:
         out.lane = lane;
         out.payload = "p" + number;
         const auto payload = out.payload;
-        if (_net.node(from).send_app(std::move(out), _net.now_ms()) == core::route_status::ok) _order.sent(payload, false);
+        if (_net.node(from).send_app(std::move(out), _net.now_ms()) == core::route_status::ok)
+            _order.sent(payload, false);
     }
 
     void send_acked(const std::string& from, const std::string& to, const std::string& payload,
@@ -202,7 +206,9 @@ private:
                 if (_net.crashed(f.node) || !_net.node(f.node).running()) return {};
                 ++_out.faults_injected;
                 _net.crash(f.node);
-                return [this, name = f.node] { if (_net.crashed(name)) _net.restart(name); };
+                return [this, name = f.node] {
+                    if (_net.crashed(name)) _net.restart(name);
+                };
             case fault_kind::pause:
                 if (_net.paused(f.node) || _net.crashed(f.node)) return {};
                 ++_out.faults_injected;
@@ -255,12 +261,15 @@ private:
                 const bool alone = _active == 1 && quiet_violations().empty();
                 const auto begun = _out.faults_injected;
                 const auto since_round = _net.round();
-                return [this, ref = *ref, at = f.other, origin = f.node, origin_incarnation, alone, begun, since_round] {
+                return [this, ref = *ref, at = f.other, origin = f.node, origin_incarnation, alone, begun,
+                        since_round] {
                     const auto* answer = answer_to(ref, at);
-                    const bool origin_same_life = _net.live(origin) && _net.node(origin).self().incarnation == origin_incarnation;
+                    const bool origin_same_life =
+                        _net.live(origin) && _net.node(origin).self().incarnation == origin_incarnation;
                     if (answer && answer->what.applied && origin_same_life) {
                         const auto held = _net.node(origin).partitions();
-                        if (std::none_of(held.begin(), held.end(), [&](const core::partition_entry& p) { return p.ref == ref; }))
+                        if (std::none_of(held.begin(), held.end(),
+                                         [&](const core::partition_entry& p) { return p.ref == ref; }))
                             violation("partition " + ref + " made at " + at + " was answered applied, but its origin " +
                                       origin + " does not hold it");
                     }
@@ -304,7 +313,8 @@ private:
     // The answer the requester (still in the life that asked) heard for ref, if any.
     [[nodiscard]] const partition_answer* answer_to(const std::string& ref, const std::string& requester) const {
         for (const auto& answer : _net.partition_answers())
-            if (answer.what.ref == ref && answer.at == requester && answer.at_incarnation == made_in_life(ref)) return &answer;
+            if (answer.what.ref == ref && answer.at == requester && answer.at_incarnation == made_in_life(ref))
+                return &answer;
         return nullptr;
     }
 
@@ -319,10 +329,12 @@ private:
     void check_partition_answers() {
         for (const auto& [ref, requester] : _partition_refs) {
             if (!_net.live(requester) || _net.node(requester).self().incarnation != made_in_life(ref)) continue;
-            const auto answers = std::count_if(_net.partition_answers().begin(), _net.partition_answers().end(),
-                                               [&](const partition_answer& a) { return a.what.ref == ref && a.at == requester; });
+            const auto answers =
+                std::count_if(_net.partition_answers().begin(), _net.partition_answers().end(),
+                              [&](const partition_answer& a) { return a.what.ref == ref && a.at == requester; });
             if (answers != 1)
-                violation("partition " + ref + " made at " + requester + " was answered " + std::to_string(answers) + " times");
+                violation("partition " + ref + " made at " + requester + " was answered " + std::to_string(answers) +
+                          " times");
         }
     }
 
@@ -350,7 +362,8 @@ private:
     [[nodiscard]] std::uint64_t settle_bound_rounds() const {
         const auto detection = _s.timing.heartbeat_interval_ms * _s.timing.missed_heartbeats;
         const std::uint64_t rehome_backoff_max = 5000;
-        return (6 * detection + 2 * rehome_backoff_max + 10 * _s.timing.gossip_interval_ms + 2000) / sim_network::round_ms;
+        return (6 * detection + 2 * rehome_backoff_max + 10 * _s.timing.gossip_interval_ms + 2000) /
+               sim_network::round_ms;
     }
 
     void settle() {
@@ -365,7 +378,8 @@ private:
             if (done >= bound) break;
             _net.run_rounds(20);
         }
-        for (auto& v : last) violation(std::move(v) + " (" + std::to_string(bound * sim_network::round_ms) + " ms after the heal)");
+        for (auto& v : last)
+            violation(std::move(v) + " (" + std::to_string(bound * sim_network::round_ms) + " ms after the heal)");
         _out.final_state = dump();
     }
 
@@ -408,7 +422,8 @@ private:
         // member, as a crashed node does, until someone removes it; but it must be seen for
         // what it is: unreachable, everywhere.
         for (const auto& name : reference) {
-            if (is_ghost(name) || !_net.has(name) || _net.live(name) || _net.crashed(name) || _net.paused(name)) continue;
+            if (is_ghost(name) || !_net.has(name) || _net.live(name) || _net.crashed(name) || _net.paused(name))
+                continue;
             for (const auto& observer : members)
                 if (_net.node(observer).reachable(name))
                     found.push_back(observer + " reports " + name + " reachable, which stopped (" +
@@ -433,7 +448,8 @@ private:
                 continue;
             }
             const auto dials = node.dials();
-            if (std::none_of(dials.begin(), dials.end(), [&](const core::dial_view& d) { return d.welcomed && d.peer == home; }))
+            if (std::none_of(dials.begin(), dials.end(),
+                             [&](const core::dial_view& d) { return d.welcomed && d.peer == home; }))
                 found.push_back(name + " holds no connection to its home " + home);
             const auto attached = _net.node(home).attached_clients();
             if (std::find(attached.begin(), attached.end(), name) == attached.end())
@@ -452,14 +468,22 @@ private:
 
     static std::string describe_route(core::route_status status) {
         switch (status) {
-            case core::route_status::ok: return "ok";
-            case core::route_status::unknown_node: return "unknown_node";
-            case core::route_status::not_yet_connected: return "not_yet_connected";
-            case core::route_status::disconnected: return "disconnected";
-            case core::route_status::unreachable: return "unreachable";
-            case core::route_status::partitioned: return "partitioned";
-            case core::route_status::congested: return "congested";
-            case core::route_status::stopped: return "stopped";
+            case core::route_status::ok:
+                return "ok";
+            case core::route_status::unknown_node:
+                return "unknown_node";
+            case core::route_status::not_yet_connected:
+                return "not_yet_connected";
+            case core::route_status::disconnected:
+                return "disconnected";
+            case core::route_status::unreachable:
+                return "unreachable";
+            case core::route_status::partitioned:
+                return "partitioned";
+            case core::route_status::congested:
+                return "congested";
+            case core::route_status::stopped:
+                return "stopped";
         }
         return "?";
     }
@@ -488,7 +512,8 @@ private:
         for (const auto& d : _net.deliveries()) {
             ++handled[d.msg.payload][d.at_incarnation];
             if (d.across_partition)
-                violation(d.msg.payload + " (" + d.msg.origin + " -> " + d.at + ") handled across a partition in force");
+                violation(d.msg.payload + " (" + d.msg.origin + " -> " + d.at +
+                          ") handled across a partition in force");
         }
         std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, const report*> reports;  // (sender, life, id)
         for (const auto& r : _net.reports()) reports[{r.at, r.at_incarnation, r.what.id}] = &r;
@@ -522,14 +547,14 @@ private:
     std::mt19937_64 _rng;
     outcome _out;
     std::set<std::string> _ghosts;
-    std::set<std::string> _removed;  // asked to be removed and not joined again since
+    std::set<std::string> _removed;                                    // asked to be removed and not joined again since
     std::vector<std::pair<std::string, std::string>> _partition_refs;  // ref, where it was made
-    std::map<std::string, tracked> _sent;  // by payload
+    std::map<std::string, tracked> _sent;                              // by payload
     std::set<std::string> _final_payloads;
     std::uint64_t _messages_sent = 0;  // numbers every payload, so each is unique
     std::vector<steady_flow> _steady;
     order_checker _order;
-    std::size_t _active = 0;  // faults in force, the one beginning included
+    std::size_t _active = 0;    // faults in force, the one beginning included
     bool _reports_due = false;  // an ack timeout has passed since the last acked send
 };
 

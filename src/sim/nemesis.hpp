@@ -53,10 +53,10 @@ struct scenario {
 struct outcome {
     std::vector<std::string> violations;
     std::size_t faults_injected = 0;
-    std::size_t acked_messages = 0;  // sent under faults and, after healing, between every pair
+    std::size_t acked_messages = 0;        // sent under faults and, after healing, between every pair
     std::uint64_t rounds_to_converge = 0;  // after the heal, until the invariants held
-    std::string final_state;  // when the invariants did not hold: how every node saw the cluster
-    std::uint64_t trace_hash = 0;  // sim_network::trace_hash at the end
+    std::string final_state;               // when the invariants did not hold: how every node saw the cluster
+    std::uint64_t trace_hash = 0;          // sim_network::trace_hash at the end
     std::uint64_t ticks_skipped = 0;
     std::uint64_t skipped_ticks_with_output = 0;
     [[nodiscard]] bool ok() const { return violations.empty(); }

@@ -23,9 +23,9 @@ std::vector<std::string> order_checker::violations(const std::vector<delivered>&
         const auto sent = _send_index.find(d.msg.payload);
         if (sent == _send_index.end()) continue;  // not sent through sent(): not ours to judge
         const auto& m = d.msg;
-        auto [it, first] = last.try_emplace(flow{m.origin, m.origin_incarnation, d.at, d.at_incarnation, m.channel, m.lane,
-                                                 sent->second.ack},
-                                            last_handled{sent->second.index, m.payload});
+        auto [it, first] = last.try_emplace(
+            flow{m.origin, m.origin_incarnation, d.at, d.at_incarnation, m.channel, m.lane, sent->second.ack},
+            last_handled{sent->second.index, m.payload});
         if (first) continue;
         if (sent->second.index > it->second.index) {
             it->second = last_handled{sent->second.index, m.payload};
@@ -35,9 +35,10 @@ std::vector<std::string> order_checker::violations(const std::vector<delivered>&
             ++more;
             continue;
         }
-        found.push_back("order: " + m.payload + " (" + m.origin + " -> " + d.at + ", channel '" + m.channel + "', lane " +
-                        std::to_string(m.lane) + (sent->second.ack ? ", acked" : ", plain") + ") handled after " +
-                        it->second.payload + (sent->second.index == it->second.index ? " (itself, again)" : ", sent later") +
+        found.push_back("order: " + m.payload + " (" + m.origin + " -> " + d.at + ", channel '" + m.channel +
+                        "', lane " + std::to_string(m.lane) + (sent->second.ack ? ", acked" : ", plain") +
+                        ") handled after " + it->second.payload +
+                        (sent->second.index == it->second.index ? " (itself, again)" : ", sent later") +
                         ", by the same life of each");
     }
     if (more > 0) found.push_back("order: " + std::to_string(more) + " more handled out of send order");

@@ -12,15 +12,24 @@ namespace {
 
 const char* name_of(fault_kind kind) {
     switch (kind) {
-        case fault_kind::crash: return "crash";
-        case fault_kind::pause: return "pause";
-        case fault_kind::leave: return "leave";
-        case fault_kind::remove: return "remove";
-        case fault_kind::ghost_member: return "ghost_member";
-        case fault_kind::cut_link: return "cut_link";
-        case fault_kind::cut_one_way: return "cut_one_way";
-        case fault_kind::partition: return "partition";
-        case fault_kind::lossy_network: return "lossy_network";
+        case fault_kind::crash:
+            return "crash";
+        case fault_kind::pause:
+            return "pause";
+        case fault_kind::leave:
+            return "leave";
+        case fault_kind::remove:
+            return "remove";
+        case fault_kind::ghost_member:
+            return "ghost_member";
+        case fault_kind::cut_link:
+            return "cut_link";
+        case fault_kind::cut_one_way:
+            return "cut_one_way";
+        case fault_kind::partition:
+            return "partition";
+        case fault_kind::lossy_network:
+            return "lossy_network";
     }
     return "?";
 }
@@ -29,7 +38,9 @@ const char* name_of(fault_kind kind) {
 
 scenario draw_scenario(std::uint64_t seed, int max_clients) {
     std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
-    auto between = [&](std::uint64_t lo, std::uint64_t hi) { return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng); };
+    auto between = [&](std::uint64_t lo, std::uint64_t hi) {
+        return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
+    };
     scenario s;
     s.seed = seed;
     s.servers = static_cast<int>(between(2, 6));
@@ -45,7 +56,9 @@ scenario draw_scenario(std::uint64_t seed, int max_clients) {
     for (int i = 1; i <= s.servers; ++i) names.push_back(server_name(i));
     for (int i = 1; i <= s.clients; ++i) names.push_back(client_name(i));
     const auto any = [&] { return names[between(0, names.size() - 1)]; };
-    const auto any_server = [&] { return server_name(static_cast<int>(between(1, static_cast<std::uint64_t>(s.servers)))); };
+    const auto any_server = [&] {
+        return server_name(static_cast<int>(between(1, static_cast<std::uint64_t>(s.servers))));
+    };
     const auto count = between(1, 8);
     int ghosts = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -57,7 +70,9 @@ scenario draw_scenario(std::uint64_t seed, int max_clients) {
         if ((f.kind == fault_kind::leave || f.kind == fault_kind::remove) && between(0, 1) == 0) f.rounds = 0;
         f.node = any();
         switch (f.kind) {
-            case fault_kind::remove: f.other = any_server(); break;
+            case fault_kind::remove:
+                f.other = any_server();
+                break;
             case fault_kind::ghost_member:
                 f.node = "g" + std::to_string(++ghosts);
                 f.other = any();
@@ -70,7 +85,8 @@ scenario draw_scenario(std::uint64_t seed, int max_clients) {
                 f.other = any();
                 f.ttl = static_cast<std::uint32_t>(between(0, 2));
                 break;
-            default: break;
+            default:
+                break;
         }
         if (f.node == f.other) continue;
         s.faults.push_back(std::move(f));
@@ -102,7 +118,11 @@ scenario shrink(const scenario& failing, outcome& last) {
 std::string describe(const fault& f) {
     std::ostringstream out;
     out << "at " << f.at_round * sim_network::round_ms << " ms: " << name_of(f.kind) << " " << f.node;
-    if (!f.other.empty()) out << (f.kind == fault_kind::remove || f.kind == fault_kind::ghost_member || f.kind == fault_kind::partition ? " by " : " / ") << f.other;
+    if (!f.other.empty())
+        out << (f.kind == fault_kind::remove || f.kind == fault_kind::ghost_member || f.kind == fault_kind::partition
+                    ? " by "
+                    : " / ")
+            << f.other;
     if (f.kind == fault_kind::partition) out << " ttl " << f.ttl;
     out << " for " << f.rounds * sim_network::round_ms << " ms";
     return out.str();

@@ -4,8 +4,7 @@
 
 namespace zpartisan::sim {
 
-sim_network::sim_network(std::uint64_t seed, faults f, timings t)
-    : _seed(seed), _rng(seed), _faults(f), _timings(t) {}
+sim_network::sim_network(std::uint64_t seed, faults f, timings t) : _seed(seed), _rng(seed), _faults(f), _timings(t) {}
 
 core::peer_service& sim_network::add(const std::string& name, role r, std::uint64_t incarnation) {
     auto& n = _nodes[name];
@@ -19,8 +18,8 @@ void sim_network::start_process(const std::string& name, const core::membership_
     auto& n = _nodes.at(name);
     const auto r = n.node_role;
     core::peer_service_options options;
-    options.self = node_spec{name, r, router_of(name), r == role::server ? "sim://" + name + "/pub" : "", "",
-                             n.incarnation, "", ""};
+    options.self = node_spec{
+        name, r, router_of(name), r == role::server ? "sim://" + name + "/pub" : "", "", n.incarnation, "", ""};
     options.cluster_name = "sim";
     options.handshake_retry_ms = _timings.handshake_retry_ms;
     options.gossip_interval_ms = _timings.gossip_interval_ms;
@@ -176,7 +175,8 @@ void sim_network::collect(const std::string& name) {
                 if (!n.dialed.contains(send->to.id)) continue;
                 const auto to = name_of_endpoint(send->to.id);
                 if (!_nodes.contains(to) || _crashed.contains(to)) continue;
-                enqueue(to, {core::link::kind::accepted, name}, std::make_shared<const core::message>(std::move(send->msg)), name);
+                enqueue(to, {core::link::kind::accepted, name},
+                        std::make_shared<const core::message>(std::move(send->msg)), name);
             } else {
                 // A ROUTER send reaches the peer's DEALER dialed to us; without one, ZeroMQ
                 // fails the send at once (EHOSTUNREACH) and the runtime tells the core.
@@ -200,7 +200,8 @@ void sim_network::collect(const std::string& name) {
         } else if (auto* dial = std::get_if<core::effect::dial>(&out)) {
             n.dialed.insert(dial->router_endpoint);
         } else if (auto* hang_up = std::get_if<core::effect::hang_up>(&out)) {
-            if (n.dialed.erase(hang_up->router_endpoint) > 0) hung_up.push_back(name_of_endpoint(hang_up->router_endpoint));
+            if (n.dialed.erase(hang_up->router_endpoint) > 0)
+                hung_up.push_back(name_of_endpoint(hang_up->router_endpoint));
         } else if (auto* sub = std::get_if<core::effect::subscribe>(&out)) {
             _subscribers[name_of_endpoint(sub->pub_endpoint)][name] = _round + _faults.slow_joiner_rounds;
         } else if (auto* unsub = std::get_if<core::effect::unsubscribe>(&out)) {
@@ -285,7 +286,8 @@ bool sim_network::tick_due(core::peer_service& service) {
 void sim_network::trace(std::string_view node, std::uint64_t what, std::string_view detail) {
     // Order matters: each step folds the previous digest in.
     const auto h = std::hash<std::string_view>{};
-    _trace_hash = (_trace_hash * 1099511628211ULL) ^ h(node) ^ (what * 0x9e3779b97f4a7c15ULL) ^ (h(detail) << 1) ^ _round;
+    _trace_hash =
+        (_trace_hash * 1099511628211ULL) ^ h(node) ^ (what * 0x9e3779b97f4a7c15ULL) ^ (h(detail) << 1) ^ _round;
 }
 
 bool sim_network::converged(const std::vector<std::string>& expected) const {

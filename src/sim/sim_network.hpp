@@ -25,9 +25,9 @@
 namespace zpartisan::sim {
 
 struct faults {
-    double loss = 0.0;                    // share of deliveries dropped
-    double duplication = 0.0;             // share of deliveries delivered twice
-    std::uint32_t delay_rounds_max = 0;   // each delivery waits 0..max rounds: reordering
+    double loss = 0.0;                     // share of deliveries dropped
+    double duplication = 0.0;              // share of deliveries delivered twice
+    std::uint32_t delay_rounds_max = 0;    // each delivery waits 0..max rounds: reordering
     std::uint32_t slow_joiner_rounds = 0;  // a new SUB misses publishes for this many rounds
     // As ZeroMQ over TCP: a DEALER/ROUTER connection neither loses, duplicates nor reorders
     // what it carries (only a cut or a crash loses it); loss, duplication and reordering hit
@@ -160,7 +160,7 @@ private:
         std::unique_ptr<core::peer_service> service;
         role node_role = role::server;
         std::uint64_t incarnation = 1;
-        std::set<std::string> dialed;  // router endpoints
+        std::set<std::string> dialed;                  // router endpoints
         std::optional<core::membership_state> stored;  // what a restart finds on disk
         std::optional<std::string> stopped_because;
     };

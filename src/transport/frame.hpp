@@ -11,8 +11,8 @@ namespace zpartisan::transport {
 
 class frame {
 public:
-    frame() noexcept;                       // empty
-    explicit frame(std::size_t size);       // size bytes to write into
+    frame() noexcept;                        // empty
+    explicit frame(std::size_t size);        // size bytes to write into
     explicit frame(std::string_view bytes);  // a copy of bytes
     // Takes the bytes over; a large buffer is handed to ZeroMQ as it is, without a copy.
     explicit frame(std::string&& bytes);

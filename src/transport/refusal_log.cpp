@@ -17,7 +17,8 @@ std::string host_of(const std::string& address) {
 }
 }  // namespace
 
-void refusal_log::warn(std::string_view node, std::string_view what, const std::string& address, const std::string& why) {
+void refusal_log::warn(std::string_view node, std::string_view what, const std::string& address,
+                       const std::string& why) {
     const auto now = std::chrono::steady_clock::now();
     if (_windows.size() >= windows_max) _windows.clear();
     auto [it, fresh] = _windows.try_emplace(host_of(address) + " " + why);

@@ -93,7 +93,8 @@ void zap_handler::answer_one() {
     }
     const std::array<std::string, 6> reply{"1.0", request_id, status, status == "200" ? "OK" : why, user, ""};
     for (std::size_t i = 0; i < reply.size(); ++i)
-        (void)_socket->send(zmq::buffer(reply[i]), i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        (void)_socket->send(zmq::buffer(reply[i]),
+                            i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
 
 }  // namespace zpartisan::transport

@@ -18,11 +18,16 @@ namespace zpartisan::transport {
 
 const char* describe(send_status status) {
     switch (status) {
-        case send_status::ok: return "ok";
-        case send_status::congested: return "congested";
-        case send_status::unreachable: return "unreachable";
-        case send_status::not_connected: return "not_connected";
-        case send_status::too_large: return "too_large";
+        case send_status::ok:
+            return "ok";
+        case send_status::congested:
+            return "congested";
+        case send_status::unreachable:
+            return "unreachable";
+        case send_status::not_connected:
+            return "not_connected";
+        case send_status::too_large:
+            return "too_large";
     }
     return "unknown";
 }
@@ -65,7 +70,7 @@ zmq_transport::zmq_transport(transport_options options)
         _router = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::router);
         apply_common_options(*_router);
         make_curve_server(*_router);
-        _router->set(zmq::sockopt::router_handover, 1);  // a restarted peer takes over its name
+        _router->set(zmq::sockopt::router_handover, 1);   // a restarted peer takes over its name
         _router->set(zmq::sockopt::router_mandatory, 1);  // unknown routing id: an error, not a silent drop
         _router->set(zmq::sockopt::backlog, _options.listen_backlog);
         _router->bind(_options.router_bind_endpoint);
@@ -87,7 +92,7 @@ zmq_transport::zmq_transport(transport_options options)
         _sub = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::sub);
         apply_common_options(*_sub);
         const char topic = static_cast<char>(_options.node_role == role::server ? core::effect::stream::mesh
-                                                                                 : core::effect::stream::clients);
+                                                                                : core::effect::stream::clients);
         _sub->set(zmq::sockopt::subscribe, std::string(1, topic));
         if (curve_enabled()) {  // for its refused handshakes only
             start_monitor(*_sub, {core::link::kind::subscribed, ""});
@@ -143,7 +148,8 @@ void zmq_transport::start_monitor(zmq::socket_t& socket, core::link which, bool 
     int mask = ZMQ_EVENT_DISCONNECTED;
     if (listening) mask |= ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
     if (curve_enabled())
-        mask |= ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        mask |= ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     if (zmq_socket_monitor(socket.handle(), address.c_str(), mask) != 0) return;
     auto events = std::make_unique<zmq::socket_t>(*_context, zmq::socket_type::pair);
     events->set(zmq::sockopt::linger, 0);
@@ -276,8 +282,7 @@ void zmq_transport::subscribe(const std::string& pub_endpoint, const std::string
         make_curve_client(*_sub, server_key);
         if (curve_enabled()) _subscription_keys[pub_endpoint] = server_key;
         _sub->connect(pub_endpoint);
-    } catch (const zmq::error_t&) {
-    }
+    } catch (const zmq::error_t&) {}
 }
 
 void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
@@ -290,8 +295,7 @@ void zmq_transport::unsubscribe(const std::string& pub_endpoint) {
     mark_used(*_sub);
     try {
         _sub->disconnect(pub_endpoint);
-    } catch (const zmq::error_t&) {
-    }
+    } catch (const zmq::error_t&) {}
 }
 
 zmq::socket_t* zmq_transport::lane_socket(std::string_view endpoint, std::string_view channel, std::uint32_t lane) {
@@ -379,7 +383,6 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
     }
 }
 
-
 void zmq_transport::connection_announced(std::string_view routing_id) {
     if (_lanes_awaited.empty() && _lanes_given_up.empty()) return;
     if (routing_id.find('|') != std::string_view::npos) {
@@ -417,7 +420,8 @@ bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
 
 void zmq_transport::mark_used(zmq::socket_t& socket) {
     _used_since_full_recheck = true;
-    if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle()) _used_since_poll.push_back(socket.handle());
+    if (_used_since_poll.empty() || _used_since_poll.back() != socket.handle())
+        _used_since_poll.push_back(socket.handle());
 }
 
 void zmq_transport::queue_recheck(std::size_t index) {
@@ -522,7 +526,8 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
     };
     const std::size_t limit = source.expect_one ? 1 : batch_max;
     switch (source.what) {
-        case poll_source::kind::wakeup: return true;
+        case poll_source::kind::wakeup:
+            return true;
         case poll_source::kind::router:
             for (std::size_t n = 0; n < limit; ++n) {
                 const int got = receive(*_router, 2, second);
@@ -533,7 +538,8 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
                     continue;
                 }
                 auto sender = first.view();
-                if (auto bar = sender.find('|'); bar != std::string_view::npos) sender = sender.substr(0, bar);  // a data lane
+                if (auto bar = sender.find('|'); bar != std::string_view::npos)
+                    sender = sender.substr(0, bar);  // a data lane
                 out.push_back({{core::link::kind::accepted, std::string(sender)}, std::move(second)});
             }
             return false;
@@ -554,7 +560,9 @@ bool zmq_transport::drain_source(poll_source& source, std::vector<inbound>& out,
                 out.push_back({{core::link::kind::dialed, *source.endpoint}, std::move(second)});
             }
             return false;
-        case poll_source::kind::monitor: drain_monitor(*source.of_monitor, out); return true;
+        case poll_source::kind::monitor:
+            drain_monitor(*source.of_monitor, out);
+            return true;
     }
     return true;
 }
@@ -617,7 +625,8 @@ int zmq_transport::prepare_wait(std::optional<std::chrono::milliseconds> timeout
     for (const auto& [endpoint, at] : _resubscriptions) lower(at);
     if (!due) return timeout ? static_cast<int>(timeout->count()) : -1;
     const auto left = std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*due - now).count());
-    return static_cast<int>(timeout ? std::min<std::int64_t>(left, timeout->count()) : std::min<std::int64_t>(left, INT32_MAX));
+    return static_cast<int>(timeout ? std::min<std::int64_t>(left, timeout->count())
+                                    : std::min<std::int64_t>(left, INT32_MAX));
 }
 
 bool zmq_transport::settle_after_foreign_sends() {

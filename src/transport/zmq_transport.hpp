@@ -46,7 +46,7 @@ struct transport_options {
     std::size_t max_message_bytes = 4u << 20;
     int send_high_water_mark = 10000;
     int listen_backlog = 1024;  // ZMQ_BACKLOG of the ROUTER and PUB, set before they bind
-    int linger_ms = 500;  // closing after a leave flushes goodbyes for at most this long
+    int linger_ms = 500;        // closing after a leave flushes goodbyes for at most this long
     int zmtp_heartbeat_interval_ms = 1000;
     int zmtp_heartbeat_timeout_ms = 3000;
     int reconnect_interval_ms = 100;
@@ -158,7 +158,7 @@ private:
 
     transport_options _options;
     std::shared_ptr<zmq::context_t> _context;  // transport/zmq_context.hpp
-    std::unique_ptr<zap_handler> _zap;  // curve only; made before any socket binds
+    std::unique_ptr<zap_handler> _zap;         // curve only; made before any socket binds
     std::unique_ptr<zmq::socket_t> _router;
     std::unique_ptr<zmq::socket_t> _pub;
     std::unique_ptr<zmq::socket_t> _sub;
@@ -231,7 +231,7 @@ private:
     void mark_ready(std::size_t index);
     std::vector<poll_source> _poll_sources;
     std::unordered_map<void*, std::size_t> _source_of_socket;  // zmq handle -> index
-    std::vector<void*> _used_since_poll;  // handles of sockets sent on or reconfigured
+    std::vector<void*> _used_since_poll;                       // handles of sockets sent on or reconfigured
     int _epoll_fd = -1;
     std::vector<epoll_event> _epoll_events;
     // Every socket's ZMQ_EVENTS is read at least this often while sockets are used, so a

@@ -33,8 +33,9 @@ void zmq_transport::make_curve_client(zmq::socket_t& socket, const std::string& 
 
 void zmq_transport::check_server_key(const std::string& endpoint, const std::string& server_key) const {
     if (curve_enabled() && !core::is_z85_key(server_key))
-        throw transport_error("curve is on and no public key is known for " + endpoint +
-                              (server_key.empty() ? std::string() : " (not a key: '" + server_key.substr(0, 48) + "')"));
+        throw transport_error(
+            "curve is on and no public key is known for " + endpoint +
+            (server_key.empty() ? std::string() : " (not a key: '" + server_key.substr(0, 48) + "')"));
 }
 
 allow_list_change zmq_transport::set_allowed_keys(std::set<std::string> keys) {
@@ -48,9 +49,15 @@ std::map<std::string, std::uint64_t> zmq_transport::security_counters() const {
     auto count = [&](zmq::socket_t* socket) {
         if (!socket) return;
         switch (socket->get(zmq::sockopt::mechanism)) {
-            case ZMQ_CURVE: ++out["sockets_mechanism_curve"]; break;
-            case ZMQ_NULL: ++out["sockets_mechanism_null"]; break;
-            default: ++out["sockets_mechanism_other"]; break;
+            case ZMQ_CURVE:
+                ++out["sockets_mechanism_curve"];
+                break;
+            case ZMQ_NULL:
+                ++out["sockets_mechanism_null"];
+                break;
+            default:
+                ++out["sockets_mechanism_other"];
+                break;
         }
     };
     count(_router.get());
@@ -108,13 +115,11 @@ void zmq_transport::retry_refused_connections() {
         if (key == _subscription_keys.end()) continue;
         try {
             _sub->disconnect(endpoint);
-        } catch (const zmq::error_t&) {
-        }
+        } catch (const zmq::error_t&) {}
         try {
             make_curve_client(*_sub, key->second);
             _sub->connect(endpoint);
-        } catch (const zmq::error_t&) {
-        }
+        } catch (const zmq::error_t&) {}
         mark_used(*_sub);
     }
 }
@@ -139,17 +144,21 @@ std::string peer_address(int fd) {
 }
 
 std::string describe_handshake_failure(std::uint16_t event, std::uint32_t value) {
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "its key was refused (ZAP status " + std::to_string(value) + ")";
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return "its key was refused (ZAP status " + std::to_string(value) + ")";
     // The peer saw the mismatch first and hung up.
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         return std::string("it hung up during the handshake (a plaintext node, or a wrong key for this node): ") +
                zmq_strerror(static_cast<int>(value));
     switch (value) {
-        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "a plaintext (NULL mechanism) peer; this node requires CURVE";
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "a plaintext (NULL mechanism) peer; this node requires CURVE";
         case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO:
         case ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE:
-        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: return "its CURVE handshake did not decrypt (a wrong server key?)";
-        default: return "handshake protocol error " + std::to_string(value);
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "its CURVE handshake did not decrypt (a wrong server key?)";
+        default:
+            return "handshake protocol error " + std::to_string(value);
     }
 }
 }  // namespace
@@ -159,7 +168,8 @@ void zmq_transport::note_handshake_event(monitor& which, std::uint16_t event, st
     switch (event) {
         case ZMQ_EVENT_ACCEPTED:
             if (which.peers.size() >= peers_max) which.peers.clear();
-            which.peers[static_cast<int>(value)] = {peer_address(static_cast<int>(value)), ++which.accepted_count, false};
+            which.peers[static_cast<int>(value)] = {peer_address(static_cast<int>(value)), ++which.accepted_count,
+                                                    false};
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
             monitor::accepted_peer* oldest = nullptr;
@@ -170,7 +180,9 @@ void zmq_transport::note_handshake_event(monitor& which, std::uint16_t event, st
         }
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: which.failure = describe_handshake_failure(event, value); break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            which.failure = describe_handshake_failure(event, value);
+            break;
         case ZMQ_EVENT_DISCONNECTED: {
             auto peer = which.peers.find(static_cast<int>(value));
             if (peer == which.peers.end()) break;
@@ -179,15 +191,17 @@ void zmq_transport::note_handshake_event(monitor& which, std::uint16_t event, st
             if (which.failure.empty() && handshaken) break;
             // A legacy ZMTP 1.0 greeting is closed without a failure event.
             const auto why = which.failure.empty()
-                                 ? std::string("it closed or was closed before the CURVE handshake (a ZMTP 1.0 peer, "
-                                               "or not ZeroMQ)")
+                                 ? std::string(
+                                       "it closed or was closed before the CURVE handshake (a ZMTP 1.0 peer, "
+                                       "or not ZeroMQ)")
                                  : which.failure;
             which.failure.clear();
             ++_handshakes_refused;
             _refusals.warn(_options.name, "refused a connection at the handshake from", address, why);
             break;
         }
-        default: break;
+        default:
+            break;
     }
 }
 

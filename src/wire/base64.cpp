@@ -13,7 +13,8 @@ constexpr std::int8_t not_base64 = -1;
 constexpr std::array<std::int8_t, 256> make_values() {
     std::array<std::int8_t, 256> values{};
     for (auto& v : values) v = not_base64;
-    for (std::size_t i = 0; i < alphabet.size(); ++i) values[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+        values[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
     return values;
 }
 constexpr auto values = make_values();

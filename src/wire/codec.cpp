@@ -368,13 +368,20 @@ constexpr std::uint8_t state_version = 2;
 
 const char* describe(decode_error error) {
     switch (error) {
-        case decode_error::none: return "none";
-        case decode_error::too_short: return "frame shorter than the header";
-        case decode_error::too_large: return "frame over the size limit";
-        case decode_error::bad_magic: return "not a zpartisan frame";
-        case decode_error::unsupported_envelope_version: return "unsupported envelope version";
-        case decode_error::unknown_type: return "unknown message type";
-        case decode_error::malformed: return "malformed body";
+        case decode_error::none:
+            return "none";
+        case decode_error::too_short:
+            return "frame shorter than the header";
+        case decode_error::too_large:
+            return "frame over the size limit";
+        case decode_error::bad_magic:
+            return "not a zpartisan frame";
+        case decode_error::unsupported_envelope_version:
+            return "unsupported envelope version";
+        case decode_error::unknown_type:
+            return "unknown message type";
+        case decode_error::malformed:
+            return "malformed body";
     }
     return "unknown error";
 }
@@ -455,8 +462,7 @@ decode_result decode(std::string_view frame, std::size_t max_frame_bytes) noexce
         result.error = decode_error::malformed;
         try {
             result.detail = e.what();
-        } catch (...) {
-        }
+        } catch (...) {}
     } catch (...) {
         result.message.reset();
         result.error = decode_error::malformed;
@@ -477,8 +483,7 @@ std::string encode_state(const core::membership_state& state) {
 
 std::optional<core::membership_state> decode_state(std::string_view bytes, std::size_t max_bytes) noexcept {
     try {
-        if (bytes.size() > max_bytes || bytes.size() < 3 || bytes[0] != state_magic[0] ||
-            bytes[1] != state_magic[1])
+        if (bytes.size() > max_bytes || bytes.size() < 3 || bytes[0] != state_magic[0] || bytes[1] != state_magic[1])
             return std::nullopt;
         const auto version = static_cast<std::uint8_t>(bytes[2]);
         if (version != 1 && version != state_version) return std::nullopt;

@@ -81,9 +81,14 @@ bool has_type(std::string_view frame, core::message_type type, std::size_t fixed
 }  // namespace
 
 forward_fields fields_of(const core::forward& m) {
-    return {m.origin, m.origin_incarnation, m.destination, m.handler,     m.kind,       m.channel,
-            m.lane,   m.hops,               m.id,          m.ack,         m.reply_to,   m.payload,
-            m.bundled > 0, m.previous_id,   m.settled_below};
+    return {m.origin,       m.origin_incarnation,
+            m.destination,  m.handler,
+            m.kind,         m.channel,
+            m.lane,         m.hops,
+            m.id,           m.ack,
+            m.reply_to,     m.payload,
+            m.bundled > 0,  m.previous_id,
+            m.settled_below};
 }
 
 bool encodable(const forward_fields& f) {
@@ -202,7 +207,8 @@ std::optional<forward_view> read_forward(std::string_view frame, const char** er
     f.bundled = (flags & bundle_flag) != 0;
     const bool ordered = (flags & ordered_flag) != 0;
     if (f.ack && f.bundled) return fail("an acked bundle");
-    if (ordered != f.ack) return fail(f.ack ? "an acked forward without order fields" : "order fields on a plain forward");
+    if (ordered != f.ack)
+        return fail(f.ack ? "an acked forward without order fields" : "order fields on a plain forward");
     const auto kind = static_cast<std::uint8_t>(frame[6]);
     if (kind < 1 || kind > 5) return fail("bad delivery kind");
     f.kind = static_cast<core::delivery_kind>(kind);

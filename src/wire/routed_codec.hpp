@@ -15,8 +15,8 @@
 
 namespace zpartisan::wire {
 
-inline constexpr std::size_t hops_offset = 4;              // the byte a relay increments
-inline constexpr std::size_t max_routed_string = 0xffff;   // a u16 length
+inline constexpr std::size_t hops_offset = 4;             // the byte a relay increments
+inline constexpr std::size_t max_routed_string = 0xffff;  // a u16 length
 
 // A forward as views, so application threads encode one without building a core::forward.
 struct forward_fields {

@@ -50,8 +50,7 @@ std::optional<persisted_node> decode_state_file(std::string_view bytes, std::str
         if (why) {
             try {
                 *why = reason;
-            } catch (...) {
-            }
+            } catch (...) {}
         }
         return std::nullopt;
     };
@@ -61,7 +60,8 @@ std::optional<persisted_node> decode_state_file(std::string_view bytes, std::str
     const auto incarnation = get_u64(bytes.substr(5));
     const auto length = get_u64(bytes.substr(13));
     // Compared without adding to `length`, which is the file's word and may be near 2^64.
-    if (length > state_file_state_max || length != bytes.size() - state_file_overhead) return fail("truncated or padded");
+    if (length > state_file_state_max || length != bytes.size() - state_file_overhead)
+        return fail("truncated or padded");
     const auto checksum = get_u64(bytes.substr(file_header_bytes + length));
     if (checksum != fnv1a64(bytes.substr(0, file_header_bytes + length))) return fail("checksum mismatch");
     auto state = decode_state(bytes.substr(file_header_bytes, length), state_file_state_max);

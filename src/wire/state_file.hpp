@@ -28,6 +28,7 @@ inline constexpr std::size_t state_file_overhead = 4 + 1 + 8 + 8 + 8;
 
 [[nodiscard]] std::string encode_state_file(const persisted_node& node);
 // The node, or nullopt with *why saying what is wrong (truncated, bad checksum...).
-[[nodiscard]] std::optional<persisted_node> decode_state_file(std::string_view bytes, std::string* why = nullptr) noexcept;
+[[nodiscard]] std::optional<persisted_node> decode_state_file(std::string_view bytes,
+                                                              std::string* why = nullptr) noexcept;
 
 }  // namespace zpartisan::wire

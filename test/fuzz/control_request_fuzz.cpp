@@ -17,8 +17,8 @@ namespace zpartisan::fuzz {
 
 namespace {
 
-using nlohmann::json;
 using control::control_command;
+using nlohmann::json;
 
 // The request as a client would write it: every field the command takes, payloads as base64.
 json to_json(const control::control_request& r) {
@@ -34,7 +34,9 @@ json to_json(const control::control_request& r) {
                 if (r.wait_ms) j["timeout_ms"] = *r.wait_ms;
             }
             break;
-        case control_command::remove: j["node"] = r.node; break;
+        case control_command::remove:
+            j["node"] = r.node;
+            break;
         case control_command::join:
             j["endpoint"] = r.endpoint;
             j["timeout_ms"] = *r.wait_ms;
@@ -47,9 +49,14 @@ json to_json(const control::control_request& r) {
                 j["ttl"] = r.ttl;
             }
             break;
-        case control_command::heal: j["ref"] = r.ref; break;
-        case control_command::update_members: j["specs"] = r.specs; break;
-        default: break;
+        case control_command::heal:
+            j["ref"] = r.ref;
+            break;
+        case control_command::update_members:
+            j["specs"] = r.specs;
+            break;
+        default:
+            break;
     }
     return j;
 }
@@ -59,8 +66,7 @@ void check_specs(const json& specs) {
     try {
         const auto checked = control::member_specs_of(specs, members.specs());
         fuzz_require(checked.size() == specs.size(), "one spec out per spec in");
-    } catch (const std::invalid_argument&) {
-    }
+    } catch (const std::invalid_argument&) {}
 }
 
 }  // namespace

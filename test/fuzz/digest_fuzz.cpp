@@ -72,7 +72,8 @@ void check_edits(const dot_context& context) {
                 edited.erase(d);
                 check_invariant(edited);
                 fuzz_require(!edited.contains(d), "an erased dot is gone");
-                fuzz_require(edited.dot_count() + (context.contains(d) ? 1 : 0) == context.dot_count(), "an erase takes one dot");
+                fuzz_require(edited.dot_count() + (context.contains(d) ? 1 : 0) == context.dot_count(),
+                             "an erase takes one dot");
                 edited.insert(d);
                 check_invariant(edited);
                 fuzz_require(edited.contains(d) && edited.includes(context), "an inserted dot is there, the rest kept");

@@ -22,8 +22,11 @@ struct fuzz_target {
 };
 
 inline constexpr fuzz_target fuzz_targets[] = {
-    {"wire_codec", fuzz_wire_codec},       {"routed_codec", fuzz_routed_codec}, {"control_request", fuzz_control_request},
-    {"state_file", fuzz_state_file},       {"digest", fuzz_digest},
+    {"wire_codec", fuzz_wire_codec},
+    {"routed_codec", fuzz_routed_codec},
+    {"control_request", fuzz_control_request},
+    {"state_file", fuzz_state_file},
+    {"digest", fuzz_digest},
 };
 
 // Aborts, naming the property and the input being replayed (when the replay driver set it).

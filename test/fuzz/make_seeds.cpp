@@ -44,7 +44,8 @@ void wire_seeds() {
     const auto spec = sample_spec("s1", role::server, 3);
     write("wire_codec", "hello", wire::encode(core::hello{5, "demo", spec, set.state()}));
     write("wire_codec", "welcome", wire::encode(core::welcome{spec, set.state(), 42}));
-    write("wire_codec", "referral", wire::encode(core::referral{"full", "s2", {"tcp://10.0.0.2:7000", "tcp://10.0.0.1:7000"}, {}}));
+    write("wire_codec", "referral",
+          wire::encode(core::referral{"full", "s2", {"tcp://10.0.0.2:7000", "tcp://10.0.0.1:7000"}, {}}));
     write("wire_codec", "refusal", wire::encode(core::refusal{core::refusal_reason::wrong_cluster, "cluster 'x'"}));
     write("wire_codec", "delta", wire::encode(core::delta{"s1", 7, set.state()}));
     write("wire_codec", "digest-full", wire::encode(core::digest{"s1", set.digest(), set.fingerprint(), true}));
@@ -77,7 +78,8 @@ void routed_seeds() {
     wire::start_bundle(wire::fields_of(plain), bundle);
     for (const char* entry : {"one", "", "three"}) wire::append_bundle_entry(bundle, entry);
     write("routed_codec", "bundle", bundle);
-    write("routed_codec", "forward-ack", wire::encode(core::forward_ack{"c2", "c1", 17, core::ack_status::unknown_handler, 1}));
+    write("routed_codec", "forward-ack",
+          wire::encode(core::forward_ack{"c2", "c1", 17, core::ack_status::unknown_handler, 1}));
 }
 
 void control_seeds() {
@@ -90,8 +92,10 @@ void control_seeds() {
         {"send", R"({"cmd":"send","node":"c2","payload":"hi"})"},
         {"send-base64", R"({"cmd":"send","node":"c2","payload_base64":"AP/+IG9r"})"},
         {"forward", R"({"cmd":"forward","node":"c2","handler":"inbox","payload":"hi","ack":false})"},
-        {"forward-acked", R"({"cmd":"forward","node":"c2","handler":"inbox","payload":"hi","ack":true,"timeout_ms":6000})"},
-        {"update-members", R"({"cmd":"update_members","specs":[{"name":"c9","role":"client","router_endpoint":"tcp://10.0.0.9:7100","home":"s1","incarnation":1,"tag":"gpu"},{"name":"s1","pub_endpoint":"tcp://10.0.0.1:7011"}]})"},
+        {"forward-acked",
+         R"({"cmd":"forward","node":"c2","handler":"inbox","payload":"hi","ack":true,"timeout_ms":6000})"},
+        {"update-members",
+         R"({"cmd":"update_members","specs":[{"name":"c9","role":"client","router_endpoint":"tcp://10.0.0.9:7100","home":"s1","incarnation":1,"tag":"gpu"},{"name":"s1","pub_endpoint":"tcp://10.0.0.1:7011"}]})"},
         {"join", R"({"cmd":"join","endpoint":"tcp://10.0.0.1:7000","timeout_ms":5000})"},
         {"leave", R"({"cmd":"leave"})"},
         {"remove", R"({"cmd":"remove","node":"c1"})"},

@@ -21,7 +21,8 @@ void check_bundle(std::string_view bundle) {
         ++entries;
     }
     const auto counted = wire::bundle_entries(bundle);
-    fuzz_require(counted == (reader.at_end() && entries > 0 ? entries : 0), "bundle_entries counts what the reader reads");
+    fuzz_require(counted == (reader.at_end() && entries > 0 ? entries : 0),
+                 "bundle_entries counts what the reader reads");
     fuzz_require(bundle.substr(0, repacked.size()) == repacked, "a bundle's entries re-pack to its bytes");
     if (reader.at_end()) fuzz_require(repacked.size() == bundle.size(), "a bundle read to its end re-packs whole");
 }
@@ -51,7 +52,8 @@ void check_forward(std::string_view frame, const std::optional<wire::routed_head
         fuzz_require(rebuilt == frame, "a bundle rebuilt from its entries is its frame");
     }
     const auto decoded = wire::decode_forward(frame);
-    fuzz_require(decoded.payload == f.payload && decoded.destination == f.destination && decoded.bundled == view->bundled_entries,
+    fuzz_require(decoded.payload == f.payload && decoded.destination == f.destination &&
+                     decoded.bundled == view->bundled_entries,
                  "decode_forward agrees with read_forward");
 }
 
@@ -62,8 +64,9 @@ void check_ack(std::string_view frame, const std::optional<wire::routed_header>&
     } catch (const std::runtime_error&) {
         return;  // refused: the documented way for this body decoder
     }
-    fuzz_require(peeked.has_value() && peeked->is_ack && peeked->destination == ack.destination && peeked->hops == ack.hops,
-                 "a decodable ack is peekable, alike");
+    fuzz_require(
+        peeked.has_value() && peeked->is_ack && peeked->destination == ack.destination && peeked->hops == ack.hops,
+        "a decodable ack is peekable, alike");
     std::string again(wire::encoded_size(ack), '\0');
     wire::encode_into(ack, again.data());
     fuzz_require(again == frame, "an ack re-encodes to its frame");

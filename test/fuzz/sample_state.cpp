@@ -9,8 +9,10 @@ node_spec sample_spec(const char* name, role r, std::uint64_t incarnation) {
     spec.name = name;
     spec.role = r;
     spec.router_endpoint = std::string("tcp://10.0.0.1:") + (r == role::server ? "7000" : "7100");
-    if (r == role::server) spec.pub_endpoint = "tcp://10.0.0.1:7001";
-    else spec.home_server = "s1";
+    if (r == role::server)
+        spec.pub_endpoint = "tcp://10.0.0.1:7001";
+    else
+        spec.home_server = "s1";
     spec.incarnation = incarnation;
     return spec;
 }

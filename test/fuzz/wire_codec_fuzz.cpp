@@ -17,7 +17,8 @@ constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
 int fuzz_wire_codec(const std::uint8_t* data, std::size_t size) {
     const auto frame = as_text(data, size);
     const auto first = wire::decode(frame, no_limit);
-    fuzz_require(first.message.has_value() == (first.error == wire::decode_error::none), "a message exactly when no error");
+    fuzz_require(first.message.has_value() == (first.error == wire::decode_error::none),
+                 "a message exactly when no error");
     if (first.message) {
         const auto bytes = wire::encode(*first.message);
         const auto second = wire::decode(bytes, no_limit);

@@ -71,5 +71,4 @@ struct small_cluster {
     }
 };
 
-
 }  // namespace zpartisan::test

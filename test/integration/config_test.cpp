@@ -80,8 +80,8 @@ TEST_CASE("config values at their limits make nodes that work", "[config]") {
     REQUIRE(long_named.sync_join(s1->router_endpoint(), 10s).ok());
     std::atomic<int> got{0};
     s1->register_handler("work", [&got](const inbound_message&) { ++got; });
-    WAIT_FOR("a forward on a lane arrives", (long_named.forward_message("s1", "work", "x") == send_status::ok &&
-                                             got.load() > 0));
+    WAIT_FOR("a forward on a lane arrives",
+             (long_named.forward_message("s1", "work", "x") == send_status::ok && got.load() > 0));
     // Heartbeats this patient exceed what ZeroMQ's own heartbeat TTL can say; it is capped.
     auto patient = test::test_config("patient", role::server);
     patient.heartbeat_interval_ms = 1000;

@@ -86,23 +86,29 @@ struct two_servers {
 TEST_CASE("control requests that are malformed or not UTF-8 get an error answer", "[control]") {
     control_asker ctl;
     auto node = make_node("ctl", role::server);
-    for (const std::string& request : {std::string(), std::string("\xff"), std::string("{\"cmd\":\"\xff\"}"),
-                                      std::string("{\"cmd\":\"members\""), std::string("[1,2]"),
-                                      std::string("{\"cmd\":42}"), std::string("{\"cmd\":\"send\"}"),
-                                      std::string("{\"cmd\":\"forward\",\"node\":7}"), std::string("{\"cmd\":\"nope\"}"),
-                                      std::string("{\"cmd\":\"join\",\"endpoint\":\"\xc3\x28\"}"),
-                                      std::string("\"\xed\xa0\x80\""),
-                                      std::string(R"({"cmd":"send","node":"ctl","payload_base64":"%%%%"})"),
-                                      std::string(R"({"cmd":"send","node":"ctl","payload_base64":7})"),
-                                      std::string(R"({"cmd":"send","node":"ctl","payload":"a","payload_base64":"YQ=="})"),
-                                      std::string(R"({"cmd":"forward","node":"ctl","ack":"yes"})"),
-                                      std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":0})"),
-                                      std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":"5"})"),
-                                      std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":1e9})"),
-                                      std::string(R"({"cmd":"forward","ack":true})"),
-                                      std::string(R"({"cmd":"update_members"})"),
-                                      std::string(R"({"cmd":"update_members","specs":{"name":"ctl"}})"),
-                                      std::string(R"({"cmd":"update_members","specs":[7]})")}) {
+    for (const std::string& request :
+         {std::string(),
+          std::string("\xff"),
+          std::string("{\"cmd\":\"\xff\"}"),
+          std::string("{\"cmd\":\"members\""),
+          std::string("[1,2]"),
+          std::string("{\"cmd\":42}"),
+          std::string("{\"cmd\":\"send\"}"),
+          std::string("{\"cmd\":\"forward\",\"node\":7}"),
+          std::string("{\"cmd\":\"nope\"}"),
+          std::string("{\"cmd\":\"join\",\"endpoint\":\"\xc3\x28\"}"),
+          std::string("\"\xed\xa0\x80\""),
+          std::string(R"({"cmd":"send","node":"ctl","payload_base64":"%%%%"})"),
+          std::string(R"({"cmd":"send","node":"ctl","payload_base64":7})"),
+          std::string(R"({"cmd":"send","node":"ctl","payload":"a","payload_base64":"YQ=="})"),
+          std::string(R"({"cmd":"forward","node":"ctl","ack":"yes"})"),
+          std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":0})"),
+          std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":"5"})"),
+          std::string(R"({"cmd":"forward","node":"ctl","ack":true,"timeout_ms":1e9})"),
+          std::string(R"({"cmd":"forward","ack":true})"),
+          std::string(R"({"cmd":"update_members"})"),
+          std::string(R"({"cmd":"update_members","specs":{"name":"ctl"}})"),
+          std::string(R"({"cmd":"update_members","specs":[7]})")}) {
         CAPTURE(request);
         CHECK(ctl.ask(*node, request)["ok"] == false);
     }
@@ -185,13 +191,15 @@ TEST_CASE("control status of a node that left says it is not running, and why", 
 TEST_CASE("an acked forward is answered by its delivery report: delivered, or not and why", "[control][messaging]") {
     control_asker ctl;
     two_servers c;
-    const auto delivered = ctl.ask(*c.s1, R"({"cmd":"forward","node":"s2","handler":"inbox","payload":"hi","ack":true})");
+    const auto delivered =
+        ctl.ask(*c.s1, R"({"cmd":"forward","node":"s2","handler":"inbox","payload":"hi","ack":true})");
     INFO(delivered.dump());
     CHECK(delivered["ok"] == true);
     CHECK(delivered["status"] == "ok");
     CHECK(delivered["delivered"] == true);
 
-    const auto no_handler = ctl.ask(*c.s1, R"({"cmd":"forward","node":"s2","handler":"nosuchhandler","payload":"hi","ack":true})");
+    const auto no_handler =
+        ctl.ask(*c.s1, R"({"cmd":"forward","node":"s2","handler":"nosuchhandler","payload":"hi","ack":true})");
     CHECK(no_handler["ok"] == false);
     CHECK(no_handler["status"] == "ok");  // it went out; the receiver said no
     CHECK(no_handler["delivered"] == false);
@@ -219,7 +227,8 @@ TEST_CASE("an acked forward without a report by its timeout_ms is answered then,
     two_servers c;
     c.s2->stop();  // silent, and still reachable for s1 for seconds: the send goes out, no ack comes
     const auto began = std::chrono::steady_clock::now();
-    auto pending = ctl.ask_async(*c.s1, R"({"cmd":"forward","node":"s2","handler":"inbox","payload":"hi","ack":true,"timeout_ms":300})");
+    auto pending = ctl.ask_async(
+        *c.s1, R"({"cmd":"forward","node":"s2","handler":"inbox","payload":"hi","ack":true,"timeout_ms":300})");
     CHECK(pending->count() == 0);
     CHECK(ctl.waits.open_count() == 1);
     // The control endpoint is not held by the wait.
@@ -281,7 +290,8 @@ TEST_CASE("the control endpoint answers a later request while an earlier one wai
 
     std::thread second([&] { second_answer = control::ask(server.endpoint(), "second", std::chrono::seconds(10)); });
     std::optional<control::control_message> second_request;
-    for (int i = 0; i < 50 && !second_request; ++i) second_request = server.next_request(std::chrono::milliseconds(200));
+    for (int i = 0; i < 50 && !second_request; ++i)
+        second_request = server.next_request(std::chrono::milliseconds(200));
     REQUIRE(second_request);
     CHECK(second_request->text == "second");
     server.reply(*second_request, "to the second");
@@ -323,7 +333,8 @@ TEST_CASE("payloads of any bytes go in and come out of the inbox exactly as base
     CHECK(bad["error"].get<std::string>().find("payload_base64") != std::string::npos);
 }
 
-TEST_CASE("update_members makes membership the given specs, and a field left out keeps the member's value", "[control]") {
+TEST_CASE("update_members makes membership the given specs, and a field left out keeps the member's value",
+          "[control]") {
     control_asker ctl;
     auto node = make_node("ctl", role::server);
     const auto added = ctl.ask(*node, R"({"cmd":"update_members","specs":[{"name":"ctl"},
@@ -349,18 +360,19 @@ TEST_CASE("update_members makes membership the given specs, and a field left out
     CHECK_FALSE(planned());
     CHECK(node->members() == std::vector<std::string>{"ctl"});
 
-    for (const std::string specs :
-         {R"([{"name":"new"}])", R"([{"name":"new","role":"client"}])",
-          R"([{"name":"new","router_endpoint":"tcp://127.0.0.1:2"}])",
-          R"([{"name":"new","role":"banana","router_endpoint":"tcp://127.0.0.1:2"}])",
-          R"([{"name":"new","role":"client","router_endpoint":"tcp://*:2"}])",
-          R"([{"name":"new","role":"client","router_endpoint":"nonsense"}])",
-          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","pub_endpoint":"tcp://127.0.0.1:*"}])",
-          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":-1}])",
-          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":1.5}])",
-          R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","endpoint":"x"}])",
-          R"([{"name":"a@b","role":"client","router_endpoint":"tcp://127.0.0.1:2"}])", R"([{"name":""}])",
-          R"([{"name":7}])", R"([{"role":"client"}])", R"([{"name":"ctl"},{"name":"ctl"}])", R"(["ctl"])"}) {
+    for (
+        const std::string specs :
+        {R"([{"name":"new"}])", R"([{"name":"new","role":"client"}])",
+         R"([{"name":"new","router_endpoint":"tcp://127.0.0.1:2"}])",
+         R"([{"name":"new","role":"banana","router_endpoint":"tcp://127.0.0.1:2"}])",
+         R"([{"name":"new","role":"client","router_endpoint":"tcp://*:2"}])",
+         R"([{"name":"new","role":"client","router_endpoint":"nonsense"}])",
+         R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","pub_endpoint":"tcp://127.0.0.1:*"}])",
+         R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":-1}])",
+         R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","incarnation":1.5}])",
+         R"([{"name":"new","role":"client","router_endpoint":"tcp://127.0.0.1:2","endpoint":"x"}])",
+         R"([{"name":"a@b","role":"client","router_endpoint":"tcp://127.0.0.1:2"}])", R"([{"name":""}])",
+         R"([{"name":7}])", R"([{"role":"client"}])", R"([{"name":"ctl"},{"name":"ctl"}])", R"(["ctl"])"}) {
         CAPTURE(specs);
         const auto answer = ctl.ask(*node, R"({"cmd":"update_members","specs":)" + specs + "}");
         CHECK(answer["ok"] == false);

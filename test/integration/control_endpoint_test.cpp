@@ -16,8 +16,8 @@
 using namespace zpartisan;
 
 TEST_CASE("a TCP control endpoint must be a loopback address unless remote control is allowed", "[control][security]") {
-    for (const char* local : {"tcp://127.0.0.1:7002", "tcp://127.0.0.1:*", "tcp://127.9.8.7:7002", "tcp://localhost:7002",
-                              "tcp://[::1]:7002", "ipc:///tmp/zpartisan-x.ctl"}) {
+    for (const char* local : {"tcp://127.0.0.1:7002", "tcp://127.0.0.1:*", "tcp://127.9.8.7:7002",
+                              "tcp://localhost:7002", "tcp://[::1]:7002", "ipc:///tmp/zpartisan-x.ctl"}) {
         CAPTURE(local);
         CHECK_FALSE(daemon::control_endpoint_refusal(local, false));
     }
@@ -58,7 +58,7 @@ TEST_CASE("a control request over the limit is answered with an error naming the
     control::control_server server("tcp://127.0.0.1:*", 1024);
     auto serve = std::async(std::launch::async, [&] { return server.next_request(std::chrono::seconds(3)); });
     const auto answer = control::ask(server.endpoint(), R"({"cmd":"status","pad":")" + std::string(2000, 'x') + "\"}",
-                                                   std::chrono::seconds(3));
+                                     std::chrono::seconds(3));
     REQUIRE(answer);
     CHECK_THAT(*answer, Catch::Contains(R"("ok":false)") && Catch::Contains("over the endpoint's limit of 1024") &&
                             Catch::Contains("--control-max-request-bytes"));

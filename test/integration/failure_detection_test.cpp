@@ -80,8 +80,8 @@ TEST_CASE("a stopped server is seen down everywhere, its client re-homes, on_dow
     WAIT_FOR("c1 re-homes to a live server on its own",
              c1->status().self.home_server == "s2" || c1->status().self.home_server == "s3");
     const auto new_home = c1->status().self.home_server;
-    WAIT_FOR("c1's new home is known cluster-wide", home_of(*s2, "c1") == new_home && home_of(*s3, "c1") == new_home &&
-                                                         home_of(*c2, "c1") == new_home);
+    WAIT_FOR("c1's new home is known cluster-wide",
+             home_of(*s2, "c1") == new_home && home_of(*s3, "c1") == new_home && home_of(*c2, "c1") == new_home);
     WAIT_FOR("c1 is reachable again everywhere", reachable(*s2, "c1") && reachable(*s3, "c1") && reachable(*c2, "c1"));
     // c1 went down with its server (unless its move outran s2's detection) and, if it did,
     // came back up after re-homing: the events pair up, at most once each.

@@ -10,7 +10,8 @@
 using namespace zpartisan;
 using namespace zpartisan::test;
 
-TEST_CASE("a send over the next hop's advertised frame limit is refused too_large at the sender", "[limits][messaging]") {
+TEST_CASE("a send over the next hop's advertised frame limit is refused too_large at the sender",
+          "[limits][messaging]") {
     auto s1 = make_node("s1", role::server);
     auto small_cfg = test_config("c1", role::client);
     small_cfg.max_message_bytes = 8192;

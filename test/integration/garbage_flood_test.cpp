@@ -95,8 +95,11 @@ TEST_CASE("a garbage flood leaves a short, escaped log, counted drops and a serv
     constexpr int peers = 200, frames_each = 20;
     zmq::context_t context;
     std::vector<zmq::socket_t> dealers;
-    core::hello wrong_cluster{core::protocol_version, "someone-else",
-                              node_spec{"intruder", role::server, "tcp://127.0.0.1:1", "", "", 1, "", ""}, {}, 0};
+    core::hello wrong_cluster{core::protocol_version,
+                              "someone-else",
+                              node_spec{"intruder", role::server, "tcp://127.0.0.1:1", "", "", 1, "", ""},
+                              {},
+                              0};
     for (int p = 0; p < peers; ++p) {
         auto& dealer = dealers.emplace_back(context, zmq::socket_type::dealer);
         dealer.set(zmq::sockopt::linger, 0);
@@ -105,9 +108,15 @@ TEST_CASE("a garbage flood leaves a short, escaped log, counted drops and a serv
         for (int f = 0; f < frames_each; ++f) {
             std::string frame;
             switch (f % 4) {
-                case 0: frame = random_bytes(rng, 1 + rng() % 300); break;
-                case 1: frame = "ZP\x01" + random_bytes(rng, 1 + rng() % 300); break;
-                case 2: frame = std::string("ZP\x01\x09", 4) + random_bytes(rng, rng() % 40); break;  // a heartbeat's type
+                case 0:
+                    frame = random_bytes(rng, 1 + rng() % 300);
+                    break;
+                case 1:
+                    frame = "ZP\x01" + random_bytes(rng, 1 + rng() % 300);
+                    break;
+                case 2:
+                    frame = std::string("ZP\x01\x09", 4) + random_bytes(rng, rng() % 40);
+                    break;  // a heartbeat's type
                 case 3:
                     wrong_cluster.spec.name = "junk\x1b[31m\n" + std::to_string(p);
                     frame = wire::encode(wrong_cluster);
@@ -139,10 +148,12 @@ TEST_CASE("a garbage flood leaves a short, escaped log, counted drops and a serv
     CHECK(flood_lines < 150);
     for (const auto& line : lines) {
         CAPTURE(line);
-        for (const char c : line) REQUIRE((static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e));
+        for (const char c : line)
+            REQUIRE((static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e));
         CHECK(line.find("junk\x1b") == std::string::npos);
     }
     bool escaped_routing_id = false;
-    for (const auto& line : lines) escaped_routing_id = escaped_routing_id || line.find("junk%1B[31m%0A") != std::string::npos;
+    for (const auto& line : lines)
+        escaped_routing_id = escaped_routing_id || line.find("junk%1B[31m%0A") != std::string::npos;
     CHECK(escaped_routing_id);
 }

@@ -53,8 +53,7 @@ TEST_CASE("the heap trimmer trims after a clear fall of the live heap from its p
     CHECK_FALSE(trimmer.observe(1'200, t0 + 20s));  // fell by 800, less than min_drop_bytes
 }
 
-TEST_CASE("connections that came and went stay resident until the heap trimmer hands their heap back",
-          "[heap_trim]") {
+TEST_CASE("connections that came and went stay resident until the heap trimmer hands their heap back", "[heap_trim]") {
     if (!heap_trimmer::supported()) {
         WARN("not glibc, or a sanitizer's allocator: nothing to trim");
         return;

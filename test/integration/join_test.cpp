@@ -102,8 +102,8 @@ TEST_CASE("a client joining another client is referred to that client's server",
     CHECK(c2->status().dials.size() == 1);
     CHECK(c1->status().counters["referrals_sent"] >= 1);
     const std::vector<std::string> all{"c1", "c2", "s1", "s2"};
-    WAIT_FOR("all four converge", s1->members() == all && s2->members() == all && c1->members() == all &&
-                                      c2->members() == all);
+    WAIT_FOR("all four converge",
+             s1->members() == all && s2->members() == all && c1->members() == all && c2->members() == all);
 }
 
 TEST_CASE("a node of another cluster is refused and nothing else changes", "[join][refusal]") {
@@ -242,8 +242,8 @@ TEST_CASE("a Node that left or was removed cannot join again, while a new Node c
     REQUIRE(c1->sync_join(s1_endpoint, 10s).ok());
     REQUIRE(c2->sync_join(s2->router_endpoint(), 10s).ok());
     const std::vector<std::string> all{"c1", "c2", "s1", "s2"}, servers{"s1", "s2"}, c1_and_servers{"c1", "s1", "s2"};
-    WAIT_FOR("all 4 converge", s1->members() == all && s2->members() == all && c1->members() == all &&
-                                   c2->members() == all);
+    WAIT_FOR("all 4 converge",
+             s1->members() == all && s2->members() == all && c1->members() == all && c2->members() == all);
     CHECK(c1->running());
     CHECK(c1->stopped_reason().empty());
 
@@ -324,8 +324,8 @@ TEST_CASE("join and sync_join by node_spec join a server and a client through it
     // A client's spec refers the joiner on to that client's server, as its endpoint would.
     REQUIRE(c2->join(c1->status().self).ok());
     const std::vector<std::string> all{"c1", "c2", "s1", "s2"};
-    WAIT_FOR("all four converge", s1->members() == all && s2->members() == all && c1->members() == all &&
-                                      c2->members() == all);
+    WAIT_FOR("all four converge",
+             s1->members() == all && s2->members() == all && c1->members() == all && c2->members() == all);
     CHECK(c2->status().self.home_server == "s2");
 }
 

@@ -23,7 +23,8 @@ TEST_CASE("acked messages survive a cut connection and are handled exactly once"
     const auto cut = c.node("s2").inject_partition("s2");
     REQUIRE(cut.ok());
     constexpr int count = 50;
-    for (int i = 0; i < count; ++i) REQUIRE(c.node("c1").forward_message("c3", "work", std::to_string(i), acked) == send_status::ok);
+    for (int i = 0; i < count; ++i)
+        REQUIRE(c.node("c1").forward_message("c3", "work", std::to_string(i), acked) == send_status::ok);
     WAIT_FOR("c3 re-homes away from the cut server", c.node("c3").status().self.home_server != "s2");
     WAIT_FOR("all acked: retransmissions follow c3 to its new home", delivered.load() == count);
     REQUIRE(c.node("s1").resolve_partition(cut.ref).ok());
@@ -57,9 +58,12 @@ TEST_CASE("a full retransmit buffer is congested at the call, not a message drop
     int ok = 0, congested = 0, other = 0;
     for (int i = 0; i < 10'300; ++i) {
         const auto status = s1.forward_message("s2", "work", "x", acked);
-        if (status == send_status::ok) ++ok;
-        else if (status == send_status::congested) ++congested;
-        else ++other;
+        if (status == send_status::ok)
+            ++ok;
+        else if (status == send_status::congested)
+            ++congested;
+        else
+            ++other;
     }
     CHECK(other == 0);
     CHECK(ok <= 10'000);  // the retransmit buffer's bound
@@ -139,8 +143,10 @@ TEST_CASE("a handler may wait for its own acked message's report: reports run on
             return;
         }
         // The report must not queue for the handlers behind this one: it would never come.
-        if (heard.wait_for(5s) != std::future_status::ready) outcome.set_value("no report");
-        else outcome.set_value(heard.get() ? "delivered" : "failed");
+        if (heard.wait_for(5s) != std::future_status::ready)
+            outcome.set_value("no report");
+        else
+            outcome.set_value(heard.get() ? "delivered" : "failed");
     });
     REQUIRE(s1->forward_message("s1", "relay-and-wait", "go") == send_status::ok);
     REQUIRE(result.wait_for(20s) == std::future_status::ready);

@@ -59,7 +59,8 @@ TEST_CASE("a hung peer's full connection is congested for it alone: the others' 
     s2.register_handler("work", [&got](const inbound_message&) { ++got; });
     s3.stop();  // hung: its connections stay open and fill up
     const std::string payload(64 * 1024, 'x');
-    WAIT_FOR("s1's connection to s3 is full: congested", s1.forward_message("s3", "work", payload) == send_status::congested);
+    WAIT_FOR("s1's connection to s3 is full: congested",
+             s1.forward_message("s3", "work", payload) == send_status::congested);
     REQUIRE(s1.forward_message("s2", "work", "x") == send_status::ok);
     WAIT_FOR("s2 got it while s3 still holds up its own", got.load() == 1, 5s);
     CHECK(s1.forward_message("s3", "work", payload) == send_status::congested);
@@ -95,8 +96,7 @@ TEST_CASE("frames waiting for a peer gone for good do not wait for ever: dropped
     CHECK(s1.status().counters["stalled_frames"] == 0);
 }
 
-TEST_CASE("frames waiting for a hung relay follow their client when it re-homes, in order",
-          "[messaging][congestion]") {
+TEST_CASE("frames waiting for a hung relay follow their client when it re-homes, in order", "[messaging][congestion]") {
     // c1 notices its home s1 hang quickly and re-homes to s2. s2 would notice s1 only after
     // 3 s (neither its detector nor ZeroMQ's heartbeat recycles its connection to s1 before),
     // so s2 still holds frames for c1 waiting for that full connection when c1 arrives: its
@@ -142,8 +142,10 @@ TEST_CASE("frames waiting for a hung relay follow their client when it re-homes,
     int next = 0;
     while (c1->status().self.home_server != "s2") {
         const auto status = s2.forward_message("c1", "work", numbered(next, 64 * 1024));
-        if (status == send_status::ok) ++next;
-        else std::this_thread::sleep_for(1ms);
+        if (status == send_status::ok)
+            ++next;
+        else
+            std::this_thread::sleep_for(1ms);
         REQUIRE(next < 20000);
     }
     WAIT_FOR("nothing waits at s2 any more", s2.status().counters["stalled_frames"] == 0);
@@ -180,7 +182,8 @@ TEST_CASE("frames waiting for a hung relay follow their client when it re-homes,
     CHECK(s2.status().counters["dropped_backlog_full"] == 0);
 }
 
-TEST_CASE("a full handler queue drops plain deliveries, never acked ones (they were acknowledged)", "[messaging][ack]") {
+TEST_CASE("a full handler queue drops plain deliveries, never acked ones (they were acknowledged)",
+          "[messaging][ack]") {
     runtime::message_dispatcher dispatcher("s1", false);
     std::size_t handled = 0;
     dispatcher.set_handler("work", [&handled](const inbound_message&) { ++handled; });
@@ -191,7 +194,6 @@ TEST_CASE("a full handler queue drops plain deliveries, never acked ones (they w
     dispatcher.post(message(), 0, true);
     CHECK(dispatcher.overflow_drops() == 1);
     const std::atomic<bool> stop{false};
-    while (dispatcher.run_queued(stop)) {
-    }
+    while (dispatcher.run_queued(stop)) {}
     CHECK(handled == runtime::message_dispatcher::queue_max + 1);
 }

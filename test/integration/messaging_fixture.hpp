@@ -52,7 +52,7 @@ inline void check_order_per_key(const std::vector<inbound_message>& arrived, int
 // congested send is retried. Returns the first other status, or ok: the caller checks it, since
 // Catch2's assertions are not safe from a second thread.
 [[nodiscard]] inline send_status send_numbered(Node& from, const std::string& to, int count, int keys, int ack_every,
-                                        const std::string& channel = "default") {
+                                               const std::string& channel = "default") {
     for (int i = 0; i < count; ++i) {
         message_options options;
         options.channel = channel;

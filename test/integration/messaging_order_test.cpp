@@ -89,7 +89,8 @@ TEST_CASE("a sender finds its reactor asleep and sends itself: direct and queued
     messaging_cluster c;
     Node& c1 = c.node("c1");
     Node& c3 = c.node("c3");
-    c3.register_handler("bounce", [&c3](const inbound_message& m) { (void)c3.forward_message(m.from, "inbox", m.payload); });
+    c3.register_handler("bounce",
+                        [&c3](const inbound_message& m) { (void)c3.forward_message(m.from, "inbox", m.payload); });
     const auto before = c1.status().counters;
 
     // One message at a time: between round trips c1's reactor sleeps, so c1 sends each itself.

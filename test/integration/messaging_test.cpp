@@ -113,7 +113,8 @@ TEST_CASE("local delivery, and receive_message as the single inbound entry", "[m
     REQUIRE(s1->forward_message("s1", "work", "to myself") == send_status::ok);
     WAIT_FOR("delivered locally", got.size() == 1);
 
-    core::forward bridged{"bridge", 1, "s1", "work", core::delivery_kind::cast, "default", 0, 0, 0, false, "", "bridged"};
+    core::forward bridged{"bridge", 1,     "s1", "work",   core::delivery_kind::cast, "default", 0, 0,
+                          0,        false, "",   "bridged"};
     REQUIRE(s1->receive_message("bridge", "default", wire::encode(bridged)).ok());
     WAIT_FOR("delivered through receive_message", got.size() == 2);
     CHECK(got.copy()[1].kind == message_kind::cast);
@@ -168,8 +169,7 @@ TEST_CASE("a send right after a partition hears it at once, through a relay too"
     WAIT_FOR("what was sent after the heal arrived", got.size() >= 2);
 }
 
-TEST_CASE("references work for call and cast too, and endless timeouts do not overflow",
-          "[messaging]") {
+TEST_CASE("references work for call and cast too, and endless timeouts do not overflow", "[messaging]") {
     auto make = [](const std::string& name) {
         auto cfg = test_config(name, role::server);
         cfg.channels["rpc"] = 2;

@@ -30,8 +30,7 @@ TEST_CASE("a node stopped by its own handler fails a waiting call at once, and r
     CHECK(std::chrono::steady_clock::now() - halted < 5s);
 }
 
-TEST_CASE("an inline handler that removes itself and delivers another message in place runs on intact",
-          "[messaging]") {
+TEST_CASE("an inline handler that removes itself and delivers another message in place runs on intact", "[messaging]") {
     auto cfg = test_config("s1", role::server);
     cfg.inline_handlers = true;
     Node s1(cfg);
@@ -44,7 +43,8 @@ TEST_CASE("an inline handler that removes itself and delivers another message in
     const std::string state(64, 'q');
     s1.register_handler("outer", [&s1, &outer_saw, state](const inbound_message&) {
         s1.unregister_handler("outer");
-        core::forward nested{"bridge", 1, "s1", "inner", core::delivery_kind::forward, "default", 0, 0, 0, false, "", "n"};
+        core::forward nested{"bridge", 1,     "s1", "inner", core::delivery_kind::forward, "default", 0, 0,
+                             0,        false, "",   "n"};
         (void)s1.receive_message("bridge", "default", wire::encode(nested));
         outer_saw.set_value(state);
     });
@@ -167,7 +167,8 @@ TEST_CASE("a node destroyed from its own handler or callback stops, and its thre
     }());
 }
 
-TEST_CASE("a handler that blocks holds only the handlers: relaying, calls and heartbeats go on", "[messaging][workers]") {
+TEST_CASE("a handler that blocks holds only the handlers: relaying, calls and heartbeats go on",
+          "[messaging][workers]") {
     messaging_cluster c;  // handlers off the reactor (the default)
     Node& s2 = c.node("s2");
     std::atomic<bool> release{false}, stalled{false};
@@ -202,5 +203,6 @@ TEST_CASE("a handler that blocks holds only the handlers: relaying, calls and he
     const auto handled = c.work["s2"]->copy();
     for (int i = 0; i < queued; ++i) CHECK(handled[i].payload == std::to_string(i));
     std::size_t n = 0;
-    for (const auto& name : {"s1", "s3", "c3"}) CHECK(c.node(name).status().counters["events_down"] == downs_before[n++]);
+    for (const auto& name : {"s1", "s3", "c3"})
+        CHECK(c.node(name).status().counters["events_down"] == downs_before[n++]);
 }

@@ -29,9 +29,12 @@ std::vector<std::string> kinds_and_nodes(const std::vector<membership_event>& ev
 
 }  // namespace
 
-TEST_CASE("membership events: join, restart, rehome, up, down with evidence, partition, heal, removal, stop", "[operations][watch]") {
+TEST_CASE("membership events: join, restart, rehome, up, down with evidence, partition, heal, removal, stop",
+          "[operations][watch]") {
     membership_sample before;
-    before.members = {{"s1", member("server")}, {"s2", member("server")}, {"c1", member("client", "s1")},
+    before.members = {{"s1", member("server")},
+                      {"s2", member("server")},
+                      {"c1", member("client", "s1")},
                       {"c2", member("client", "s2")}};
     before.partitions = {{"ref-1", "s2"}};
     auto after = before;
@@ -63,12 +66,14 @@ TEST_CASE("membership events: join, restart, rehome, up, down with evidence, par
     CHECK(changes_between(restarted, restarted).empty());
 }
 
-TEST_CASE("health: running, settled, a client's home and a server's servers reachable, or the reason", "[operations][health]") {
+TEST_CASE("health: running, settled, a client's home and a server's servers reachable, or the reason",
+          "[operations][health]") {
     node_status status;
     status.running = true;
     status.settled = true;
     status.self = node_spec{"s1", role::server, "tcp://127.0.0.1:1", "", "", 1, "", ""};
-    const std::vector<node_spec> members = {status.self, node_spec{"s2", role::server, "tcp://127.0.0.1:2", "", "", 1, "", ""},
+    const std::vector<node_spec> members = {status.self,
+                                            node_spec{"s2", role::server, "tcp://127.0.0.1:2", "", "", 1, "", ""},
                                             node_spec{"c9", role::client, "tcp://127.0.0.1:3", "", "s2", 1, "", ""}};
     liveness_info s2{"s2", true, true, "", 0, 10, 0, false};
     liveness_info c9{"c9", false, false, "s2", 500, 0, 0, false};  // a client down does not make a server unhealthy
@@ -102,7 +107,8 @@ TEST_CASE("health: running, settled, a client's home and a server's servers reac
     s2.detected_by = "c1";
     s2.silent_ms = 300;
     s2.connection_lost = false;
-    CHECK(judge_health(true, "", client, members, {s2}).reason == "home server s2 is unreachable (detected by c1, silent 300 ms)");
+    CHECK(judge_health(true, "", client, members, {s2}).reason ==
+          "home server s2 is unreachable (detected by c1, silent 300 ms)");
 }
 
 TEST_CASE("metrics: the node's counters under Prometheus names, gauges apart", "[operations][metrics]") {
@@ -131,7 +137,8 @@ TEST_CASE("metrics: the node's counters under Prometheus names, gauges apart", "
     CHECK(by_name.contains("zpartisan_anti_entropy_rounds_total"));
 }
 
-TEST_CASE("watch stream: subscribe, renew, heartbeats, numbered events, expiry, unwatch, a bound on watchers", "[operations][watch]") {
+TEST_CASE("watch stream: subscribe, renew, heartbeats, numbered events, expiry, unwatch, a bound on watchers",
+          "[operations][watch]") {
     std::vector<std::pair<std::vector<std::string>, json>> sent;
     watch_stream stream([&sent](const control::control_message& to, const std::string& text) {
         sent.emplace_back(to.route, json::parse(text));
@@ -167,7 +174,8 @@ TEST_CASE("watch stream: subscribe, renew, heartbeats, numbered events, expiry, 
     REQUIRE(stream.take(a, t0));
     REQUIRE(stream.take({R"({"cmd":"unwatch"})", {"a", ""}}, t0));
     CHECK_FALSE(stream.watched());
-    for (std::size_t i = 0; i < watch_stream::max_watchers; ++i) REQUIRE(stream.take({a.text, {std::to_string(i), ""}}, t0));
+    for (std::size_t i = 0; i < watch_stream::max_watchers; ++i)
+        REQUIRE(stream.take({a.text, {std::to_string(i), ""}}, t0));
     REQUIRE(stream.take({a.text, {"one too many", ""}}, t0));
     CHECK(sent.back().second["ok"] == false);
 }

@@ -29,7 +29,7 @@ TEST_CASE("a node partitioned from its peers is seen failed both ways, and heals
     const auto cut = c.s3->inject_partition("s3");
     REQUIRE(cut.ok());
     const auto entries = c.s3->partitions();
-    CHECK(entries.size() == 2);  // its peers: s1 and s2 (s3 has no clients)
+    CHECK(entries.size() == 2);         // its peers: s1 and s2 (s3 has no clients)
     CHECK(c.s1->partitions().empty());  // ttl 0: only the origin cuts
     WAIT_FOR("s1 and s2 see s3 failed", !reachable(*c.s1, "s3") && !reachable(*c.s2, "s3"));
     WAIT_FOR("s3 sees s1 and s2 failed", !reachable(*c.s3, "s1") && !reachable(*c.s3, "s2"));
@@ -39,8 +39,8 @@ TEST_CASE("a node partitioned from its peers is seen failed both ways, and heals
 
     REQUIRE(c.s1->resolve_partition(cut.ref).ok());  // healed from another node: it floods
     WAIT_FOR("the heal reaches s3", c.s3->partitions().empty());
-    WAIT_FOR("everyone sees everyone again", reachable(*c.s1, "s3") && reachable(*c.s3, "s1") &&
-                                                 reachable(*c.c2, "s3") && reachable(*c.c1, "s3"));
+    WAIT_FOR("everyone sees everyone again",
+             reachable(*c.s1, "s3") && reachable(*c.s3, "s1") && reachable(*c.c2, "s3") && reachable(*c.c1, "s3"));
     WAIT_FOR("on_up fired on both sides", s1_saw_s3_up.load() == 1 && s3_saw_s1_up.load() == 1);
     CHECK(s1_saw_s3_down.load() == 1);  // once per transition
 }
@@ -51,8 +51,8 @@ TEST_CASE("a partition requested from a client reaches its origin through the re
     const auto cut = c.c1->inject_partition("s2", 1);
     REQUIRE(cut.ok());
     CHECK_FALSE(c.s2->partitions().empty());  // ok means the origin holds it already
-    WAIT_FOR("ttl 1: s2's peers cut themselves off too", !c.s1->partitions().empty() && !c.s3->partitions().empty() &&
-                                                              !c.c2->partitions().empty());
+    WAIT_FOR("ttl 1: s2's peers cut themselves off too",
+             !c.s1->partitions().empty() && !c.s3->partitions().empty() && !c.c2->partitions().empty());
     CHECK(c.c1->inject_partition("nobody").status == op_status::unknown_node);
     REQUIRE(c.c1->resolve_partition(cut.ref).ok());
     WAIT_FOR("healed everywhere", c.s1->partitions().empty() && c.s2->partitions().empty() &&
@@ -69,8 +69,8 @@ TEST_CASE("named groups cut the cluster in two until healed", "[partition]") {
     WAIT_FOR("c1 sees c2 down (its server is on the other side)", !reachable(*c.c1, "c2"));
     CHECK(reachable(*c.s2, "s3"));  // same group: untouched
     REQUIRE(c.s1->resolve_partition(cut.ref).ok());
-    WAIT_FOR("healed: everyone reachable", reachable(*c.s1, "s2") && reachable(*c.s2, "s1") &&
-                                              reachable(*c.c1, "c2") && reachable(*c.c2, "c1"));
+    WAIT_FOR("healed: everyone reachable",
+             reachable(*c.s1, "s2") && reachable(*c.s2, "s1") && reachable(*c.c1, "c2") && reachable(*c.c2, "c1"));
 }
 
 TEST_CASE("reserve holds a slot: a full server refers new clients to one with room", "[reserve]") {
@@ -103,9 +103,9 @@ TEST_CASE("reserve holds a slot: a full server refers new clients to one with ro
 }
 
 TEST_CASE("supports_capability is true exactly for what is built", "[capability]") {
-    for (const char* built : {"monitoring", "partition_injection", "persistence", "reservations", "rehoming",
-                              "failure_detection", "membership_crdt", "anti_entropy", "relay", "ack", "channels",
-                              "call", "typed_payloads", "curve"}) {
+    for (const char* built :
+         {"monitoring", "partition_injection", "persistence", "reservations", "rehoming", "failure_detection",
+          "membership_crdt", "anti_entropy", "relay", "ack", "channels", "call", "typed_payloads", "curve"}) {
         CAPTURE(built);
         CHECK(Node::supports_capability(built));
     }

@@ -50,24 +50,25 @@ TEST_CASE("a server restarted with its data_dir rejoins the cluster on its own",
     WAIT_FOR("s2 wrote its state", s2->status().counters["state_writes"] >= 2);
     const auto old_incarnation = spec_of(*s1, "s2")->incarnation;
 
-    s2.reset();  // stopped without leaving, as a crash would
+    s2.reset();                                   // stopped without leaving, as a crash would
     s2 = node_with_dir("s2", role::server, dir);  // a new port, a new incarnation, no join call
-    CHECK(s2->members() == all);  // restored at once from disk
-    WAIT_FOR("s1 sees the new incarnation of s2", spec_of(*s1, "s2") && spec_of(*s1, "s2")->incarnation > old_incarnation);
+    CHECK(s2->members() == all);                  // restored at once from disk
+    WAIT_FOR("s1 sees the new incarnation of s2",
+             spec_of(*s1, "s2") && spec_of(*s1, "s2")->incarnation > old_incarnation);
     WAIT_FOR("s3 dials the restarted s2 at its new endpoint", [&] {
         for (const auto& dial : s3->status().dials)
             if (dial.peer == "s2" && dial.welcomed && dial.endpoint == s2->router_endpoint()) return true;
         return false;
     }());
-    WAIT_FOR("the restarted s2 is settled with every server", s2->status().settled &&
-                                                                 welcomed_peers(*s2) == (std::vector<std::string>{"s1", "s3"}));
-    WAIT_FOR("everyone still lists the same 4", s1->members() == all && s2->members() == all &&
-                                                    s3->members() == all && c1->members() == all);
+    WAIT_FOR("the restarted s2 is settled with every server",
+             s2->status().settled && welcomed_peers(*s2) == (std::vector<std::string>{"s1", "s3"}));
+    WAIT_FOR("everyone still lists the same 4",
+             s1->members() == all && s2->members() == all && s3->members() == all && c1->members() == all);
 }
 
 TEST_CASE("a truncated or garbage state file gives a fresh start, not a crash", "[persistence]") {
-    const std::string damaged = GENERATE(std::string(), std::string("ZPDS"), std::string("ZPDS\x01garbage-garbage-garbage"),
-                                         std::string(1000, '\x42'));
+    const std::string damaged = GENERATE(std::string(), std::string("ZPDS"),
+                                         std::string("ZPDS\x01garbage-garbage-garbage"), std::string(1000, '\x42'));
     temp_dir dir;
     std::filesystem::create_directories(dir.path);
     {

@@ -46,8 +46,7 @@ void both_kinds_flow(Node& from, const std::string& to) {
 
 }  // namespace
 
-TEST_CASE("after a client's sync_join, its server and it exchange plain and acked messages at once",
-          "[join][ready]") {
+TEST_CASE("after a client's sync_join, its server and it exchange plain and acked messages at once", "[join][ready]") {
     auto s1 = slow_beat_node("s1", role::server);
     auto c1 = slow_beat_node("c1", role::client);
     counting_handler at_s1, at_c1;

@@ -53,8 +53,7 @@ struct dialed_pair {
 
 }  // namespace
 
-TEST_CASE("a send after sockets closed without a poll since wakes the reactor instead of reading them",
-          "[transport]") {
+TEST_CASE("a send after sockets closed without a poll since wakes the reactor instead of reading them", "[transport]") {
     dialed_pair p;
     auto& [a, b, b_endpoint, to_b, at_a, at_b] = p;
     // b answers over the accepted connection: a's dealer has now received, so a send on it
@@ -65,10 +64,10 @@ TEST_CASE("a send after sockets closed without a poll since wakes the reactor in
 
     frame again(std::string_view("again"));
     REQUIRE(a.send(to_b, again) == send_status::ok);
-    a.hang_up(b_endpoint);  // closes the dealer the send just used, in the same turn
+    a.hang_up(b_endpoint);                  // closes the dealer the send just used, in the same turn
     CHECK(a.settle_after_foreign_sends());  // stale tables: wake the reactor, touch nothing
 
-    poll_once(a, at_a);  // the reactor's next poll rebuilds its tables
+    poll_once(a, at_a);                           // the reactor's next poll rebuilds its tables
     CHECK_FALSE(a.settle_after_foreign_sends());  // nothing sent since: nothing to look at
 }
 

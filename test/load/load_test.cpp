@@ -64,7 +64,8 @@ TEST_CASE("a healthy cluster under saturating load has no false failures", "[loa
                         static_cast<unsigned long long>(handled.load()));
             for (auto* n : {servers[0].get(), clients[0].get(), clients[1].get()})
                 for (const auto& [key, value] : n->status().counters)
-                    std::printf("  %s %s=%llu\n", n->name().c_str(), key.c_str(), static_cast<unsigned long long>(value));
+                    std::printf("  %s %s=%llu\n", n->name().c_str(), key.c_str(),
+                                static_cast<unsigned long long>(value));
             FAIL("the queues did not drain");
         }
         ++batches;

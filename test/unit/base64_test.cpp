@@ -39,8 +39,20 @@ TEST_CASE("base64 round-trips every byte value and random byte strings", "[base6
 }
 
 TEST_CASE("text that is not base64 is refused, saying why", "[base64]") {
-    const std::vector<std::string> not_base64{"Zg=",  "Zg",   "Z",    "Zm9v\n", "Zm 9", "Zm9v====", "====", "Z===",
-                                              "Zg=a", "=Zg=", "Zh==", "Zm9=",   "Zm-_", std::string("Zm9\0", 4),
+    const std::vector<std::string> not_base64{"Zg=",
+                                              "Zg",
+                                              "Z",
+                                              "Zm9v\n",
+                                              "Zm 9",
+                                              "Zm9v====",
+                                              "====",
+                                              "Z===",
+                                              "Zg=a",
+                                              "=Zg=",
+                                              "Zh==",
+                                              "Zm9=",
+                                              "Zm-_",
+                                              std::string("Zm9\0", 4),
                                               std::string("\xff\xfe==", 4)};
     for (const auto& text : not_base64) {
         CAPTURE(text);

@@ -27,7 +27,8 @@ std::string refusal(const std::string& text) {
 }  // namespace
 
 TEST_CASE("control requests are read into their fields", "[control_request]") {
-    const auto forward = accepted(R"({"cmd":"forward","node":"c2","payload_base64":"AP8=","ack":true,"timeout_ms":700})");
+    const auto forward =
+        accepted(R"({"cmd":"forward","node":"c2","payload_base64":"AP8=","ack":true,"timeout_ms":700})");
     CHECK(forward.command == control_command::forward);
     CHECK(forward.node == "c2");
     CHECK(forward.handler == "inbox");

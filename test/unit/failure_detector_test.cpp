@@ -36,16 +36,21 @@ void run(failure_detector& detector, const std::vector<step>& steps) {
 TEST_CASE("a silent peer fails after X missed heartbeats, once", "[failure_detector]") {
     failure_detector detector(100, 3);
     detector.watch("p", 0);
-    run(detector, {{99, "tick", ""}, {150, "heard", ""}, {349, "tick", ""}, {449, "tick", ""},
-                   {450, "tick", "down"}, {460, "tick", ""}, {900, "tick", ""}});
+    run(detector, {{99, "tick", ""},
+                   {150, "heard", ""},
+                   {349, "tick", ""},
+                   {449, "tick", ""},
+                   {450, "tick", "down"},
+                   {460, "tick", ""},
+                   {900, "tick", ""}});
     CHECK_FALSE(detector.is_up("p"));
 }
 
 TEST_CASE("a failed peer heard again comes back up, once", "[failure_detector]") {
     failure_detector detector(100, 3);
     detector.watch("p", 0);
-    run(detector, {{300, "tick", "down"}, {310, "heard", "up"}, {320, "heard", ""}, {500, "tick", ""},
-                   {620, "tick", "down"}});
+    run(detector,
+        {{300, "tick", "down"}, {310, "heard", "up"}, {320, "heard", ""}, {500, "tick", ""}, {620, "tick", "down"}});
 }
 
 TEST_CASE("a lost connection fails the peer within one interval unless it is heard", "[failure_detector]") {

@@ -43,6 +43,6 @@ TEST_CASE("hello retries back off to the bound with seeded jitter", "[peer_servi
         CHECK(gap <= 5000 + 10);  // never past the bound (plus one tick)
     }
     CHECK(first.back() - first[first.size() - 2] >= 5000 * 3 / 4);  // it reached the bound
-    CHECK(hello_times(1, 60000) == first);                         // a seed replays
-    CHECK(hello_times(2, 60000) != first);                         // another spreads out
+    CHECK(hello_times(1, 60000) == first);                          // a seed replays
+    CHECK(hello_times(2, 60000) != first);                          // another spreads out
 }

@@ -12,7 +12,8 @@ using peer_link = zpartisan::core::link;
 namespace {
 
 node_spec spec_of(const std::string& name, role r, const std::string& home = {}) {
-    return node_spec{name, r, "tcp://" + name + ":7000", r == role::server ? "tcp://" + name + ":7001" : "", home, 1, "", ""};
+    return node_spec{name, r, "tcp://" + name + ":7000", r == role::server ? "tcp://" + name + ":7001" : "", home, 1,
+                     "",   ""};
 }
 
 peer_service_options server_options() {
@@ -62,7 +63,8 @@ TEST_CASE("a server refuses a hello from a new peer beyond max_peers, and counts
     peer_service s1(options);
     s1.start(0);
     (void)s1.take_output();
-    const peer_link c1{peer_link::kind::accepted, "c1"}, c2{peer_link::kind::accepted, "c2"}, c3{peer_link::kind::accepted, "c3"};
+    const peer_link c1{peer_link::kind::accepted, "c1"}, c2{peer_link::kind::accepted, "c2"},
+        c3{peer_link::kind::accepted, "c3"};
     s1.on_message(c1, hello_of(spec_of("c1", role::client)), 10);
     CHECK(answer_to(s1, "c1") == "welcome");
     s1.on_message(c2, hello_of(spec_of("c2", role::client)), 20);
@@ -80,7 +82,8 @@ TEST_CASE("the frame limit a peer advertises in its handshake bounds what is sen
     peer_service s1(server_options());
     s1.start(0);
     (void)s1.take_output();
-    const peer_link small{peer_link::kind::accepted, "c1"}, big{peer_link::kind::accepted, "c2"}, old{peer_link::kind::accepted, "c3"};
+    const peer_link small{peer_link::kind::accepted, "c1"}, big{peer_link::kind::accepted, "c2"},
+        old{peer_link::kind::accepted, "c3"};
     s1.on_message(small, hello_of(spec_of("c1", role::client, "s1"), 8192), 10);
     s1.on_message(big, hello_of(spec_of("c2", role::client, "s1"), 64u << 20), 10);
     s1.on_message(old, hello_of(spec_of("c3", role::client, "s1"), 0), 10);  // before protocol 6

@@ -43,8 +43,11 @@ TEST_CASE("log_text cuts long input and says how long it was", "[log]") {
 }
 
 TEST_CASE("log_limiter lets a burst through per peer, then one line per refill, counting what it held back", "[log]") {
-    log_limiter limiter(log_limits{.burst_per_key = 3, .refill_per_key_ms = 1000, .burst_per_reason = 100,
-                                   .refill_per_reason_ms = 1, .max_keys = 16});
+    log_limiter limiter(log_limits{.burst_per_key = 3,
+                                   .refill_per_key_ms = 1000,
+                                   .burst_per_reason = 100,
+                                   .refill_per_reason_ms = 1,
+                                   .max_keys = 16});
     std::uint64_t now = 5000;
     for (int i = 0; i < 3; ++i) CHECK(limiter.admit("garbage", "p1", now).log);
     for (int i = 0; i < 7; ++i) CHECK_FALSE(limiter.admit("garbage", "p1", now).log);
@@ -65,8 +68,11 @@ TEST_CASE("log_limiter lets a burst through per peer, then one line per refill, 
 }
 
 TEST_CASE("log_limiter bounds one reason over all peers, so changing the routing id gains nothing", "[log]") {
-    log_limiter limiter(log_limits{.burst_per_key = 3, .refill_per_key_ms = 10'000, .burst_per_reason = 10,
-                                   .refill_per_reason_ms = 1000, .max_keys = 1024});
+    log_limiter limiter(log_limits{.burst_per_key = 3,
+                                   .refill_per_key_ms = 10'000,
+                                   .burst_per_reason = 10,
+                                   .refill_per_reason_ms = 1000,
+                                   .max_keys = 1024});
     int logged = 0;
     std::uint64_t now = 0;
     for (int second = 0; second < 60; ++second, now += 1000)
@@ -80,8 +86,11 @@ TEST_CASE("log_limiter bounds one reason over all peers, so changing the routing
 }
 
 TEST_CASE("log_limiter keeps its key table bounded and forgets quiet keys first", "[log]") {
-    log_limiter limiter(log_limits{.burst_per_key = 2, .refill_per_key_ms = 100, .burst_per_reason = 1'000'000,
-                                   .refill_per_reason_ms = 1, .max_keys = 4});
+    log_limiter limiter(log_limits{.burst_per_key = 2,
+                                   .refill_per_key_ms = 100,
+                                   .burst_per_reason = 1'000'000,
+                                   .refill_per_reason_ms = 1,
+                                   .max_keys = 4});
     for (int i = 0; i < 4; ++i) CHECK(limiter.admit("r", "p" + std::to_string(i), 0).log);
     CHECK(limiter.keys() == 4);
     // Full table, nobody quiet yet: new peers share one key for the reason.

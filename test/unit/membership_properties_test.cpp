@@ -34,8 +34,12 @@ struct history {
                 case 1:
                     deltas[r].push_back(replicas[r].add(spec_named(names[rng() % names.size()], 1 + rng() % 3)));
                     break;
-                case 2: deltas[r].push_back(replicas[r].remove(names[rng() % names.size()])); break;
-                case 3: replicas[r].join(replicas[rng() % replicas.size()].state()); break;
+                case 2:
+                    deltas[r].push_back(replicas[r].remove(names[rng() % names.size()]));
+                    break;
+                case 3:
+                    replicas[r].join(replicas[rng() % replicas.size()].state());
+                    break;
             }
         }
     }
@@ -146,8 +150,8 @@ TEST_CASE("concurrent add and remove: the add wins: stale state never resurrects
     membership_set a("a/1"), b("b/1");
     a.add(spec_named("x", 1));
     b.join(a.state());
-    a.remove("x");                 // a removes the x it saw
-    b.add(spec_named("x", 2));     // concurrently, b re-adds x with a new incarnation
+    a.remove("x");              // a removes the x it saw
+    b.add(spec_named("x", 2));  // concurrently, b re-adds x with a new incarnation
     a.join(b.state());
     b.join(a.state());
     CHECK(a.members() == std::vector<std::string>{"x"});

@@ -25,14 +25,16 @@ void require_converges(const sim::scenario& s, bool every_fault_applies = false)
     const auto result = sim::run_scenario(s);
     if (every_fault_applies) CHECK(result.faults_injected == s.faults.size());
     if (result.ok()) {
-        SUCCEED("converged: " << result.faults_injected << " faults, " << result.acked_messages << " acked messages checked");
+        SUCCEED("converged: " << result.faults_injected << " faults, " << result.acked_messages
+                              << " acked messages checked");
         return;
     }
     sim::outcome shrunk_result;
     const auto shrunk = sim::shrink(s, shrunk_result);
     std::ostringstream story;
     story << "replay: ZPARTISAN_SIM_SEED=" << s.seed << " build/test/zpartisan_unit_tests '[nemesis]'\n"
-          << "shrunk schedule (each fault needed):\n" << sim::describe(shrunk) << "\nviolations:";
+          << "shrunk schedule (each fault needed):\n"
+          << sim::describe(shrunk) << "\nviolations:";
     const auto& shown = shrunk_result.ok() ? result : shrunk_result;
     for (const auto& v : shown.violations) story << "\n  " << v;
     story << "\nhow each node saw the cluster (+ reachable, - not, d watched directly, [who said it went]):\n"
@@ -61,7 +63,8 @@ TEST_CASE("random fault schedules over random clusters: the invariants hold afte
         seeds.push_back(std::strtoull(replay, nullptr, 10));
     } else {
         const auto first = env_or("ZPARTISAN_SIM_FIRST_SEED", 1);
-        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", test::small_workload() ? 50 : 300); ++seed) seeds.push_back(seed);
+        for (auto seed = first; seed < first + env_or("ZPARTISAN_SIM_SEEDS", test::small_workload() ? 50 : 300); ++seed)
+            seeds.push_back(seed);
     }
     std::size_t faults = 0, messages = 0;
     for (const auto seed : seeds) {
@@ -92,7 +95,8 @@ TEST_CASE("a hung server under load: everyone reaches everyone after it resumes"
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::pause, "s1", "", 300, 0}}), true);
 }
 
-TEST_CASE("a member named by update_members that never joined is not reported reachable", "[nemesis][sim][regression]") {
+TEST_CASE("a member named by update_members that never joined is not reported reachable",
+          "[nemesis][sim][regression]") {
     require_converges(fixed(3, 3, 200, {{50, sim::fault_kind::ghost_member, "g1", "s1", 0, 0}}), true);
 }
 
@@ -143,7 +147,8 @@ TEST_CASE("a client removed right after another left learns it and stops", "[nem
         REQUIRE(net.node("s1").remove_member("c2", net.now_ms()));
         net.run_rounds(300);
         CHECK_FALSE(net.node("c2").running());
-        CHECK_THAT(net.stop_reason("c2").value_or(""), Catch::Contains("removed") && Catch::Contains("news came from s"));
+        CHECK_THAT(net.stop_reason("c2").value_or(""),
+                   Catch::Contains("removed") && Catch::Contains("news came from s"));
         CHECK_FALSE(net.node("s1").membership().contains("c2"));
         CHECK_FALSE(net.node("s1").membership().contains("c1"));
     }

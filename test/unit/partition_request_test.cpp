@@ -104,8 +104,7 @@ TEST_CASE("a partition whose answer never comes back is given up by the ack time
     CHECK(net.node("c1").counters()["partition_requests_timed_out"] == 1);
 }
 
-TEST_CASE("a partition asked of a hung node is given up and the late request does not cut it off",
-          "[partition][sim]") {
+TEST_CASE("a partition asked of a hung node is given up and the late request does not cut it off", "[partition][sim]") {
     auto net = three_homes();
     net.pause("c3");
     const auto ref = net.node("c1").inject_partition("c3", 0, net.now_ms());

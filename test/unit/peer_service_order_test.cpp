@@ -34,15 +34,29 @@ struct ordered_receiver {
     outcome collect() {
         outcome seen;
         for (auto& effect : s2->take_output()) {
-            if (auto* deliver = std::get_if<core::effect::deliver>(&effect)) seen.handled.push_back(deliver->msg.payload);
+            if (auto* deliver = std::get_if<core::effect::deliver>(&effect))
+                seen.handled.push_back(deliver->msg.payload);
             if (const auto* send = std::get_if<core::effect::send>(&effect))
                 if (const auto* ack = std::get_if<core::forward_ack>(&send->msg)) seen.answered.push_back(ack->id);
         }
         return seen;
     }
     outcome receive(std::uint64_t id, std::uint64_t previous_id, std::uint64_t settled_below) {
-        core::forward msg{"s1", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, id, true, "",
-                          "m" + std::to_string(id), 0, previous_id, settled_below};
+        core::forward msg{"s1",
+                          1,
+                          "s2",
+                          "work",
+                          core::delivery_kind::forward,
+                          "default",
+                          0,
+                          0,
+                          id,
+                          true,
+                          "",
+                          "m" + std::to_string(id),
+                          0,
+                          previous_id,
+                          settled_below};
         s2->on_message({core::link::kind::accepted, "s1"}, msg, net.now_ms());
         return collect();
     }
@@ -81,8 +95,8 @@ TEST_CASE("a sender chains its acked messages per destination, channel and lane,
 
     // The first is acked: the next copies of the others say it is settled. (One given up on
     // at its deadline leaves the same way: both forget it.)
-    s1.on_message({core::link::kind::accepted, "s2"}, core::forward_ack{"s2", "s1", first.id, core::ack_status::delivered, 0},
-                  net.now_ms());
+    s1.on_message({core::link::kind::accepted, "s2"},
+                  core::forward_ack{"s2", "s1", first.id, core::ack_status::delivered, 0}, net.now_ms());
     (void)s1.take_output();
     s1.tick(net.now_ms() + 1000);  // a heartbeat interval: everything unacked goes again
     for (const auto& copy : forwards_sent(s1)) {
@@ -155,7 +169,8 @@ TEST_CASE("an acked message lost with a cut link reaches its receiver ahead of t
     // the link is back, before the first's retransmission.
     net.cut_one_way("c1", "s1");
     std::uint64_t first = 0;
-    REQUIRE(net.node("c1").send_app(acked_to("c2", "default", 0, "first"), net.now_ms(), &first) == core::route_status::ok);
+    REQUIRE(net.node("c1").send_app(acked_to("c2", "default", 0, "first"), net.now_ms(), &first) ==
+            core::route_status::ok);
     net.run_rounds(2);
     net.restore_one_way("c1", "s1");
     REQUIRE(net.node("c1").send_app(acked_to("c2", "default", 0, "second"), net.now_ms()) == core::route_status::ok);
@@ -178,8 +193,8 @@ TEST_CASE("plain frames are numbered, and one that a later one of its lane overt
     (void)s1.take_output();
     std::vector<std::uint64_t> numbers;
     for (const auto* destination : {"s2", "c1", "s2"}) {
-        REQUIRE(s1.send_app({destination, "work", core::delivery_kind::forward, "default", 0, false, "", "p"}, net.now_ms()) ==
-                core::route_status::ok);
+        REQUIRE(s1.send_app({destination, "work", core::delivery_kind::forward, "default", 0, false, "", "p"},
+                            net.now_ms()) == core::route_status::ok);
         for (const auto& sent : forwards_sent(s1)) numbers.push_back(sent.id);
     }
     CHECK(numbers == std::vector<std::uint64_t>{1, 2, 3});  // one count over every destination
@@ -188,10 +203,15 @@ TEST_CASE("plain frames are numbered, and one that a later one of its lane overt
     s2.register_handler("work");
     const core::link from_s1{core::link::kind::accepted, "s1"};
     auto arrives = [&](std::uint64_t sequence, std::uint32_t lane = 0, std::uint32_t entries = 0) {
-        return s2.admit_local_delivery(
-            from_s1, {.origin = "s1", .origin_incarnation = 1, .handler = "work", .channel = "default", .lane = lane,
-                      .sequence = sequence, .entries = entries},
-            net.now_ms());
+        return s2.admit_local_delivery(from_s1,
+                                       {.origin = "s1",
+                                        .origin_incarnation = 1,
+                                        .handler = "work",
+                                        .channel = "default",
+                                        .lane = lane,
+                                        .sequence = sequence,
+                                        .entries = entries},
+                                       net.now_ms());
     };
     CHECK(arrives(5));
     CHECK(arrives(9));
@@ -202,7 +222,8 @@ TEST_CASE("plain frames are numbered, and one that a later one of its lane overt
     CHECK(arrives(0));     // not numbered: not ordered
     CHECK(arrives(0));
     // The decoded path agrees.
-    const core::forward overtaken{"s1", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 8, false, "", "x"};
+    const core::forward overtaken{"s1", 1,     "s2", "work", core::delivery_kind::forward, "default", 0, 0,
+                                  8,    false, "",   "x"};
     (void)s2.take_output();
     s2.on_message(from_s1, overtaken, net.now_ms());
     for (const auto& effect : s2.take_output()) CHECK_FALSE(std::holds_alternative<core::effect::deliver>(effect));

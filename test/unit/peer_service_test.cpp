@@ -62,7 +62,8 @@ TEST_CASE("membership converges under 20% loss once faults stop", "[peer_service
     std::sort(all.begin(), all.end());
     net.node("s2").join(net.router_of("s1"), 0);
     net.node("s3").join(net.router_of("s1"), 0);
-    for (int i = 1; i <= 9; ++i) net.node("c" + std::to_string(i)).join(net.router_of("s" + std::to_string(1 + i % 3)), 0);
+    for (int i = 1; i <= 9; ++i)
+        net.node("c" + std::to_string(i)).join(net.router_of("s" + std::to_string(1 + i % 3)), 0);
     net.run_rounds(200);
     net.set_faults({});
     net.run_rounds(200);
@@ -84,7 +85,8 @@ TEST_CASE("leave(name) removes a client everywhere and the client stops", "[peer
     CHECK(net.converged({"s1", "s2"}));
 }
 
-TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names", "[peer_service][routing]") {
+TEST_CASE("the hot paths route like the core: relay hops, hop limit, partitions, unknown names",
+          "[peer_service][routing]") {
     sim::sim_network net(5);
     converged_two_servers_two_clients(net);
     auto& s1 = net.node("s1");
@@ -166,11 +168,11 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     CHECK_FALSE(s2.admit_local_delivery(from_s1, {.origin = "s1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 1);
     CHECK(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
-                                   net.now_ms()));
+                                  net.now_ms()));
     // Through a relay on our side of the cut, from a node on the other: dropped too, plain or
     // acked (not handled, not answered).
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c1", .handler = "work", .entries = 0},
-                                   net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"},
+                                        {.origin = "c1", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["dropped_partitioned_in"] == 2);
     (void)s2.take_output();
     s2.on_message({core::link::kind::accepted, "c2"},
@@ -183,8 +185,8 @@ TEST_CASE("a plain forward for us is admitted like on_message would: handlers, p
     }
 
     s2.leave(net.now_ms());
-    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"}, {.origin = "c2", .handler = "work", .entries = 0},
-                                   net.now_ms()));
+    CHECK_FALSE(s2.admit_local_delivery({core::link::kind::accepted, "c2"},
+                                        {.origin = "c2", .handler = "work", .entries = 0}, net.now_ms()));
     CHECK(s2.counters()["dropped_stopped"] >= 1);
 }
 
@@ -208,7 +210,8 @@ struct epoch_watch {
         for (const auto& name : names) {
             const auto& node = net.node(name);
             auto now = std::make_pair(node.route_epoch(), routes_of(node));
-            if (auto it = last.find(name); it != last.end() && it->second.first == now.first && it->second.second != now.second) {
+            if (auto it = last.find(name);
+                it != last.end() && it->second.first == now.first && it->second.second != now.second) {
                 ++violations;
                 UNSCOPED_INFO(name << " changed a route at round time " << net.now_ms() << " without moving its epoch");
             }
@@ -304,7 +307,8 @@ struct acked_receiver {
         (void)s2->take_output();
     }
     outcome receive(std::uint64_t id, const std::string& handler = "work") {
-        const core::forward msg{"s1", 1, "s2", handler, core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
+        const core::forward msg{"s1", 1,    "s2", handler, core::delivery_kind::forward, "default", 0, 0,
+                                id,   true, "",   "p"};
         s2->on_message({core::link::kind::accepted, "s1"}, msg, net.now_ms());
         outcome seen;
         for (auto& effect : s2->take_output()) {
@@ -362,7 +366,8 @@ TEST_CASE("a sender's restart (a new incarnation) starts a fresh duplicate windo
           "[peer_service][ack]") {
     acked_receiver r;
     auto from = [&r](std::uint64_t incarnation, std::uint64_t id) {
-        const core::forward msg{"s1", incarnation, "s2", "work", core::delivery_kind::forward, "default", 0, 0, id, true, "", "p"};
+        const core::forward msg{"s1", incarnation, "s2", "work", core::delivery_kind::forward, "default", 0, 0,
+                                id,   true,        "",   "p"};
         r.s2->on_message({core::link::kind::accepted, "s1"}, msg, r.net.now_ms());
         int handled = 0;
         for (auto& effect : r.s2->take_output()) handled += std::holds_alternative<core::effect::deliver>(effect);
@@ -380,7 +385,8 @@ TEST_CASE("a sender's restart (a new incarnation) starts a fresh duplicate windo
 TEST_CASE("a sender that is no longer a member has its duplicate window pruned, after a long linger",
           "[peer_service][ack]") {
     acked_receiver r;
-    const core::forward from_ghost{"ghost", 1, "s2", "work", core::delivery_kind::forward, "default", 0, 0, 1, true, "", "p"};
+    const core::forward from_ghost{"ghost", 1,    "s2", "work", core::delivery_kind::forward, "default", 0, 0,
+                                   1,       true, "",   "p"};
     const auto now = r.net.now_ms();
     r.s2->on_message({core::link::kind::accepted, "ghost"}, from_ghost, now);
     (void)r.receive(1);  // s1, a member
@@ -418,12 +424,12 @@ TEST_CASE("an ack counts only from the message's destination, ids differ per inc
     CHECK(wire_id > 1'000'000);
 
     // An ack for that id from a node the message was not for: not its ack.
-    s1.on_message({core::link::kind::accepted, "c1"}, core::forward_ack{"c1", "s1", wire_id, core::ack_status::delivered, 0},
-                  net.now_ms());
+    s1.on_message({core::link::kind::accepted, "c1"},
+                  core::forward_ack{"c1", "s1", wire_id, core::ack_status::delivered, 0}, net.now_ms());
     CHECK(reports().empty());
     CHECK(s1.counters()["acks_unmatched"] == 1);
-    s1.on_message({core::link::kind::accepted, "s2"}, core::forward_ack{"s2", "s1", wire_id, core::ack_status::delivered, 0},
-                  net.now_ms());
+    s1.on_message({core::link::kind::accepted, "s2"},
+                  core::forward_ack{"s2", "s1", wire_id, core::ack_status::delivered, 0}, net.now_ms());
     auto acked = reports();
     REQUIRE(acked.size() == 1);
     CHECK(acked[0].delivered);
@@ -453,8 +459,9 @@ TEST_CASE("acked ids run one after another per destination, and a copy from befo
     std::map<std::string, std::vector<std::uint64_t>> ids_to;
     for (int i = 0; i < 6; ++i) {
         const std::string destination = i % 2 == 0 ? "s2" : "c1";
-        REQUIRE(s1.send_app(core::outgoing{destination, "work", core::delivery_kind::forward, "default", 0, true, "", "p"},
-                            net.now_ms()) == core::route_status::ok);
+        REQUIRE(
+            s1.send_app(core::outgoing{destination, "work", core::delivery_kind::forward, "default", 0, true, "", "p"},
+                        net.now_ms()) == core::route_status::ok);
         for (const auto& data : forwards_sent(s1)) ids_to[data.destination].push_back(data.id);
     }
     for (const auto& [destination, ids] : ids_to) {
@@ -472,8 +479,8 @@ TEST_CASE("acked ids run one after another per destination, and a copy from befo
     const auto incarnation = s1.self().incarnation;
     auto from_s1 = [&](std::uint64_t origin_incarnation, std::uint64_t id) {
         s2.on_message({core::link::kind::accepted, "s1"},
-                      core::forward{"s1", origin_incarnation, "s2", "work", core::delivery_kind::forward, "default", 0, 0,
-                                    id, true, "", "p", 0},
+                      core::forward{"s1", origin_incarnation, "s2", "work", core::delivery_kind::forward, "default", 0,
+                                    0, id, true, "", "p", 0},
                       net.now_ms());
         std::size_t delivered = 0, answered = 0;
         for (auto& effect : s2.take_output()) {
@@ -499,15 +506,16 @@ TEST_CASE("duplicate windows of senders that are not members are bounded", "[pee
     // A peer inventing origins for acked messages: each would keep a window for 10 minutes.
     for (int i = 0; i < 5000; ++i)
         s2.on_message({core::link::kind::accepted, "s1"},
-                      core::forward{"ghost-" + std::to_string(i), 1, "s2", "work", core::delivery_kind::forward, "default",
-                                    0, 0, 1, true, "", "p", 0},
+                      core::forward{"ghost-" + std::to_string(i), 1, "s2", "work", core::delivery_kind::forward,
+                                    "default", 0, 0, 1, true, "", "p", 0},
                       net.now_ms());
     (void)s2.take_output();
     CHECK(s2.counters()["duplicate_windows"] <= 4096 + 4);
     CHECK(s2.counters()["duplicate_windows_evicted"] >= 5000 - 4096);
 }
 
-TEST_CASE("a joiner counts the wait for its first welcome, and a failure is counted where it is seen", "[peer_service]") {
+TEST_CASE("a joiner counts the wait for its first welcome, and a failure is counted where it is seen",
+          "[peer_service]") {
     sim::sim_network net(11);
     net.add("s1", role::server);
     net.add("c1", role::client);
@@ -533,7 +541,8 @@ TEST_CASE("a joiner counts the wait for its first welcome, and a failure is coun
     CHECK_FALSE(net.node("c2").counters().contains("peers_failed"));
 }
 
-TEST_CASE("a client joining through two servers keeps the first to welcome it, and neither fails it", "[peer_service]") {
+TEST_CASE("a client joining through two servers keeps the first to welcome it, and neither fails it",
+          "[peer_service]") {
     sim::sim_network net(5);
     net.add("s1", role::server);
     net.add("s2", role::server);
@@ -541,7 +550,7 @@ TEST_CASE("a client joining through two servers keeps the first to welcome it, a
     net.run_rounds(50);
     const std::vector<std::string> clients{"c1", "c2", "c3"};
     for (const auto& c : clients) net.add(c, role::client);
-    net.pause("s2");  // busy with a join storm: its welcomes come late
+    net.pause("s2");                 // busy with a join storm: its welcomes come late
     for (const auto& c : clients) {  // as a client given --join s1,s2 does
         net.node(c).join(net.router_of("s1"), net.now_ms());
         net.node(c).join(net.router_of("s2"), net.now_ms());

@@ -146,7 +146,7 @@ TEST_CASE("what is held is bounded: messages, bytes, lanes and origins", "[recei
     CHECK(counters_of(order)["held_back_dropped"] == 2);
 
     core::receive_order small({.bytes_max = 4});
-    CHECK(offer(small, acked(2, 1, 1)) == admission::held);    // "p2": 2 bytes
+    CHECK(offer(small, acked(2, 1, 1)) == admission::held);       // "p2": 2 bytes
     CHECK(offer(small, acked(13, 12, 1)) == admission::no_room);  // "p13": 3 more
 }
 

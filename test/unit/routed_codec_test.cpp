@@ -14,8 +14,8 @@ namespace {
 constexpr std::size_t limit = 1 << 20;
 
 forward sample_forward() {
-    return forward{"c1", 77, "c3", "orders", delivery_kind::call, "bulk", 5, 1, 4242, true, "zp.ref.9@c1",
-                   std::string("pay\0load", 8)};
+    return forward{"c1", 77, "c3", "orders", delivery_kind::call, "bulk",
+                   5,    1,  4242, true,     "zp.ref.9@c1",       std::string("pay\0load", 8)};
 }
 
 // Every field of sample_forward(), as decoded (core::forward) or read in place (views).
@@ -62,7 +62,8 @@ TEST_CASE("forward and forward_ack round-trip every field", "[codec][routed]") {
     CHECK(std::get<forward>(*e.message).payload.empty());
 }
 
-TEST_CASE("an acked forward carries its order fields after reply_to, and a plain one does not", "[codec][routed][order]") {
+TEST_CASE("an acked forward carries its order fields after reply_to, and a plain one does not",
+          "[codec][routed][order]") {
     auto acked = sample_forward();
     acked.previous_id = 4241;
     acked.settled_below = 4000;

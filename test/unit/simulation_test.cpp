@@ -65,8 +65,8 @@ TEST_CASE("200 nodes converge with no faults: the rounds it takes are printed", 
                 if (net.node(name).membership().members().size() != w.all.size())
                     std::cout << name << " sees " << net.node(name).membership().members().size() << " settled "
                               << net.node(name).settled() << "\n";
-        std::cout << "sim seed " << seed << ": 200 nodes (10 servers) converged " << rounds
-                  << " rounds (" << rounds * sim::sim_network::round_ms << " ms logical) after the client wave, "
+        std::cout << "sim seed " << seed << ": 200 nodes (10 servers) converged " << rounds << " rounds ("
+                  << rounds * sim::sim_network::round_ms << " ms logical) after the client wave, "
                   << net.stats().messages << " messages\n";
         REQUIRE(rounds >= 0);
         for (const auto& name : w.all) {

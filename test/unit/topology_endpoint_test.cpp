@@ -19,9 +19,10 @@ TEST_CASE("the join tag matrix (partisan accept_join_with_tag, docs/protocol.md 
 }
 
 TEST_CASE("servers dial every other server, clients only their home", "[topology]") {
-    const std::vector<node_spec> members{
-        {"s1", role::server, "tcp://s1:1", "tcp://s1:2", "", 1, "", ""}, {"s2", role::server, "tcp://s2:1", "tcp://s2:2", "", 1, "", ""},
-        {"s3", role::server, "tcp://s3:1", "tcp://s3:2", "", 1, "", ""}, {"c1", role::client, "tcp://c1:1", "", "s2", 1, "", ""}};
+    const std::vector<node_spec> members{{"s1", role::server, "tcp://s1:1", "tcp://s1:2", "", 1, "", ""},
+                                         {"s2", role::server, "tcp://s2:1", "tcp://s2:2", "", 1, "", ""},
+                                         {"s3", role::server, "tcp://s3:1", "tcp://s3:2", "", 1, "", ""},
+                                         {"c1", role::client, "tcp://c1:1", "", "s2", 1, "", ""}};
     CHECK(desired_dials(members[0], members) == std::vector<std::string>{"tcp://s2:1", "tcp://s3:1"});
     CHECK(desired_dials(members[3], members) == std::vector<std::string>{"tcp://s2:1"});
     node_spec homeless{"c9", role::client, "tcp://c9:1", "", "", 1, "", ""};
@@ -57,7 +58,7 @@ TEST_CASE("a join target names its node's CurveZMQ key after '#', found by its l
     CHECK(split.endpoint == "tcp://h:1");
     CHECK(split.server_key == with_hash);
     for (const auto& plain : std::vector<std::string>{"tcp://h:1", "tcp://h:1#short", "tcp://h:1#" + key + "x",
-                                                       "tcp://h:1#" + key.substr(0, 39) + "~"}) {
+                                                      "tcp://h:1#" + key.substr(0, 39) + "~"}) {
         CAPTURE(plain);
         split = split_keyed_endpoint(plain);
         CHECK(split.endpoint == plain);

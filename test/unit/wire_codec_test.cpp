@@ -28,7 +28,8 @@ membership_state sample_state() {
 
 std::vector<message> one_of_each() {
     const auto state = sample_state();
-    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2", "", 99, "t", "rq[u8HQbq@gc?Bb}ty!7@&5{tJ2$5FTkC89Yt1*L"};
+    const node_spec spec{"s9", role::server, "tcp://h:1", "tcp://h:2",
+                         "",   99,           "t",         "rq[u8HQbq@gc?Bb}ty!7@&5{tJ2$5FTkC89Yt1*L"};
     membership_digest seen{state.context, {}};
     seen.live.insert(dot{"a/1", 1});
     return {
@@ -177,8 +178,8 @@ TEST_CASE("states that break the CRDT's invariants are rejected", "[codec]") {
             put(first);
             put(last);
         }
-        put(0);  // live: no actors
-        put(0);  // fingerprint
+        put(0);                 // live: no actors
+        put(0);                 // fingerprint
         raw.push_back('\x01');  // full
         return raw;
     };
@@ -223,8 +224,8 @@ TEST_CASE("an actor named twice with interleaved ranges decodes in linear time",
             put(2 * i + offset);
         }
     }
-    put(0);  // live: no actors
-    put(0);  // fingerprint
+    put(0);                 // live: no actors
+    put(0);                 // fingerprint
     raw.push_back('\x01');  // full
     const auto started = std::chrono::steady_clock::now();
     const auto result = wire::decode(raw, 8u << 20);
@@ -265,7 +266,8 @@ TEST_CASE("random bytes and bit flips never escape the decoder", "[codec]") {
     SUCCEED("accepted " << accepted << " mutated frames as well-formed");
 }
 
-TEST_CASE("a hello from before protocol 6 decodes without its frame limit, to be refused by version", "[codec][limits]") {
+TEST_CASE("a hello from before protocol 6 decodes without its frame limit, to be refused by version",
+          "[codec][limits]") {
     hello old{5, "prod", node_spec{"s9", role::server, "tcp://h:1", "", "", 1, "", ""}, {}, 1u << 20};
     auto frame = wire::encode(old);
     frame.resize(frame.size() - sizeof(std::uint64_t));  // version 5 ended at the state
@@ -276,7 +278,8 @@ TEST_CASE("a hello from before protocol 6 decodes without its frame limit, to be
     CHECK(h.max_message_bytes == 0);  // not said
 }
 
-TEST_CASE("a state is written as version 2 (specs with their public key) and an unknown version is refused", "[codec][curve]") {
+TEST_CASE("a state is written as version 2 (specs with their public key) and an unknown version is refused",
+          "[codec][curve]") {
     auto bytes = wire::encode_state(sample_state());
     REQUIRE(static_cast<unsigned char>(bytes[2]) == 2);
     bytes[2] = 9;
