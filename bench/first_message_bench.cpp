@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sample_stats.hpp"
 #include "zpartisan/node.hpp"
 
 namespace zpartisan::bench {
@@ -56,12 +57,6 @@ std::unique_ptr<Node> make_node(const std::string& name, role r) {
 
 double ms_since(clock_type::time_point start, clock_type::time_point end) {
     return std::chrono::duration<double, std::milli>(end - start).count();
-}
-
-double median(std::vector<double> samples) {
-    if (samples.empty()) return std::nan("");
-    std::sort(samples.begin(), samples.end());
-    return samples[samples.size() / 2];
 }
 
 double worst(const std::vector<double>& samples) {

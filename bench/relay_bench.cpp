@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "plain_zmq.hpp"
+#include "sample_stats.hpp"
 #include "zpartisan/node.hpp"
 
 namespace zpartisan::bench {
@@ -132,11 +133,6 @@ std::vector<double> zpartisan_round_trip(route_cluster& c, std::size_t payload_b
 }
 
 double round1(double value) { return std::round(value * 10) / 10; }
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
 
 void append(std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); }
 

@@ -10,11 +10,11 @@
 #include "transport/zmq_transport.hpp"
 #include "wait_for.hpp"
 
-using namespace zpartisan;
-using namespace zpartisan::transport;
-using namespace std::chrono_literals;
-
+// Inside the namespace, so this file's names do not reach the files a unity build puts beside it.
+namespace zpartisan::transport {
 namespace {
+
+using namespace std::chrono_literals;
 
 transport_options options_for(const std::string& name, role r) {
     transport_options options;
@@ -276,3 +276,5 @@ TEST_CASE("peers hung up and dialed again while traffic flows: every poll set is
         return answers >= 40;
     }());
 }
+
+}  // namespace zpartisan::transport

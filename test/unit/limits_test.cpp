@@ -36,7 +36,7 @@ std::string answer_to(peer_service& node, const std::string& to) {
     for (auto& effect : node.take_output())
         if (auto* send = std::get_if<effect::send>(&effect); send && send->to.id == to) {
             if (std::holds_alternative<welcome>(send->msg)) answer = "welcome";
-            if (auto* no = std::get_if<refusal>(&send->msg))
+            if (auto* no = std::get_if<core::refusal>(&send->msg))
                 answer = "refusal " + std::to_string(static_cast<int>(no->reason));
         }
     return answer;
