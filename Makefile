@@ -2,6 +2,13 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
+# Unity builds compile a target's sources in batches of eight, each batch one translation unit:
+# the heavy headers (ZeroMQ, spdlog, Catch2, the standard library) are parsed and their inline
+# code compiled once per batch instead of once per file, which is what lets `.ci/run` build the
+# project twice (plain, then under ASan) on two cores. UNITY=OFF compiles file by file, for a
+# working copy where one file changes at a time.
+UNITY ?= ON
+CMAKE_FLAGS = -DCMAKE_UNITY_BUILD=$(UNITY) -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
 # CMake's Makefiles are sub-makes of this one: without this, each says which directory it enters.
 MAKEFLAGS += --no-print-directory
 
@@ -13,7 +20,7 @@ deps:
 	@scripts/install-deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -32,14 +39,14 @@ test-integration: build
 # process (a daemon a process test started included).
 # test-asan: the whole suite under AddressSanitizer, LeakSanitizer and UBSan.
 test-asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=address > /dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=address $(CMAKE_FLAGS) > /dev/null
 	@cmake --build build-asan -j $(JOBS)
 	test/sanitizers/run_suite.sh build-asan address
 
 # test-tsan: the tests with threads of their own under ThreadSanitizer (integration, load and
 # process tests), so only their binaries are built.
 test-tsan: deps
-	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=thread > /dev/null
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZPARTISAN_SANITIZE=thread $(CMAKE_FLAGS) > /dev/null
 	@cmake --build build-tsan -j $(JOBS) --target zpartisan-node zpartisan-ctl zpartisan_integration_tests zpartisan_load_tests
 	test/sanitizers/run_suite.sh build-tsan thread -L 'integration|load|process'
 
@@ -81,12 +88,14 @@ bench: build
 soak: build
 	scripts/soak.sh $(BUILD_DIR)
 
-# clang-format (check only) over every C++ file, then clang-tidy over src/ with the build's
-# compile commands (.clang-format, .clang-tidy; scripts/lint.sh). `make format` rewrites the
-# files as clang-format wants them.
-lint: configure
+# clang-format (check only) over every C++ file, then clang-tidy over src/ with the compile
+# commands of a file-by-file configuration in build-lint, since a unity build's name only its
+# batches (.clang-format, .clang-tidy; scripts/lint.sh). `make format` rewrites the files as
+# clang-format wants them.
+lint: deps
 	@scripts/install-deps.sh lint
-	@scripts/lint.sh $(BUILD_DIR) $(JOBS)
+	@cmake -S . -B build-lint -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_UNITY_BUILD=OFF > /dev/null
+	@scripts/lint.sh build-lint $(JOBS)
 
 format:
 	@scripts/install-deps.sh lint

@@ -14,12 +14,13 @@ set -u
 daemons_in "${1:?usage: control_commands_test.sh BUILD_DIR}" control
 c() { "$ctl" -c "ipc://$work/$1.ctl" "${@:2}"; }  # human output
 q() { c "$1" --json "${@:2}"; }                     # JSON output
-# 50 heartbeats missed before a peer counts as failed: a receiver stopped for seconds stays
-# reachable, so an acked forward to it goes out and is retransmitted, never acknowledged.
+# 50 heartbeats missed before a peer counts as failed (times the time scale: a slow build's
+# steps take longer while c2 is stopped): a receiver stopped for seconds stays reachable, so
+# an acked forward to it goes out and is retransmitted, never acknowledged.
 start() {  # start NAME ROLE [JOIN]
     local name=$1 role=$2 join=${3:-}
     mkdir -p "$work/$name"
-    "$node" --name "$name" --role "$role" --cluster control-test --heartbeat-ms 100 --missed-heartbeats 50 \
+    "$node" --name "$name" --role "$role" --cluster control-test --heartbeat-ms 100 --missed-heartbeats $((50 * time_scale)) \
         --gossip-ms 200 --data-dir "$work/$name" --control "ipc://$work/$name.ctl" --log-level warn \
         ${join:+--join "$join"} >"$work/$name.log" 2>&1 &
     pid[$name]=$!

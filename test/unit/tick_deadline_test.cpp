@@ -13,7 +13,7 @@
 using namespace zpartisan;
 
 TEST_CASE("a node ticked only at its deadlines emits exactly what a node ticked every round does", "[sim][deadline]") {
-    const std::uint64_t seeds = test::small_workload() ? 8 : 30;
+    const std::uint64_t seeds = test::small_workload() ? 4 : 30;
     std::uint64_t skipped = 0;
     for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
         auto s = sim::draw_scenario(seed);
