@@ -28,7 +28,13 @@ peer_service::peer_service(peer_service_options options)
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
-      _id_high(first_message_id(_options.rng_seed)),
+      _acked_sends(acked_sends::limits{.ack_timeout_ms = _options.ack_timeout_ms,
+                                       .retransmit_interval_ms = _options.heartbeat_interval_ms,
+                                       .messages_max = _options.unacked_max},
+                   first_message_id(_options.rng_seed)),
+      _duplicate_windows(duplicate_windows::limits{.strangers_max = _options.duplicate_windows_max,
+                                                   .gaps_max = _options.duplicate_window_gaps_max,
+                                                   .linger_ms = stranger_linger_ms}),
       // A message held for the ack timeout waits for nothing more: by then its origin gave
       // up on every message it sent before it.
       _receive_order(
@@ -201,11 +207,12 @@ void peer_service::tick(std::uint64_t now_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
         send_heartbeats();
         if (!_attached_clients.empty()) drop_foreign_attachments(now_ms);
-        if (!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) prune_messaging_state(now_ms);
+        if (!_duplicate_windows.empty() || _acked_sends.has_sequences() || !_receive_order.empty())
+            prune_messaging_state(now_ms);
     }
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
-    if (!_unacked.empty() && now_ms >= _unacked_due_ms) retransmit_and_expire(now_ms);
+    if (const auto due = _acked_sends.due_ms(); due && now_ms >= *due) retransmit_and_expire(now_ms);
     send_when_routed(now_ms);
     if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
     if (_receive_order.held() > 0) release_held(now_ms, true);
@@ -388,7 +395,7 @@ std::map<std::string, std::uint64_t> peer_service::counters() const {
         if (_received_by_type[i] > 0)
             all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
     if (_relayed > 0) all["relayed"] += _relayed;
-    if (!_delivered.empty()) all["duplicate_windows"] = _delivered.size();  // a gauge: senders remembered
+    _duplicate_windows.add_counters(all);
     _receive_order.add_counters(all);
     return all;
 }

@@ -18,6 +18,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/acked_sends.hpp"
+#include "core/duplicate_windows.hpp"
 #include "core/failure_detector.hpp"
 #include "core/link.hpp"
 #include "core/log_text.hpp"
@@ -246,7 +248,7 @@ public:
     bool admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
-    [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
+    [[nodiscard]] std::size_t unacked_count() const { return _acked_sends.size(); }
     // Every acked message still waiting for its ack fails with `reason` (a delivery_report
     // each): the node stopped, so nothing will retransmit or hear them.
     void fail_unacked(const std::string& reason);
@@ -372,19 +374,12 @@ private:
     template <class Routed>
     void relay(const Routed& msg);
     void retransmit_and_expire(std::uint64_t now_ms);
-    // Whether (origin, incarnation, id) was handed to its handler already (a later copy is a
-    // duplicate), and recording that it was.
-    [[nodiscard]] bool delivered_before(const forward& msg) const;
-    void record_delivery(const forward& msg, std::uint64_t now_ms);
     // Hands a message for us to its handler and answers it (acked); false when a full handler
     // queue leaves it to its retransmission.
     bool hand_over(forward&& msg, std::uint64_t now_ms);
     void answer(const forward& msg, ack_status status, std::uint64_t now_ms);
 
     // --- order of acked messages (peer_service_ordering.cpp, docs/protocol.md §7 Order) ---
-    // Sender: numbers an acked message's place in its lane and says what is settled.
-    void set_order_fields(forward& msg);
-    [[nodiscard]] std::uint64_t settled_below_for(const std::string& destination) const;
     // Sender: numbers a plain frame (its id) in the count of plain frames it sends.
     void number_plain(forward& msg) { msg.id = ++_plain_frames_sent; }
     // Receiver: false (counted) when a plain frame's lane handed over a later one already.
@@ -568,60 +563,25 @@ private:
     };
     std::map<std::string, pending_partition> _pending_partitions;  // by ref
     static constexpr std::size_t pending_partitions_max = 256;
-    struct unacked_message {
-        forward msg;
-        std::uint64_t last_sent_ms = 0;
-        std::uint64_t deadline_ms = 0;
-        bool awaiting_route = false;  // its last copy found no route: it leaves when one appears
-    };
-    // Sends a copy of an acked message if it has a route now; false (and marked as awaiting
-    // one) if not.
-    bool send_unacked(unacked_message& pending);
+    // Sends a copy of an acked message if its destination can be reached now (not towards a
+    // failed or partitioned one: its copies would only fill a queue that leads nowhere).
+    bool send_acked_copy(const forward& msg);
+    // Acked messages that found no route leave the moment one appears (a welcome, a peer
+    // back up, a heal), not at their next retransmission.
     void send_when_routed(std::uint64_t now_ms);
-    struct dedup_window {
-        std::uint64_t contiguous = 0;  // every id up to this one was delivered
-        // Delivered ids beyond it, as ranges: its size is the number of gaps (ids lost and
-        // awaiting retransmission, each one the sender still holds unacked), not of ids.
-        interval_set above;
-        std::uint64_t last_used_ms = 0;
-    };
-    // A sender no longer a member (it left, was removed) keeps its window this long after its
-    // last message, longer than any retransmission of it lasts; looked at every heartbeat
-    // interval, with the heartbeats, so it costs an idle node no wake-up of its own.
-    static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
-    void evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep);
-    // Every heartbeat interval: duplicate windows and id sequences of nodes long gone.
+    // Every heartbeat interval (so it costs an idle node no wake-up of its own): duplicate
+    // windows and id sequences of nodes long gone.
     void prune_messaging_state(std::uint64_t now_ms);
-    // An acked forward from an incarnation of its origin older than one we have a window for.
-    [[nodiscard]] bool from_older_incarnation(const forward& msg) const;
+    [[nodiscard]] bool is_member(const std::string& name) const { return _membership.contains(name); }
+    // A sender or destination no longer a member (it left, was removed) keeps its duplicate
+    // window and receive order this long after its last message, longer than any
+    // retransmission of it lasts.
+    static constexpr std::uint64_t stranger_linger_ms = 600'000;
     std::set<std::string, std::less<>> _handlers;  // registered handler names
-    // Acked messages are numbered per destination, one after another, so a receiver's
-    // duplicate window has a gap only for a message lost on the way (numbered across all
-    // destinations, every message to someone else was a gap that never filled). A sequence
-    // starts above every id this incarnation handed out before, so one started again after
-    // it was pruned reuses none.
-    std::uint64_t _id_high = 0;  // the highest id handed out, from a point drawn from the seed
-    std::map<std::string, std::uint64_t, std::less<>> _last_id_to;  // destination -> its last id
-    std::uint64_t next_id_to(const std::string& destination);
-    void prune_id_sequences();
-    // (destination, channel, lane) -> the last acked id sent on it: the next one's previous_id.
-    std::map<std::tuple<std::string, std::string, std::uint32_t>, std::uint64_t> _last_id_on_lane;
     std::uint64_t _plain_frames_sent = 0;
+    acked_sends _acked_sends;              // ids, order fields and the retransmit buffer
+    duplicate_windows _duplicate_windows;  // acked messages handed over here, per origin
     receive_order _receive_order;
-    // Acked sends awaiting their ack, by the local handle their delivery report carries; the
-    // ack names them by (its sender, id).
-    std::uint64_t _last_report_id = 0;
-    std::map<std::uint64_t, unacked_message> _unacked;
-    // No unacked message is due (retransmission or ack deadline) before this: exact after
-    // retransmit_and_expire, lowered by each new one, early (never late) otherwise.
-    std::uint64_t _unacked_due_ms = UINT64_MAX;
-    std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
-    std::size_t _awaiting_route = 0;          // unacked messages whose last copy found no route
-    std::uint64_t _awaiting_route_epoch = 0;  // the route epoch they were last tried at
-    void forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it);
-    // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
-    // windows of its older ones: their senders' retransmit buffers died with them.
-    std::map<std::pair<std::string, std::uint64_t>, dedup_window, std::less<>> _delivered;
     bool _deliveries_backlogged = false;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons

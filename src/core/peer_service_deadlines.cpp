@@ -30,8 +30,8 @@ std::optional<std::uint64_t> peer_service::next_deadline_ms(std::uint64_t now_ms
     lower(earliest, _next_heartbeat_ms);
     if (const auto failure = _detector.next_failure_ms()) lower(earliest, *failure);
     if (const auto rehome = rehome_deadline_ms(now_ms)) lower(earliest, *rehome);
-    if (!_unacked.empty()) lower(earliest, _unacked_due_ms);
-    if (_awaiting_route > 0 && _route_epoch != _awaiting_route_epoch) lower(earliest, now_ms);
+    if (const auto acked_due = _acked_sends.due_ms()) lower(earliest, *acked_due);
+    if (_acked_sends.awaits_route_at(_route_epoch)) lower(earliest, now_ms);
     for (const auto& [ref, pending] : _pending_partitions)
         lower(earliest, std::min(pending.deadline_ms, pending.next_send_ms));
     if (_receive_order.held() > 0 && !_deliveries_backlogged) {
