@@ -27,6 +27,7 @@ peer_service::peer_service(peer_service_options options)
       _self(_options.self),
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
+      _partitions(_self.name),
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
       _acked_sends(acked_sends::limits{.ack_timeout_ms = _options.ack_timeout_ms,
                                        .retransmit_interval_ms = _options.heartbeat_interval_ms,
@@ -58,7 +59,7 @@ void peer_service::start(std::uint64_t now_ms, const membership_state* restored)
 std::vector<output_effect> peer_service::take_output() {
     std::vector<output_effect> out;
     out.swap(_output);
-    if (_partitions.empty() && _group_partitions.empty()) return out;
+    if (_partitions.empty()) return out;
     // Partitions in force drop traffic both ways: here outbound, in on_message inbound.
     const auto before = out.size();
     std::erase_if(out, [this](const output_effect& e) { return blocked(e); });
@@ -175,7 +176,7 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
 
 bool peer_service::admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms) {
     if (!sender) return true;
-    if (!partition_control && partitioned_from(*sender)) {
+    if (!partition_control && _partitions.cuts_off(*sender)) {
         count("dropped_partitioned_in");
         return false;
     }
@@ -214,7 +215,7 @@ void peer_service::tick(std::uint64_t now_ms) {
     maybe_rehome(now_ms);
     if (const auto due = _acked_sends.due_ms(); due && now_ms >= *due) retransmit_and_expire(now_ms);
     send_when_routed(now_ms);
-    if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
+    if (_partitions.has_requests()) retry_partition_requests(now_ms);
     if (_receive_order.held() > 0) release_held(now_ms, true);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;

@@ -25,6 +25,7 @@
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
+#include "core/partition_table.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
 
@@ -351,7 +352,8 @@ private:
     void handle(const link& from, const partition_applied& msg, std::uint64_t now_ms);
     // Takes a partition request or its answer one hop on towards `target` (docs/protocol.md §6).
     void relay_partition_control(const link& from, message msg, const std::string& target);
-    // Sends the requests still waiting for their answer again, and gives up those past their deadline.
+    // Sends the requests still waiting for their answer again every heartbeat interval (a relay
+    // drops what it has no way on for), and gives up those past ack_timeout_ms.
     void retry_partition_requests(std::uint64_t now_ms);
 
     void handle(const link& from, forward&& msg, std::uint64_t now_ms);
@@ -390,7 +392,6 @@ private:
     void release_held(std::uint64_t now_ms, bool overdue);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
-    [[nodiscard]] bool partitioned_from(const std::string& peer) const;
     [[nodiscard]] static bool is_partition_control(const message& msg);
     [[nodiscard]] std::vector<std::string> connected_peers() const;
     // Sends to a direct peer by name (our dial to it, or the ROUTER for an attached client).
@@ -505,6 +506,7 @@ private:
     node_spec _self;  // home_server tracks the client's current home
     membership_set _membership;
     std::mt19937_64 _rng;
+    partition_table _partitions;  // cuts in force, heals passed on, requests made here
     bool _running = false;
     std::uint64_t _mesh_seq = 0;                             // our PUB sequence on the mesh stream; +1 per delta
     std::uint64_t _clients_seq = 0;                          // the same on the clients stream
@@ -539,30 +541,11 @@ private:
     // and of the clients that name us as home but that we do not hold (they died while we
     // were away, or before a restart of ours).
     void repeat_down_words(std::uint64_t now_ms);
-    std::map<std::string, liveness_transition> _lost;          // direct peers we saw fail, with evidence
-    std::map<std::string, bool> _reachable_view;               // what on_up/on_down last reported
-    std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)
-    std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
-    std::uint64_t _partition_counter = 0;
-    std::set<std::string> _resolved_refs;  // heals already passed on (bounded)
-    // A heal floods over the connections of the moment: a node between two homes then (its
-    // old one cut off, its new one not yet there) misses it, and would stay cut off for
-    // ever. Each new connection hears the last few heals, which a receiver that had them
-    // ignores.
-    std::deque<std::string> _recent_heals;
-    static constexpr std::size_t recent_heals_max = 16;
+    std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
+    std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
+    // Each new connection hears the last few heals (partition_table.hpp), which a receiver
+    // that had them ignores.
     void pass_recent_heals(const link& to);
-    static constexpr std::size_t resolved_refs_max = 1024;
-    // Requests made here whose origin has not confirmed the cut yet: sent again every
-    // heartbeat interval (a relay drops what it has no way on for) until ack_timeout_ms.
-    struct pending_partition {
-        std::string origin;
-        std::uint32_t ttl = 0;
-        std::uint64_t deadline_ms = 0;
-        std::uint64_t next_send_ms = 0;
-    };
-    std::map<std::string, pending_partition> _pending_partitions;  // by ref
-    static constexpr std::size_t pending_partitions_max = 256;
     // Sends a copy of an acked message if its destination can be reached now (not towards a
     // failed or partitioned one: its copies would only fill a queue that leads nowhere).
     bool send_acked_copy(const forward& msg);

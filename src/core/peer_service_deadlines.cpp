@@ -32,8 +32,7 @@ std::optional<std::uint64_t> peer_service::next_deadline_ms(std::uint64_t now_ms
     if (const auto rehome = rehome_deadline_ms(now_ms)) lower(earliest, *rehome);
     if (const auto acked_due = _acked_sends.due_ms()) lower(earliest, *acked_due);
     if (_acked_sends.awaits_route_at(_route_epoch)) lower(earliest, now_ms);
-    for (const auto& [ref, pending] : _pending_partitions)
-        lower(earliest, std::min(pending.deadline_ms, pending.next_send_ms));
+    if (const auto request = _partitions.next_request_ms()) lower(earliest, *request);
     if (_receive_order.held() > 0 && !_deliveries_backlogged) {
         if (_receive_order.may_have_ready()) lower(earliest, now_ms);
         if (const auto overdue = _receive_order.next_overdue_ms()) lower(earliest, *overdue);

@@ -35,7 +35,7 @@ route_status peer_service::route_status_of(const std::string& destination) const
 route_status peer_service::route_status_of(const node_spec& destination) const {
     if (!_running) return route_status::stopped;
     if (destination.name == _self.name) return route_status::ok;
-    if (partitioned_from(destination.name)) return route_status::partitioned;
+    if (_partitions.cuts_off(destination.name)) return route_status::partitioned;
     // A client not yet attached anywhere cannot be reached; relays would drop the message.
     // (Once we know its home, so does our home server: it told us.) Its server reaches it
     // from its hello on, before the client's spec naming us as home comes back: the client
@@ -124,8 +124,7 @@ bool peer_service::cut_off_origin(std::string_view origin) {
     // The link is admitted already; through relays the origin may still be a node we are cut
     // off from (a group partition the relay is not part of, or a frame that waited in a
     // relay's queue while the cut was made).
-    if (_partitions.empty() && _group_partitions.empty()) return false;
-    if (!partitioned_from(std::string(origin))) return false;
+    if (_partitions.empty() || !_partitions.cuts_off(origin)) return false;
     count("dropped_partitioned_in");
     return true;
 }
