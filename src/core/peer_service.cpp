@@ -28,6 +28,7 @@ peer_service::peer_service(peer_service_options options)
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
       _partitions(_self.name),
+      _replication(_options.gossip_interval_ms),
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
       _acked_sends(acked_sends::limits{.ack_timeout_ms = _options.ack_timeout_ms,
                                        .retransmit_interval_ms = _options.heartbeat_interval_ms,
@@ -51,7 +52,7 @@ void peer_service::start(std::uint64_t now_ms, const membership_state* restored)
             _self.home_server = previous->home_server;
     }
     _membership.add(_self);  // replaces every spec of ours from an earlier incarnation
-    _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+    _replication.start_gossip(now_ms);
     _output.emplace_back(effect::membership_changed{});
     reconcile_dials(now_ms);
 }
@@ -219,25 +220,24 @@ void peer_service::tick(std::uint64_t now_ms) {
     if (_receive_order.held() > 0) release_held(now_ms, true);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
-        _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
         _output.emplace_back(
-            effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
+            effect::publish{effect::stream::mesh,
+                            beacon{_self.name, _replication.published(effect::stream::mesh), free_client_slots()}});
+        _output.emplace_back(
+            effect::publish{effect::stream::clients,
+                            beacon{_self.name, _replication.published(effect::stream::clients), free_client_slots()}});
         repeat_down_words(now_ms);
     }
     if (!_announced.empty()) expire_announcements(now_ms);
-    if (now_ms >= _next_gossip_ms) {
-        _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+    if (_replication.take_gossip_round(now_ms)) {
         std::vector<std::string> peers;
         for (const auto& [endpoint, dial] : _dials)
             if (dial.welcomed) peers.push_back(dial.peer);
         if (!peers.empty()) {
             std::uniform_int_distribution<std::size_t> pick(0, peers.size() - 1);
-            // While our state moves the cluster is out of step anyway: the whole digest, so
-            // the peer answers with what we lack at once. Once it has held still for a round,
-            // only the fingerprint: in step, nothing follows.
             const auto fingerprint = _membership.fingerprint();
-            request_sync(peers[pick(_rng)], fingerprint != _fingerprint_at_last_gossip);
-            _fingerprint_at_last_gossip = fingerprint;
+            request_sync(peers[pick(_rng)], _replication.moved_since_gossip(fingerprint));
+            _replication.gossiped(fingerprint);
             count("anti_entropy_rounds");
         }
     }

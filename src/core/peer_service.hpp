@@ -26,6 +26,7 @@
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
 #include "core/partition_table.hpp"
+#include "core/replication_sequences.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
 
@@ -506,11 +507,9 @@ private:
     node_spec _self;  // home_server tracks the client's current home
     membership_set _membership;
     std::mt19937_64 _rng;
-    partition_table _partitions;  // cuts in force, heals passed on, requests made here
+    partition_table _partitions;         // cuts in force, heals passed on, requests made here
+    replication_sequences _replication;  // our PUB numbers, the publishers' we follow, gossip rounds
     bool _running = false;
-    std::uint64_t _mesh_seq = 0;                             // our PUB sequence on the mesh stream; +1 per delta
-    std::uint64_t _clients_seq = 0;                          // the same on the clients stream
-    std::map<std::string, std::uint64_t> _seen_seq;          // per publisher: last seq received
     std::map<std::string, dial_state> _dials;                // by router endpoint
     std::map<std::string, join_target> _join_targets;        // endpoints dialed because of join()
     std::map<std::string, join_outcome> _join_outcomes;      // by the endpoint join() was given
@@ -518,8 +517,6 @@ private:
     // Servers: the servers whose own dial to us is welcomed (a heartbeat came over it since
     // we last welcomed their hello), so they route to us.
     std::set<std::string, std::less<>> _dialed_back_by;
-    std::uint64_t _next_gossip_ms = 0;
-    std::uint64_t _fingerprint_at_last_gossip = 0;
     std::uint64_t _next_beacon_ms = 0;
     std::uint64_t _next_heartbeat_ms = 0;
     failure_detector _detector;

@@ -39,7 +39,7 @@ std::optional<std::uint64_t> peer_service::next_deadline_ms(std::uint64_t now_ms
     }
     if (_self.role == role::server) lower(earliest, _next_beacon_ms);
     for (const auto& [subject, said] : _announced) lower(earliest, said.heard_ms + announcement_ttl_ms());
-    lower(earliest, _next_gossip_ms);
+    lower(earliest, _replication.next_gossip_ms());
     return earliest;
 }
 
