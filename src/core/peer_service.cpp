@@ -29,7 +29,10 @@ peer_service::peer_service(peer_service_options options)
       _rng(_options.rng_seed),
       _partitions(_self.name),
       _replication(_options.gossip_interval_ms),
+      _hello_backoff{.first_ms = _options.handshake_retry_ms, .max_ms = _options.handshake_retry_max_ms},
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
+      // A word lives a few beacons: the announcer repeats it at every one.
+      _announced((_options.missed_heartbeats + 2) * _options.beacon_interval_ms),
       _acked_sends(acked_sends::limits{.ack_timeout_ms = _options.ack_timeout_ms,
                                        .retransmit_interval_ms = _options.heartbeat_interval_ms,
                                        .messages_max = _options.unacked_max},
@@ -190,21 +193,11 @@ void peer_service::tick(std::uint64_t now_ms) {
     // itself (apply_transition for liveness, reconcile_dials for links), so that a quiet
     // cluster's routes stay put and the runtime need not recompute them every tick.
     if (!_running) return;
-    for (auto& [endpoint, dial] : _dials) {
-        // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with
-        // a bounded backoff so a dead address costs little.
-        const bool peer_down = dial.welcomed && !_detector.is_up(dial.peer);
-        if (dial.welcomed && !peer_down) dial.retry_ms = 0;
-        const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
-        if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
-            const auto next =
-                std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
-            // Up to a quarter sooner, from the seeded generator: joiners that started together
-            // (a join storm) spread their repeats instead of reaching a busy server in waves.
-            dial.retry_ms = next - std::uniform_int_distribution<std::uint64_t>(0, next / 4)(_rng);
+    // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with a
+    // bounded backoff so a dead address costs little.
+    for (auto& [endpoint, dial] : _dials)
+        if (dial.take_hello_due(dial.welcomed && _detector.is_up(dial.peer), now_ms, _hello_backoff, _rng))
             send_hello(endpoint, now_ms);
-        }
-    }
     if (now_ms >= _next_heartbeat_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
         send_heartbeats();

@@ -20,13 +20,16 @@
 
 #include "core/acked_sends.hpp"
 #include "core/duplicate_windows.hpp"
+#include "core/dial_state.hpp"
 #include "core/failure_detector.hpp"
 #include "core/link.hpp"
+#include "core/liveness_words.hpp"
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
 #include "core/partition_table.hpp"
 #include "core/replication_sequences.hpp"
+#include "core/route_cache.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
 
@@ -139,18 +142,6 @@ struct join_outcome {
     std::string reason;
 };
 
-// Why a message could not even start its way (docs/protocol.md §7, Results).
-enum class route_status {
-    ok,
-    unknown_node,
-    not_yet_connected,
-    disconnected,
-    unreachable,
-    partitioned,
-    congested,
-    stopped
-};
-
 // What the application asks to send; the core fills in origin, id and hops.
 struct outgoing {
     std::string destination;
@@ -174,12 +165,6 @@ struct dial_view {
     std::string endpoint;
     std::string peer;  // empty until welcomed
     bool welcomed = false;
-};
-
-// Hashes node names for maps searched with a string_view (no string built per lookup).
-struct name_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 class peer_service {
@@ -219,7 +204,7 @@ public:
     // Moves whenever something a route depends on may have changed (membership, links,
     // liveness, partitions, running); a copy of the routes taken at one epoch holds until
     // the next.
-    [[nodiscard]] std::uint64_t route_epoch() const { return _route_epoch; }
+    [[nodiscard]] std::uint64_t route_epoch() const { return _routes.epoch(); }
     // The hot path for an application message the runtime encoded itself (not acked, not
     // local): ok with *hop set, or why it cannot leave now. Answers from a route cache that
     // every change of membership, links, liveness or partitions clears.
@@ -317,25 +302,6 @@ public:
     [[nodiscard]] bool reachable(const std::string& name) const;
 
 private:
-    struct dial_state {
-        std::string peer;          // the name the welcome gave; empty before
-        std::string pub_endpoint;  // subscribed after the welcome
-        bool welcomed = false;
-        bool refused = false;  // stop re-sending hello to a peer that refused us
-        std::uint64_t hello_sent_ms = 0;
-        std::uint64_t dialed_ms = 0;  // when the dial began
-        std::uint64_t retry_ms = 0;   // doubles per unanswered hello, up to handshake_retry_max_ms
-    };
-    struct join_target {
-        std::string origin;  // the endpoint the application asked for (referrals keep it)
-        int referrals = 0;
-        std::string expected_name;  // join by spec: who should answer at origin; empty after a referral
-        std::string server_key;     // the CurveZMQ key the application or a referral named
-        // Still pending when another join target's welcome gave us our home: another way in
-        // asked for at the same time (--join s1,s2), not a move to this server.
-        bool alternative = false;
-    };
-
     void handle(const link& from, const hello& msg, std::uint64_t now_ms);
     void handle(const link& from, const welcome& msg, std::uint64_t now_ms);
     void handle(const link& from, const referral& msg, std::uint64_t now_ms);
@@ -473,15 +439,7 @@ private:
     [[nodiscard]] digest our_digest(bool full) const;
     void stop(std::string reason);
     void count(const std::string& what) { ++_counters[what]; }
-    void routes_changed() {
-        _route_cache.clear();
-        ++_route_epoch;
-    }
-    struct cached_route {
-        route_status status = route_status::unknown_node;
-        std::optional<link> hop;
-        bool hop_blocked = false;  // a partition in force forbids that hop
-    };
+    void routes_changed() { _routes.invalidate(); }
     const cached_route& route_for(std::string_view destination);
     // Direct peers' frame limits from their hello or welcome, where below ours; bounded by
     // the peers we hold (entries of links gone are dropped as new ones come).
@@ -510,7 +468,8 @@ private:
     partition_table _partitions;         // cuts in force, heals passed on, requests made here
     replication_sequences _replication;  // our PUB numbers, the publishers' we follow, gossip rounds
     bool _running = false;
-    std::map<std::string, dial_state> _dials;                // by router endpoint
+    std::map<std::string, dial_state> _dials;  // by router endpoint
+    hello_backoff _hello_backoff;
     std::map<std::string, join_target> _join_targets;        // endpoints dialed because of join()
     std::map<std::string, join_outcome> _join_outcomes;      // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
@@ -520,18 +479,8 @@ private:
     std::uint64_t _next_beacon_ms = 0;
     std::uint64_t _next_heartbeat_ms = 0;
     failure_detector _detector;
-    // subject -> the latest "down" word from a server, with when we heard it. PUB/SUB may
-    // lose a word; the announcer repeats each down word at every beacon, and a word not
-    // repeated for announcement_ttl_ms() has lost its evidence (a lost "up" heals so).
-    struct announcement {
-        liveness word;
-        std::uint64_t heard_ms = 0;
-    };
-    std::map<std::string, announcement> _announced;
+    liveness_words _announced;  // servers' down words about members we do not watch
     std::uint64_t _started_ms = 0;
-    [[nodiscard]] std::uint64_t announcement_ttl_ms() const {
-        return (_options.missed_heartbeats + 2) * _options.beacon_interval_ms;
-    }
     void expire_announcements(std::uint64_t now_ms);
     // Servers, at every beacon: the down words of what we watch and saw fail, again; and,
     // once we ran for the detection time, of the servers our dial has not reached in that time
@@ -570,8 +519,7 @@ private:
     std::uint64_t _rehome_backoff_ms = 0;
     std::map<std::string, std::uint64_t> _counters;                               // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
-    std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
-    std::uint64_t _route_epoch = 0;
+    route_cache _routes;
     std::uint64_t _relayed = 0;  // hot-path counters, merged into counters()
     std::vector<output_effect> _output;
 };

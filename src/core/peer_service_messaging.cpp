@@ -56,11 +56,8 @@ route_status peer_service::route_status_of(const node_spec& destination) const {
     return route_status::ok;
 }
 
-const peer_service::cached_route& peer_service::route_for(std::string_view destination) {
-    if (auto it = _route_cache.find(destination); it != _route_cache.end()) return it->second;
-    // Names that are not members are cached too (a burst to a stranger stays cheap), but a
-    // stream of invented names must not grow the cache without bound.
-    if (_route_cache.size() > 2 * _membership.members().size() + 64) _route_cache.clear();
+const cached_route& peer_service::route_for(std::string_view destination) {
+    if (const auto* known = _routes.find(destination)) return *known;
     std::string name(destination);
     cached_route r;
     r.status = route_status_of(name);
@@ -68,15 +65,11 @@ const peer_service::cached_route& peer_service::route_for(std::string_view desti
         r.hop = next_hop(name);
         if (r.hop) r.hop_blocked = link_blocked(*r.hop);
     }
-    return _route_cache.emplace(std::move(name), std::move(r)).first->second;
+    return _routes.store(std::move(name), std::move(r), 2 * _membership.members().size() + 64);
 }
 
 route_status peer_service::app_route(std::string_view destination, link* hop) {
-    const auto& r = route_for(destination);
-    if (r.status != route_status::ok) return r.status;
-    if (!r.hop) return route_status::disconnected;  // (a blocked hop made the status partitioned)
-    *hop = *r.hop;
-    return route_status::ok;
+    return route_cache::app_route(route_for(destination), hop);
 }
 
 bool peer_service::admit_routed(const link& from, bool is_ack, std::uint64_t now_ms) {
@@ -97,22 +90,22 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
 }
 
 std::optional<link> peer_service::relay_decision(std::string_view destination, std::uint8_t hops) {
-    // The hop limit bounds every relayed message (docs/protocol.md §7): at most two relays are needed.
-    if (hops + 1 > max_hops) {
-        count("dropped_hop_limit");
-        return std::nullopt;
-    }
     const auto& r = route_for(destination);
-    if (!r.hop) {
-        count("dropped_unroutable");
-        return std::nullopt;
+    switch (route_cache::relay(r, hops, max_hops)) {
+        case relay_verdict::forward:
+            ++_relayed;
+            return r.hop;
+        case relay_verdict::hop_limit:
+            count("dropped_hop_limit");
+            break;
+        case relay_verdict::unroutable:
+            count("dropped_unroutable");
+            break;
+        case relay_verdict::partitioned:
+            count("dropped_partitioned_out");
+            break;
     }
-    if (r.hop_blocked) {
-        count("dropped_partitioned_out");
-        return std::nullopt;
-    }
-    ++_relayed;
-    return r.hop;
+    return std::nullopt;
 }
 
 bool peer_service::admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms) {
@@ -290,8 +283,8 @@ bool peer_service::send_acked_copy(const forward& msg) {
 }
 
 void peer_service::send_when_routed(std::uint64_t now_ms) {
-    const auto sent =
-        _acked_sends.send_when_routed(_route_epoch, now_ms, [&](const forward& msg) { return send_acked_copy(msg); });
+    const auto sent = _acked_sends.send_when_routed(_routes.epoch(), now_ms,
+                                                    [&](const forward& msg) { return send_acked_copy(msg); });
     if (sent > 0) _counters["acked_sent_when_routed"] += sent;
 }
 
