@@ -27,8 +27,19 @@ peer_service::peer_service(peer_service_options options)
       _self(_options.self),
       _membership(actor_of(_self)),
       _rng(_options.rng_seed),
+      _partitions(_self.name),
+      _replication(_options.gossip_interval_ms),
+      _hello_backoff{.first_ms = _options.handshake_retry_ms, .max_ms = _options.handshake_retry_max_ms},
       _detector(_options.heartbeat_interval_ms, _options.missed_heartbeats),
-      _id_high(first_message_id(_options.rng_seed)),
+      // A word lives a few beacons: the announcer repeats it at every one.
+      _announced((_options.missed_heartbeats + 2) * _options.beacon_interval_ms),
+      _acked_sends(acked_sends::limits{.ack_timeout_ms = _options.ack_timeout_ms,
+                                       .retransmit_interval_ms = _options.heartbeat_interval_ms,
+                                       .messages_max = _options.unacked_max},
+                   first_message_id(_options.rng_seed)),
+      _duplicate_windows(duplicate_windows::limits{.strangers_max = _options.duplicate_windows_max,
+                                                   .gaps_max = _options.duplicate_window_gaps_max,
+                                                   .linger_ms = stranger_linger_ms}),
       // A message held for the ack timeout waits for nothing more: by then its origin gave
       // up on every message it sent before it.
       _receive_order(
@@ -44,7 +55,7 @@ void peer_service::start(std::uint64_t now_ms, const membership_state* restored)
             _self.home_server = previous->home_server;
     }
     _membership.add(_self);  // replaces every spec of ours from an earlier incarnation
-    _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+    _replication.start_gossip(now_ms);
     _output.emplace_back(effect::membership_changed{});
     reconcile_dials(now_ms);
 }
@@ -52,7 +63,7 @@ void peer_service::start(std::uint64_t now_ms, const membership_state* restored)
 std::vector<output_effect> peer_service::take_output() {
     std::vector<output_effect> out;
     out.swap(_output);
-    if (_partitions.empty() && _group_partitions.empty()) return out;
+    if (_partitions.empty()) return out;
     // Partitions in force drop traffic both ways: here outbound, in on_message inbound.
     const auto before = out.size();
     std::erase_if(out, [this](const output_effect& e) { return blocked(e); });
@@ -169,7 +180,7 @@ void peer_service::on_message(const link& from, message&& msg, std::uint64_t now
 
 bool peer_service::admit(const std::optional<std::string>& sender, bool partition_control, std::uint64_t now_ms) {
     if (!sender) return true;
-    if (!partition_control && partitioned_from(*sender)) {
+    if (!partition_control && _partitions.cuts_off(*sender)) {
         count("dropped_partitioned_in");
         return false;
     }
@@ -182,54 +193,44 @@ void peer_service::tick(std::uint64_t now_ms) {
     // itself (apply_transition for liveness, reconcile_dials for links), so that a quiet
     // cluster's routes stay put and the runtime need not recompute them every tick.
     if (!_running) return;
-    for (auto& [endpoint, dial] : _dials) {
-        // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with
-        // a bounded backoff so a dead address costs little.
-        const bool peer_down = dial.welcomed && !_detector.is_up(dial.peer);
-        if (dial.welcomed && !peer_down) dial.retry_ms = 0;
-        const auto interval = dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms;
-        if ((!dial.welcomed || peer_down) && !dial.refused && now_ms >= dial.hello_sent_ms + interval) {
-            const auto next =
-                std::min(interval * 2, std::max(_options.handshake_retry_max_ms, _options.handshake_retry_ms));
-            // Up to a quarter sooner, from the seeded generator: joiners that started together
-            // (a join storm) spread their repeats instead of reaching a busy server in waves.
-            dial.retry_ms = next - std::uniform_int_distribution<std::uint64_t>(0, next / 4)(_rng);
+    // Unanswered dials, and peers we saw fail (a restarted one must hear us again), with a
+    // bounded backoff so a dead address costs little.
+    for (auto& [endpoint, dial] : _dials)
+        if (dial.take_hello_due(dial.welcomed && _detector.is_up(dial.peer), now_ms, _hello_backoff, _rng))
             send_hello(endpoint, now_ms);
-        }
-    }
     if (now_ms >= _next_heartbeat_ms) {
         _next_heartbeat_ms = now_ms + _options.heartbeat_interval_ms;
         send_heartbeats();
         if (!_attached_clients.empty()) drop_foreign_attachments(now_ms);
-        if (!_delivered.empty() || !_last_id_to.empty() || !_receive_order.empty()) prune_messaging_state(now_ms);
+        if (!_duplicate_windows.empty() || _acked_sends.has_sequences() || !_receive_order.empty())
+            prune_messaging_state(now_ms);
     }
     for (const auto& transition : _detector.tick(now_ms)) apply_transition(transition, now_ms);
     maybe_rehome(now_ms);
-    if (!_unacked.empty() && now_ms >= _unacked_due_ms) retransmit_and_expire(now_ms);
+    if (const auto due = _acked_sends.due_ms(); due && now_ms >= *due) retransmit_and_expire(now_ms);
     send_when_routed(now_ms);
-    if (!_pending_partitions.empty()) retry_partition_requests(now_ms);
+    if (_partitions.has_requests()) retry_partition_requests(now_ms);
     if (_receive_order.held() > 0) release_held(now_ms, true);
     if (_self.role == role::server && now_ms >= _next_beacon_ms) {
         _next_beacon_ms = now_ms + _options.beacon_interval_ms;
-        _output.emplace_back(effect::publish{effect::stream::mesh, beacon{_self.name, _mesh_seq, free_client_slots()}});
         _output.emplace_back(
-            effect::publish{effect::stream::clients, beacon{_self.name, _clients_seq, free_client_slots()}});
+            effect::publish{effect::stream::mesh,
+                            beacon{_self.name, _replication.published(effect::stream::mesh), free_client_slots()}});
+        _output.emplace_back(
+            effect::publish{effect::stream::clients,
+                            beacon{_self.name, _replication.published(effect::stream::clients), free_client_slots()}});
         repeat_down_words(now_ms);
     }
     if (!_announced.empty()) expire_announcements(now_ms);
-    if (now_ms >= _next_gossip_ms) {
-        _next_gossip_ms = now_ms + _options.gossip_interval_ms;
+    if (_replication.take_gossip_round(now_ms)) {
         std::vector<std::string> peers;
         for (const auto& [endpoint, dial] : _dials)
             if (dial.welcomed) peers.push_back(dial.peer);
         if (!peers.empty()) {
             std::uniform_int_distribution<std::size_t> pick(0, peers.size() - 1);
-            // While our state moves the cluster is out of step anyway: the whole digest, so
-            // the peer answers with what we lack at once. Once it has held still for a round,
-            // only the fingerprint: in step, nothing follows.
             const auto fingerprint = _membership.fingerprint();
-            request_sync(peers[pick(_rng)], fingerprint != _fingerprint_at_last_gossip);
-            _fingerprint_at_last_gossip = fingerprint;
+            request_sync(peers[pick(_rng)], _replication.moved_since_gossip(fingerprint));
+            _replication.gossiped(fingerprint);
             count("anti_entropy_rounds");
         }
     }
@@ -388,7 +389,7 @@ std::map<std::string, std::uint64_t> peer_service::counters() const {
         if (_received_by_type[i] > 0)
             all[std::string("received_") + name_of(static_cast<message_type>(i + 1))] = _received_by_type[i];
     if (_relayed > 0) all["relayed"] += _relayed;
-    if (!_delivered.empty()) all["duplicate_windows"] = _delivered.size();  // a gauge: senders remembered
+    _duplicate_windows.add_counters(all);
     _receive_order.add_counters(all);
     return all;
 }

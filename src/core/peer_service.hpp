@@ -18,11 +18,18 @@
 #include <variant>
 #include <vector>
 
+#include "core/acked_sends.hpp"
+#include "core/duplicate_windows.hpp"
+#include "core/dial_state.hpp"
 #include "core/failure_detector.hpp"
 #include "core/link.hpp"
+#include "core/liveness_words.hpp"
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
 #include "core/membership_set.hpp"
+#include "core/partition_table.hpp"
+#include "core/replication_sequences.hpp"
+#include "core/route_cache.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
 
@@ -135,18 +142,6 @@ struct join_outcome {
     std::string reason;
 };
 
-// Why a message could not even start its way (docs/protocol.md §7, Results).
-enum class route_status {
-    ok,
-    unknown_node,
-    not_yet_connected,
-    disconnected,
-    unreachable,
-    partitioned,
-    congested,
-    stopped
-};
-
 // What the application asks to send; the core fills in origin, id and hops.
 struct outgoing {
     std::string destination;
@@ -170,12 +165,6 @@ struct dial_view {
     std::string endpoint;
     std::string peer;  // empty until welcomed
     bool welcomed = false;
-};
-
-// Hashes node names for maps searched with a string_view (no string built per lookup).
-struct name_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 class peer_service {
@@ -215,7 +204,7 @@ public:
     // Moves whenever something a route depends on may have changed (membership, links,
     // liveness, partitions, running); a copy of the routes taken at one epoch holds until
     // the next.
-    [[nodiscard]] std::uint64_t route_epoch() const { return _route_epoch; }
+    [[nodiscard]] std::uint64_t route_epoch() const { return _routes.epoch(); }
     // The hot path for an application message the runtime encoded itself (not acked, not
     // local): ok with *hop set, or why it cannot leave now. Answers from a route cache that
     // every change of membership, links, liveness or partitions clears.
@@ -246,7 +235,7 @@ public:
     bool admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms);
     void register_handler(const std::string& name) { _handlers.insert(name); }
     void unregister_handler(const std::string& name) { _handlers.erase(name); }
-    [[nodiscard]] std::size_t unacked_count() const { return _unacked.size(); }
+    [[nodiscard]] std::size_t unacked_count() const { return _acked_sends.size(); }
     // Every acked message still waiting for its ack fails with `reason` (a delivery_report
     // each): the node stopped, so nothing will retransmit or hear them.
     void fail_unacked(const std::string& reason);
@@ -313,25 +302,6 @@ public:
     [[nodiscard]] bool reachable(const std::string& name) const;
 
 private:
-    struct dial_state {
-        std::string peer;          // the name the welcome gave; empty before
-        std::string pub_endpoint;  // subscribed after the welcome
-        bool welcomed = false;
-        bool refused = false;  // stop re-sending hello to a peer that refused us
-        std::uint64_t hello_sent_ms = 0;
-        std::uint64_t dialed_ms = 0;  // when the dial began
-        std::uint64_t retry_ms = 0;   // doubles per unanswered hello, up to handshake_retry_max_ms
-    };
-    struct join_target {
-        std::string origin;  // the endpoint the application asked for (referrals keep it)
-        int referrals = 0;
-        std::string expected_name;  // join by spec: who should answer at origin; empty after a referral
-        std::string server_key;     // the CurveZMQ key the application or a referral named
-        // Still pending when another join target's welcome gave us our home: another way in
-        // asked for at the same time (--join s1,s2), not a move to this server.
-        bool alternative = false;
-    };
-
     void handle(const link& from, const hello& msg, std::uint64_t now_ms);
     void handle(const link& from, const welcome& msg, std::uint64_t now_ms);
     void handle(const link& from, const referral& msg, std::uint64_t now_ms);
@@ -349,7 +319,8 @@ private:
     void handle(const link& from, const partition_applied& msg, std::uint64_t now_ms);
     // Takes a partition request or its answer one hop on towards `target` (docs/protocol.md §6).
     void relay_partition_control(const link& from, message msg, const std::string& target);
-    // Sends the requests still waiting for their answer again, and gives up those past their deadline.
+    // Sends the requests still waiting for their answer again every heartbeat interval (a relay
+    // drops what it has no way on for), and gives up those past ack_timeout_ms.
     void retry_partition_requests(std::uint64_t now_ms);
 
     void handle(const link& from, forward&& msg, std::uint64_t now_ms);
@@ -372,19 +343,12 @@ private:
     template <class Routed>
     void relay(const Routed& msg);
     void retransmit_and_expire(std::uint64_t now_ms);
-    // Whether (origin, incarnation, id) was handed to its handler already (a later copy is a
-    // duplicate), and recording that it was.
-    [[nodiscard]] bool delivered_before(const forward& msg) const;
-    void record_delivery(const forward& msg, std::uint64_t now_ms);
     // Hands a message for us to its handler and answers it (acked); false when a full handler
     // queue leaves it to its retransmission.
     bool hand_over(forward&& msg, std::uint64_t now_ms);
     void answer(const forward& msg, ack_status status, std::uint64_t now_ms);
 
     // --- order of acked messages (peer_service_ordering.cpp, docs/protocol.md §7 Order) ---
-    // Sender: numbers an acked message's place in its lane and says what is settled.
-    void set_order_fields(forward& msg);
-    [[nodiscard]] std::uint64_t settled_below_for(const std::string& destination) const;
     // Sender: numbers a plain frame (its id) in the count of plain frames it sends.
     void number_plain(forward& msg) { msg.id = ++_plain_frames_sent; }
     // Receiver: false (counted) when a plain frame's lane handed over a later one already.
@@ -395,7 +359,6 @@ private:
     void release_held(std::uint64_t now_ms, bool overdue);
 
     // --- partitions and capacity (peer_service_partition.cpp) ---
-    [[nodiscard]] bool partitioned_from(const std::string& peer) const;
     [[nodiscard]] static bool is_partition_control(const message& msg);
     [[nodiscard]] std::vector<std::string> connected_peers() const;
     // Sends to a direct peer by name (our dial to it, or the ROUTER for an attached client).
@@ -476,15 +439,7 @@ private:
     [[nodiscard]] digest our_digest(bool full) const;
     void stop(std::string reason);
     void count(const std::string& what) { ++_counters[what]; }
-    void routes_changed() {
-        _route_cache.clear();
-        ++_route_epoch;
-    }
-    struct cached_route {
-        route_status status = route_status::unknown_node;
-        std::optional<link> hop;
-        bool hop_blocked = false;  // a partition in force forbids that hop
-    };
+    void routes_changed() { _routes.invalidate(); }
     const cached_route& route_for(std::string_view destination);
     // Direct peers' frame limits from their hello or welcome, where below ours; bounded by
     // the peers we hold (entries of links gone are dropped as new ones come).
@@ -510,118 +465,52 @@ private:
     node_spec _self;  // home_server tracks the client's current home
     membership_set _membership;
     std::mt19937_64 _rng;
+    partition_table _partitions;         // cuts in force, heals passed on, requests made here
+    replication_sequences _replication;  // our PUB numbers, the publishers' we follow, gossip rounds
     bool _running = false;
-    std::uint64_t _mesh_seq = 0;                             // our PUB sequence on the mesh stream; +1 per delta
-    std::uint64_t _clients_seq = 0;                          // the same on the clients stream
-    std::map<std::string, std::uint64_t> _seen_seq;          // per publisher: last seq received
-    std::map<std::string, dial_state> _dials;                // by router endpoint
+    std::map<std::string, dial_state> _dials;  // by router endpoint
+    hello_backoff _hello_backoff;
     std::map<std::string, join_target> _join_targets;        // endpoints dialed because of join()
     std::map<std::string, join_outcome> _join_outcomes;      // by the endpoint join() was given
     std::map<std::string, std::uint64_t> _attached_clients;  // servers: clients welcomed, by name
     // Servers: the servers whose own dial to us is welcomed (a heartbeat came over it since
     // we last welcomed their hello), so they route to us.
     std::set<std::string, std::less<>> _dialed_back_by;
-    std::uint64_t _next_gossip_ms = 0;
-    std::uint64_t _fingerprint_at_last_gossip = 0;
     std::uint64_t _next_beacon_ms = 0;
     std::uint64_t _next_heartbeat_ms = 0;
     failure_detector _detector;
-    // subject -> the latest "down" word from a server, with when we heard it. PUB/SUB may
-    // lose a word; the announcer repeats each down word at every beacon, and a word not
-    // repeated for announcement_ttl_ms() has lost its evidence (a lost "up" heals so).
-    struct announcement {
-        liveness word;
-        std::uint64_t heard_ms = 0;
-    };
-    std::map<std::string, announcement> _announced;
+    liveness_words _announced;  // servers' down words about members we do not watch
     std::uint64_t _started_ms = 0;
-    [[nodiscard]] std::uint64_t announcement_ttl_ms() const {
-        return (_options.missed_heartbeats + 2) * _options.beacon_interval_ms;
-    }
     void expire_announcements(std::uint64_t now_ms);
     // Servers, at every beacon: the down words of what we watch and saw fail, again; and,
     // once we ran for the detection time, of the servers our dial has not reached in that time
     // and of the clients that name us as home but that we do not hold (they died while we
     // were away, or before a restart of ours).
     void repeat_down_words(std::uint64_t now_ms);
-    std::map<std::string, liveness_transition> _lost;          // direct peers we saw fail, with evidence
-    std::map<std::string, bool> _reachable_view;               // what on_up/on_down last reported
-    std::map<std::string, std::set<std::string>> _partitions;  // ref -> peers cut off (origin style)
-    std::map<std::string, std::vector<std::vector<std::string>>> _group_partitions;  // ref -> groups
-    std::uint64_t _partition_counter = 0;
-    std::set<std::string> _resolved_refs;  // heals already passed on (bounded)
-    // A heal floods over the connections of the moment: a node between two homes then (its
-    // old one cut off, its new one not yet there) misses it, and would stay cut off for
-    // ever. Each new connection hears the last few heals, which a receiver that had them
-    // ignores.
-    std::deque<std::string> _recent_heals;
-    static constexpr std::size_t recent_heals_max = 16;
+    std::map<std::string, liveness_transition> _lost;  // direct peers we saw fail, with evidence
+    std::map<std::string, bool> _reachable_view;       // what on_up/on_down last reported
+    // Each new connection hears the last few heals (partition_table.hpp), which a receiver
+    // that had them ignores.
     void pass_recent_heals(const link& to);
-    static constexpr std::size_t resolved_refs_max = 1024;
-    // Requests made here whose origin has not confirmed the cut yet: sent again every
-    // heartbeat interval (a relay drops what it has no way on for) until ack_timeout_ms.
-    struct pending_partition {
-        std::string origin;
-        std::uint32_t ttl = 0;
-        std::uint64_t deadline_ms = 0;
-        std::uint64_t next_send_ms = 0;
-    };
-    std::map<std::string, pending_partition> _pending_partitions;  // by ref
-    static constexpr std::size_t pending_partitions_max = 256;
-    struct unacked_message {
-        forward msg;
-        std::uint64_t last_sent_ms = 0;
-        std::uint64_t deadline_ms = 0;
-        bool awaiting_route = false;  // its last copy found no route: it leaves when one appears
-    };
-    // Sends a copy of an acked message if it has a route now; false (and marked as awaiting
-    // one) if not.
-    bool send_unacked(unacked_message& pending);
+    // Sends a copy of an acked message if its destination can be reached now (not towards a
+    // failed or partitioned one: its copies would only fill a queue that leads nowhere).
+    bool send_acked_copy(const forward& msg);
+    // Acked messages that found no route leave the moment one appears (a welcome, a peer
+    // back up, a heal), not at their next retransmission.
     void send_when_routed(std::uint64_t now_ms);
-    struct dedup_window {
-        std::uint64_t contiguous = 0;  // every id up to this one was delivered
-        // Delivered ids beyond it, as ranges: its size is the number of gaps (ids lost and
-        // awaiting retransmission, each one the sender still holds unacked), not of ids.
-        interval_set above;
-        std::uint64_t last_used_ms = 0;
-    };
-    // A sender no longer a member (it left, was removed) keeps its window this long after its
-    // last message, longer than any retransmission of it lasts; looked at every heartbeat
-    // interval, with the heartbeats, so it costs an idle node no wake-up of its own.
-    static constexpr std::uint64_t dedup_window_linger_ms = 600'000;
-    void evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep);
-    // Every heartbeat interval: duplicate windows and id sequences of nodes long gone.
+    // Every heartbeat interval (so it costs an idle node no wake-up of its own): duplicate
+    // windows and id sequences of nodes long gone.
     void prune_messaging_state(std::uint64_t now_ms);
-    // An acked forward from an incarnation of its origin older than one we have a window for.
-    [[nodiscard]] bool from_older_incarnation(const forward& msg) const;
+    [[nodiscard]] bool is_member(const std::string& name) const { return _membership.contains(name); }
+    // A sender or destination no longer a member (it left, was removed) keeps its duplicate
+    // window and receive order this long after its last message, longer than any
+    // retransmission of it lasts.
+    static constexpr std::uint64_t stranger_linger_ms = 600'000;
     std::set<std::string, std::less<>> _handlers;  // registered handler names
-    // Acked messages are numbered per destination, one after another, so a receiver's
-    // duplicate window has a gap only for a message lost on the way (numbered across all
-    // destinations, every message to someone else was a gap that never filled). A sequence
-    // starts above every id this incarnation handed out before, so one started again after
-    // it was pruned reuses none.
-    std::uint64_t _id_high = 0;  // the highest id handed out, from a point drawn from the seed
-    std::map<std::string, std::uint64_t, std::less<>> _last_id_to;  // destination -> its last id
-    std::uint64_t next_id_to(const std::string& destination);
-    void prune_id_sequences();
-    // (destination, channel, lane) -> the last acked id sent on it: the next one's previous_id.
-    std::map<std::tuple<std::string, std::string, std::uint32_t>, std::uint64_t> _last_id_on_lane;
     std::uint64_t _plain_frames_sent = 0;
+    acked_sends _acked_sends;              // ids, order fields and the retransmit buffer
+    duplicate_windows _duplicate_windows;  // acked messages handed over here, per origin
     receive_order _receive_order;
-    // Acked sends awaiting their ack, by the local handle their delivery report carries; the
-    // ack names them by (its sender, id).
-    std::uint64_t _last_report_id = 0;
-    std::map<std::uint64_t, unacked_message> _unacked;
-    // No unacked message is due (retransmission or ack deadline) before this: exact after
-    // retransmit_and_expire, lowered by each new one, early (never late) otherwise.
-    std::uint64_t _unacked_due_ms = UINT64_MAX;
-    std::map<std::pair<std::string, std::uint64_t>, std::uint64_t, std::less<>> _unacked_by_wire_id;
-    std::size_t _awaiting_route = 0;          // unacked messages whose last copy found no route
-    std::uint64_t _awaiting_route_epoch = 0;  // the route epoch they were last tried at
-    void forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it);
-    // (origin, incarnation) -> ids seen. An origin's new incarnation (a restart) drops the
-    // windows of its older ones: their senders' retransmit buffers died with them.
-    std::map<std::pair<std::string, std::uint64_t>, dedup_window, std::less<>> _delivered;
     bool _deliveries_backlogged = false;
     std::map<std::string, std::uint32_t> _reservations;  // tag -> slots held (servers)
     std::map<std::string, std::uint32_t> _server_room;   // server -> free client slots, from beacons
@@ -630,8 +519,7 @@ private:
     std::uint64_t _rehome_backoff_ms = 0;
     std::map<std::string, std::uint64_t> _counters;                               // rare events, by name
     std::array<std::uint64_t, std::variant_size_v<message>> _received_by_type{};  // hot path: no strings
-    std::unordered_map<std::string, cached_route, name_hash, std::equal_to<>> _route_cache;
-    std::uint64_t _route_epoch = 0;
+    route_cache _routes;
     std::uint64_t _relayed = 0;  // hot-path counters, merged into counters()
     std::vector<output_effect> _output;
 };

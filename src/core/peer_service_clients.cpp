@@ -18,8 +18,10 @@ void peer_service::readopt_client(const std::string& name, std::uint64_t now_ms)
     routes_changed();
     watch(name, now_ms);
     count("clients_readopted");
-    _output.emplace_back(effect::send{{link::kind::accepted, name},
-                                      welcome{_self, _membership.state(), _clients_seq, _options.max_message_bytes}});
+    _output.emplace_back(
+        effect::send{{link::kind::accepted, name},
+                     welcome{_self, _membership.state(), _replication.published(effect::stream::clients),
+                             _options.max_message_bytes}});
     pass_recent_heals({link::kind::accepted, name});
 }
 

@@ -17,30 +17,23 @@ void lower(std::optional<std::uint64_t>& earliest, std::uint64_t at) {
 std::optional<std::uint64_t> peer_service::next_deadline_ms(std::uint64_t now_ms) const {
     if (!_running) return std::nullopt;
     std::optional<std::uint64_t> earliest;
-    for (const auto& [endpoint, dial] : _dials) {
-        const bool peer_down = dial.welcomed && !_detector.is_up(dial.peer);
-        if (dial.welcomed && !peer_down) {
-            if (dial.retry_ms != 0) lower(earliest, now_ms);  // the tick resets its backoff
-            continue;
-        }
-        if (dial.refused) continue;
-        lower(earliest, dial.hello_sent_ms + (dial.retry_ms == 0 ? _options.handshake_retry_ms : dial.retry_ms));
-    }
+    for (const auto& [endpoint, dial] : _dials)
+        if (const auto hello = dial.next_hello_ms(dial.welcomed && _detector.is_up(dial.peer), now_ms, _hello_backoff))
+            lower(earliest, *hello);
     // The heartbeat's tick also prunes the duplicate windows of nodes long gone.
     lower(earliest, _next_heartbeat_ms);
     if (const auto failure = _detector.next_failure_ms()) lower(earliest, *failure);
     if (const auto rehome = rehome_deadline_ms(now_ms)) lower(earliest, *rehome);
-    if (!_unacked.empty()) lower(earliest, _unacked_due_ms);
-    if (_awaiting_route > 0 && _route_epoch != _awaiting_route_epoch) lower(earliest, now_ms);
-    for (const auto& [ref, pending] : _pending_partitions)
-        lower(earliest, std::min(pending.deadline_ms, pending.next_send_ms));
+    if (const auto acked_due = _acked_sends.due_ms()) lower(earliest, *acked_due);
+    if (_acked_sends.awaits_route_at(_routes.epoch())) lower(earliest, now_ms);
+    if (const auto request = _partitions.next_request_ms()) lower(earliest, *request);
     if (_receive_order.held() > 0 && !_deliveries_backlogged) {
         if (_receive_order.may_have_ready()) lower(earliest, now_ms);
         if (const auto overdue = _receive_order.next_overdue_ms()) lower(earliest, *overdue);
     }
     if (_self.role == role::server) lower(earliest, _next_beacon_ms);
-    for (const auto& [subject, said] : _announced) lower(earliest, said.heard_ms + announcement_ttl_ms());
-    lower(earliest, _next_gossip_ms);
+    if (const auto expiry = _announced.next_expiry_ms()) lower(earliest, *expiry);
+    lower(earliest, _replication.next_gossip_ms());
     return earliest;
 }
 

@@ -119,7 +119,8 @@ void peer_service::handle(const link& from, const hello& msg, std::uint64_t now_
     // From now on we expect to hear from it every interval (a server heartbeats us on its
     // DEALER even before our own dial to it is welcomed).
     watch(msg.spec.name, now_ms);
-    const auto seq = *their_role == role::client ? _clients_seq : _mesh_seq;
+    const auto seq =
+        _replication.published(*their_role == role::client ? effect::stream::clients : effect::stream::mesh);
     _output.emplace_back(effect::send{from, welcome{_self, _membership.state(), seq, _options.max_message_bytes}});
     if (*their_role == role::client) {
         // Its new home speaks for it now: nodes that heard it was down (from a former home,
@@ -177,7 +178,7 @@ void peer_service::handle(const link& from, const welcome& msg, std::uint64_t no
         dial.pub_endpoint = msg.spec.pub_endpoint;
         if (!dial.pub_endpoint.empty()) _output.emplace_back(effect::subscribe{dial.pub_endpoint, msg.spec.public_key});
     }
-    _seen_seq[msg.spec.name] = msg.publisher_seq;
+    _replication.follow(msg.spec.name, msg.publisher_seq);
     if (from.id == _rehome_target) {
         _rehome_target.clear();
         _rehome_backoff_ms = 0;

@@ -104,10 +104,7 @@ void peer_service::handle(const link& from, const liveness& msg, std::uint64_t n
         count("dropped_liveness_not_from_home");
         return;
     }
-    if (msg.reachable)
-        _announced.erase(msg.subject);
-    else
-        _announced[msg.subject] = announcement{msg, now_ms};
+    _announced.heard(msg, now_ms);
     // Our clients hear only us: a word about a client of another server reaches them
     // through us, still in its announcer's name (servers they watch themselves through us).
     if (_self.role == role::server && msg.origin != _self.name && subject && subject->role == role::client)
@@ -130,8 +127,7 @@ bool peer_service::compute_reachable(const node_spec& spec) const {
     // member named by update_members or gossip alone is not yet connected, not reachable.
     if (spec.role == role::server && _self.role == role::server) return false;
     if (spec.role == role::client && (spec.home_server.empty() || spec.home_server == _self.name)) return false;
-    if (auto said = _announced.find(spec.name); said != _announced.end() && speaks_for(said->second.word.origin, spec))
-        return false;
+    if (const auto* said = _announced.down_word(spec.name); said && speaks_for(said->origin, spec)) return false;
     if (spec.role == role::client && !spec.home_server.empty() && spec.home_server != _self.name &&
         spec.home_server != spec.name)
         return compute_reachable(spec.home_server);  // a client is cut off with its server
@@ -139,11 +135,8 @@ bool peer_service::compute_reachable(const node_spec& spec) const {
 }
 
 void peer_service::expire_announcements(std::uint64_t now_ms) {
-    std::vector<std::string> expired;
-    for (const auto& [subject, said] : _announced)
-        if (now_ms >= said.heard_ms + announcement_ttl_ms()) expired.push_back(subject);
+    const auto expired = _announced.expire(now_ms);
     if (expired.empty()) return;
-    for (const auto& subject : expired) _announced.erase(subject);
     count("liveness_words_expired");
     routes_changed();
     refresh_reachability(expired);
@@ -223,8 +216,8 @@ std::vector<member_liveness> peer_service::liveness_view() const {
                 entry.missed_heartbeats = lost->second.missed;
                 entry.connection_lost = lost->second.connection_lost;
             }
-        } else if (auto said = _announced.find(name); said != _announced.end() && !entry.reachable) {
-            const auto& word = said->second.word;
+        } else if (const auto* said = _announced.down_word(name); said && !entry.reachable) {
+            const auto& word = *said;
             entry.detected_by = word.origin;
             entry.silent_ms = word.silent_ms;
             entry.missed_heartbeats = word.missed_heartbeats;

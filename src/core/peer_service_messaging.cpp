@@ -35,7 +35,7 @@ route_status peer_service::route_status_of(const std::string& destination) const
 route_status peer_service::route_status_of(const node_spec& destination) const {
     if (!_running) return route_status::stopped;
     if (destination.name == _self.name) return route_status::ok;
-    if (partitioned_from(destination.name)) return route_status::partitioned;
+    if (_partitions.cuts_off(destination.name)) return route_status::partitioned;
     // A client not yet attached anywhere cannot be reached; relays would drop the message.
     // (Once we know its home, so does our home server: it told us.) Its server reaches it
     // from its hello on, before the client's spec naming us as home comes back: the client
@@ -56,11 +56,8 @@ route_status peer_service::route_status_of(const node_spec& destination) const {
     return route_status::ok;
 }
 
-const peer_service::cached_route& peer_service::route_for(std::string_view destination) {
-    if (auto it = _route_cache.find(destination); it != _route_cache.end()) return it->second;
-    // Names that are not members are cached too (a burst to a stranger stays cheap), but a
-    // stream of invented names must not grow the cache without bound.
-    if (_route_cache.size() > 2 * _membership.members().size() + 64) _route_cache.clear();
+const cached_route& peer_service::route_for(std::string_view destination) {
+    if (const auto* known = _routes.find(destination)) return *known;
     std::string name(destination);
     cached_route r;
     r.status = route_status_of(name);
@@ -68,15 +65,11 @@ const peer_service::cached_route& peer_service::route_for(std::string_view desti
         r.hop = next_hop(name);
         if (r.hop) r.hop_blocked = link_blocked(*r.hop);
     }
-    return _route_cache.emplace(std::move(name), std::move(r)).first->second;
+    return _routes.store(std::move(name), std::move(r), 2 * _membership.members().size() + 64);
 }
 
 route_status peer_service::app_route(std::string_view destination, link* hop) {
-    const auto& r = route_for(destination);
-    if (r.status != route_status::ok) return r.status;
-    if (!r.hop) return route_status::disconnected;  // (a blocked hop made the status partitioned)
-    *hop = *r.hop;
-    return route_status::ok;
+    return route_cache::app_route(route_for(destination), hop);
 }
 
 bool peer_service::admit_routed(const link& from, bool is_ack, std::uint64_t now_ms) {
@@ -97,22 +90,22 @@ std::optional<link> peer_service::relay_hop(const link& from, std::string_view d
 }
 
 std::optional<link> peer_service::relay_decision(std::string_view destination, std::uint8_t hops) {
-    // The hop limit bounds every relayed message (docs/protocol.md §7): at most two relays are needed.
-    if (hops + 1 > max_hops) {
-        count("dropped_hop_limit");
-        return std::nullopt;
-    }
     const auto& r = route_for(destination);
-    if (!r.hop) {
-        count("dropped_unroutable");
-        return std::nullopt;
+    switch (route_cache::relay(r, hops, max_hops)) {
+        case relay_verdict::forward:
+            ++_relayed;
+            return r.hop;
+        case relay_verdict::hop_limit:
+            count("dropped_hop_limit");
+            break;
+        case relay_verdict::unroutable:
+            count("dropped_unroutable");
+            break;
+        case relay_verdict::partitioned:
+            count("dropped_partitioned_out");
+            break;
     }
-    if (r.hop_blocked) {
-        count("dropped_partitioned_out");
-        return std::nullopt;
-    }
-    ++_relayed;
-    return r.hop;
+    return std::nullopt;
 }
 
 bool peer_service::admit_local_delivery(const link& from, const plain_arrival& arrival, std::uint64_t now_ms) {
@@ -124,8 +117,7 @@ bool peer_service::cut_off_origin(std::string_view origin) {
     // The link is admitted already; through relays the origin may still be a node we are cut
     // off from (a group partition the relay is not part of, or a frame that waited in a
     // relay's queue while the cut was made).
-    if (_partitions.empty() && _group_partitions.empty()) return false;
-    if (!partitioned_from(std::string(origin))) return false;
+    if (_partitions.empty() || !_partitions.cuts_off(origin)) return false;
     count("dropped_partitioned_in");
     return true;
 }
@@ -150,7 +142,7 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     const bool transient = status == route_status::unreachable || status == route_status::disconnected ||
                            status == route_status::not_yet_connected;
     if (status != route_status::ok && !(transient && (out.ack || status == route_status::unreachable))) return status;
-    if (out.ack && _unacked.size() >= _options.unacked_max) return route_status::congested;
+    if (out.ack && _acked_sends.full()) return route_status::congested;
     forward msg{_self.name,
                 _self.incarnation,
                 std::move(out.destination),
@@ -165,16 +157,8 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
                 std::move(out.payload)};
     if (!msg.ack) number_plain(msg);
     if (msg.ack) {
-        msg.id = next_id_to(msg.destination);
-        const auto report_id = ++_last_report_id;
+        const auto report_id = _acked_sends.add(msg, now_ms, status == route_status::ok);
         if (id) *id = report_id;
-        _unacked_by_wire_id.emplace(std::make_pair(msg.destination, msg.id), report_id);
-        set_order_fields(msg);
-        _unacked.emplace(report_id,
-                         unacked_message{msg, now_ms, now_ms + _options.ack_timeout_ms, status != route_status::ok});
-        _unacked_due_ms =
-            std::min(_unacked_due_ms, now_ms + std::min(_options.heartbeat_interval_ms, _options.ack_timeout_ms));
-        if (status != route_status::ok) ++_awaiting_route;
     }
     if (msg.destination == _self.name) {
         handle(link{link::kind::accepted, _self.name}, std::move(msg), now_ms);  // local: the same path
@@ -186,30 +170,6 @@ route_status peer_service::send_app(outgoing out, std::uint64_t now_ms, std::uin
     return route_status::ok;
 }
 
-std::uint64_t peer_service::next_id_to(const std::string& destination) {
-    auto [last, created] = _last_id_to.try_emplace(destination, _id_high);
-    _id_high = std::max(_id_high, ++last->second);
-    return last->second;
-}
-
-void peer_service::prune_id_sequences() {
-    // A destination that is no longer a member and has nothing waiting for its ack: a later
-    // sequence to it starts above _id_high, so forgetting this one is safe.
-    std::erase_if(_last_id_to, [&](const auto& entry) {
-        if (_membership.contains(entry.first)) return false;
-        const auto waiting = _unacked_by_wire_id.lower_bound(std::make_pair(entry.first, std::uint64_t{0}));
-        return waiting == _unacked_by_wire_id.end() || waiting->first.first != entry.first;
-    });
-    // Its lanes go with it: its next life, if it comes back, hears from us afresh.
-    std::erase_if(_last_id_on_lane, [&](const auto& entry) { return !_last_id_to.contains(std::get<0>(entry.first)); });
-}
-
-void peer_service::forget_unacked(std::map<std::uint64_t, unacked_message>::iterator it) {
-    if (it->second.awaiting_route) --_awaiting_route;
-    _unacked_by_wire_id.erase(std::make_pair(it->second.msg.destination, it->second.msg.id));
-    _unacked.erase(it);
-}
-
 template <class Routed>
 void peer_service::relay(const Routed& msg) {
     const auto hop = relay_decision(msg.destination, msg.hops);
@@ -217,31 +177,6 @@ void peer_service::relay(const Routed& msg) {
     auto relayed = msg;
     ++relayed.hops;
     _output.emplace_back(effect::send{*hop, std::move(relayed)});
-}
-
-bool peer_service::delivered_before(const forward& msg) const {
-    const auto it = _delivered.find(std::make_pair(msg.origin, msg.origin_incarnation));
-    return it != _delivered.end() && (msg.id <= it->second.contiguous || it->second.above.contains(msg.id));
-}
-
-void peer_service::record_delivery(const forward& msg, std::uint64_t now_ms) {
-    auto [found, created] = _delivered.try_emplace(std::make_pair(msg.origin, msg.origin_incarnation));
-    if (created) {
-        _delivered.erase(_delivered.lower_bound(std::make_pair(msg.origin, std::uint64_t{0})), found);
-        if (!_membership.contains(msg.origin)) evict_stranger_window_if_full(found->first);
-    }
-    auto& window = found->second;
-    window.last_used_ms = now_ms;
-    if (msg.id <= window.contiguous) return;
-    window.above.insert(msg.id);
-    // The first range folds into `contiguous` once nothing is missing below it, and so does
-    // the oldest one when there are too many gaps (a sender that never fills them).
-    while (!window.above.empty() && (window.above.ranges().front().first == window.contiguous + 1 ||
-                                     window.above.ranges().size() > _options.duplicate_window_gaps_max)) {
-        if (window.above.ranges().front().first != window.contiguous + 1) count("duplicate_window_gaps_given_up");
-        window.contiguous = window.above.ranges().front().second;
-        window.above.erase_first_range();
-    }
 }
 
 void peer_service::answer(const forward& msg, ack_status status, std::uint64_t now_ms) {
@@ -260,12 +195,12 @@ void peer_service::handle(const link& from, forward&& msg, std::uint64_t now_ms)
         return;
     }
     if (cut_off_origin(msg.origin)) return;
-    if (msg.ack && delivered_before(msg)) {
+    if (msg.ack && _duplicate_windows.delivered_before(msg)) {
         count("duplicates_suppressed");
         answer(msg, ack_status::delivered, now_ms);  // the first ack may have been lost
         return;
     }
-    if (msg.ack && from_older_incarnation(msg)) {
+    if (msg.ack && _duplicate_windows.from_older_incarnation(msg)) {
         // A late copy from before its sender restarted (held up in a relay's queue): that
         // incarnation's window is gone, so it would be handled again; nobody waits for it.
         count("dropped_from_older_incarnation");
@@ -293,7 +228,7 @@ bool peer_service::hand_over(forward&& msg, std::uint64_t now_ms) {
         count("acked_deferred_backlog");  // no answer: the sender's retransmission comes back
         return false;
     }
-    if (msg.ack) record_delivery(msg, now_ms);
+    if (msg.ack) _duplicate_windows.record(msg, now_ms, [&](const std::string& name) { return is_member(name); });
     answer(msg, ack_status::delivered, now_ms);
     _output.emplace_back(effect::deliver{std::move(msg)});
     return true;
@@ -310,100 +245,47 @@ void peer_service::handle(const link& from, const forward_ack& msg, std::uint64_
     // start at a point drawn from the seed (first_message_id), so an ack meant for an earlier
     // incarnation of this node matches nothing; neither does a duplicate ack, nor one from a
     // node the message was not for.
-    const auto index = _unacked_by_wire_id.find(std::make_pair(msg.origin, msg.id));
-    if (index == _unacked_by_wire_id.end()) {
+    auto answered = _acked_sends.acknowledge(msg.origin, msg.id);
+    if (!answered) {
         count("acks_unmatched");
         return;
     }
-    const auto it = _unacked.find(index->second);
     const bool delivered = msg.status == ack_status::delivered;
-    _output.emplace_back(
-        effect::delivery_report{it->first, it->second.msg.destination, delivered, delivered ? "" : "unknown_handler"});
-    forget_unacked(it);
+    _output.emplace_back(effect::delivery_report{answered->report_id, std::move(answered->destination), delivered,
+                                                 delivered ? "" : "unknown_handler"});
 }
 
 void peer_service::fail_unacked(const std::string& reason) {
-    for (const auto& [id, pending] : _unacked)
-        _output.emplace_back(effect::delivery_report{id, pending.msg.destination, false, reason});
-    _unacked.clear();
-    _unacked_by_wire_id.clear();
-    _awaiting_route = 0;
-}
-
-void peer_service::evict_stranger_window_if_full(const std::pair<std::string, std::uint64_t>& keep) {
-    // Senders that are not members (gone, or never were: a peer inventing origins) keep their
-    // windows 10 minutes; past this many, the one heard from longest ago goes first.
-    std::size_t strangers = 0;
-    auto oldest = _delivered.end();
-    for (auto it = _delivered.begin(); it != _delivered.end(); ++it) {
-        if (it->first == keep || _membership.contains(it->first.first)) continue;
-        ++strangers;
-        if (oldest == _delivered.end() || it->second.last_used_ms < oldest->second.last_used_ms) oldest = it;
-    }
-    if (strangers < _options.duplicate_windows_max || oldest == _delivered.end()) return;
-    _delivered.erase(oldest);
-    count("duplicate_windows_evicted");
-}
-
-bool peer_service::from_older_incarnation(const forward& msg) const {
-    const auto newer = _delivered.upper_bound(std::make_pair(msg.origin, msg.origin_incarnation));
-    return newer != _delivered.end() && newer->first.first == msg.origin;
+    for (auto& failed : _acked_sends.take_all())
+        _output.emplace_back(effect::delivery_report{failed.report_id, std::move(failed.destination), false, reason});
 }
 
 void peer_service::prune_messaging_state(std::uint64_t now_ms) {
-    prune_id_sequences();
-    std::erase_if(_delivered, [&](const auto& entry) {
-        return !_membership.contains(entry.first.first) && now_ms >= entry.second.last_used_ms + dedup_window_linger_ms;
-    });
-    _receive_order.forget_strangers(now_ms, dedup_window_linger_ms,
-                                    [&](const std::string& name) { return _membership.contains(name); });
+    const auto member = [&](const std::string& name) { return is_member(name); };
+    _acked_sends.prune_sequences(member);
+    _duplicate_windows.prune(now_ms, member);
+    _receive_order.forget_strangers(now_ms, stranger_linger_ms, member);
 }
 
 void peer_service::retransmit_and_expire(std::uint64_t now_ms) {
-    const auto interval = _options.heartbeat_interval_ms;
-    _unacked_due_ms = UINT64_MAX;
-    for (auto it = _unacked.begin(); it != _unacked.end();) {
-        auto& pending = it->second;
-        if (now_ms >= pending.deadline_ms) {
+    const auto copies = _acked_sends.retransmit_and_expire(
+        now_ms, [&](const forward& msg) { return send_acked_copy(msg); },
+        [&](acked_sends::given_up&& expired) {
             count("acks_timed_out");
-            _output.emplace_back(effect::delivery_report{it->first, pending.msg.destination, false, "timeout"});
-            forget_unacked(it++);
-            continue;
-        }
-        if (now_ms >= pending.last_sent_ms + interval) {
-            pending.last_sent_ms = now_ms;
-            if (send_unacked(pending)) count("retransmissions");
-        }
-        _unacked_due_ms = std::min({_unacked_due_ms, pending.deadline_ms, pending.last_sent_ms + interval});
-        ++it;
-    }
+            _output.emplace_back(
+                effect::delivery_report{expired.report_id, std::move(expired.destination), false, "timeout"});
+        });
+    if (copies > 0) _counters["retransmissions"] += copies;
 }
 
-bool peer_service::send_unacked(unacked_message& pending) {
-    // Each copy says what is settled now: a receiver holding it behind a message we gave up
-    // on learns so from it.
-    pending.msg.settled_below = settled_below_for(pending.msg.destination);
-    // Not towards a destination that cannot be reached now (failed, partitioned): its copies
-    // would only fill the queue of a connection that leads nowhere. It waits for a route.
-    const bool sent =
-        route_status_of(pending.msg.destination) == route_status::ok && route(pending.msg, pending.msg.destination);
-    if (sent == pending.awaiting_route) {
-        pending.awaiting_route = !sent;
-        sent ? --_awaiting_route : ++_awaiting_route;
-    }
-    return sent;
+bool peer_service::send_acked_copy(const forward& msg) {
+    return route_status_of(msg.destination) == route_status::ok && route(msg, msg.destination);
 }
 
 void peer_service::send_when_routed(std::uint64_t now_ms) {
-    // Acked messages that found no route leave the moment one appears (a welcome, a peer
-    // back up, a heal), not at their next retransmission: routes move only with the epoch.
-    if (_awaiting_route == 0 || _route_epoch == _awaiting_route_epoch) return;
-    _awaiting_route_epoch = _route_epoch;
-    for (auto& [id, pending] : _unacked) {
-        if (!pending.awaiting_route || !send_unacked(pending)) continue;
-        pending.last_sent_ms = now_ms;
-        count("acked_sent_when_routed");
-    }
+    const auto sent = _acked_sends.send_when_routed(_routes.epoch(), now_ms,
+                                                    [&](const forward& msg) { return send_acked_copy(msg); });
+    if (sent > 0) _counters["acked_sent_when_routed"] += sent;
 }
 
 }  // namespace zpartisan::core

@@ -1,7 +1,7 @@
 // peer_service: order per origin, destination, channel and lane (docs/protocol.md §7, Order).
 // Plain frames are numbered, and a receiver drops one that a later one overtook. The sender
 // chains each acked message to the one it sent before on the same destination, channel and
-// lane, and says which ids it has settled; the receiver hands them over in that order,
+// lane, and says which ids it has settled (core/acked_sends.hpp); the receiver hands them over in that order,
 // holding one that arrives before its predecessor (core/receive_order.hpp) until the
 // predecessor comes or is known never to.
 #include <algorithm>
@@ -10,21 +10,6 @@
 #include "core/peer_service.hpp"
 
 namespace zpartisan::core {
-
-void peer_service::set_order_fields(forward& msg) {
-    auto& last = _last_id_on_lane[std::make_tuple(msg.destination, msg.channel, msg.lane)];
-    msg.previous_id = std::exchange(last, msg.id);
-    msg.settled_below = settled_below_for(msg.destination);
-}
-
-std::uint64_t peer_service::settled_below_for(const std::string& destination) const {
-    // The oldest message to destination still waiting for its ack: everything below it was
-    // acked or given up on. Nothing waiting: everything handed out so far is settled.
-    const auto oldest = _unacked_by_wire_id.lower_bound(std::make_pair(destination, std::uint64_t{0}));
-    if (oldest != _unacked_by_wire_id.end() && oldest->first.first == destination) return oldest->first.second;
-    const auto last = _last_id_to.find(destination);
-    return last == _last_id_to.end() ? 1 : last->second + 1;
-}
 
 bool peer_service::plain_in_order(const plain_arrival& arrival, std::uint64_t now_ms) {
     if (_receive_order.admit_plain(arrival.origin, arrival.origin_incarnation, arrival.channel, arrival.lane,

@@ -14,25 +14,10 @@ bool peer_service::is_partition_control(const message& msg) {
            std::holds_alternative<partition_groups>(msg) || std::holds_alternative<partition_applied>(msg);
 }
 
-bool peer_service::partitioned_from(const std::string& peer) const {
-    for (const auto& [ref, peers] : _partitions)
-        if (peers.contains(peer)) return true;
-    for (const auto& [ref, groups] : _group_partitions) {
-        int mine = -1, theirs = -1;
-        for (std::size_t g = 0; g < groups.size(); ++g) {
-            if (std::find(groups[g].begin(), groups[g].end(), _self.name) != groups[g].end())
-                mine = static_cast<int>(g);
-            if (std::find(groups[g].begin(), groups[g].end(), peer) != groups[g].end()) theirs = static_cast<int>(g);
-        }
-        if (mine >= 0 && theirs >= 0 && mine != theirs) return true;
-    }
-    return false;
-}
-
 bool peer_service::link_blocked(const link& to) const {
-    if (to.via == link::kind::accepted) return partitioned_from(to.id);
+    if (to.via == link::kind::accepted) return _partitions.cuts_off(to.id);
     auto dial = _dials.find(to.id);
-    return dial != _dials.end() && !dial->second.peer.empty() && partitioned_from(dial->second.peer);
+    return dial != _dials.end() && !dial->second.peer.empty() && _partitions.cuts_off(dial->second.peer);
 }
 
 bool peer_service::blocked(const output_effect& out) const {
@@ -41,7 +26,7 @@ bool peer_service::blocked(const output_effect& out) const {
         return link_blocked(send->to);
     }
     // A PUB cannot skip one subscriber: a node cut off from its peers publishes nothing.
-    if (std::holds_alternative<effect::publish>(out)) return !_partitions.empty();
+    if (std::holds_alternative<effect::publish>(out)) return _partitions.has_origin_cuts();
     return false;
 }
 
@@ -66,17 +51,17 @@ bool peer_service::send_to_peer(const std::string& peer, message msg) {
 }
 
 void peer_service::cut_off(const std::string& ref, std::uint32_t ttl) {
-    if (_partitions.contains(ref)) return;  // already reached by this request
+    if (_partitions.holds_cut(ref)) return;  // already reached by this request
     // Healed already: the heal took a shorter way than the cut (or the cut waited in a hung
     // node's buffers). Cutting now would last for ever, since the heal passes each node once.
-    if (_resolved_refs.contains(ref)) {
+    if (_partitions.healed(ref)) {
         count("dropped_partition_request_healed");
         return;
     }
     const auto peers = connected_peers();
     if (ttl > 0)
         for (const auto& peer : peers) send_to_peer(peer, partition_request{ref, peer, ttl - 1, {}});
-    _partitions[ref].insert(peers.begin(), peers.end());
+    _partitions.cut(ref, peers);
     count("partitions_injected");
     note(effect::notice::level::warn,
          "partition " + log_text(ref) + ": cut off from " + std::to_string(peers.size()) + " peers");
@@ -86,7 +71,7 @@ std::optional<std::string> peer_service::inject_partition(const std::string& ori
                                                           std::uint64_t now_ms) {
     routes_changed();
     if (!_running) return std::nullopt;
-    const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
+    const auto ref = _partitions.next_ref(_self.incarnation);
     if (origin == _self.name) {
         cut_off(ref, ttl);
         _output.emplace_back(effect::partition_outcome{ref, true, ""});
@@ -95,36 +80,30 @@ std::optional<std::string> peer_service::inject_partition(const std::string& ori
     // Along the way application messages take (docs/protocol.md §6): the origin directly, or
     // through our home and the origin's home. A request that could reach no one is refused
     // here; one that leaves is answered when the origin confirms it, never before.
-    if (_pending_partitions.size() >= pending_partitions_max) {
+    if (_partitions.requests_full()) {
         count("partition_requests_refused_pending");
         return std::nullopt;
     }
     if (!compute_reachable(origin)) return std::nullopt;
     if (!route(partition_request{ref, origin, ttl, _self.name}, origin)) return std::nullopt;
-    _pending_partitions[ref] = {origin, ttl, now_ms + _options.ack_timeout_ms, now_ms + _options.heartbeat_interval_ms};
+    _partitions.add_request(ref, origin, ttl, now_ms + _options.ack_timeout_ms,
+                            now_ms + _options.heartbeat_interval_ms);
     return ref;
 }
 
 void peer_service::retry_partition_requests(std::uint64_t now_ms) {
-    for (auto it = _pending_partitions.begin(); it != _pending_partitions.end();) {
-        const auto& [ref, pending] = *it;
-        if (now_ms >= pending.deadline_ms) {
-            // The cut may have taken effect with its answer lost: undone wherever it reached,
-            // so a caller told it failed is not left with a partition it cannot name.
-            const auto why =
-                "no confirmation from " + pending.origin + " within " + std::to_string(_options.ack_timeout_ms) + " ms";
-            const auto given_up = ref;
-            it = _pending_partitions.erase(it);
-            (void)resolve_partition(given_up);
-            count("partition_requests_timed_out");
-            _output.emplace_back(effect::partition_outcome{given_up, false, why});
+    for (auto& due : _partitions.take_due_requests(now_ms, _options.heartbeat_interval_ms)) {
+        if (!due.give_up) {
+            (void)route(partition_request{due.ref, due.origin, due.ttl, _self.name}, due.origin);
             continue;
         }
-        if (now_ms >= pending.next_send_ms) {
-            it->second.next_send_ms = now_ms + _options.heartbeat_interval_ms;
-            (void)route(partition_request{ref, pending.origin, pending.ttl, _self.name}, pending.origin);
-        }
-        ++it;
+        // The cut may have taken effect with its answer lost: undone wherever it reached, so a
+        // caller told it failed is not left with a partition it cannot name.
+        const auto why =
+            "no confirmation from " + due.origin + " within " + std::to_string(_options.ack_timeout_ms) + " ms";
+        (void)resolve_partition(due.ref);
+        count("partition_requests_timed_out");
+        _output.emplace_back(effect::partition_outcome{due.ref, false, why});
     }
 }
 
@@ -150,7 +129,7 @@ void peer_service::handle(const link& from, const partition_request& msg, std::u
     cut_off(msg.ref, msg.ttl);
     // Answered on every copy (the requester sends again until it hears), never for a cut
     // already healed: that one no longer holds.
-    if (!msg.requester.empty() && _partitions.contains(msg.ref) && msg.requester != _self.name &&
+    if (!msg.requester.empty() && _partitions.holds_cut(msg.ref) && msg.requester != _self.name &&
         !route(partition_applied{msg.ref, msg.requester, _self.name}, msg.requester))
         count("dropped_partition_applied_unroutable");
 }
@@ -161,7 +140,7 @@ void peer_service::handle(const link& from, const partition_applied& msg, std::u
         relay_partition_control(from, msg, msg.requester);
         return;
     }
-    if (_pending_partitions.erase(msg.ref) == 0) return;  // answered already, or given up
+    if (!_partitions.confirm(msg.ref)) return;  // answered already, or given up
     count("partition_requests_applied");
     _output.emplace_back(effect::partition_outcome{msg.ref, true, ""});
 }
@@ -170,27 +149,20 @@ bool peer_service::resolve_partition(const std::string& ref) {
     routes_changed();
     // Every node passes a given heal on once, so it reaches every node the cut reached
     // wherever it is asked for (partisan: resolve_partition at any node).
-    if (_resolved_refs.contains(ref)) return false;
-    if (_resolved_refs.size() >= resolved_refs_max) _resolved_refs.erase(_resolved_refs.begin());
-    _resolved_refs.insert(ref);
-    if (_recent_heals.size() >= recent_heals_max) _recent_heals.pop_front();
-    _recent_heals.push_back(ref);
-    const bool had = _partitions.contains(ref) || _group_partitions.contains(ref);
-    std::set<std::string> tell;
-    if (auto it = _partitions.find(ref); it != _partitions.end()) tell = it->second;
+    auto heal = _partitions.resolve(ref);
+    if (!heal.first_time) return false;
+    auto& tell = heal.cut_peers;
     for (const auto& peer : connected_peers()) tell.insert(peer);
-    _partitions.erase(ref);
-    _group_partitions.erase(ref);
     for (const auto& peer : tell) send_to_peer(peer, partition_resolve{ref});
-    if (had) {
+    if (heal.held) {
         count("partitions_resolved");
         note(effect::notice::level::info, "partition " + log_text(ref) + " healed");
     }
-    return had;
+    return heal.held;
 }
 
 void peer_service::pass_recent_heals(const link& to) {
-    for (const auto& ref : _recent_heals) _output.emplace_back(effect::send{to, partition_resolve{ref}});
+    for (const auto& ref : _partitions.recent_heals()) _output.emplace_back(effect::send{to, partition_resolve{ref}});
 }
 
 void peer_service::handle(const link& from, const partition_resolve& msg, std::uint64_t now_ms) {
@@ -199,10 +171,10 @@ void peer_service::handle(const link& from, const partition_resolve& msg, std::u
 }
 
 void peer_service::apply_groups(const std::string& ref, const std::vector<std::vector<std::string>>& groups) {
-    if (_group_partitions.contains(ref)) return;
+    if (_partitions.holds_groups(ref)) return;
     // Flood first: the cut must not stop the news of itself.
     for (const auto& peer : connected_peers()) send_to_peer(peer, partition_groups{ref, groups});
-    _group_partitions[ref] = groups;
+    _partitions.cut_into_groups(ref, groups);
     count("partitions_injected");
     note(effect::notice::level::warn,
          "partition " + log_text(ref) + ": the cluster is cut into " + std::to_string(groups.size()) + " groups");
@@ -210,7 +182,7 @@ void peer_service::apply_groups(const std::string& ref, const std::vector<std::v
 
 std::string peer_service::partition_into_groups(const std::vector<std::vector<std::string>>& groups) {
     routes_changed();
-    const auto ref = _self.name + "/" + std::to_string(_self.incarnation) + "#" + std::to_string(++_partition_counter);
+    const auto ref = _partitions.next_ref(_self.incarnation);
     apply_groups(ref, groups);
     return ref;
 }
@@ -222,12 +194,8 @@ void peer_service::handle(const link& from, const partition_groups& msg, std::ui
 
 std::vector<partition_entry> peer_service::partitions() const {
     std::vector<partition_entry> out;
-    for (const auto& [ref, peers] : _partitions)
-        for (const auto& peer : peers) out.push_back({ref, peer});
-    for (const auto& [ref, groups] : _group_partitions) {
-        for (const auto& peer : _membership.members())
-            if (peer != _self.name && partitioned_from(peer)) out.push_back({ref, peer});
-    }
+    for (auto& [ref, peer] : _partitions.entries(_membership.members()))
+        out.push_back({std::move(ref), std::move(peer)});
     return out;
 }
 

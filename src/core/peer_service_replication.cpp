@@ -7,8 +7,7 @@
 namespace zpartisan::core {
 
 void peer_service::publish(effect::stream to, const membership_state& change) {
-    auto& seq = to == effect::stream::mesh ? _mesh_seq : _clients_seq;
-    _output.emplace_back(effect::publish{to, delta{_self.name, ++seq, change}});
+    _output.emplace_back(effect::publish{to, delta{_self.name, _replication.next_published(to), change}});
 }
 
 peer_service::provenance peer_service::provenance_of(const std::string& sender) const {
@@ -18,7 +17,7 @@ peer_service::provenance peer_service::provenance_of(const std::string& sender) 
 
 std::uint64_t peer_service::stream_seq_for(const std::string& subscriber) const {
     const auto spec = _membership.find(subscriber);
-    return spec && spec->role == role::client ? _clients_seq : _mesh_seq;
+    return _replication.published(spec && spec->role == role::client ? effect::stream::clients : effect::stream::mesh);
 }
 
 bool peer_service::touches_topology(const membership_state& delta) const {
@@ -96,13 +95,7 @@ void peer_service::handle(const link& from, const delta& msg, std::uint64_t now_
 }
 
 void peer_service::observe_publisher_seq(const std::string& publisher, std::uint64_t seq, bool is_delta) {
-    auto seen = _seen_seq.find(publisher);
-    // A delta should be the next number; a beacon should repeat the last one we got.
-    const bool gap = seen == _seen_seq.end() || (is_delta ? seq != seen->second + 1 : seq != seen->second);
-    // Always follow the publisher: one TCP stream keeps its order, so a smaller number means
-    // it restarted (a new incarnation counts from zero again).
-    _seen_seq[publisher] = seq;
-    if (gap) {
+    if (_replication.observe(publisher, seq, is_delta)) {
         count("delta_gaps");
         request_sync(publisher, true);  // we know we missed something
     }
@@ -152,7 +145,7 @@ void peer_service::handle(const link& from, const digest& msg, std::uint64_t now
 void peer_service::handle(const link& from, const sync_delta& msg, std::uint64_t now_ms) {
     (void)from;
     // At worst a delta overtook this answer and the next one looks like a gap: one extra sync.
-    _seen_seq[msg.origin] = msg.publisher_seq;
+    _replication.follow(msg.origin, msg.publisher_seq);
     merge(msg.state, provenance_of(msg.origin), now_ms, msg.origin);
 }
 
