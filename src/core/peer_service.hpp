@@ -22,6 +22,7 @@
 #include "core/link.hpp"
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
+#include "core/route_status.hpp"
 #include "core/membership_set.hpp"
 #include "core/messages.hpp"
 #include "zpartisan/node_spec.hpp"
@@ -133,18 +134,6 @@ enum class join_status { pending, joined, refused };
 struct join_outcome {
     join_status status = join_status::pending;
     std::string reason;
-};
-
-// Why a message could not even start its way (docs/protocol.md §7, Results).
-enum class route_status {
-    ok,
-    unknown_node,
-    not_yet_connected,
-    disconnected,
-    unreachable,
-    partitioned,
-    congested,
-    stopped
 };
 
 // What the application asks to send; the core fills in origin, id and hops.
