@@ -1,5 +1,6 @@
 #include "core/flow_control.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace zpartisan::core {
@@ -7,6 +8,12 @@ namespace zpartisan::core {
 std::size_t flow_control::held_for(const link& hop) const {
     const auto it = _hops.find(hop);
     return it == _hops.end() ? 0 : it->second.frames.size();
+}
+
+std::size_t flow_control::most_held_for_one_hop() const {
+    std::size_t most = 0;
+    for (const auto& [hop, queue] : _hops) most = std::max(most, queue.frames.size());
+    return most;
 }
 
 flow_control::hold_result flow_control::hold(const link& hop, frame_handle frame, std::string_view destination,

@@ -98,6 +98,7 @@ public:
     [[nodiscard]] std::size_t held() const { return _held; }
     [[nodiscard]] std::size_t held_for(const link& hop) const;
     [[nodiscard]] std::size_t hops() const { return _hops.size(); }
+    [[nodiscard]] std::size_t most_held_for_one_hop() const;
     [[nodiscard]] const flow_limits& limits() const { return _limits; }
 
     enum class hold_result { held, held_new_hop, dropped_backlog_full };
