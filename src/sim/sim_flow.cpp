@@ -28,7 +28,11 @@ core::hop_send sim_network::send_or_hold(const std::string& name, sim_node& n, c
         return core::hop_send::failed;
     }
     ++_flow.held;
-    n.held.emplace(seq, std::move(msg));
+    // A frame the core sent to a destination it is partitioned from already (a relay whose
+    // next hop is on no side of a group partition) is the core's decision, not flow control's.
+    core::link via;
+    const bool cut_off = n.service->app_route(data->destination, &via) == core::route_status::partitioned;
+    n.held.emplace(seq, sim_node::held_frame{std::move(msg), cut_off});
     note_flow_bounds(n);
     return core::hop_send::ok;
 }
@@ -62,9 +66,11 @@ core::hop_send sim_network::transmit(const std::string& name, sim_node& n, const
                                        " after frame " + std::to_string(last));
         last = seq;
         core::link via;
-        if (n.held.contains(seq) && n.service->app_route(destination, &via) == core::route_status::partitioned)
+        const auto held = n.held.find(seq);
+        if (held != n.held.end() && !held->second.cut_off_when_held &&
+            n.service->app_route(destination, &via) == core::route_status::partitioned)
             _flow.violations.push_back(name + " sent held frame " + std::to_string(seq) + " to " + destination +
-                                       ", which it is partitioned from");
+                                       ", which it was cut off from while the frame waited");
     }
     enqueue(receiver, from, msg, name, bounded);
     return core::hop_send::ok;
@@ -75,7 +81,7 @@ void sim_network::retry_held(const std::string& name) {
     follow_routes(n);
     const auto gone = n.flow.retry(_now_ms, [&](const core::link& hop, core::frame_handle frame) {
         const auto held = n.held.find(frame);
-        const auto sent = transmit(name, n, hop, held->second, frame);
+        const auto sent = transmit(name, n, hop, held->second.msg, frame);
         if (sent == core::hop_send::congested) return sent;
         ++(sent == core::hop_send::ok ? _flow.sent_after_holding : _flow.failed_after_holding);
         n.held.erase(held);
@@ -93,16 +99,17 @@ void sim_network::retry_held(const std::string& name) {
 }
 
 void sim_network::follow_routes(sim_node& n) {
-    (void)n.flow.follow_routes(
+    _flow.rerouted += n.flow.follow_routes(
         n.service->route_epoch(),
         [&](std::string_view destination, core::link* hop) { return n.service->app_route(destination, hop); },
-        _now_ms);
+        _now_ms).moved;
 }
 
 void sim_network::release_dropped(sim_node& n) {
     for (const auto& dropped : n.flow.take_drops()) {
         n.held.erase(dropped.frame);
         ++_flow.dropped;
+        ++_flow.dropped_because[dropped.reason];
     }
 }
 

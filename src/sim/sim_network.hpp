@@ -50,10 +50,12 @@ struct flow_stats {
     std::uint64_t dropped = 0;               // ... dropped, counted by a reason
     std::uint64_t lost_in_crash = 0;         // ... held by a process that died
     std::uint64_t refused = 0;               // over the backlog bound: never held, counted
+    std::map<core::drop_reason, std::uint64_t> dropped_because;
+    std::uint64_t rerouted = 0;  // held frames moved to another hop as their route moved
     std::size_t held_most = 0;               // the most one node held at once
     std::size_t held_most_for_one_hop = 0;
-    // A held frame sent out of its destination's order, or to a destination the sender had
-    // become partitioned from.
+    // A held frame sent out of its destination's order, or to a destination the sender was
+    // cut off from while it waited.
     std::vector<std::string> violations;
 };
 
@@ -107,6 +109,9 @@ public:
     [[nodiscard]] std::vector<std::string> names() const;
     [[nodiscard]] static std::string router_of(const std::string& name) { return "sim://" + name + "/router"; }
 
+    // Carries out what an API call (send_app, a partition) left in the node's output at once,
+    // as the runtime does; otherwise it goes out with the node's next input or tick.
+    void apply_output_of(const std::string& name) { collect(name); }
     // One round: deliver what is due, then tick every live node.
     void run_rounds(int rounds);
     // Runs until every live, running node holds the same membership as `expected` (checked
@@ -194,7 +199,11 @@ private:
         // Data frames held for a full connection: their order and fate in flow, their
         // message here by handle (the handle is the frame's sequence number, see transmit).
         core::flow_control flow{core::flow_limits{}};
-        std::map<core::frame_handle, std::shared_ptr<const core::message>> held;
+        struct held_frame {
+            std::shared_ptr<const core::message> msg;
+            bool cut_off_when_held = false;  // its destination was partitioned already
+        };
+        std::map<core::frame_handle, held_frame> held;
     };
 
     static std::string name_of_endpoint(const std::string& endpoint);
