@@ -38,8 +38,15 @@ std::vector<link> flow_control::retry(std::uint64_t now_ms, const send_fn& send)
         auto& queue = hop->second;
         bool took = false;
         while (!queue.frames.empty()) {
-            const auto result = send(hop->first, queue.frames.front().frame);
+            const bool waited_enough =
+                queue.lane_awaited_since && now_ms - *queue.lane_awaited_since >= _limits.lane_wait_ms;
+            const auto result = send(hop->first, queue.frames.front().frame, waited_enough);
             if (result == hop_send::congested) break;  // still full: later
+            if (result == hop_send::lane_not_connected) {
+                if (!queue.lane_awaited_since) queue.lane_awaited_since = now_ms;
+                break;
+            }
+            queue.lane_awaited_since.reset();
             took = took || result == hop_send::ok;
             queue.frames.pop_front();
             --_held;

@@ -21,6 +21,11 @@
 // - Unreachable. A send that finds the peer gone names its hop among retry()'s results: the
 //   caller tells the peer service (on_peer_gone), lets the routes move, and then drops what is
 //   still held for that hop (drop_unreachable, counted as send_unreachable).
+// - Lanes. A channel's frames to an accepted peer go on that peer's lane connection, which may
+//   connect after its control connection (or reconnect later). A frame whose lane is not there
+//   waits, as for a full hop, up to lane_wait_ms; then retry() asks send to put it on the
+//   control connection, which the caller keeps doing for that lane for the rest of the peer's
+//   session (a frame on the lane could overtake those already sent on the control connection).
 //
 // While a hop holds frames the destinations behind it are congested to senders (holds()).
 #pragma once
@@ -48,12 +53,14 @@ struct flow_limits {
     std::size_t held_max = 1;          // frames held in all (the node's send_queue_max)
     std::size_t held_per_hop_max = 1;  // frames held for one hop
     std::uint64_t give_up_ms = 1000;   // a hop that takes nothing this long is given up on
+    std::uint64_t lane_wait_ms = 500;  // how long a hop's frames wait for a lane that is not there
 };
 
 // What one send of a held frame did.
 enum class hop_send {
     ok,           // gone out
     congested,    // the hop is still full: the frame stays at its front
+    lane_not_connected,  // the frame's lane of the hop is not connected (yet): it stays too
     unreachable,  // the peer behind the hop is gone
     failed,       // anything else: the frame is spent (the caller counted why)
 };
@@ -87,7 +94,9 @@ public:
     static constexpr std::uint64_t idle_retry_ms = 10;
     // Where a destination is reached now: ok with its hop, or why not (the peer service's app_route).
     using route_lookup = std::function<route_status(std::string_view destination, link* hop)>;
-    using send_fn = std::function<hop_send(const link& hop, frame_handle frame)>;
+    // use_control_connection: the frame's lane was waited for long enough: from now on that
+    // lane's frames take the hop's control connection.
+    using send_fn = std::function<hop_send(const link& hop, frame_handle frame, bool use_control_connection)>;
 
     explicit flow_control(flow_limits limits) : _limits(limits) {}
 
@@ -149,6 +158,7 @@ private:
     struct hop_queue {
         std::deque<held_frame> frames;
         std::uint64_t progress_ms = 0;  // when the hop last took a frame (or began to hold)
+        std::optional<std::uint64_t> lane_awaited_since;  // its front frame's lane is not there
     };
     void drop_hop(std::map<link, hop_queue>::iterator hop, drop_reason reason);
 

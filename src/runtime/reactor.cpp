@@ -101,7 +101,8 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
     // may hold at most a quarter of the node's backlog, so it cannot crowd out the others.
     _flow = core::flow_control(core::flow_limits{
         _config.send_queue_max, std::max<std::size_t>(_config.send_queue_max / 4, 1),
-        std::max<std::uint64_t>(1000, std::uint64_t{_config.heartbeat_interval_ms} * _config.missed_heartbeats)});
+        std::max<std::uint64_t>(1000, std::uint64_t{_config.heartbeat_interval_ms} * _config.missed_heartbeats),
+        lane_wait_ms});
     _route_of = [this](std::string_view destination, core::link* hop) { return _core->app_route(destination, hop); };
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
@@ -440,7 +441,8 @@ void reactor::send_frame(const core::link& to, transport::frame& frame, std::str
         ++(data ? _messages_out : _control_messages_out);
         return;
     }
-    if (data && status == transport::send_status::congested) {
+    // A full hop, or a lane not connected yet: flow control decides how long it waits.
+    if (data && (status == transport::send_status::congested || status == transport::send_status::lane_not_connected)) {
         stall(to, std::move(frame), channel, lane);
         return;
     }

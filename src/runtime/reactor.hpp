@@ -185,8 +185,9 @@ private:
     // While any wait for a hop, senders to the destinations behind it see congested.
     void retry_stalled();
     void stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane);
-    // Sends one held frame for flow control, which hears how it went.
-    core::hop_send send_held(const core::link& hop, core::frame_handle handle);
+    // Sends one held frame for flow control, which hears how it went (and decides when its
+    // lane is given up on for the control connection).
+    core::hop_send send_held(const core::link& hop, core::frame_handle handle, bool use_control_connection);
     // After routes moved: held frames follow their destinations' routes (a no-op while
     // nothing is held or the route epoch is the one last followed).
     void follow_routes() {
@@ -259,6 +260,10 @@ private:
     core::frame_handle _last_frame_handle = 0;
     core::flow_control _flow{core::flow_limits{}};  // its limits are set from the config
     core::flow_control::route_lookup _route_of;     // the core's app_route
+    // How long frames for a peer's lane that is not connected (yet) wait for it before they
+    // take the control connection instead (a peer without that channel, or gone). A lane
+    // connects alongside its control connection and reconnects on the same schedule.
+    static constexpr std::uint64_t lane_wait_ms = 500;
     // What senders are told of a route: congested while its hop is stalled. Applied by
     // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so
     // a route that moves onto or off a stalled hop is marked accordingly.

@@ -19,12 +19,14 @@ void reactor::stall(const core::link& to, transport::frame frame, std::string_vi
         refresh_route_snapshot();  // the destinations behind this hop are now congested
 }
 
-core::hop_send reactor::send_held(const core::link& hop, core::frame_handle handle) {
+core::hop_send reactor::send_held(const core::link& hop, core::frame_handle handle, bool use_control_connection) {
     const auto held = _held_frames.find(handle);
     auto& [frame, channel, lane] = held->second;
+    if (use_control_connection) _transport->use_control_connection(hop, channel, lane);
     const auto bytes = frame.size();
     const auto status = _transport->send(hop, frame, channel, lane);
     if (status == transport::send_status::congested) return core::hop_send::congested;
+    if (status == transport::send_status::lane_not_connected) return core::hop_send::lane_not_connected;
     if (status == transport::send_status::ok) {
         _bytes_sent += bytes;
         ++_messages_out;
@@ -39,8 +41,8 @@ core::hop_send reactor::send_held(const core::link& hop, core::frame_handle hand
 void reactor::retry_stalled() {
     if (_flow.empty()) return;
     follow_routes();
-    const auto gone = _flow.retry(now_ms(), [this](const core::link& hop, core::frame_handle handle) {
-        return send_held(hop, handle);
+    const auto gone = _flow.retry(now_ms(), [this](const core::link& hop, core::frame_handle handle, bool control) {
+        return send_held(hop, handle, control);
     });
     if (!gone.empty()) {
         // The peer behind a hop is gone: the core hears it once, routes move, what waited for

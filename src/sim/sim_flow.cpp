@@ -79,7 +79,7 @@ core::hop_send sim_network::transmit(const std::string& name, sim_node& n, const
 void sim_network::retry_held(const std::string& name) {
     auto& n = _nodes.at(name);
     follow_routes(n);
-    const auto gone = n.flow.retry(_now_ms, [&](const core::link& hop, core::frame_handle frame) {
+    const auto gone = n.flow.retry(_now_ms, [&](const core::link& hop, core::frame_handle frame, bool) {
         const auto held = n.held.find(frame);
         const auto sent = transmit(name, n, hop, held->second.msg, frame);
         if (sent == core::hop_send::congested) return sent;

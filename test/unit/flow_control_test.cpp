@@ -21,7 +21,7 @@ struct fake_hops {
     std::set<core_link> gone;
     std::map<core_link, std::vector<frame_handle>> sent;
     flow_control::send_fn send() {
-        return [this](const core_link& to, frame_handle frame) {
+        return [this](const core_link& to, frame_handle frame, bool) {
             if (gone.contains(to)) return hop_send::unreachable;
             auto& left = room[to];
             if (left == 0) return hop_send::congested;
@@ -50,7 +50,7 @@ struct route_table {
 };
 
 flow_limits limits(std::size_t total, std::size_t per_hop, std::uint64_t give_up = 1000) {
-    return {total, per_hop, give_up};
+    return {total, per_hop, give_up, 500};
 }
 }  // namespace
 
@@ -235,8 +235,8 @@ TEST_CASE("flow control under a seeded random schedule keeps order, bounds and a
         std::size_t held = 0, sent = 0, dropped = 0, refused = 0;
         frame_handle next = 0;
         std::uint64_t now = 0;
-        const auto send = [&](const core_link& to, frame_handle frame) {
-            const auto result = net.send()(to, frame);
+        const auto send = [&](const core_link& to, frame_handle frame, bool) {
+            const auto result = net.send()(to, frame, false);
             if (result != hop_send::ok) return result;
             const auto& d = destination_of.at(frame);
             core_link via;
@@ -307,4 +307,41 @@ TEST_CASE("flow control under a seeded random schedule keeps order, bounds and a
     CHECK(seen.stalled_frames_rerouted > 0);
     CHECK(seen.stalled_frames_dropped_partitioned > 0);
     CHECK(seen.stalled_frames_dropped_stuck_hop > 0);
+}
+
+TEST_CASE("flow control waits lane_wait_ms for a lane that is not there, then has it use the control connection") {
+    flow_control flow({100, 25, 5000, 500});
+    std::vector<std::pair<frame_handle, bool>> tries;
+    bool lane_up = false;
+    bool given_up = false;  // the transport's part: the lane's frames take the control connection
+    const auto send = [&](const core_link&, frame_handle frame, bool use_control_connection) {
+        tries.emplace_back(frame, use_control_connection);
+        given_up = given_up || use_control_connection;
+        return lane_up || given_up ? hop_send::ok : hop_send::lane_not_connected;
+    };
+    // The lane connects within the wait: the frames go on it.
+    REQUIRE(flow.hold(hop("a"), 1, "x", 0) == flow_control::hold_result::held_new_hop);
+    (void)flow.retry(1, send);
+    (void)flow.retry(300, send);
+    lane_up = true;
+    (void)flow.retry(400, send);
+    CHECK(flow.empty());
+    CHECK(tries == std::vector<std::pair<frame_handle, bool>>{{1, false}, {1, false}, {1, false}});
+    // It never does: after lane_wait_ms, counted from the first try that found it missing,
+    // the front frame and those behind it take the control connection.
+    lane_up = false;
+    tries.clear();
+    REQUIRE(flow.hold(hop("a"), 2, "x", 1000) == flow_control::hold_result::held_new_hop);
+    REQUIRE(flow.hold(hop("a"), 3, "x", 1000) == flow_control::hold_result::held);
+    (void)flow.retry(1001, send);
+    (void)flow.retry(1500, send);
+    CHECK(flow.held() == 2);
+    (void)flow.retry(1501, send);
+    CHECK(flow.empty());
+    CHECK(tries == std::vector<std::pair<frame_handle, bool>>{{2, false}, {2, false}, {2, true}, {3, false}});
+    // Waiting for a lane is no progress: a lane that never comes and a hop that never drains
+    // are both given up on in time.
+    REQUIRE(flow.hold(hop("b"), 4, "y", 2000) == flow_control::hold_result::held_new_hop);
+    (void)flow.retry(2001, [](const core_link&, frame_handle, bool) { return hop_send::lane_not_connected; });
+    CHECK(flow.drop_stuck_hops(7000).size() == 1);
 }
