@@ -69,7 +69,7 @@ std::vector<link> flow_control::retry(std::uint64_t now_ms, const send_fn& send)
 flow_control::rerouted flow_control::follow_routes(std::uint64_t route_epoch, const route_lookup& route_of,
                                                     std::uint64_t now_ms) {
     rerouted out;
-    if (_hops.empty() || _followed_epoch == route_epoch) return out;
+    if (!routes_to_follow(route_epoch)) return out;
     _followed_epoch = route_epoch;
     // A destination's route moves off a held hop when its client re-homes or a relay fails.
     // Its frames would otherwise go to a hop no longer on the way (lost there, or late: after

@@ -129,6 +129,10 @@ public:
     // The routes are at route_epoch: frames whose destination moved follow it (nothing to do if
     // the epoch is the one last followed, or nothing is held).
     rerouted follow_routes(std::uint64_t route_epoch, const route_lookup& route_of, std::uint64_t now_ms);
+    // Whether follow_routes has anything to do at this epoch (a check cheap enough for every frame).
+    [[nodiscard]] bool routes_to_follow(std::uint64_t route_epoch) const {
+        return _held != 0 && _followed_epoch != route_epoch;
+    }
 
     // Drops what is still held for these hops, whose peers were found gone.
     void drop_unreachable(const std::vector<link>& gone);

@@ -191,7 +191,7 @@ private:
     // After routes moved: held frames follow their destinations' routes (a no-op while
     // nothing is held or the route epoch is the one last followed).
     void follow_routes() {
-        if (!_flow.empty()) follow_moved_routes();
+        if (_flow.routes_to_follow(_core->route_epoch())) follow_moved_routes();
     }
     void follow_moved_routes();
     void release_dropped_frames();  // the frames flow control dropped: their bytes go
@@ -256,8 +256,11 @@ private:
         std::string channel;
         std::uint32_t lane = 0;
     };
-    std::unordered_map<core::frame_handle, held_frame> _held_frames;
-    core::frame_handle _last_frame_handle = 0;
+    // A handle is a slot in _held_frames; a freed slot is reused, so holding a frame costs no
+    // allocation once the backlog has been this deep.
+    std::vector<held_frame> _held_frames;
+    std::vector<core::frame_handle> _free_held_slots;
+    void free_held_slot(core::frame_handle handle);
     core::flow_control _flow{core::flow_limits{}};  // its limits are set from the config
     core::flow_control::route_lookup _route_of;     // the core's app_route
     // How long frames for a peer's lane that is not connected (yet) wait for it before they

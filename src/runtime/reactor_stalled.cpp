@@ -11,17 +11,21 @@ namespace zpartisan::runtime {
 
 void reactor::stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane) {
     const auto routed = wire::peek_routed(frame.view());
-    const auto handle = ++_last_frame_handle;
+    const auto handle = _free_held_slots.empty() ? _held_frames.size() : _free_held_slots.back();
     const auto held = _flow.hold(to, handle, routed ? routed->destination : std::string_view{}, now_ms());
     if (held == core::flow_control::hold_result::dropped_backlog_full) return;
-    _held_frames.emplace(handle, held_frame{std::move(frame), std::string(channel), lane});
+    if (handle == _held_frames.size()) {
+        _held_frames.push_back({std::move(frame), std::string(channel), lane});
+    } else {
+        _free_held_slots.pop_back();
+        _held_frames[handle] = {std::move(frame), std::string(channel), lane};
+    }
     if (held == core::flow_control::hold_result::held_new_hop)
         refresh_route_snapshot();  // the destinations behind this hop are now congested
 }
 
 core::hop_send reactor::send_held(const core::link& hop, core::frame_handle handle, bool use_control_connection) {
-    const auto held = _held_frames.find(handle);
-    auto& [frame, channel, lane] = held->second;
+    auto& [frame, channel, lane] = _held_frames[handle];
     if (use_control_connection) _transport->use_control_connection(hop, channel, lane);
     const auto bytes = frame.size();
     const auto status = _transport->send(hop, frame, channel, lane);
@@ -33,7 +37,7 @@ core::hop_send reactor::send_held(const core::link& hop, core::frame_handle hand
     } else {
         count(std::string("send_") + describe(status));
     }
-    _held_frames.erase(held);
+    free_held_slot(handle);
     if (status == transport::send_status::ok) return core::hop_send::ok;
     return status == transport::send_status::unreachable ? core::hop_send::unreachable : core::hop_send::failed;
 }
@@ -68,7 +72,12 @@ void reactor::follow_moved_routes() {
 }
 
 void reactor::release_dropped_frames() {
-    for (const auto& dropped : _flow.take_drops()) _held_frames.erase(dropped.frame);
+    for (const auto& dropped : _flow.take_drops()) free_held_slot(dropped.frame);
+}
+
+void reactor::free_held_slot(core::frame_handle handle) {
+    _held_frames[handle].frame = transport::frame();  // the bytes go now, not when the slot is reused
+    _free_held_slots.push_back(handle);
 }
 
 core::route_status reactor::route_for_senders(const std::string& name, core::route_status status) {
