@@ -249,24 +249,6 @@ private:
     [[nodiscard]] std::size_t bundle_limit_locked(std::string_view destination) const;
     // Whether the core's routes moved since the snapshot was taken.
     [[nodiscard]] bool snapshot_stale() const { return _core->route_epoch() != _snapshot_epoch; }
-    // Data frames held for a full hop, by the handle flow control knows them by (turn holder
-    // only). The in-place relay and the bundles keep their bytes: a held frame is not copied.
-    struct held_frame {
-        transport::frame frame;
-        std::string channel;
-        std::uint32_t lane = 0;
-    };
-    // A handle is a slot in _held_frames; a freed slot is reused, so holding a frame costs no
-    // allocation once the backlog has been this deep.
-    std::vector<held_frame> _held_frames;
-    std::vector<core::frame_handle> _free_held_slots;
-    void free_held_slot(core::frame_handle handle);
-    core::flow_control _flow{core::flow_limits{}};  // its limits are set from the config
-    core::flow_control::route_lookup _route_of;     // the core's app_route
-    // How long frames for a peer's lane that is not connected (yet) wait for it before they
-    // take the control connection instead (a peer without that channel, or gone). A lane
-    // connects alongside its control connection and reconnects on the same schedule.
-    static constexpr std::uint64_t lane_wait_ms = 500;
     // What senders are told of a route: congested while its hop is stalled. Applied by
     // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so
     // a route that moves onto or off a stalled hop is marked accordingly.
@@ -353,6 +335,24 @@ private:
     // deadline or the runtime's own (stalled frames, a coalesced state write, a join's
     // timeout, held deliveries behind a full handler queue); nullopt: until input comes.
     [[nodiscard]] std::optional<std::uint64_t> wait_budget_ms(std::uint64_t now) const;
+    // Data frames held for a full hop, by the handle flow control knows them by (turn holder
+    // only). The in-place relay and the bundles keep their bytes: a held frame is not copied.
+    struct held_frame {
+        transport::frame frame;
+        std::string channel;
+        std::uint32_t lane = 0;
+    };
+    // A handle is a slot in _held_frames; a freed slot is reused, so holding a frame costs no
+    // allocation once the backlog has been this deep.
+    std::vector<held_frame> _held_frames;
+    std::vector<core::frame_handle> _free_held_slots;
+    void free_held_slot(core::frame_handle handle);
+    core::flow_control _flow{core::flow_limits{}};  // its limits are set from the config
+    core::flow_control::route_lookup _route_of;     // the core's app_route
+    // How long frames for a peer's lane that is not connected (yet) wait for it before they
+    // take the control connection instead (a peer without that channel, or gone). A lane
+    // connects alongside its control connection and reconnects on the same schedule.
+    static constexpr std::uint64_t lane_wait_ms = 500;
     std::vector<std::thread> _workers;  // last: they start once everything above exists
 };
 
