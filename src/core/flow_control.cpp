@@ -67,7 +67,7 @@ std::vector<link> flow_control::retry(std::uint64_t now_ms, const send_fn& send)
 }
 
 flow_control::rerouted flow_control::follow_routes(std::uint64_t route_epoch, const route_lookup& route_of,
-                                                    std::uint64_t now_ms) {
+                                                   std::uint64_t now_ms) {
     rerouted out;
     if (!routes_to_follow(route_epoch)) return out;
     _followed_epoch = route_epoch;

@@ -58,11 +58,11 @@ struct flow_limits {
 
 // What one send of a held frame did.
 enum class hop_send {
-    ok,           // gone out
-    congested,    // the hop is still full: the frame stays at its front
+    ok,                  // gone out
+    congested,           // the hop is still full: the frame stays at its front
     lane_not_connected,  // the frame's lane of the hop is not connected (yet): it stays too
-    unreachable,  // the peer behind the hop is gone
-    failed,       // anything else: the frame is spent (the caller counted why)
+    unreachable,         // the peer behind the hop is gone
+    failed,              // anything else: the frame is spent (the caller counted why)
 };
 
 enum class drop_reason { backlog_full, partitioned, stuck_hop, unreachable };
@@ -161,7 +161,7 @@ private:
     };
     struct hop_queue {
         std::deque<held_frame> frames;
-        std::uint64_t progress_ms = 0;  // when the hop last took a frame (or began to hold)
+        std::uint64_t progress_ms = 0;                    // when the hop last took a frame (or began to hold)
         std::optional<std::uint64_t> lane_awaited_since;  // its front frame's lane is not there
     };
     void drop_hop(std::map<link, hop_queue>::iterator hop, drop_reason reason);

@@ -329,7 +329,7 @@ private:
     // times it went to wait (a counter: an idle node wakes only when something is due).
     std::optional<std::uint64_t> _core_due;
     std::uint64_t _wakeups = 0;
-    bool _deliveries_backlogged = false;  // as last told to the core
+    bool _deliveries_backlogged = false;                           // as last told to the core
     static constexpr std::uint64_t held_deliveries_retry_ms = 10;  // nothing wakes us when the queue drains
     // How long the leader may wait for input (reactor_sleep.cpp): until the core's next
     // deadline or the runtime's own (stalled frames, a coalesced state write, a join's

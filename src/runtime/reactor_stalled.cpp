@@ -84,7 +84,7 @@ core::route_status reactor::route_for_senders(const std::string& name, core::rou
     if (status != core::route_status::ok || _flow.empty()) return status;
     core::link hop;
     return _core->app_route(name, &hop) == core::route_status::ok && _flow.holds(hop) ? core::route_status::congested
-                                                                                       : status;
+                                                                                      : status;
 }
 
 }  // namespace zpartisan::runtime

@@ -99,10 +99,10 @@ void sim_network::retry_held(const std::string& name) {
 }
 
 void sim_network::follow_routes(sim_node& n) {
-    _flow.rerouted += n.flow.follow_routes(
-        n.service->route_epoch(),
-        [&](std::string_view destination, core::link* hop) { return n.service->app_route(destination, hop); },
-        _now_ms).moved;
+    const auto route_of = [&](std::string_view destination, core::link* hop) {
+        return n.service->app_route(destination, hop);
+    };
+    _flow.rerouted += n.flow.follow_routes(n.service->route_epoch(), route_of, _now_ms).moved;
 }
 
 void sim_network::release_dropped(sim_node& n) {

@@ -4,8 +4,8 @@
 // and delivery reports are recorded), partitions and referrals. What production does to a
 // cluster is here too: crash and restart from the persisted state, a pause (a hung process),
 // link cuts both ways or one way, loss, duplication, delay (hence reordering) and slow
-// joiners, and connections that fill (flow control). Everything comes from one seed, so a failing seed replays exactly. Used by the
-// simulation and nemesis tests and by the benchmark.
+// joiners, and connections that fill (flow control). Everything comes from one seed, so a failing seed replays exactly.
+// Used by the simulation and nemesis tests and by the benchmark.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,7 @@ struct flow_stats {
     std::uint64_t refused = 0;               // over the backlog bound: never held, counted
     std::map<core::drop_reason, std::uint64_t> dropped_because;
     std::uint64_t rerouted = 0;  // held frames moved to another hop as their route moved
-    std::size_t held_most = 0;               // the most one node held at once
+    std::size_t held_most = 0;   // the most one node held at once
     std::size_t held_most_for_one_hop = 0;
     // A held frame sent out of its destination's order, or to a destination the sender was
     // cut off from while it waited.

@@ -152,7 +152,8 @@ TEST_CASE("flow control moves frames whose route moved, ahead of newer frames fo
 TEST_CASE("flow control bounds a hop that frames move onto") {
     flow_control flow(limits(100, 2));
     route_table routes;
-    for (frame_handle f = 1; f <= 2; ++f) REQUIRE(flow.hold(hop("a"), f, "x", 0) != flow_control::hold_result::dropped_backlog_full);
+    for (frame_handle f = 1; f <= 2; ++f)
+        REQUIRE(flow.hold(hop("a"), f, "x", 0) != flow_control::hold_result::dropped_backlog_full);
     REQUIRE(flow.hold(hop("b"), 3, "y", 0) != flow_control::hold_result::dropped_backlog_full);
     routes.move("x", route_status::ok, hop("b"));
     routes.move("y", route_status::ok, hop("b"));
@@ -187,7 +188,8 @@ TEST_CASE("flow control drops frames whose destination became partitioned") {
 
 TEST_CASE("flow control names a hop found unreachable and drops what is left for it") {
     flow_control flow(limits(100, 25));
-    for (frame_handle f = 1; f <= 3; ++f) REQUIRE(flow.hold(hop("a"), f, "x", 0) != flow_control::hold_result::dropped_backlog_full);
+    for (frame_handle f = 1; f <= 3; ++f)
+        REQUIRE(flow.hold(hop("a"), f, "x", 0) != flow_control::hold_result::dropped_backlog_full);
     REQUIRE(flow.hold(hop("b"), 4, "y", 0) != flow_control::hold_result::dropped_backlog_full);
     fake_hops net;
     net.gone.insert(hop("a"));
@@ -241,8 +243,8 @@ TEST_CASE("flow control under a seeded random schedule keeps order, bounds and a
             const auto& d = destination_of.at(frame);
             core_link via;
             CHECK(routes.lookup()(d, &via) != route_status::partitioned);  // never across a cut
-            CHECK(via == to);                                               // on its route of now
-            CHECK(last_sent_to[d] < frame);                                 // in order per destination
+            CHECK(via == to);                                              // on its route of now
+            CHECK(last_sent_to[d] < frame);                                // in order per destination
             last_sent_to[d] = frame;
             ++sent;
             return result;

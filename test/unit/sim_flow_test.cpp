@@ -126,7 +126,8 @@ TEST_CASE("flow control in the simulation: held frames keep order and bounds, an
         CHECK(stats.violations.empty());
         for (const auto& violation : stats.violations) UNSCOPED_INFO(violation);
         CHECK(run.held_at_end == 0);
-        CHECK(stats.held == stats.sent_after_holding + stats.failed_after_holding + stats.dropped + stats.lost_in_crash);
+        CHECK(stats.held ==
+              stats.sent_after_holding + stats.failed_after_holding + stats.dropped + stats.lost_in_crash);
         all.held += stats.held;
         all.sent_after_holding += stats.sent_after_holding;
         all.refused += stats.refused;
@@ -135,8 +136,8 @@ TEST_CASE("flow control in the simulation: held frames keep order and bounds, an
     }
     // The schedules reached every way out of the backlog.
     WARN("held " << all.held << ", sent " << all.sent_after_holding << ", refused " << all.refused << ", rerouted "
-                 << all.rerouted << ", stuck " << all.dropped_because[core::drop_reason::stuck_hop]
-                 << ", partitioned " << all.dropped_because[core::drop_reason::partitioned] << ", unreachable "
+                 << all.rerouted << ", stuck " << all.dropped_because[core::drop_reason::stuck_hop] << ", partitioned "
+                 << all.dropped_because[core::drop_reason::partitioned] << ", unreachable "
                  << all.dropped_because[core::drop_reason::unreachable]);
     CHECK(all.sent_after_holding > 0);
     CHECK(all.refused > 0);
