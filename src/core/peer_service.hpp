@@ -26,6 +26,7 @@
 #include "core/liveness_words.hpp"
 #include "core/log_text.hpp"
 #include "core/receive_order.hpp"
+#include "core/route_status.hpp"
 #include "core/membership_set.hpp"
 #include "core/partition_table.hpp"
 #include "core/replication_sequences.hpp"

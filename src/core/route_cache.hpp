@@ -16,20 +16,9 @@
 #include <unordered_map>
 
 #include "core/link.hpp"
+#include "core/route_status.hpp"
 
 namespace zpartisan::core {
-
-// Why a message could not even start its way (docs/protocol.md §7, Results).
-enum class route_status {
-    ok,
-    unknown_node,
-    not_yet_connected,
-    disconnected,
-    unreachable,
-    partitioned,
-    congested,
-    stopped
-};
 
 // Hashes node names for maps searched with a string_view (no string built per lookup).
 struct name_hash {

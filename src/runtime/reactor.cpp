@@ -97,6 +97,13 @@ reactor::reactor(config cfg) : _config(std::move(cfg)), _started_at(std::chrono:
                  _advertised_self.router_endpoint,
                  _advertised_self.pub_endpoint.empty() ? "-" : _advertised_self.pub_endpoint);
     _burst_gap_cycles = burst_gap_us * cycles_per_microsecond();
+    // A hop that takes nothing for the failure detection time is given up on; one hung hop
+    // may hold at most a quarter of the node's backlog, so it cannot crowd out the others.
+    _flow = core::flow_control(core::flow_limits{
+        _config.send_queue_max, std::max<std::size_t>(_config.send_queue_max / 4, 1),
+        std::max<std::uint64_t>(1000, std::uint64_t{_config.heartbeat_interval_ms} * _config.missed_heartbeats),
+        lane_wait_ms});
+    _route_of = [this](std::string_view destination, core::link* hop) { return _core->app_route(destination, hop); };
     const std::size_t workers = _config.inline_handlers ? 1 : 2;
     for (std::size_t i = 0; i < workers; ++i) _workers.emplace_back([this, i] { work(i); });
 }
@@ -417,12 +424,15 @@ bool reactor::deliver_in_place(transport::inbound& message) {
 
 void reactor::send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                          bool data, core::message_type type) {
-    // Routes may have moved since the frames waiting now were stalled (a hello just handled
-    // in this batch, say): they take their new routes before this frame goes on one.
-    if (data) reroute_if_routes_moved();
-    if (data && _stalled.contains(to)) {  // keep the order behind what already waits for that hop
-        stall(to, std::move(frame), channel, lane);
-        return;
+    if (data && !_flow.empty()) {
+        // Routes may have moved since the frames waiting now were stalled (a hello just
+        // handled in this batch, say): they take their new routes before this frame goes on
+        // one, and it keeps its order behind what already waits for its hop.
+        follow_routes();
+        if (_flow.holds(to)) {
+            stall(to, std::move(frame), channel, lane);
+            return;
+        }
     }
     const auto bytes = frame.size();
     const auto status = _transport->send(to, frame, channel, lane);
@@ -431,7 +441,8 @@ void reactor::send_frame(const core::link& to, transport::frame& frame, std::str
         ++(data ? _messages_out : _control_messages_out);
         return;
     }
-    if (data && status == transport::send_status::congested) {
+    // A full hop, or a lane not connected yet: flow control decides how long it waits.
+    if (data && (status == transport::send_status::congested || status == transport::send_status::lane_not_connected)) {
         stall(to, std::move(frame), channel, lane);
         return;
     }
@@ -596,8 +607,11 @@ std::map<std::string, std::uint64_t> reactor::counters() {
         all["handler_failures"] = _messages->handler_failures();
         all["dropped_handler_queue_full"] = _messages->overflow_drops();
         all["unacked"] = core.unacked_count();
-        all["stalled_frames"] = _stalled_frames;  // gauges: frames waiting for full connections
-        all["stalled_hops"] = _stalled.size();
+        _flow.counters().for_each([&](const char* name, std::uint64_t value) {
+            if (value > 0) all[name] += value;
+        });
+        all["stalled_frames"] = _flow.held();  // gauges: frames waiting for full connections
+        all["stalled_hops"] = _flow.hops();
         for (const auto& [name, value] : _transport->security_counters()) all[name] = value;
         return all;
     });

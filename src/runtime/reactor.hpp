@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/flow_control.hpp"
 #include "core/log_limiter.hpp"
 #include "core/peer_service.hpp"
 #include "runtime/event_dispatcher.hpp"
@@ -179,17 +180,22 @@ private:
     void stop_waiters(const std::string& why);  // every wait still open hears `stopped`
     void persist_if_due(bool force);
     void drain_send_queue();
-    // Sends that met a full queue (HWM) wait, in order per hop, instead of being dropped;
-    // while any wait for a hop, senders to the destinations behind it see congested.
+    // Data frames that met a full hop: what becomes of them is flow control's decision
+    // (core/flow_control.hpp); reactor_stalled.cpp keeps their bytes and sends what it says.
+    // While any wait for a hop, senders to the destinations behind it see congested.
     void retry_stalled();
     void stall(const core::link& to, transport::frame frame, std::string_view channel, std::uint32_t lane);
-    // After routes moved: frames waiting for a hop no longer on their destination's route
-    // follow the route, in order, to wait for (or go out on) the new hop.
-    void reroute_stalled();
-    void reroute_if_routes_moved() {
-        if (!_stalled.empty() && _core->route_epoch() != _rerouted_epoch) reroute_stalled();
+    // Sends one held frame for flow control, which hears how it went (and decides when its
+    // lane is given up on for the control connection).
+    core::hop_send send_held(const core::link& hop, core::frame_handle handle, bool use_control_connection);
+    // After routes moved: held frames follow their destinations' routes (a no-op while
+    // nothing is held or the route epoch is the one last followed).
+    void follow_routes() {
+        if (_flow.routes_to_follow(_core->route_epoch())) follow_moved_routes();
     }
-    // Sends one frame; a data frame meeting a full queue waits in _stalled (in order).
+    void follow_moved_routes();
+    void release_dropped_frames();  // the frames flow control dropped: their bytes go
+    // Sends one frame; a data frame meeting a full queue waits (stall), in order.
     void send_frame(const core::link& to, transport::frame& frame, std::string_view channel, std::uint32_t lane,
                     bool data, core::message_type type);
     // A forward or ack for someone else: relayed from its header, the frame sent on as it came.
@@ -243,35 +249,6 @@ private:
     [[nodiscard]] std::size_t bundle_limit_locked(std::string_view destination) const;
     // Whether the core's routes moved since the snapshot was taken.
     [[nodiscard]] bool snapshot_stale() const { return _core->route_epoch() != _snapshot_epoch; }
-    struct stalled_send {
-        core::link to;
-        transport::frame frame;
-        std::string channel;
-        std::uint32_t lane = 0;
-    };
-    // Data frames that met a full queue (HWM), in order, per hop: a full connection holds up
-    // only what goes through it. Reactor thread (or a sender holding the lent turn) only.
-    std::map<core::link, std::deque<stalled_send>> _stalled;
-    // When each stalled hop last took a frame (or first stalled). One that takes nothing for
-    // stall_give_up_ms() (its peer hung or gone for good, its connection kept) has its frames
-    // dropped, counted, rather than holding them, a quarter of the budget and the node's
-    // direct sends for ever. Retries come every millisecond while some hop moves, else every
-    // stalled_idle_retry_ms.
-    std::map<core::link, std::uint64_t> _stall_progress_ms;
-    std::uint64_t _last_stall_progress_ms = 0;
-    static constexpr std::uint64_t stalled_idle_retry_ms = 10;
-    [[nodiscard]] std::uint64_t stall_give_up_ms() const {
-        return std::max<std::uint64_t>(1000, std::uint64_t{_config.heartbeat_interval_ms} * _config.missed_heartbeats);
-    }
-    // Drops the frames of hops that took nothing for stall_give_up_ms(); true when any went.
-    bool drop_stuck_hops();
-    std::size_t _stalled_frames = 0;  // bounded by send_queue_max
-    // One hung hop may hold at most a quarter of the node's budget: what still reaches it
-    // (relays, retransmissions, messages queued before it was marked, frames rerouted onto it)
-    // cannot crowd out the other hops' waiting frames.
-    [[nodiscard]] std::size_t stalled_per_hop_max() const {
-        return std::max<std::size_t>(_config.send_queue_max / 4, 1);
-    }
     // What senders are told of a route: congested while its hop is stalled. Applied by
     // refresh_route_snapshot, which runs when routes move and when a hop stalls or clears, so
     // a route that moves onto or off a stalled hop is marked accordingly.
@@ -308,9 +285,6 @@ private:
     // The core's route_epoch() when _snapshot was taken (turn holder only, as is the below);
     // none before the first refresh.
     std::optional<std::uint64_t> _snapshot_epoch;
-    // The route epoch the stalled frames were last rerouted for: they follow a moved route
-    // before any data frame is sent on it (reroute_if_routes_moved).
-    std::optional<std::uint64_t> _rerouted_epoch;
     // Reused by refresh_route_snapshot: entries that differ from the core's routes.
     std::vector<std::pair<const std::string*, route_entry>> _route_updates;
     std::map<std::uint64_t, std::function<void(const delivery_report&)>> _report_callbacks;  // by message id
@@ -355,11 +329,30 @@ private:
     // times it went to wait (a counter: an idle node wakes only when something is due).
     std::optional<std::uint64_t> _core_due;
     std::uint64_t _wakeups = 0;
-    bool _deliveries_backlogged = false;  // as last told to the core
+    bool _deliveries_backlogged = false;                           // as last told to the core
+    static constexpr std::uint64_t held_deliveries_retry_ms = 10;  // nothing wakes us when the queue drains
     // How long the leader may wait for input (reactor_sleep.cpp): until the core's next
     // deadline or the runtime's own (stalled frames, a coalesced state write, a join's
     // timeout, held deliveries behind a full handler queue); nullopt: until input comes.
     [[nodiscard]] std::optional<std::uint64_t> wait_budget_ms(std::uint64_t now) const;
+    // Data frames held for a full hop, by the handle flow control knows them by (turn holder
+    // only). The in-place relay and the bundles keep their bytes: a held frame is not copied.
+    struct held_frame {
+        transport::frame frame;
+        std::string channel;
+        std::uint32_t lane = 0;
+    };
+    // A handle is a slot in _held_frames; a freed slot is reused, so holding a frame costs no
+    // allocation once the backlog has been this deep.
+    std::vector<held_frame> _held_frames;
+    std::vector<core::frame_handle> _free_held_slots;
+    void free_held_slot(core::frame_handle handle);
+    core::flow_control _flow{core::flow_limits{}};  // its limits are set from the config
+    core::flow_control::route_lookup _route_of;     // the core's app_route
+    // How long frames for a peer's lane that is not connected (yet) wait for it before they
+    // take the control connection instead (a peer without that channel, or gone). A lane
+    // connects alongside its control connection and reconnects on the same schedule.
+    static constexpr std::uint64_t lane_wait_ms = 500;
     std::vector<std::thread> _workers;  // last: they start once everything above exists
 };
 

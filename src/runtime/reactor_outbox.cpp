@@ -88,7 +88,7 @@ send_status reactor::enqueue_send(wire::forward_fields request, std::function<vo
         // that joins a queued bundle leaves its number unused, which a receiver never misses.
         if (bundled) request.id = ++_plain_frames_sent;
         // Only behind nothing: a message still queued or stalled goes first.
-        direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _stalled.empty();
+        direct = bundled && !in_burst && holds_turn && !_draining_sends && _send_queue.empty() && _flow.empty();
         if (!direct) wake = queue_locked(request, on_report, bundled, in_burst);
     }
     if (direct) return leading ? send_from_reactor(request) : send_directly(request);
@@ -151,7 +151,7 @@ send_status reactor::send_directly(const wire::forward_fields& request) {
     // What only the reactor should do (apply the core's effects, which may run handlers and
     // callbacks; retry a stalled send; publish a new route snapshot), and a socket this send
     // left readable, wake it for.
-    bool reactor_needed = _core->has_output() || !_stalled.empty() || snapshot_stale();
+    bool reactor_needed = _core->has_output() || !_flow.empty() || snapshot_stale();
     try {
         reactor_needed = _transport->settle_after_foreign_sends() || reactor_needed;
     } catch (const transport::transport_error& e) {
@@ -244,7 +244,8 @@ void reactor::drain_send_queue() {
 }
 
 void reactor::refresh_route_snapshot() {
-    reroute_if_routes_moved();
+    follow_routes();
+    (void)_flow.take_hops_changed();  // the snapshot taken now sees the hops as they are
     // Every member's route is recomputed (cheap: no copies), but senders are locked out only
     // to write the few that differ. A large cluster changes a handful of routes at a time,
     // and rebuilding the whole map on each change made 200 nodes in one process spend most

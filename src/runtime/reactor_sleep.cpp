@@ -10,14 +10,13 @@ std::optional<std::uint64_t> reactor::wait_budget_ms(std::uint64_t now) const {
     const auto lower = [&](std::uint64_t at) {
         if (!until || at < *until) until = at;
     };
-    // Frames waiting on a full queue: looked at again soon (every millisecond while some hop
-    // moves), not at the next deadline.
-    if (!_stalled.empty()) lower(now + (now - _last_stall_progress_ms < 100 ? 1 : stalled_idle_retry_ms));
+    // Frames waiting on a full queue: looked at again when flow control says.
+    if (const auto retry_at = _flow.next_deadline_ms(now)) lower(*retry_at);
     // A membership change coalesced with the ones that follow it into one write.
     if (_store && _persist_dirty && _core->running()) lower(_last_persist_ms + persist_coalesce_ms);
     for (const auto& waiter : _waiters) lower(waiter.deadline_ms);
     // Acked deliveries held for a full handler queue: nothing wakes us when it drains.
-    if (_deliveries_backlogged && _core->holds_deliveries()) lower(now + stalled_idle_retry_ms);
+    if (_deliveries_backlogged && _core->holds_deliveries()) lower(now + held_deliveries_retry_ms);
     if (!until) return std::nullopt;
     return *until > now ? *until - now : 0;
 }

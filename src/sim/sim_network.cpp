@@ -4,7 +4,11 @@
 
 namespace zpartisan::sim {
 
-sim_network::sim_network(std::uint64_t seed, faults f, timings t) : _seed(seed), _rng(seed), _faults(f), _timings(t) {}
+sim_network::sim_network(std::uint64_t seed, faults f, timings t) : _seed(seed), _rng(seed), _faults(f), _timings(t) {
+    // As the runtime's defaults: a 10,000-frame backlog, a quarter per hop, given up on after
+    // the failure detection time.
+    _flow_limits = {10000, 2500, std::max<std::uint64_t>(1000, t.heartbeat_interval_ms * t.missed_heartbeats)};
+}
 
 core::peer_service& sim_network::add(const std::string& name, role r, std::uint64_t incarnation) {
     auto& n = _nodes[name];
@@ -30,6 +34,9 @@ void sim_network::start_process(const std::string& name, const core::membership_
     options.rng_seed = _rng();
     n.dialed.clear();
     n.stopped_because.reset();
+    _flow.lost_in_crash += n.held.size();  // a process that dies loses what it held
+    n.held.clear();
+    n.flow = core::flow_control(_flow_limits);
     n.service = std::make_unique<core::peer_service>(options);
     for (const auto& handler : _handlers) n.service->register_handler(handler);
     n.service->start(_now_ms, restored);
@@ -131,7 +138,7 @@ void sim_network::rejoin(const std::string& name, const std::string& endpoint) {
 }
 
 void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
-                          const std::string& sender) {
+                          const std::string& sender, bool fills_connection) {
     ++_traffic.messages;
     ++_traffic.by_type[core::type_of(*msg)];
     if (_sizer) _traffic.bytes += _sizer(*msg);
@@ -151,13 +158,13 @@ void sim_network::enqueue(std::string to, core::link from, const std::shared_ptr
             due = std::max(due, last);
             last = due;
         }
-        _queue.emplace(due, delivery{due, to, incarnation, from, msg});
+        if (fills_connection) ++_in_flight[{to, from}];
+        _queue.emplace(due, delivery{due, to, incarnation, from, msg, fills_connection});
     }
 }
 
 void sim_network::collect(const std::string& name) {
     auto& n = _nodes.at(name);
-    const auto self_router = router_of(name);
     std::vector<core::link> gone;
     std::vector<std::string> hung_up;  // the nodes whose ROUTER saw our dial close
     for (auto& out : n.service->take_output()) {
@@ -171,22 +178,11 @@ void sim_network::collect(const std::string& name) {
         else if (const auto* report = std::get_if<core::effect::delivery_report>(&out))
             trace(report->destination, report->id, report->reason);
         if (auto* send = std::get_if<core::effect::send>(&out)) {
-            if (send->to.via == core::link::kind::dialed) {
-                if (!n.dialed.contains(send->to.id)) continue;
-                const auto to = name_of_endpoint(send->to.id);
-                if (!_nodes.contains(to) || _crashed.contains(to)) continue;
-                enqueue(to, {core::link::kind::accepted, name},
-                        std::make_shared<const core::message>(std::move(send->msg)), name);
-            } else {
-                // A ROUTER send reaches the peer's DEALER dialed to us; without one, ZeroMQ
-                // fails the send at once (EHOSTUNREACH) and the runtime tells the core.
-                if (!dials_us(send->to.id, name)) {
-                    gone.push_back(send->to);
-                    continue;
-                }
-                enqueue(send->to.id, {core::link::kind::dialed, self_router},
-                        std::make_shared<const core::message>(std::move(send->msg)), name);
-            }
+            // A ROUTER send that finds no DEALER of the peer's dialed to us fails at once
+            // (EHOSTUNREACH) and the runtime tells the core.
+            if (send_or_hold(name, n, send->to, std::make_shared<const core::message>(std::move(send->msg))) ==
+                core::hop_send::unreachable)
+                gone.push_back(send->to);
         } else if (auto* publish = std::get_if<core::effect::publish>(&out)) {
             const auto audience = publish->to == core::effect::stream::mesh ? role::server : role::client;
             auto subscribers = _subscribers.find(name);
@@ -250,6 +246,7 @@ void sim_network::run_rounds(int rounds) {
             d.msg.reset();
         }
         for (auto& d : due) {
+            if (d.msg && d.fills_connection) --_in_flight[{d.to, d.from}];  // read, or gone with its reader
             if (!d.msg || _crashed.contains(d.to)) continue;
             auto it = _nodes.find(d.to);
             if (it == _nodes.end() || it->second.incarnation != d.to_incarnation) continue;
@@ -258,6 +255,7 @@ void sim_network::run_rounds(int rounds) {
         }
         for (auto& [name, n] : _nodes) {
             if (_crashed.contains(name) || _paused.contains(name)) continue;
+            if (!n.flow.empty()) retry_held(name);  // the runtime retries before it ticks
             if (!tick_due(*n.service)) {
                 // What an API call left (a join, a partition) goes out as the runtime's would.
                 if (n.service->has_output()) collect(name);

@@ -4,8 +4,8 @@
 // and delivery reports are recorded), partitions and referrals. What production does to a
 // cluster is here too: crash and restart from the persisted state, a pause (a hung process),
 // link cuts both ways or one way, loss, duplication, delay (hence reordering) and slow
-// joiners. Everything comes from one seed, so a failing seed replays exactly. Used by the
-// simulation and nemesis tests and by the benchmark.
+// joiners, and connections that fill (flow control). Everything comes from one seed, so a failing seed replays exactly.
+// Used by the simulation and nemesis tests and by the benchmark.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/flow_control.hpp"
 #include "core/peer_service.hpp"
 
 namespace zpartisan::sim {
@@ -34,6 +35,28 @@ struct faults {
     // PUB/SUB, which drops on a full queue, a slow joiner or a reconnection. Off: every
     // delivery is exposed alike.
     bool connections_keep_order = false;
+    // Data frames one connection carries undelivered at most (its high-water mark), so a
+    // receiver that reads slowly or not at all (paused) fills it: the sender's flow control
+    // then holds what meets it (core/flow_control.hpp), as the runtime does. 0: unbounded.
+    std::size_t connection_capacity = 0;
+};
+
+// What the nodes' flow control did with data frames that met a full connection, and any
+// broken promise of it found as it happened.
+struct flow_stats {
+    std::uint64_t held = 0;                  // frames that waited
+    std::uint64_t sent_after_holding = 0;    // of those, sent at last
+    std::uint64_t failed_after_holding = 0;  // ... found no connection when their turn came
+    std::uint64_t dropped = 0;               // ... dropped, counted by a reason
+    std::uint64_t lost_in_crash = 0;         // ... held by a process that died
+    std::uint64_t refused = 0;               // over the backlog bound: never held, counted
+    std::map<core::drop_reason, std::uint64_t> dropped_because;
+    std::uint64_t rerouted = 0;  // held frames moved to another hop as their route moved
+    std::size_t held_most = 0;   // the most one node held at once
+    std::size_t held_most_for_one_hop = 0;
+    // A held frame sent out of its destination's order, or to a destination the sender was
+    // cut off from while it waited.
+    std::vector<std::string> violations;
 };
 
 // The protocol timings every node of a network is given.
@@ -86,6 +109,9 @@ public:
     [[nodiscard]] std::vector<std::string> names() const;
     [[nodiscard]] static std::string router_of(const std::string& name) { return "sim://" + name + "/router"; }
 
+    // Carries out what an API call (send_app, a partition) left in the node's output at once,
+    // as the runtime does; otherwise it goes out with the node's next input or tick.
+    void apply_output_of(const std::string& name) { collect(name); }
     // One round: deliver what is due, then tick every live node.
     void run_rounds(int rounds);
     // Runs until every live, running node holds the same membership as `expected` (checked
@@ -147,6 +173,12 @@ public:
     [[nodiscard]] const std::vector<partition_answer>& partition_answers() const { return _partition_answers; }
     // Why a node stopped (effect::stopped), if it did.
     [[nodiscard]] std::optional<std::string> stop_reason(const std::string& name) const;
+    // Flow control (sim_flow.cpp): every node's limits (the runtime's by default), what it did,
+    // and what is held now across the network.
+    void set_flow_limits(core::flow_limits limits) { _flow_limits = limits; }
+    [[nodiscard]] const flow_stats& flow() const { return _flow; }
+    [[nodiscard]] std::size_t held_now() const;
+    [[nodiscard]] const core::flow_control& flow_of(const std::string& name) const { return _nodes.at(name).flow; }
 
 private:
     struct delivery {
@@ -155,6 +187,7 @@ private:
         std::uint64_t to_incarnation = 0;  // a delivery never reaches a later process
         core::link from;
         std::shared_ptr<const core::message> msg;  // one copy, however many subscribers
+        bool fills_connection = false;             // counted against connection_capacity
     };
     struct sim_node {
         std::unique_ptr<core::peer_service> service;
@@ -163,13 +196,32 @@ private:
         std::set<std::string> dialed;                  // router endpoints
         std::optional<core::membership_state> stored;  // what a restart finds on disk
         std::optional<std::string> stopped_because;
+        // Data frames held for a full connection: their order and fate in flow, their
+        // message here by handle (the handle is the frame's sequence number, see transmit).
+        core::flow_control flow{core::flow_limits{}};
+        struct held_frame {
+            std::shared_ptr<const core::message> msg;
+            bool cut_off_when_held = false;  // its destination was partitioned already
+        };
+        std::map<core::frame_handle, held_frame> held;
     };
 
     static std::string name_of_endpoint(const std::string& endpoint);
     void start_process(const std::string& name, const core::membership_state* restored);
     void collect(const std::string& name);
     void enqueue(std::string to, core::link from, const std::shared_ptr<const core::message>& msg,
-                 const std::string& sender);
+                 const std::string& sender, bool fills_connection = false);
+    // sim_flow.cpp: a send effect goes out, or waits in the node's flow control when it is a
+    // data frame that meets a full connection or one that already holds frames.
+    [[nodiscard]] core::hop_send send_or_hold(const std::string& name, sim_node& n, const core::link& to,
+                                              std::shared_ptr<const core::message> msg);
+    // Puts a frame on the connection behind `to`, as the transport would; seq orders data frames.
+    [[nodiscard]] core::hop_send transmit(const std::string& name, sim_node& n, const core::link& to,
+                                          const std::shared_ptr<const core::message>& msg, std::uint64_t seq);
+    void retry_held(const std::string& name);
+    void follow_routes(sim_node& n);
+    void release_dropped(sim_node& n);
+    void note_flow_bounds(const sim_node& n);
     [[nodiscard]] bool cut(const std::string& a, const std::string& b) const;
     // Whether a ROUTER send from `from` to the peer `to` finds the peer's connection.
     [[nodiscard]] bool dials_us(const std::string& to, const std::string& from) const;
@@ -203,6 +255,13 @@ private:
     std::vector<delivered> _deliveries;
     std::vector<report> _reports;
     std::vector<partition_answer> _partition_answers;
+    core::flow_limits _flow_limits;
+    flow_stats _flow;
+    std::uint64_t _data_frames = 0;  // data frames sent or held so far: their sequence numbers
+    // Undelivered data frames per connection (receiver, the link it hears them from).
+    std::map<std::pair<std::string, core::link>, std::size_t> _in_flight;
+    // The sequence number of the last data frame each node sent to each destination.
+    std::map<std::pair<std::string, std::string>, std::uint64_t> _last_sent_to;
 };
 
 }  // namespace zpartisan::sim

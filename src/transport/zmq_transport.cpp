@@ -28,6 +28,8 @@ const char* describe(send_status status) {
             return "not_connected";
         case send_status::too_large:
             return "too_large";
+        case send_status::lane_not_connected:
+            return "lane_not_connected";
     }
     return "unknown";
 }
@@ -335,17 +337,13 @@ send_status zmq_transport::send(const core::link& to, frame& message, std::strin
                 try {
                     if (!send_routing_id(*_router, _routing_scratch)) return send_status::congested;
                     (void)send_frame(*_router, message.native());
-                    // A lane that reconnects does not announce itself (ZeroMQ probes once per
-                    // connect() call, and a DEALER's reconnections keep its pipe): its send does.
-                    if (!_lanes_awaited.empty()) _lanes_awaited.erase(_routing_scratch);
                     return send_status::ok;
                 } catch (const zmq::error_t& e) {
                     if (e.num() != EHOSTUNREACH) throw;
                 }
-                if (lane_still_awaited(_routing_scratch)) return send_status::congested;
-                // Given up on (a peer configured without this channel never connects it): the
-                // control connection gets it there, from now on.
-                give_up_lane(_routing_scratch);
+                // Not there (yet): the frame stays intact, and the caller decides whether it
+                // waits for the lane or the lane is given up on (use_control_connection).
+                return send_status::lane_not_connected;
             }
         }
         if (!channel.empty() && to.via == core::link::kind::dialed) {
@@ -384,38 +382,20 @@ send_status zmq_transport::publish(core::effect::stream stream, std::string_view
 }
 
 void zmq_transport::connection_announced(std::string_view routing_id) {
-    if (_lanes_awaited.empty() && _lanes_given_up.empty()) return;
-    if (routing_id.find('|') != std::string_view::npos) {
-        // That lane is there now (one given up on stays so: see send).
-        _lanes_awaited.erase(std::string(routing_id));
-        return;
-    }
+    if (_lanes_given_up.empty() || routing_id.find('|') != std::string_view::npos) return;
     // A new control connection: a new session of the peer (a restarted process, or one that
     // dialed anew), whose lanes are worth waiting for again even where the last session's
     // were given up.
-    const auto of_this_peer = [&](const std::string& lane) {
+    std::erase_if(_lanes_given_up, [&](const std::string& lane) {
         return lane.size() > routing_id.size() && lane.starts_with(routing_id) && lane[routing_id.size()] == '|';
-    };
-    std::erase_if(_lanes_awaited, [&](const auto& lane) { return of_this_peer(lane.first); });
-    std::erase_if(_lanes_given_up, of_this_peer);
+    });
 }
 
-void zmq_transport::give_up_lane(const std::string& routing_id) {
-    _lanes_awaited.erase(routing_id);
+void zmq_transport::use_control_connection(const core::link& to, std::string_view channel, std::uint32_t lane) {
+    if (channel.empty() || to.via != core::link::kind::accepted) return;
     // The bound only means a lane forgotten early may be waited for once more.
     if (_lanes_given_up.size() >= lanes_listed_max) _lanes_given_up.clear();
-    _lanes_given_up.insert(routing_id);
-}
-
-bool zmq_transport::lane_still_awaited(const std::string& routing_id) {
-    // A peer's lanes connect alongside its control connection but may finish later (or,
-    // reconnecting, after it). Until then its frames wait, as for a full connection, rather
-    // than take the control connection: one sent there and the next on the lane could
-    // arrive the wrong way round.
-    const auto now = std::chrono::steady_clock::now();
-    if (_lanes_awaited.size() >= lanes_listed_max) _lanes_awaited.clear();
-    const auto since = _lanes_awaited.try_emplace(routing_id, now).first->second;
-    return now - since < std::chrono::milliseconds(_options.lane_wait_ms);
+    _lanes_given_up.insert(to.id + "|" + std::string(channel) + "|" + std::to_string(lane));
 }
 
 void zmq_transport::mark_used(zmq::socket_t& socket) {

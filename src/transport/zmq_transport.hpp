@@ -55,10 +55,6 @@ struct transport_options {
     // connections per channel, so bulk traffic never queues behind (or ahead of) heartbeats
     // and membership, which use the first connection.
     std::map<std::string, std::uint32_t> channels;
-    // How long frames for a peer's lane that is not connected (yet) wait for it before they
-    // take the control connection instead (a peer without that channel, or gone). A lane
-    // connects alongside its control connection and reconnects on the same schedule.
-    int lane_wait_ms = 500;
     // CurveZMQ (README, "Security"): with a secret key (Z85), every socket is CURVE. Bound
     // sockets are CURVE servers whose ZAP handler admits only curve_allowed_keys; dialing
     // sockets need the public key of the node they dial.
@@ -67,7 +63,9 @@ struct transport_options {
     std::set<std::string> curve_allowed_keys;
 };
 
-enum class send_status { ok, congested, unreachable, not_connected, too_large };
+// lane_not_connected: an accepted peer's lane for that channel is not there (yet); whether to
+// wait for it or use the control connection is flow control's decision (core/flow_control.hpp).
+enum class send_status { ok, congested, unreachable, not_connected, too_large, lane_not_connected };
 // The status as counters and log lines name it ("congested", ...).
 [[nodiscard]] const char* describe(send_status status);
 
@@ -102,6 +100,9 @@ public:
     // so a congested frame can wait and go later.
     [[nodiscard]] send_status send(const core::link& to, frame& message, std::string_view channel = {},
                                    std::uint32_t lane = 0);
+    // From now until the peer's next session (its control connection announcing itself
+    // again), frames for this lane of an accepted peer take the control connection.
+    void use_control_connection(const core::link& to, std::string_view channel, std::uint32_t lane);
     // Two-part message [stream topic][frame]; subscribers filter by topic (servers: mesh,
     // clients: clients), see docs/protocol.md §4.
     [[nodiscard]] send_status publish(core::effect::stream stream, std::string_view frame);
@@ -250,18 +251,11 @@ private:
     // Drains one source into out; false when it stopped at batch_max with more waiting.
     bool drain_source(poll_source& source, std::vector<inbound>& out, std::size_t batch_max);
     std::string _routing_scratch;  // lane routing ids built per send without allocating
-    // Accepted peers' lanes found unconnected, by routing id, with when that was first seen;
-    // a lane leaves when it announces itself or a send on it succeeds, all of a peer's when
-    // its control connection announces itself (a new session).
-    std::unordered_map<std::string, std::chrono::steady_clock::time_point> _lanes_awaited;
-    // Lanes waited for in vain: their frames take the control connection until the peer's
-    // next session (its control connection announcing itself again).
+    // Lanes given up on (use_control_connection): their frames take the control connection
+    // until the peer's next session (its control connection announcing itself again).
     std::unordered_set<std::string> _lanes_given_up;
     static constexpr std::size_t lanes_listed_max = 65536;
-    void give_up_lane(const std::string& routing_id);
     void connection_announced(std::string_view routing_id);
-    // True while frames for that lane should wait for it (send says congested).
-    bool lane_still_awaited(const std::string& routing_id);
     std::string _router_endpoint;
     std::string _pub_endpoint;
     std::uint64_t _malformed_frames = 0;

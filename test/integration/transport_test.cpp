@@ -116,13 +116,12 @@ TEST_CASE("a socket that brought one message at a time hands over a burst whole,
     for (int i = 0; i < burst; ++i) CHECK(at_b[i].frame.view() == std::to_string(i));
 }
 
-TEST_CASE("frames for a peer's lane that is not connected wait for it, then take the control connection",
+TEST_CASE("a send for a peer's lane that is not connected says so, and a lane given up on takes the control connection",
           "[transport][channels]") {
     // a has no data lanes of its own, so b's lanes to it connect only when this test makes
     // them: a late lane, as after a reconnection or a slow connect, made deterministic.
     auto b_options = options_for("b", role::server);
     b_options.channels["bulk"] = 2;
-    b_options.lane_wait_ms = 400;
     zmq_transport a{options_for("a", role::client)};
     zmq_transport b{b_options};
     std::vector<inbound> at_a, at_b;
@@ -149,7 +148,7 @@ TEST_CASE("frames for a peer's lane that is not connected wait for it, then take
 
     // Lane 0 connects while its first frame waits: the frame then goes on it, intact.
     frame first(std::string_view("on-lane-0"));
-    REQUIRE(b.send(to_a, first, "bulk", 0) == send_status::congested);
+    REQUIRE(b.send(to_a, first, "bulk", 0) == send_status::lane_not_connected);
     CHECK(first.view() == "on-lane-0");
     auto lane0 = dialing("a|bulk|0");
     WAIT_FOR("lane 0 takes the waiting frame", b.send(to_a, first, "bulk", 0) == send_status::ok);
@@ -157,13 +156,13 @@ TEST_CASE("frames for a peer's lane that is not connected wait for it, then take
     REQUIRE(lane0.recv(got));
     CHECK(got.to_string_view() == "on-lane-0");
 
-    // Lane 1 never connects: its frames wait lane_wait_ms, then go on the control connection,
-    // and from then on at once.
-    const auto started = std::chrono::steady_clock::now();
+    // Lane 1 never connects: given up on (flow control decides when), its frames go on the
+    // control connection, from then on at once.
     frame second(std::string_view("via-control"));
-    REQUIRE(b.send(to_a, second, "bulk", 1) == send_status::congested);
-    WAIT_FOR("lane 1 given up on", b.send(to_a, second, "bulk", 1) == send_status::ok);
-    CHECK(std::chrono::steady_clock::now() - started >= 400ms);
+    REQUIRE(b.send(to_a, second, "bulk", 1) == send_status::lane_not_connected);
+    CHECK(second.view() == "via-control");
+    b.use_control_connection(to_a, "bulk", 1);
+    REQUIRE(b.send(to_a, second, "bulk", 1) == send_status::ok);
     frame third(std::string_view("via-control-again"));
     CHECK(b.send(to_a, third, "bulk", 1) == send_status::ok);
     WAIT_FOR("a hears both on its control connection", (poll_once(a, at_a), at_a.size() >= 2));
@@ -186,21 +185,21 @@ TEST_CASE("frames for a peer's lane that is not connected wait for it, then take
         CHECK_FALSE(lane1.recv(on_lane, zmq::recv_flags::dontwait));
     }
 
-    // Lane 0 drops (a recycled connection reconnects without announcing itself): its frames
-    // wait for it afresh, though its first wait began longer ago than lane_wait_ms.
+    // Lane 0 drops (a recycled connection reconnects without announcing itself): sends say
+    // it is not there again.
     lane0.close();
-    WAIT_FOR("lane 0 waited for again", [&] {
+    WAIT_FOR("lane 0 missing again", [&] {
         frame probe(std::string_view("lane-0-again"));
-        return b.send(to_a, probe, "bulk", 0) == send_status::congested;
+        return b.send(to_a, probe, "bulk", 0) == send_status::lane_not_connected;
     }());
 
     // A new control connection of a (a restart: it takes a's name over) is a new session:
-    // its lanes are waited for again.
+    // the lanes given up on in the last one are waited for again.
     auto restarted = dialing("a");
     WAIT_FOR("b waits for lane 1 again", [&] {
         poll_once(b, at_b);
         frame probe(std::string_view("after-restart"));
-        return b.send(to_a, probe, "bulk", 1) == send_status::congested;
+        return b.send(to_a, probe, "bulk", 1) == send_status::lane_not_connected;
     }());
     // The announcements reached no one as messages, and none counted as malformed.
     for (const auto& message : at_b)
