@@ -1,8 +1,28 @@
-// One node's reactor: the single thread that owns the transport and the pure core. It polls
-// the sockets until the core's next deadline (none: until input), decodes, steps the core,
-// ticks it when due, and applies the effects in the order the core emitted them. Application threads reach it
-// through call() and enqueue_send(), which travel over the wake-up pipe (the czmq actor
-// pattern); only while it sleeps may a sender borrow its turn to send a message itself.
+// One node's reactor: the transport and the pure core, and the two worker threads that take
+// turns driving them (leader/follower: reactor_workers.cpp). Whichever worker holds the turn
+// polls the sockets until the core's next deadline (none: until input), decodes, steps the
+// core, ticks it when due, and applies the effects in the order the core emitted them
+// (reactor_effects.cpp); the other runs the application's handlers or waits to lead.
+// Application threads reach it through call() and enqueue_send() (reactor_outbox.cpp), which
+// travel over the wake-up pipe (the czmq actor pattern); only while the leader sleeps may a
+// sender borrow the turn to send a message itself. docs/architecture.md draws the whole path.
+//
+// Locks, outermost first; a thread holding one takes only those below it:
+//   _join_mutex       stop(): one thread joins the workers at a time; held while joining.
+//   _turn             who owns the core, the transport and everything "reactor thread only";
+//                     the leader holds it except while it waits for input (then _idle is set
+//                     and a sender may take it: enqueue_send).
+//   _roles_mutex      the workers' roles (_leader_present, _runner_present, ...); taken by a
+//                     leader under _turn when it hands handlers over.
+//   _send_mutex       the send queue and the senders' route snapshot; under _turn or alone.
+//   _mutex            the command queue (call()); under _turn or alone.
+//   the dispatchers'  message_dispatcher / event_dispatcher queues: leaves, taken under any of
+//                     the above (a leader posts deliveries; a runner looks for work under
+//                     _roles_mutex).
+//   _stop_reason_mutex  a leaf.
+// Handlers run on a worker that is not leading, and callbacks on the callback thread, holding
+// none of these, so either may call back into the node; inline handlers (config) are the
+// exception: they run on the leader, under _turn.
 #pragma once
 
 #include <atomic>
