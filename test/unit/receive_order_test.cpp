@@ -39,9 +39,9 @@ admission offer(core::receive_order& order, core::forward m, std::uint64_t now_m
 }
 
 std::vector<std::uint64_t> ids_of(const std::vector<core::forward>& messages) {
-    std::vector<std::uint64_t> ids;
-    for (const auto& m : messages) ids.push_back(m.id);
-    return ids;
+    std::vector<std::uint64_t> found;
+    for (const auto& m : messages) found.push_back(m.id);
+    return found;
 }
 
 std::vector<std::uint64_t> take_ready(core::receive_order& order) {
